@@ -1,0 +1,59 @@
+/**
+ * A `TensorRef` is a view of f32/u32/i32 elements inside a GPUBuffer: the unit every op binds.
+ * Offsets are in elements; the engine aligns every tensor's start to 256 bytes (64 elements) so any view can be bound
+ * (minStorageBufferOffsetAlignment is at most 256 on every WebGPU device).
+ */
+export interface TensorRef {
+  readonly buffer: GPUBuffer;
+  /** Start, in 4-byte elements. Must be a multiple of 64. */
+  readonly offset: number;
+  /** Length, in 4-byte elements. */
+  readonly length: number;
+}
+
+export const ALIGN_ELEMENTS = 64;
+
+export function alignElements(n: number): number {
+  return Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
+}
+
+export function binding(t: TensorRef): GPUBufferBinding {
+  if (t.offset % ALIGN_ELEMENTS !== 0) throw new Error(`tensor offset ${t.offset} is not 64-element aligned`);
+  // WebGPU rejects zero-size bindings; bind one element for an empty tensor (never read).
+  return { buffer: t.buffer, offset: t.offset * 4, size: Math.max(1, t.length) * 4 };
+}
+
+export function whole(buffer: GPUBuffer): TensorRef {
+  return { buffer, offset: 0, length: buffer.size / 4 };
+}
+
+/** A sub-view of `t`, `offset` and `length` in elements relative to `t`. */
+export function slice(t: TensorRef, offset: number, length: number): TensorRef {
+  if (offset < 0 || offset + length > t.length) {
+    throw new Error(`slice [${offset}, ${offset + length}) out of range of a tensor of ${t.length}`);
+  }
+  return { buffer: t.buffer, offset: t.offset + offset, length };
+}
+
+export function storageUsage(): number {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+export function createStorage(device: GPUDevice, lengthElements: number, label: string): GPUBuffer {
+  return device.createBuffer({ label, size: Math.max(4, alignElements(lengthElements) * 4), usage: storageUsage() });
+}
+
+/** Allocates tensors from one buffer (an arena), each aligned. Build the layout first, then `allocate`. */
+export class ArenaLayout {
+  private cursor = 0;
+  readonly entries: { name: string; offset: number; length: number }[] = [];
+  add(name: string, length: number): number {
+    const offset = this.cursor;
+    this.entries.push({ name, offset, length });
+    this.cursor += alignElements(Math.max(1, length));
+    return offset;
+  }
+  get totalElements(): number {
+    return this.cursor;
+  }
+}

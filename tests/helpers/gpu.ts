@@ -1,0 +1,80 @@
+/**
+ * Real WebGPU for tests: Dawn through the `webgpu` package. No mocks. On a machine without a GPU the Vulkan driver is
+ * SwiftShader (see scripts/test.mjs, which sets the environment and fails with instructions when there is no adapter).
+ */
+import { afterAll } from 'vitest';
+import { create, globals } from 'webgpu';
+import { createGpuContext, type GpuContext } from '../../src/gpu/context';
+import { createStorage, type TensorRef, whole } from '../../src/gpu/tensor';
+import { createRng, type Rng } from '../../src/util/rng';
+
+Object.assign(globalThis, globals);
+
+let contextPromise: Promise<GpuContext> | null = null;
+
+// Dawn's threads must be stopped before the test worker exits, or the process aborts during teardown.
+afterAll(async () => {
+  if (!contextPromise) return;
+  const ctx = await contextPromise;
+  await ctx.device.queue.onSubmittedWorkDone();
+  ctx.device.destroy();
+  contextPromise = null;
+});
+
+/** One device per test file (vitest isolates files), created on first use. */
+export function gpuContext(): Promise<GpuContext> {
+  if (!contextPromise) contextPromise = createGpuContext(create([]) as unknown as GPU);
+  return contextPromise;
+}
+
+/** A storage tensor holding `data` (f32, or raw u32/i32 bits). */
+export function upload(ctx: GpuContext, data: Float32Array | Int32Array | Uint32Array, label = 'test'): TensorRef {
+  const buffer = createStorage(ctx.device, data.length, label);
+  ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  return { ...whole(buffer), length: data.length };
+}
+
+/** A storage tensor of `length` elements filled with NaN, so any element a kernel forgets to write shows up. */
+export function poisoned(ctx: GpuContext, length: number, label = 'poisoned'): TensorRef {
+  return upload(ctx, new Float32Array(length).fill(Number.NaN), label);
+}
+
+export async function readF32(ctx: GpuContext, t: TensorRef): Promise<Float32Array> {
+  const bytes = await readBytes(ctx, t);
+  return new Float32Array(bytes);
+}
+
+export async function readU32(ctx: GpuContext, t: TensorRef): Promise<Uint32Array> {
+  return new Uint32Array(await readBytes(ctx, t));
+}
+
+export async function readI32(ctx: GpuContext, t: TensorRef): Promise<Int32Array> {
+  return new Int32Array(await readBytes(ctx, t));
+}
+
+async function readBytes(ctx: GpuContext, t: TensorRef): Promise<ArrayBuffer> {
+  const size = t.length * 4;
+  const staging = ctx.device.createBuffer({
+    size: Math.max(4, size),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const enc = ctx.device.createCommandEncoder();
+  enc.copyBufferToBuffer(t.buffer, t.offset * 4, staging, 0, size);
+  ctx.device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const copy = staging.getMappedRange().slice(0);
+  staging.unmap();
+  staging.destroy();
+  return copy;
+}
+
+/** Seeded uniform floats in [lo, hi). */
+export function randomF32(rng: Rng, length: number, lo = -1, hi = 1): Float32Array {
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = lo + (hi - lo) * rng.next();
+  return out;
+}
+
+export function seeded(seed: number): Rng {
+  return createRng(seed);
+}

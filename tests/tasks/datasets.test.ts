@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildEvalSuite,
+  buildEvalSuites,
+  buildRlPrompts,
+  buildSftSet,
+  DEFAULT_HELD_OUT_PERCENT,
+  isHeldOut,
+} from '../../src/tasks/datasets';
+import { extractAnswer, thinkingTokens } from '../../src/tasks/format';
+import { getTask, TASK_IDS } from '../../src/tasks/index';
+import { countTokens, encode } from '../../src/tasks/tokenizer';
+import type { TaskId } from '../../src/tasks/types';
+
+const EVAL_SIZE: Record<TaskId, number> = { arithmetic: 40, general_points: 25, sokoban: 12 };
+
+describe('datasets', () => {
+  it('SFT sets are deterministic from the seed and differ across seeds', () => {
+    for (const task of TASK_IDS) {
+      const a = buildSftSet({ task, size: 20, seed: 1, style: 'cot' });
+      const b = buildSftSet({ task, size: 20, seed: 1, style: 'cot' });
+      const c = buildSftSet({ task, size: 20, seed: 2, style: 'cot' });
+      expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+      expect(JSON.stringify(a)).not.toBe(JSON.stringify(c));
+    }
+  });
+
+  it('samples follow the text format, encode, fit the bound, and their targets verify as intended', () => {
+    for (const task of TASK_IDS) {
+      const def = getTask(task);
+      for (const style of ['cot', 'answer'] as const) {
+        for (const s of buildSftSet({ task, size: 40, seed: 3, style })) {
+          expect(s.target.endsWith('<eos>')).toBe(true);
+          expect(s.target.startsWith(style === 'cot' ? '<think>' : '<answer>')).toBe(true);
+          expect(() => encode(s.prompt + s.target)).not.toThrow();
+          expect(s.meta.sequenceTokens).toBe(countTokens(s.prompt + s.target));
+          expect(s.meta.sequenceTokens).toBeLessThanOrEqual(def.maxSequenceTokens(def.defaultConfig, s.meta.variant));
+          expect(s.meta.thinkingTokens).toBe(thinkingTokens(s.target));
+          const v = def.verify(s.problem, s.target);
+          expect(v.correct).toBe(s.meta.intendedCorrect);
+          if (style === 'answer') expect(s.meta.intendedCorrect).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('length tags follow the trace length; RL prompts carry the requested tag', () => {
+    const set = buildSftSet({
+      task: 'arithmetic',
+      size: 200,
+      seed: 4,
+      style: 'cot',
+      lengthTags: { shortBelow: 30, longFrom: 80 },
+    });
+    for (const s of set) {
+      const want = s.meta.thinkingTokens < 30 ? 'short' : s.meta.thinkingTokens >= 80 ? 'long' : 'medium';
+      expect(s.meta.lengthTag).toBe(want);
+      expect(s.prompt.startsWith(`<${want}>`)).toBe(true);
+    }
+    expect(new Set(set.map((s) => s.meta.lengthTag)).size).toBe(3);
+    const rl = buildRlPrompts({ task: 'general_points', size: 5, seed: 1, lengthTag: 'short' });
+    for (const r of rl) expect(r.prompt.startsWith('<short>cards ')).toBe(true);
+  });
+
+  it('diverse instructions exist only for Sokoban', () => {
+    const set = buildSftSet({ task: 'sokoban', size: 10, seed: 1, style: 'answer', instructions: 'diverse' });
+    expect(set.every((s) => s.meta.variant === 'diverse')).toBe(true);
+    for (const s of set) expect(s.prompt).toContain(`=Up`);
+    expect(() => buildSftSet({ task: 'arithmetic', size: 1, seed: 1, style: 'cot', instructions: 'diverse' })).toThrow(
+      /no diverse/,
+    );
+    expect(() => buildSftSet({ task: 'arithmetic', size: 1, seed: 1, style: 'cot', variant: 'nope' })).toThrow(
+      /no variant/,
+    );
+  });
+
+  it('RL prompts and SFT sets are training-side; Sokoban RL prompts are level starts', () => {
+    for (const task of TASK_IDS) {
+      const def = getTask(task);
+      for (const r of buildRlPrompts({ task, size: 15, seed: 9 })) {
+        for (const k of def.splitKeys(r.problem)) expect(isHeldOut(k)).toBe(false);
+        expect(extractAnswer(r.prompt)).toBeNull();
+      }
+    }
+    for (const r of buildRlPrompts({ task: 'sokoban', size: 5, seed: 9 })) {
+      const p = r.problem as { level: unknown; state: unknown };
+      expect(p.state).toEqual(p.level);
+    }
+  });
+
+  it('evaluation suites per variant share no problem with training sets, and have no duplicates', () => {
+    for (const task of TASK_IDS) {
+      const def = getTask(task);
+      const trainKeys = new Set<string>();
+      for (const variant of def.variants) {
+        for (const s of buildSftSet({ task, size: 40, seed: 100, style: 'answer', variant })) {
+          for (const k of def.splitKeys(s.problem)) trainKeys.add(k);
+        }
+      }
+      for (const r of buildRlPrompts({ task, size: 40, seed: 101 }))
+        for (const k of def.splitKeys(r.problem)) trainKeys.add(k);
+      const suites = buildEvalSuites({ task, size: EVAL_SIZE[task], seed: 200 });
+      expect(Object.keys(suites).sort()).toEqual([...def.variants].sort());
+      for (const [variant, suite] of Object.entries(suites)) {
+        expect(suite).toHaveLength(EVAL_SIZE[task]);
+        const keys = suite.map((s) => s.meta.key);
+        expect(new Set(keys).size).toBe(keys.length);
+        for (const s of suite) {
+          expect(s.meta.variant).toBe(variant);
+          for (const k of def.splitKeys(s.problem)) {
+            expect(trainKeys.has(k)).toBe(false);
+            expect(isHeldOut(k)).toBe(true);
+          }
+          expect(def.verify(s.problem, s.target).correct).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('the held-out split is about the configured fraction and eval suites are deterministic', () => {
+    let held = 0;
+    for (let i = 0; i < 5000; i++) if (isHeldOut(`ar:${i}+${i * 7}`)) held++;
+    expect(held / 5000).toBeGreaterThan(DEFAULT_HELD_OUT_PERCENT / 100 - 0.03);
+    expect(held / 5000).toBeLessThan(DEFAULT_HELD_OUT_PERCENT / 100 + 0.03);
+    const a = buildEvalSuite({ task: 'general_points', variant: 'five_cards', size: 10, seed: 5 });
+    const b = buildEvalSuite({ task: 'general_points', variant: 'five_cards', size: 10, seed: 5 });
+    expect(a).toEqual(b);
+  });
+});

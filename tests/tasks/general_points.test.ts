@@ -1,0 +1,271 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { extractThink, wrapTarget } from '../../src/tasks/format';
+import {
+  DEFAULT_GENERAL_POINTS_CONFIG,
+  type Expr,
+  formatExpr,
+  GP_VARIANTS,
+  type GpProblem,
+  generate,
+  isSolvable,
+  leaves,
+  parseFormula,
+  problemKey,
+  RANKS,
+  renderPrompt,
+  solve,
+  verify,
+  writeAnswerOnly,
+  writeTrace,
+} from '../../src/tasks/general_points';
+import { countTokens, encode } from '../../src/tasks/tokenizer';
+import { createRng, type Rng } from '../../src/util/rng';
+
+const hand = (values: number[], target = 24): GpProblem => ({
+  cards: values.map(String),
+  values,
+  target,
+  variant: 'id',
+  solution: '',
+});
+
+/** Independent exact evaluation with bigint fractions (not the module's rational code). */
+function bigEval(e: Expr): [bigint, bigint] | null {
+  if (e.kind === 'num') return [BigInt(e.value), 1n];
+  const l = bigEval(e.left);
+  const r = bigEval(e.right);
+  if (!l || !r) return null;
+  const [a, b] = l;
+  const [c, d] = r;
+  if (e.op === '+') return [a * d + c * b, b * d];
+  if (e.op === '-') return [a * d - c * b, b * d];
+  if (e.op === '*') return [a * c, b * d];
+  if (c === 0n) return null;
+  return [a * d, b * c];
+}
+const equals24 = (e: Expr, t = 24): boolean => {
+  const v = bigEval(e);
+  return v !== null && v[0] === BigInt(t) * v[1];
+};
+
+function randomTree(rng: Rng, values: number[]): Expr {
+  let items: Expr[] = values.map((value) => ({ kind: 'num', value }));
+  const ops = ['+', '-', '*', '/'] as const;
+  while (items.length > 1) {
+    const i = rng.int(items.length);
+    const left = items.splice(i, 1)[0] as Expr;
+    const j = rng.int(items.length);
+    const right = items.splice(j, 1)[0] as Expr;
+    items = [...items, { kind: 'op', op: ops[rng.int(4)] as (typeof ops)[number], left, right }];
+  }
+  return items[0] as Expr;
+}
+
+describe('general points: solver', () => {
+  it('solves known hands and rejects unsolvable ones', () => {
+    for (const values of [
+      [4, 7, 8, 8],
+      [3, 3, 8, 8],
+      [1, 5, 5, 5],
+      [10, 10, 4, 4],
+    ]) {
+      const e = solve(values);
+      expect(e).not.toBeNull();
+      expect(equals24(e as Expr)).toBe(true);
+      expect(leaves(e as Expr).sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
+    }
+    expect(solve([1, 1, 1, 1])).toBeNull();
+    expect(isSolvable([1, 1, 1, 2])).toBe(false);
+    expect(isSolvable([3, 3, 8, 8])).toBe(true); // needs a fraction: 8/(3-8/3)
+    expect(isSolvable([1, 2, 3, 4, 5], 24)).toBe(true);
+  });
+
+  it('solver and verifier agree on random hands and random formulas (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => {
+        const rng = createRng(seed);
+        const values = Array.from({ length: 4 }, () => 1 + rng.int(13));
+        const prob = hand(values);
+        const e = solve(values);
+        if (e) {
+          const v = verify(prob, `<answer>${formatExpr(e)}</answer>`);
+          expect(v.correct).toBe(true);
+        }
+        for (let k = 0; k < 5; k++) {
+          const tree = randomTree(rng, values);
+          const text = formatExpr(tree);
+          const v = verify(prob, `<answer>${text}</answer>`);
+          expect(v.correct).toBe(equals24(tree));
+          if (v.correct) expect(e).not.toBeNull();
+          // formatExpr keeps the meaning: parse gives the same leaves and value.
+          const back = parseFormula(text);
+          expect(leaves(back)).toEqual(leaves(tree));
+          expect(JSON.stringify(bigEval(back)?.map(String))).toBe(JSON.stringify(bigEval(tree)?.map(String)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('general points: generation and traces', () => {
+  it('every generated hand is solvable under the verifier rule and every trace verifies (all variants)', () => {
+    const rng = createRng(99);
+    for (const variant of GP_VARIANTS) {
+      let longest = 0;
+      for (let i = 0; i < 60; i++) {
+        const prob = generate(rng, DEFAULT_GENERAL_POINTS_CONFIG, { variant });
+        expect(isSolvable(prob.values, prob.target)).toBe(true);
+        const w = writeTrace(prob, rng);
+        const target = wrapTarget(w);
+        expect(verify(prob, target)).toMatchObject({ correct: true, reward: 1, reason: 'ok' });
+        expect(verify(prob, wrapTarget(writeAnswerOnly(prob))).correct).toBe(true);
+        const seq = 1 + countTokens(renderPrompt(prob)) + countTokens(target);
+        longest = Math.max(longest, seq);
+        expect(() => encode(renderPrompt(prob, 'short') + target)).not.toThrow();
+      }
+      expect(longest).toBeLessThanOrEqual(DEFAULT_GENERAL_POINTS_CONFIG.maxSequenceTokens);
+    }
+  });
+
+  it('the trace is a true search: dead ends cannot reach the target, the path steps are exact', () => {
+    const rng = createRng(7);
+    let deadEndsSeen = 0;
+    const parseRat = (s: string): number => {
+      const [n, d] = s.split('/');
+      return Number(n) / Number(d ?? '1');
+    };
+    for (let i = 0; i < 150; i++) {
+      const prob = generate(rng);
+      const think = extractThink(wrapTarget(writeTrace(prob, rng))) as string;
+      const parts = think.split(';');
+      expect((parts[0] as string).split(',').map(Number).sort()).toEqual([...prob.values].sort());
+      expect(parts.at(-1)).toBe('ok');
+      for (const part of parts.slice(1, -1)) {
+        const [step, rest] = part.replace(/ no$/, '').split(':') as [string, string];
+        const restValues = rest.split(',');
+        if (part.endsWith(' no')) {
+          deadEndsSeen++;
+          // Dead end: the remaining numbers can't make 24 (only integer rests can be re-checked via isSolvable).
+          if (restValues.every((v) => !v.includes('/'))) expect(isSolvable(restValues.map(Number))).toBe(false);
+        }
+        expect(step).toMatch(/=/);
+      }
+      const last = (parts.at(-2) as string).split(':');
+      expect(parseRat(last[1] as string)).toBe(24);
+    }
+    expect(deadEndsSeen).toBeGreaterThan(50);
+  });
+
+  it('prints default-config lengths within 256 tokens', () => {
+    const rng = createRng(2024);
+    let longest = 0;
+    let five = 0;
+    for (let i = 0; i < 400; i++) {
+      const prob = generate(rng);
+      longest = Math.max(longest, 1 + countTokens(renderPrompt(prob)) + countTokens(wrapTarget(writeTrace(prob, rng))));
+      const p5 = generate(rng, DEFAULT_GENERAL_POINTS_CONFIG, { variant: 'five_cards' });
+      five = Math.max(five, 1 + countTokens(renderPrompt(p5)) + countTokens(wrapTarget(writeTrace(p5, rng))));
+    }
+    expect(longest).toBeLessThanOrEqual(256);
+    expect(five).toBeLessThanOrEqual(256);
+    expect(longest).toBeGreaterThan(80);
+  });
+});
+
+describe('general points: variants', () => {
+  const rng = createRng(31);
+  const gen = (variant: (typeof GP_VARIANTS)[number]) =>
+    Array.from({ length: 80 }, () => generate(rng, DEFAULT_GENERAL_POINTS_CONFIG, { variant }));
+  const isFace = (c: string) => c === 'J' || c === 'Q' || c === 'K';
+
+  it('in distribution: 4 cards from A..K, J/Q/K = 10, rule stated', () => {
+    for (const prob of gen('id')) {
+      expect(prob.cards).toHaveLength(4);
+      for (const c of prob.cards) expect(RANKS).toContain(c);
+      prob.cards.forEach((c, i) => {
+        expect(prob.values[i]).toBe(isFace(c) ? 10 : c === 'A' ? 1 : Number(c));
+      });
+      expect(renderPrompt(prob)).toBe(`cards ${prob.cards.join(',')};A=1,J=Q=K=10;target 24:`);
+    }
+  });
+
+  it('face-card variants change only the face values, and hands contain a face card', () => {
+    const cases = [
+      ['face_11_12_13', { J: 11, Q: 12, K: 13 }, 'A=1,J=11,Q=12,K=13'],
+      ['face_5', { J: 5, Q: 5, K: 5 }, 'A=1,J=Q=K=5'],
+      ['face_7', { J: 7, Q: 7, K: 7 }, 'A=1,J=Q=K=7'],
+      ['face_12', { J: 12, Q: 12, K: 12 }, 'A=1,J=Q=K=12'],
+    ] as const;
+    for (const [variant, rule, text] of cases) {
+      for (const prob of gen(variant)) {
+        expect(prob.cards.some(isFace)).toBe(true);
+        expect(prob.cards).toHaveLength(4);
+        prob.cards.forEach((c, i) => {
+          const want = isFace(c) ? rule[c as 'J' | 'Q' | 'K'] : c === 'A' ? 1 : Number(c);
+          expect(prob.values[i]).toBe(want);
+        });
+        expect(renderPrompt(prob)).toContain(text);
+      }
+    }
+  });
+
+  it('high_card has exactly one card 14..19; five_cards has five cards', () => {
+    for (const prob of gen('high_card')) {
+      const high = prob.cards.filter((c) => !RANKS.includes(c));
+      expect(high).toHaveLength(1);
+      expect(Number(high[0])).toBeGreaterThanOrEqual(14);
+      expect(Number(high[0])).toBeLessThanOrEqual(19);
+    }
+    for (const prob of gen('five_cards')) {
+      expect(prob.cards).toHaveLength(5);
+      expect(renderPrompt(prob)).toContain('A=1,J=Q=K=10');
+    }
+  });
+
+  it('fake_face: the prompt states J=11,Q=12,K=13 but the verifier counts faces as 10', () => {
+    for (const prob of gen('fake_face')) {
+      expect(renderPrompt(prob)).toContain('A=1,J=11,Q=12,K=13');
+      prob.cards.forEach((c, i) => {
+        if (isFace(c)) expect(prob.values[i]).toBe(10);
+      });
+      expect(verify(prob, `<answer>${prob.solution}</answer>`).correct).toBe(true);
+      // The same hand read with the prompt's rule: a solution under 11/12/13 is rejected (wrong cards).
+      const promptValues = prob.cards.map((c) =>
+        c === 'J' ? 11 : c === 'Q' ? 12 : c === 'K' ? 13 : c === 'A' ? 1 : Number(c),
+      );
+      const e = solve(promptValues);
+      if (e) expect(verify(prob, `<answer>${formatExpr(e)}</answer>`).reason).toMatch(/^wrong-cards/);
+    }
+  });
+
+  it('keys ignore card order; same seed gives the same hands', () => {
+    expect(problemKey({ ...hand([1, 2, 3, 4]), cards: ['4', '3', '2', 'A'] })).toBe(
+      problemKey({ ...hand([1, 2, 3, 4]), cards: ['A', '2', '3', '4'] }),
+    );
+    const a = Array.from({ length: 20 }, (_, i) => generate(createRng(i)));
+    const b = Array.from({ length: 20 }, (_, i) => generate(createRng(i)));
+    expect(a).toEqual(b);
+  });
+});
+
+describe('general points: verifier', () => {
+  const prob = hand([3, 3, 8, 8]);
+  it('checks cards, exact value, and syntax', () => {
+    expect(verify(prob, '<answer>8/(3-8/3)</answer>').correct).toBe(true);
+    expect(verify(prob, '<answer>8 / ( 3 - 8 / 3 )</answer>').correct).toBe(true);
+    expect(verify(prob, '<answer>8÷(3−8÷3)</answer>').correct).toBe(true);
+    expect(verify(prob, '<answer>8*3</answer>').reason).toMatch(/^wrong-cards/);
+    expect(verify(prob, '<answer>8*3*(8-8)+3</answer>').reason).toMatch(/^wrong-cards/);
+    expect(verify(prob, '<answer>8+8+3+3</answer>').reason).toBe('wrong-value: got 22 want 24');
+    expect(verify(prob, '<answer>(8+8)/(3-3)</answer>').reason).toBe('division-by-zero');
+    expect(verify(prob, '<answer>(8/(3-8/3)</answer>').reason).toMatch(/^parse-error/);
+    expect(verify(prob, '<answer>8/(3-8/3))</answer>').reason).toMatch(/^parse-error/);
+    expect(verify(prob, '<answer>-8+8+3*3</answer>').reason).toMatch(/^parse-error/);
+    expect(verify(prob, '<answer>8/(3-8/3)=24</answer>').reason).toMatch(/^parse-error/);
+    expect(verify(prob, '<answer>1000*3</answer>').reason).toMatch(/number-too-large/);
+    expect(verify(prob, `<answer>${'('.repeat(30)}8${')'.repeat(30)}</answer>`).reason).toMatch(/too-deep/);
+    expect(verify(prob, '').reason).toBe('no-answer');
+  });
+});
