@@ -57,3 +57,9 @@ export class ArenaLayout {
     return this.cursor;
   }
 }
+
+/** Queues a write of `data` (f32, i32 or u32 elements) to the start of tensor `t`. */
+export function writeTensor(queue: GPUQueue, t: TensorRef, data: Float32Array | Int32Array | Uint32Array): void {
+  if (data.length > t.length) throw new RangeError(`writing ${data.length} elements into a tensor of ${t.length}`);
+  queue.writeBuffer(t.buffer, t.offset * 4, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+}

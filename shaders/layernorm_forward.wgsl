@@ -1,0 +1,70 @@
+// layernorm_forward.wgsl — out = (x − mean)·rstd·weight + bias over the last dimension, biased variance (PyTorch).
+//
+// Shapes (row-major): inp [N, C], weight [C], bias [C], out [N, C], mean [N], rstd [N]; rstd = 1/√(var + eps).
+// Bindings: 0 inp (read), 1 weight (read), 2 bias (read), 3 out (read_write), 4 mean (read_write),
+//           5 rstd (read_write), 6 uniform Params { N, C, eps }.
+// Workgroup: 32×8 threads = 8 rows per workgroup, 32 threads per row striding over C (coalesced); two passes over the
+//   row (mean, then Σ(x − mean)², which is more accurate than E[x²] − mean²), each reduced in workgroup memory.
+// Dispatch: ceil(N/8) workgroups, laid out as a 2D grid (x ≤ 65535, y = ceil(count/x)); rows ≥ N do nothing.
+
+struct Params { N: u32, C: u32, eps: f32, _pad: u32 }
+
+@group(0) @binding(0) var<storage, read> inp: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+const LANES: u32 = 32u;
+const ROWS: u32 = 8u;
+
+var<workgroup> red: array<f32, 256>; // [ROWS][LANES]
+
+// Sums `v` over the 32 lanes of row-slot `ly`; every lane gets the total. Called uniformly by the whole workgroup.
+fn rowSum(v: f32, lx: u32, ly: u32) -> f32 {
+  red[ly * LANES + lx] = v;
+  workgroupBarrier();
+  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+    if (lx < s) { red[ly * LANES + lx] += red[ly * LANES + lx + s]; }
+    workgroupBarrier();
+  }
+  let total = red[ly * LANES];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(32, 8, 1)
+fn main(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let row = (wg.y * nwg.x + wg.x) * ROWS + lid.y;
+  let valid = row < p.N;
+  let C = p.C;
+  let base = row * C;
+
+  var s = 0.0;
+  if (valid) { for (var c = lid.x; c < C; c += LANES) { s += inp[base + c]; } }
+  let m = rowSum(s, lid.x, lid.y) / f32(C);
+
+  var v = 0.0;
+  if (valid) {
+    for (var c = lid.x; c < C; c += LANES) {
+      let d = inp[base + c] - m;
+      v = fma(d, d, v);
+    }
+  }
+  let rs = inverseSqrt(rowSum(v, lid.x, lid.y) / f32(C) + p.eps);
+
+  if (!valid) { return; }
+  for (var c = lid.x; c < C; c += LANES) {
+    out[base + c] = fma((inp[base + c] - m) * rs, weight[c], bias[c]);
+  }
+  if (lid.x == 0u) {
+    mean[row] = m;
+    rstd[row] = rs;
+  }
+}

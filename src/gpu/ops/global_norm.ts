@@ -1,0 +1,59 @@
+import globalNormSource from '../../../shaders/global_norm.wgsl?raw';
+import type { GpuContext } from '../context';
+import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
+import type { TensorRef } from '../tensor';
+import { overlaps } from './add';
+
+/** Stage 1 uses at most this many workgroups (a few per SM on a large GPU); each grid-strides over the buffer. */
+const MAX_PARTIALS = 1024;
+
+/** Number of stage-1 partial sums (= scratch elements) for n gradient elements. */
+export function globalNormScratchElements(n: number): number {
+  return Math.max(1, Math.min(MAX_PARTIALS, ceilDiv(n, 256)));
+}
+
+export interface GlobalNormArgs {
+  /** [n] all gradients in one flat buffer (padding between tensors must be zero). */
+  grads: TensorRef;
+  /** ≥ globalNormScratchElements(n) elements, clobbered. */
+  scratch: TensorRef;
+  /** [2], overwritten with [norm, clipScale]; adamw.wgsl reads the scale from element 1. */
+  out: TensorRef;
+  n: number;
+  /** Clip threshold; ≤ 0 disables clipping (scale 1). Fixed at prepare time. */
+  maxNorm: number;
+  label?: string;
+}
+
+/** Prepares norm = √Σ g² and the clip scale: two dispatches (partial sums, then one-workgroup finish). */
+export function prepareGlobalNorm(ctx: GpuContext, args: GlobalNormArgs): Dispatch[] {
+  const { n, maxNorm, label = 'global_norm' } = args;
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${label}: n must be a positive integer, got ${n}`);
+  if (!Number.isFinite(maxNorm)) throw new Error(`${label}: maxNorm must be finite, got ${maxNorm}`);
+  const parts = globalNormScratchElements(n);
+  if (args.grads.length < n) throw new Error(`${label}: grads has ${args.grads.length} elements, needs ${n}`);
+  if (args.scratch.length < parts)
+    throw new Error(`${label}: scratch has ${args.scratch.length} elements, needs ${parts}`);
+  if (args.out.length < 2) throw new Error(`${label}: out has ${args.out.length} elements, needs 2`);
+  if (overlaps(args.scratch, args.grads)) throw new Error(`${label}: scratch must not overlap grads`);
+  if (overlaps(args.out, args.scratch)) throw new Error(`${label}: out must not overlap scratch`);
+  const params = [{ u: n }, { u: parts }, { f: maxNorm }];
+  return [
+    prepareDispatch(
+      ctx,
+      { name: 'global_norm', source: globalNormSource, entryPoint: 'partials' },
+      [args.grads, args.scratch],
+      params,
+      [parts, 1, 1],
+      `${label}.partials`,
+    ),
+    prepareDispatch(
+      ctx,
+      { name: 'global_norm', source: globalNormSource, entryPoint: 'finish' },
+      [args.scratch, args.out],
+      params,
+      [1, 1, 1],
+      `${label}.finish`,
+    ),
+  ];
+}

@@ -1,0 +1,123 @@
+import source from '../../../shaders/sample_tokens.wgsl?raw';
+import { checkSamplingParams, type SamplingParams } from '../../cpu/sampling';
+import { dummyTensor, type GpuContext } from '../context';
+import { type Dispatch, prepareDispatch } from '../dispatch';
+import type { TensorRef } from '../tensor';
+
+/** Largest vocabulary the sampler holds in workgroup memory. */
+export const SAMPLING_MAX_V = 1024;
+
+export interface SampleTokensArgs {
+  B: number;
+  V: number;
+  /** Positions per row in tokens/logprobs/forced. */
+  Tmax: number;
+  /** [B, V] f32 logits of the current position (read). */
+  logits: TensorRef;
+  /** [B] u32 thinking flags (read; updated: 1 after thinkStartId, 0 after thinkEndId). */
+  thinking: TensorRef;
+  /** [B, Tmax] i32: forced[b, pos+1] ≥ 0 is emitted instead of a sample; −1 samples. */
+  forced: TensorRef;
+  /** [B, Tmax] u32 token history; tokens[b, pos+1] is written. */
+  tokens: TensorRef;
+  /** [B, Tmax] f32; logprobs[b, pos+1] ← log q[token] (−∞ for a forced token outside the final distribution). */
+  logprobs: TensorRef;
+  /**
+   * [1] or [2] u32: step[0] = pos (read; incremented by the advance_step dispatch); step[1], if present, is added to
+   * `seed`, so a new generation can reuse the prepared dispatches after one small buffer write.
+   */
+  step: TensorRef;
+  params: SamplingParams;
+  /** u32 base seed of the hash uniformFor(seed (+ step[1]), pos, row). */
+  seed: number;
+  /** Token that sets the thinking flag (−1 = none). */
+  thinkStartId: number;
+  /** Token that clears the thinking flag (−1 = none). */
+  thinkEndId: number;
+  /** Debug: [B, V] f32 receives the final distribution q. */
+  probs?: TensorRef;
+  /** Append the 1-thread advance_step dispatch (step[0] += 1). Default true. */
+  advance?: boolean;
+  label?: string;
+}
+
+/**
+ * One sampling step: [main] (+ [advance_step]). The sampling parameters, seed and think ids are baked into the
+ * dispatch's uniform: prepare again to change them (or vary step[1] to reseed).
+ */
+export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Dispatch[] {
+  const { B, V, Tmax, label = 'sample_tokens' } = args;
+  for (const [name, v] of [
+    ['B', B],
+    ['V', V],
+    ['Tmax', Tmax],
+  ] as const) {
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`${label}: ${name} must be a positive integer, got ${v}`);
+  }
+  if (V > SAMPLING_MAX_V) throw new Error(`${label}: V = ${V} exceeds ${SAMPLING_MAX_V}`);
+  if (B > 65535) throw new Error(`${label}: B = ${B} exceeds 65535 workgroups`);
+  try {
+    checkSamplingParams(args.params);
+  } catch (e) {
+    throw new Error(`${label}: ${(e as Error).message}`);
+  }
+  const need = (name: string, t: TensorRef, n: number) => {
+    if (t.length < n) throw new Error(`${label}: ${name} has ${t.length} elements, needs ${n}`);
+  };
+  need('logits', args.logits, B * V);
+  need('thinking', args.thinking, B);
+  need('forced', args.forced, B * Tmax);
+  need('tokens', args.tokens, B * Tmax);
+  need('logprobs', args.logprobs, B * Tmax);
+  need('step', args.step, 1);
+  if (args.step.length > 2) throw new Error(`${label}: step must have 1 or 2 elements, has ${args.step.length}`);
+  if (args.probs) need('probs', args.probs, B * V);
+  for (const [name, id] of [
+    ['thinkStartId', args.thinkStartId],
+    ['thinkEndId', args.thinkEndId],
+  ] as const) {
+    if (!Number.isInteger(id) || id < -1) throw new Error(`${label}: ${name} must be an integer ≥ −1, got ${id}`);
+  }
+  const s = args.params;
+  const tensors = [
+    args.logits,
+    args.thinking,
+    args.forced,
+    args.tokens,
+    args.logprobs,
+    args.step,
+    args.probs ?? dummyTensor(ctx),
+  ];
+  const uniform = [
+    { u: B },
+    { u: V },
+    { u: Tmax },
+    { u: args.seed >>> 0 },
+    { f: s.temperature },
+    { u: s.topK },
+    { f: s.topP },
+    { i: s.stopTokenId },
+    { f: s.stopTemperature },
+    { f: s.stopLogitBias },
+    { i: args.thinkStartId },
+    { i: args.thinkEndId },
+    { u: 0xff800000 },
+  ];
+  const constants = { WRITE_PROBS: args.probs ? 1 : 0 };
+  const dispatches = [
+    prepareDispatch(ctx, { name: 'sample_tokens', source, constants }, tensors, uniform, [B, 1, 1], label),
+  ];
+  if (args.advance !== false) {
+    dispatches.push(
+      prepareDispatch(
+        ctx,
+        { name: 'sample_tokens', source, constants, entryPoint: 'advance_step' },
+        tensors,
+        uniform,
+        [1, 1, 1],
+        `${label}.advance_step`,
+      ),
+    );
+  }
+  return dispatches;
+}

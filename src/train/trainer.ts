@@ -1,0 +1,231 @@
+/**
+ * The training step, on the GPU from batch to updated weights, in ONE command buffer:
+ *
+ *   upload batch → forward → weighted cross-entropy (token losses, loss, dlogits) → backward
+ *   → global gradient norm and clip scale → AdamW (warmup + cosine learning rate) → copy loss and norm to a
+ *   staging buffer
+ *
+ * Nothing is read back inside a step. `step()` returns a promise of the step's loss and gradient norm that settles
+ * when the GPU gets there (a ring of staging buffers is mapped asynchronously); the caller can queue the next step
+ * without awaiting it. At most `maxInFlight` steps are queued: the next `step()` waits for the oldest, which keeps
+ * the queue (and the memory it pins) bounded.
+ *
+ * SFT and GRPO share this step: they differ only in the batch's targets and per-token weights.
+ */
+import { buildTokenIndex } from '../cpu/embedding';
+import { assertNoErrors, type GpuContext } from '../gpu/context';
+import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
+import { ADAMW_HYPER_ELEMENTS, packDecayMask, prepareAdamW, writeAdamWHyper } from '../gpu/ops/adamw';
+import { globalNormScratchElements, prepareGlobalNorm } from '../gpu/ops/global_norm';
+import { type TensorRef, writeTensor } from '../gpu/tensor';
+import { checkTokenIds, type ModelConfig, validateModelConfig } from '../model/config';
+import { BufferPool, createGpuGpt, type GptPasses, type GpuGpt, prepareGptPasses } from '../model/gpt';
+import { decayMask, initParams } from '../model/params';
+import { learningRateAt, type OptimConfig, validateOptimConfig } from './config';
+
+/** One batch of B sequences of T tokens, flattened row-major. */
+export interface Batch {
+  /** [B·T] input ids */
+  tokens: Int32Array;
+  /** [B·T] next-token targets; −1 = no loss at this position */
+  targets: Int32Array;
+  /** [B·T] per-token loss weight (SFT: 1/number of target tokens; GRPO: advantage-derived). */
+  weights: Float32Array;
+}
+
+export interface StepStats {
+  /** 0-based index of the step. */
+  step: number;
+  /** Σ weights · token loss (the mean loss when weights sum to 1). */
+  loss: number;
+  /** Global L2 norm of the gradient before clipping. */
+  gradNorm: number;
+  learningRate: number;
+}
+
+export interface MemoryReport {
+  /** Bytes the step must hold: parameters, gradients, AdamW moments, saved activations. */
+  requiredBytes: number;
+  /** Every byte this trainer allocated on the GPU. */
+  allocatedBytes: number;
+}
+
+const READBACK_FLOATS = 4; // loss, gradNorm, clipScale, unused
+
+export class Trainer {
+  readonly model: GpuGpt;
+  readonly passes: GptPasses;
+  private readonly optimizer: Dispatch[];
+  private readonly evalDispatches: Dispatch[];
+  private readonly hyper: TensorRef;
+  private readonly normOut: TensorRef;
+  private readonly staging: GPUBuffer[] = [];
+  private readonly inFlight: Promise<unknown>[] = [];
+  private stepIndex = 0;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly config: ModelConfig,
+    readonly optim: OptimConfig,
+    readonly batchSize: number,
+    readonly seqLen: number,
+    initial: Float32Array = initParams(config),
+    readonly maxInFlight = 3,
+  ) {
+    validateModelConfig(config, ctx.device.limits);
+    validateOptimConfig(optim);
+    const pool = new BufferPool(ctx);
+    this.model = createGpuGpt(ctx, config, initial, pool);
+    this.passes = prepareGptPasses(this.model, batchSize, seqLen);
+    const n = this.model.layout.totalElements;
+    const m = pool.tensor('adam.m', n, true);
+    const v = pool.tensor('adam.v', n, true);
+    const maskBits = packDecayMask(decayMask(this.model.layout));
+    const decayMaskBits = pool.tensor('adam.decayMask', maskBits.length, false);
+    writeTensor(ctx.device.queue, decayMaskBits, maskBits);
+    this.hyper = pool.tensor('adam.hyper', ADAMW_HYPER_ELEMENTS, false);
+    this.normOut = pool.tensor('gradNorm', 2, false);
+    const normScratch = pool.tensor('gradNorm.scratch', globalNormScratchElements(n), false);
+    const grads = this.model.grads;
+    const norm = prepareGlobalNorm(ctx, {
+      grads,
+      scratch: normScratch,
+      out: this.normOut,
+      n,
+      maxNorm: optim.gradClipNorm,
+    });
+    const adam = prepareAdamW(ctx, {
+      params: this.model.params,
+      grads,
+      m,
+      v,
+      decayMaskBits,
+      hyper: this.hyper,
+      clip: this.normOut,
+      n,
+    });
+    this.optimizer = [...norm, ...adam];
+    this.evalDispatches = [...this.passes.forward, ...this.passes.lossAndDlogits];
+    for (let i = 0; i < maxInFlight; i++) {
+      this.staging.push(
+        ctx.device.createBuffer({
+          label: `readback${i}`,
+          size: READBACK_FLOATS * 4,
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        }),
+      );
+      pool.note(`readback${i}`, READBACK_FLOATS * 4, false);
+    }
+  }
+
+  get stepsTaken(): number {
+    return this.stepIndex;
+  }
+
+  memory(): MemoryReport {
+    return { requiredBytes: this.model.pool.requiredBytes, allocatedBytes: this.model.pool.allocatedBytes };
+  }
+
+  /** Validates and writes a batch into the input buffers (queued before the next submit). */
+  private upload(batch: Batch): void {
+    const { B, T, inputs } = this.passes;
+    const N = B * T;
+    for (const [name, arr] of [
+      ['tokens', batch.tokens],
+      ['targets', batch.targets],
+      ['weights', batch.weights],
+    ] as const) {
+      if (arr.length !== N) throw new RangeError(`batch.${name} has ${arr.length} entries, expected B·T = ${N}`);
+    }
+    checkTokenIds(batch.tokens, this.config.vocabSize, 'batch.tokens');
+    for (let i = 0; i < N; i++) {
+      const t = batch.targets[i]!;
+      if (t !== -1 && (t < 0 || t >= this.config.vocabSize)) {
+        throw new RangeError(`batch.targets[${i}] = ${t} is outside the vocabulary and is not −1 (ignore)`);
+      }
+      if (!Number.isFinite(batch.weights[i]!))
+        throw new RangeError(`batch.weights[${i}] = ${batch.weights[i]} is not finite`);
+    }
+    const index = buildTokenIndex(batch.tokens, this.config.vocabSize);
+    const q = this.ctx.device.queue;
+    const write = (t: TensorRef, a: Float32Array | Int32Array | Uint32Array) => writeTensor(q, t, a);
+    write(inputs.tokens, batch.tokens);
+    write(inputs.targets, batch.targets);
+    write(inputs.weights, batch.weights);
+    write(inputs.tokenOffsets, index.tokenOffsets);
+    write(inputs.positionsByToken, index.positionsByToken);
+  }
+
+  /** Queues one training step. The promise settles with its stats once the GPU has run it. */
+  async step(batch: Batch): Promise<StepStats> {
+    if (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
+    this.upload(batch);
+    const step = this.stepIndex++;
+    const learningRate = learningRateAt(this.optim, step);
+    const o = this.optim;
+    writeAdamWHyper(this.ctx, this.hyper, {
+      lr: learningRate,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+      weightDecay: o.weightDecay,
+      step: step + 1,
+    });
+    const staging = this.staging[step % this.maxInFlight]!;
+    const encoder = this.ctx.device.createCommandEncoder({ label: `train step ${step}` });
+    const pass = encoder.beginComputePass({ label: 'train step' });
+    encodeDispatches(pass, this.passes.forward);
+    encodeDispatches(pass, this.passes.lossAndDlogits);
+    encodeDispatches(pass, this.passes.backward);
+    encodeDispatches(pass, this.optimizer);
+    pass.end();
+    encoder.copyBufferToBuffer(this.passes.loss.buffer, this.passes.loss.offset * 4, staging, 0, 4);
+    encoder.copyBufferToBuffer(this.normOut.buffer, this.normOut.offset * 4, staging, 4, 8);
+    this.ctx.device.queue.submit([encoder.finish()]);
+    const done = this.readback(staging).then((r) => ({ step, loss: r[0]!, gradNorm: r[1]!, learningRate }));
+    this.inFlight.push(done.catch(() => {}));
+    return done;
+  }
+
+  /** Loss of a batch without updating weights (held-out loss). */
+  async evaluate(batch: Batch): Promise<number> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+    this.upload(batch);
+    const staging = this.staging[0]!;
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'evaluate' });
+    const pass = encoder.beginComputePass({ label: 'evaluate' });
+    encodeDispatches(pass, this.evalDispatches);
+    pass.end();
+    encoder.copyBufferToBuffer(this.passes.loss.buffer, this.passes.loss.offset * 4, staging, 0, 4);
+    this.ctx.device.queue.submit([encoder.finish()]);
+    return (await this.readback(staging))[0]!;
+  }
+
+  private async readback(staging: GPUBuffer): Promise<Float32Array> {
+    await Promise.race([staging.mapAsync(GPUMapMode.READ), this.ctx.lost]);
+    const values = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    assertNoErrors(this.ctx);
+    return values;
+  }
+
+  /** Reads the current weights back (for saving or checkpoints). */
+  async readParams(): Promise<Float32Array> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+    const t = this.model.params;
+    const size = t.length * 4;
+    const buf = this.ctx.device.createBuffer({
+      label: 'params readback',
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = this.ctx.device.createCommandEncoder();
+    enc.copyBufferToBuffer(t.buffer, t.offset * 4, buf, 0, size);
+    this.ctx.device.queue.submit([enc.finish()]);
+    await Promise.race([buf.mapAsync(GPUMapMode.READ), this.ctx.lost]);
+    const out = new Float32Array(buf.getMappedRange().slice(0));
+    buf.unmap();
+    buf.destroy();
+    return out;
+  }
+}

@@ -1,0 +1,217 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { attentionBackward, attentionDecode, attentionForward } from '../../src/cpu/attention';
+import { assertNoErrors } from '../../src/gpu/context';
+import { runDispatches } from '../../src/gpu/dispatch';
+import { prepareAttentionBackward, prepareAttentionDecode, prepareAttentionForward } from '../../src/gpu/ops/attention';
+import { expectAllClose } from '../helpers/allclose';
+import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
+
+// Validation errors arrive asynchronously; by the end of a test (after its awaits) they have been reported.
+afterEach(async () => {
+  assertNoErrors(await gpuContext());
+});
+
+// Tolerances. Inputs are U(-1, 1). A score is a length-hs f32 dot product (hs ≤ 128) scaled by 1/√hs, so |s| ≲ 4 and
+// its f32 rounding error is ~√hs·6e-8·|terms| ≲ 1e-6; exp turns that into a relative error of the same size in each
+// probability. Outputs are convex combinations of values in [-1, 1], so forward errors are ≲ 1e-6; atol 2e-5 gives
+// 20× headroom and still catches any wrong index (errors ~0.1). The backward sums up to T (≤ 130) products of such
+// terms, so its typical error is ~√T·1e-6 ≈ 1e-5: atol/rtol 1e-4.
+const FWD_TOL = { rtol: 1e-4, atol: 2e-5 };
+const BWD_TOL = { rtol: 1e-4, atol: 1e-4 };
+
+// [B, T, C, H] — head sizes 3, 8, 32, 128 (the > 64 path), T = 1, 5, 33, and T > 64 (more keys than threads).
+const SHAPES: [number, number, number, number][] = [
+  [1, 1, 3, 1],
+  [2, 5, 8, 1],
+  [2, 33, 24, 3],
+  [1, 70, 12, 4],
+  [3, 17, 64, 2],
+  [1, 9, 256, 2],
+  [1, 130, 64, 2],
+];
+
+describe('attention_forward.wgsl against the CPU reference', () => {
+  for (const [B, T, C, H] of SHAPES) {
+    it(`B=${B} T=${T} C=${C} H=${H}`, async () => {
+      const ctx = await gpuContext();
+      const rng = seeded(B * 1000003 + T * 1009 + C * 7 + H);
+      const qkv = randomF32(rng, B * T * 3 * C);
+      const out = poisoned(ctx, B * T * C);
+      const att = poisoned(ctx, B * H * T * T);
+      runDispatches(ctx, prepareAttentionForward(ctx, { qkv: upload(ctx, qkv), out, att, B, T, C, H }));
+      const ref = attentionForward(qkv, B, T, C, H);
+      expectAllClose(await readF32(ctx, out), ref.out, FWD_TOL, 'out');
+      expectAllClose(await readF32(ctx, att), ref.att, FWD_TOL, 'att');
+    });
+  }
+
+  it('rejects bad shapes with clear errors', async () => {
+    const ctx = await gpuContext();
+    const t = upload(ctx, new Float32Array(10));
+    expect(() => prepareAttentionForward(ctx, { qkv: t, out: t, att: t, B: 1, T: 2, C: 6, H: 4 })).toThrow(
+      /C = 6 is not divisible by H = 4/,
+    );
+    expect(() => prepareAttentionForward(ctx, { qkv: t, out: t, att: t, B: 1, T: 2, C: 4, H: 2 })).toThrow(
+      /qkv has 10 elements, needs 24/,
+    );
+    expect(() => prepareAttentionForward(ctx, { qkv: t, out: t, att: t, B: 1, T: 1025, C: 4, H: 2 })).toThrow(
+      /T = 1025 exceeds 1024/,
+    );
+    expect(() => prepareAttentionForward(ctx, { qkv: t, out: t, att: t, B: 1, T: 2, C: 258, H: 2 })).toThrow(
+      /head size 129 exceeds 128/,
+    );
+  });
+});
+
+describe('attention backward', () => {
+  it('CPU attentionBackward matches central finite differences of attentionForward (f64)', () => {
+    const [B, T, C, H] = [2, 5, 6, 2];
+    const rng = seeded(7);
+    const qkv = Float64Array.from(randomF32(rng, B * T * 3 * C));
+    const dout = Float64Array.from(randomF32(rng, B * T * C));
+    const loss = (x: Float64Array): number => {
+      const { out } = attentionForward(x, B, T, C, H);
+      let s = 0;
+      for (let i = 0; i < out.length; i++) s += out[i]! * dout[i]!;
+      return s;
+    };
+    const { att } = attentionForward(qkv, B, T, C, H);
+    const analytic = attentionBackward(dout, qkv, att, B, T, C, H);
+    const numeric = new Float64Array(qkv.length);
+    const eps = 1e-5;
+    for (let i = 0; i < qkv.length; i++) {
+      const x = qkv.slice();
+      x[i] = qkv[i]! + eps;
+      const up = loss(x);
+      x[i] = qkv[i]! - eps;
+      numeric[i] = (up - loss(x)) / (2 * eps);
+    }
+    // Central differences in f64: truncation O(eps²·f''') ≈ 1e-10, rounding ≈ 1e-16/eps ≈ 1e-11.
+    expectAllClose(analytic, numeric, { rtol: 1e-6, atol: 1e-8 }, 'dqkv');
+    // A wrong gradient would be far off; make sure the check is not vacuous.
+    expect(analytic.some((v) => Math.abs(v) > 1e-2)).toBe(true);
+  });
+
+  for (const [B, T, C, H] of SHAPES) {
+    it(`attention_backward.wgsl against the CPU reference, B=${B} T=${T} C=${C} H=${H}`, async () => {
+      const ctx = await gpuContext();
+      const rng = seeded(B * 999983 + T * 131 + C * 11 + H + 5);
+      const qkv = randomF32(rng, B * T * 3 * C);
+      const dout = randomF32(rng, B * T * C);
+      const { att } = attentionForward(qkv, B, T, C, H);
+      const attGpu = upload(ctx, att);
+      const dqkv = poisoned(ctx, B * T * 3 * C);
+      const dispatches = prepareAttentionBackward(ctx, {
+        dout: upload(ctx, dout),
+        qkv: upload(ctx, qkv),
+        att: attGpu,
+        dqkv,
+        B,
+        T,
+        C,
+        H,
+      });
+      expect(dispatches.length).toBe(3);
+      runDispatches(ctx, dispatches);
+      expectAllClose(await readF32(ctx, dqkv), attentionBackward(dout, qkv, att, B, T, C, H), BWD_TOL, 'dqkv');
+      // Documented in-place behaviour: att now holds dS = scale·P⊙(dP − rowsum(P⊙dP)), 0 above the diagonal.
+      const hs = C / H;
+      const dS = new Float32Array(B * H * T * T);
+      for (let b = 0; b < B; b++) {
+        for (let h = 0; h < H; h++) {
+          for (let t = 0; t < T; t++) {
+            const row = ((b * H + h) * T + t) * T;
+            const dp = new Float64Array(t + 1);
+            let inner = 0;
+            for (let j = 0; j <= t; j++) {
+              for (let d = 0; d < hs; d++) {
+                dp[j] = dp[j]! + dout[(b * T + t) * C + h * hs + d]! * qkv[(b * T + j) * 3 * C + 2 * C + h * hs + d]!;
+              }
+              inner += att[row + j]! * dp[j]!;
+            }
+            for (let j = 0; j <= t; j++) dS[row + j] = (att[row + j]! * (dp[j]! - inner)) / Math.sqrt(hs);
+          }
+        }
+      }
+      expectAllClose(await readF32(ctx, attGpu), dS, BWD_TOL, 'att (overwritten with dS)');
+    });
+  }
+});
+
+describe('attention decode (KV cache)', () => {
+  it('CPU attentionDecode equals the last row of attentionForward', () => {
+    const [B, T, C, H] = [2, 11, 12, 3];
+    const hs = C / H;
+    const Tmax = 16;
+    const rng = seeded(99);
+    const qkv = randomF32(rng, B * T * 3 * C);
+    const kCache = randomF32(rng, B * H * Tmax * hs); // garbage beyond pos must be ignored
+    const vCache = randomF32(rng, B * H * Tmax * hs);
+    const q = new Float32Array(B * C);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        for (let h = 0; h < H; h++) {
+          for (let d = 0; d < hs; d++) {
+            const row = (b * T + t) * 3 * C + h * hs + d;
+            kCache[((b * H + h) * Tmax + t) * hs + d] = qkv[row + C]!;
+            vCache[((b * H + h) * Tmax + t) * hs + d] = qkv[row + 2 * C]!;
+          }
+        }
+      }
+      q.set(qkv.subarray((b * T + T - 1) * 3 * C, (b * T + T - 1) * 3 * C + C), b * C);
+    }
+    const { out } = attentionForward(qkv, B, T, C, H);
+    const expected = new Float32Array(B * C);
+    for (let b = 0; b < B; b++) expected.set(out.subarray((b * T + T - 1) * C, (b * T + T) * C), b * C);
+    // Same f64 arithmetic in both; only the final f32 rounding can differ.
+    expectAllClose(
+      attentionDecode(q, kCache, vCache, T - 1, B, C, H, Tmax),
+      expected,
+      { rtol: 1e-6, atol: 1e-7 },
+      'out',
+    );
+  });
+
+  for (const [B, T, C, H, Tmax] of [
+    [2, 9, 24, 3, 12],
+    [3, 70, 8, 1, 70],
+    [1, 5, 256, 2, 7],
+  ] as const) {
+    it(`GPU append_kv + attend step by step equals attentionForward rows, B=${B} T=${T} C=${C} H=${H} Tmax=${Tmax}`, async () => {
+      const ctx = await gpuContext();
+      const rng = seeded(B * 31 + T * 17 + C + H);
+      const qkv = randomF32(rng, B * T * 3 * C);
+      const hs = C / H;
+      const kCache = poisoned(ctx, B * H * Tmax * hs);
+      const vCache = poisoned(ctx, B * H * Tmax * hs);
+      const qkvStep = poisoned(ctx, B * 3 * C);
+      const out = poisoned(ctx, B * C);
+      const step = upload(ctx, new Uint32Array(1));
+      const dispatches = prepareAttentionDecode(ctx, { qkv: qkvStep, kCache, vCache, out, step, B, C, H, Tmax });
+      const ref = attentionForward(qkv, B, T, C, H).out;
+      const got = new Float32Array(B * T * C);
+      const expected = new Float32Array(B * T * C);
+      for (let pos = 0; pos < T; pos++) {
+        const rows = new Float32Array(B * 3 * C);
+        for (let b = 0; b < B; b++) {
+          rows.set(qkv.subarray((b * T + pos) * 3 * C, (b * T + pos + 1) * 3 * C), b * 3 * C);
+          expected.set(ref.subarray((b * T + pos) * C, (b * T + pos + 1) * C), (b * T + pos) * C);
+        }
+        ctx.device.queue.writeBuffer(qkvStep.buffer, 0, rows);
+        ctx.device.queue.writeBuffer(step.buffer, 0, new Uint32Array([pos]));
+        runDispatches(ctx, dispatches);
+        const o = await readF32(ctx, out);
+        for (let b = 0; b < B; b++) got.set(o.subarray(b * C, (b + 1) * C), (b * T + pos) * C);
+      }
+      expectAllClose(got, expected, FWD_TOL, 'decode out vs forward rows');
+
+      // pos ≥ Tmax: nothing is written (the output keeps its previous contents, the cache is untouched).
+      const before = await readF32(ctx, kCache);
+      const outBefore = await readF32(ctx, out);
+      ctx.device.queue.writeBuffer(step.buffer, 0, new Uint32Array([Tmax]));
+      runDispatches(ctx, dispatches);
+      expect(Array.from(await readF32(ctx, out))).toEqual(Array.from(outBefore));
+      expect(Array.from(await readF32(ctx, kCache))).toEqual(Array.from(before));
+    });
+  }
+});

@@ -1,0 +1,398 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  argmax,
+  inverseCdf,
+  pcgHash,
+  type SamplingParams,
+  sampleRow,
+  samplingProbs,
+  stopScaledProb,
+  uniformFor,
+} from '../../src/cpu/sampling';
+import { assertNoErrors } from '../../src/gpu/context';
+import { runDispatches } from '../../src/gpu/dispatch';
+import { prepareSampleTokens } from '../../src/gpu/ops/sampling';
+import type { Rng } from '../../src/util/rng';
+import { expectAllClose } from '../helpers/allclose';
+import { gpuContext, poisoned, randomF32, readF32, readU32, seeded, upload } from '../helpers/gpu';
+
+// Validation errors arrive asynchronously; by the end of a test (after its awaits) they have been reported.
+afterEach(async () => {
+  assertNoErrors(await gpuContext());
+});
+
+const OFF: SamplingParams = {
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  stopTokenId: -1,
+  stopTemperature: 1,
+  stopLogitBias: 0,
+};
+
+function softmax(x: ArrayLike<number>, T = 1): Float64Array {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, x[i]!);
+  const e = Float64Array.from({ length: x.length }, (_, i) => Math.exp((x[i]! - m) / T));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+describe('CPU sampling reference', () => {
+  it('uniformFor is a deterministic hash into [0, 1) that varies with every argument', () => {
+    expect(pcgHash(0)).toBe(pcgHash(0));
+    const seen = new Set<number>();
+    let mean = 0;
+    const n = 3000;
+    for (let i = 0; i < n; i++) {
+      const u = uniformFor(12345, i % 30, Math.floor(i / 30));
+      expect(u).toBeGreaterThanOrEqual(0);
+      expect(u).toBeLessThan(1);
+      seen.add(u);
+      mean += u / n;
+    }
+    expect(seen.size).toBeGreaterThan(n - 5);
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.03); // σ of the mean ≈ 0.29/√3000 ≈ 0.005
+    expect(uniformFor(1, 2, 3)).not.toBe(uniformFor(2, 2, 3));
+    expect(uniformFor(1, 2, 3)).not.toBe(uniformFor(1, 3, 3));
+    expect(uniformFor(1, 2, 3)).not.toBe(uniformFor(1, 2, 4));
+  });
+
+  it('greedy (T = 0) picks the argmax, ties → lowest id, for any u', () => {
+    const rng = seeded(3);
+    for (let trial = 0; trial < 20; trial++) {
+      const logits = randomF32(rng, 50, -3, 3);
+      const best = argmax(logits);
+      for (const u of [0, 0.5, 0.999]) {
+        const r = sampleRow(logits, { ...OFF, temperature: 0 }, u, false);
+        expect(r.token).toBe(best);
+        expect(r.logprob).toBeCloseTo(Math.log(softmax(logits)[best]!), 12);
+      }
+    }
+    const tied = Float32Array.from([0, 2, 1, 2, 2]);
+    expect(sampleRow(tied, { ...OFF, temperature: 0 }, 0.3, false).token).toBe(1);
+  });
+
+  it('top-k = 1 is greedy at any temperature and u; top-k keeps exactly k tokens', () => {
+    const rng = seeded(4);
+    for (let trial = 0; trial < 20; trial++) {
+      const logits = randomF32(rng, 40, -3, 3);
+      const u = rng.next();
+      expect(sampleRow(logits, { ...OFF, temperature: 1.7, topK: 1 }, u, false).token).toBe(argmax(logits));
+      const q = samplingProbs(logits, { ...OFF, topK: 7 }, false);
+      expect(q.filter((v) => v > 0).length).toBe(7);
+      // The kept ones are the 7 largest logits, renormalised.
+      const p = softmax(logits);
+      const kept = Array.from(p.keys())
+        .sort((a, b) => p[b]! - p[a]!)
+        .slice(0, 7);
+      const z = kept.reduce((s, i) => s + p[i]!, 0);
+      for (const i of kept) expect(q[i]!).toBeCloseTo(p[i]! / z, 12);
+    }
+    // Ties at the k boundary go to the lower id.
+    const q = samplingProbs(Float32Array.from([1, 3, 2, 2, 2]), { ...OFF, topK: 2 }, false);
+    expect(Array.from(q, (v) => v > 0)).toEqual([false, true, true, false, false]);
+  });
+
+  it('top-p keeps the smallest prefix (by probability) whose mass reaches topP', () => {
+    const rng = seeded(5);
+    for (let trial = 0; trial < 30; trial++) {
+      const logits = randomF32(rng, 30, -3, 3);
+      const topP = 0.05 + 0.9 * rng.next();
+      const q = samplingProbs(logits, { ...OFF, topP }, false);
+      const p = softmax(logits);
+      const order = Array.from(p.keys()).sort((a, b) => p[b]! - p[a]!);
+      const keptCount = q.filter((v) => v > 0).length;
+      const massOf = (n: number) => order.slice(0, n).reduce((s, i) => s + p[i]!, 0);
+      expect(massOf(keptCount)).toBeGreaterThanOrEqual(topP);
+      expect(massOf(keptCount - 1)).toBeLessThan(topP);
+      for (let r = 0; r < keptCount; r++) expect(q[order[r]!]!).toBeGreaterThan(0);
+    }
+  });
+
+  it('stop-token temperature τ: p′ = p^(1/τ)/(p^(1/τ) + (1−p)^(1/τ)), others rescaled, only while thinking', () => {
+    const rng = seeded(6);
+    for (const tau of [0.25, 0.5, 2, 5]) {
+      const logits = randomF32(rng, 20, -2, 2);
+      const stop = 4;
+      const p = softmax(logits);
+      const ps = p[stop]!;
+      const closed = ps ** (1 / tau) / (ps ** (1 / tau) + (1 - ps) ** (1 / tau));
+      expect(stopScaledProb(ps, tau)).toBeCloseTo(closed, 14);
+      const params = { ...OFF, stopTokenId: stop, stopTemperature: tau };
+      const q = samplingProbs(logits, params, true);
+      expect(q[stop]!).toBeCloseTo(closed, 12);
+      for (let i = 0; i < 20; i++) if (i !== stop) expect(q[i]!).toBeCloseTo((p[i]! * (1 - closed)) / (1 - ps), 12);
+      // Not thinking: the plain softmax.
+      const plain = samplingProbs(logits, params, false);
+      for (let i = 0; i < 20; i++) expect(plain[i]!).toBeCloseTo(p[i]!, 14);
+    }
+    // Edge cases p = 0 and p = 1 are fixed points.
+    expect(stopScaledProb(0, 0.5)).toBe(0);
+    expect(stopScaledProb(1, 0.5)).toBe(1);
+    const certain = samplingProbs(Float32Array.from([0, 200, 0]), { ...OFF, stopTokenId: 1, stopTemperature: 3 }, true);
+    expect(Array.from(certain)).toEqual([0, 1, 0]);
+  });
+
+  it('the stop-token logit bias applies only while thinking', () => {
+    const logits = Float32Array.from([0.5, -1, 2, 0]);
+    const params = { ...OFF, stopTokenId: 1, stopLogitBias: 3 };
+    const biased = samplingProbs(logits, params, true);
+    const expected = softmax([0.5, 2, 2, 0]);
+    for (let i = 0; i < 4; i++) expect(biased[i]!).toBeCloseTo(expected[i]!, 6);
+    const plain = samplingProbs(logits, params, false);
+    const p = softmax(logits);
+    for (let i = 0; i < 4; i++) expect(plain[i]!).toBeCloseTo(p[i]!, 12);
+  });
+
+  it('inverse-CDF sampling over ascending ids reproduces the distribution', () => {
+    const q = Float64Array.from([0.1, 0, 0.25, 0.4, 0.25]);
+    const counts = new Float64Array(5);
+    const M = 10000;
+    for (let k = 0; k < M; k++) counts[inverseCdf(q, (k + 0.5) / M)]! += 1 / M;
+    for (let i = 0; i < 5; i++) expect(counts[i]!).toBeCloseTo(q[i]!, 3);
+    expect(inverseCdf(q, 0)).toBe(0);
+    expect(inverseCdf(q, 0.1)).toBe(2); // cdf 0.1 is not > 0.1; token 1 has no mass
+    expect(inverseCdf(Float64Array.from([0.5, 0.5, 0]), 1 - 1e-17)).toBe(1); // the last id with mass
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * GPU vs CPU. The GPU works in f32: final probabilities differ by ~1e-6 relative (softmax of V ≤ 1024 terms, a few
+ * roundings each), so: probs rtol 1e-4 + atol 1e-6; logprobs atol 1e-4 (log of a 1e-5-relative error, plus slack for
+ * tiny probabilities where exp's f32 relative error grows with |x − max|/T ≲ 30, i.e. ≲ 2e-6 relative).
+ * A sampled token may differ only where the CPU's u·Σq lies within 1e-5 of a CDF boundary, and the kept set of
+ * top-k/top-p may differ only where the decision is within 1e-5 (relative) of its threshold; such rows are counted and
+ * that count must stay tiny.
+ */
+const PROBS_TOL = { rtol: 1e-4, atol: 1e-6 };
+const LOGPROB_ATOL = 1e-4;
+const MARGIN = 1e-5;
+
+/** How close row's sampling decisions are to a threshold (small → float rounding may legitimately flip them). */
+function fragility(
+  logits: Float32Array,
+  p: SamplingParams,
+  thinking: boolean,
+  u: number,
+): { probs: boolean; token: boolean } {
+  const q = samplingProbs(logits, p, thinking);
+  // Token: distance of u to the CDF boundaries (or of the top two probabilities for greedy).
+  let tokenFragile = false;
+  if (p.temperature === 0) {
+    const s = Array.from(q).sort((a, b) => b - a);
+    tokenFragile = s.length > 1 && s[0]! - s[1]! > 0 && s[0]! - s[1]! < MARGIN * s[0]!;
+  } else {
+    let c = 0;
+    for (const v of q) {
+      c += v;
+      if (v > 0 && Math.abs(c - u) < MARGIN) tokenFragile = true;
+    }
+  }
+  // Kept set: recompute the pre-filter distribution and the top-k / top-p thresholds.
+  const pre = samplingProbs(logits, { ...p, topK: 0, topP: 1 }, thinking);
+  const s = Array.from(pre).sort((a, b) => b - a);
+  let probsFragile = false;
+  // Exact ties are not fragile: equal f32 logits give bit-equal probabilities on both sides, and both break ties by id.
+  const gap = p.topK > 0 && p.topK < s.length ? s[p.topK - 1]! - s[p.topK]! : 1;
+  if (gap > 0 && gap < MARGIN * s[p.topK - 1]!) probsFragile = true;
+  if (p.topP < 1) {
+    const kept = p.topK > 0 ? s.slice(0, p.topK) : s;
+    const z = kept.reduce((a, b) => a + b, 0);
+    let c = 0;
+    for (const v of kept) {
+      c += v;
+      if (Math.abs(c - p.topP * z) < MARGIN) probsFragile = true;
+    }
+  }
+  return { probs: probsFragile, token: tokenFragile || probsFragile };
+}
+
+interface Case {
+  name: string;
+  V: number;
+  params: SamplingParams;
+  seedOffset?: number;
+  /** Integer logits: many exact ties (top-k boundary, argmax). */
+  ties?: boolean;
+}
+
+const THINK_START = 1;
+const THINK_END = 2;
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const configs: [string, SamplingParams][] = [
+    ['plain T=1', OFF],
+    ['T=0.7 top-k=5', { ...OFF, temperature: 0.7, topK: 5 }],
+    ['T=1.3 top-p=0.9', { ...OFF, temperature: 1.3, topP: 0.9 }],
+    [
+      'T=0.8 top-k=20 top-p=0.8 stop τ=0.5 bias=1.5',
+      { temperature: 0.8, topK: 20, topP: 0.8, stopTokenId: 3, stopTemperature: 0.5, stopLogitBias: 1.5 },
+    ],
+    ['greedy with stop τ=2 bias=-1', { ...OFF, temperature: 0, stopTokenId: 3, stopTemperature: 2, stopLogitBias: -1 }],
+    ['T=1 stop τ=3', { ...OFF, stopTokenId: 0, stopTemperature: 3 }],
+  ];
+  for (const V of [7, 64, 300]) for (const [name, params] of configs) out.push({ name, V, params });
+  out.push({ name: 'V=1', V: 1, params: { ...OFF, topK: 3, topP: 0.5 } });
+  out.push({ name: 'ties: integer logits, top-k=3', V: 64, params: { ...OFF, temperature: 0.9, topK: 3 }, ties: true });
+  out.push({ name: 'ties: integer logits, greedy', V: 64, params: { ...OFF, temperature: 0 }, ties: true });
+  out.push({
+    name: 'V=1024 with everything, step[1] reseeds',
+    V: 1024,
+    params: { temperature: 0.9, topK: 50, topP: 0.95, stopTokenId: 3, stopTemperature: 0.3, stopLogitBias: 0.5 },
+    seedOffset: 777,
+  });
+  return out;
+}
+
+function logitsFor(rng: Rng, B: number, V: number, ties: boolean): Float32Array {
+  const x = randomF32(rng, B * V, -4, 4);
+  return ties ? x.map((v) => Math.round(v)) : x;
+}
+
+describe('sample_tokens.wgsl against the CPU reference', () => {
+  for (const c of cases()) {
+    it(`${c.name}, V=${c.V}`, async () => {
+      const ctx = await gpuContext();
+      const { V, params } = c;
+      const B = 24;
+      const Tmax = 6;
+      const startPos = 2; // steps sample at pos 2, 3, 4 (writing 3, 4, 5), then pos 5 writes nothing (5 + 1 ≥ Tmax)
+      const steps = 4;
+      const seed = 0x9e3779b9 ^ (V * 7919);
+      const rng = seeded(V * 100 + c.name.length);
+      const logits = logitsFor(rng, B, V, c.ties ?? false);
+      const thinking0 = Uint32Array.from({ length: B }, (_, b) => (b % 2 === 0 ? 1 : 0));
+      const forced = new Int32Array(B * Tmax).fill(-1);
+      for (let b = 0; b < B; b += 5) forced[b * Tmax + 4] = b % 10 === 0 ? Math.min(THINK_END, V - 1) : V - 1;
+      for (let b = 1; b < B; b += 7) forced[b * Tmax + 3] = Math.min(THINK_START, V - 1);
+      const SENTINEL = 0xdeadbeef;
+      const tokens = upload(ctx, new Uint32Array(B * Tmax).fill(SENTINEL));
+      const logprobs = poisoned(ctx, B * Tmax);
+      const thinking = upload(ctx, thinking0);
+      const stepInit = c.seedOffset !== undefined ? [startPos, c.seedOffset] : [startPos];
+      const step = upload(ctx, Uint32Array.from(stepInit));
+      const probs = poisoned(ctx, B * V);
+      const one = prepareSampleTokens(ctx, {
+        B,
+        V,
+        Tmax,
+        logits: upload(ctx, logits),
+        thinking,
+        forced: upload(ctx, forced),
+        tokens,
+        logprobs,
+        step,
+        params,
+        seed,
+        thinkStartId: THINK_START,
+        thinkEndId: THINK_END,
+        probs,
+      });
+      expect(one.length).toBe(2);
+      // The whole multi-step generation in one command buffer.
+      runDispatches(ctx, Array.from({ length: steps }, () => one).flat());
+
+      // CPU emulation of the same steps.
+      const effSeed = (seed + (c.seedOffset ?? 0)) >>> 0;
+      const expTokens = new Uint32Array(B * Tmax).fill(SENTINEL);
+      const th = Array.from(thinking0, (v) => v !== 0);
+      const lastThinking = th.slice();
+      const gotTokens = await readU32(ctx, tokens);
+      const gotLogprobs = await readF32(ctx, logprobs);
+      const gotProbs = await readF32(ctx, probs);
+      let fragileRows = 0;
+      let mismatches = 0;
+      const cpuProbs: number[] = [];
+      const gpuProbs: number[] = [];
+      const expLp: number[] = [];
+      const gotLp: number[] = [];
+      let excluded = 0;
+      for (let s = 0; s < steps; s++) {
+        const pos = startPos + s;
+        if (pos + 1 >= Tmax) continue;
+        for (let b = 0; b < B; b++) {
+          const row = logits.subarray(b * V, (b + 1) * V);
+          const u = uniformFor(effSeed, pos, b);
+          const q = samplingProbs(row, params, th[b]!);
+          const ref = sampleRow(row, params, u, th[b]!);
+          const idx = b * Tmax + pos + 1;
+          const f = forced[idx]!;
+          const frag = fragility(row, params, th[b]!, u);
+          let token = f >= 0 ? f : ref.token;
+          if (gotTokens[idx] !== token) {
+            mismatches++;
+            if (frag.token && f < 0) {
+              fragileRows++;
+              token = gotTokens[idx]!; // follow the GPU on a legitimately fragile row
+            }
+          }
+          expTokens[idx] = token;
+          if (frag.probs) excluded++;
+          else {
+            expLp.push(Math.log(q[gotTokens[idx]!] ?? 0));
+            gotLp.push(gotLogprobs[idx]!);
+          }
+          if (pos + 1 === Tmax - 1) {
+            lastThinking[b] = th[b]!;
+            if (!frag.probs) {
+              cpuProbs.push(...q);
+              gpuProbs.push(...gotProbs.subarray(b * V, (b + 1) * V));
+            }
+          }
+          if (token === THINK_START) th[b] = true;
+          else if (token === THINK_END) th[b] = false;
+        }
+      }
+      expect(mismatches, 'token mismatches outside fragile rows').toBe(fragileRows);
+      expect(fragileRows + excluded, 'rows within float rounding of a threshold').toBeLessThanOrEqual(3);
+      expect(Array.from(gotTokens)).toEqual(Array.from(expTokens));
+      expectAllClose(gpuProbs, cpuProbs, PROBS_TOL, 'final probabilities');
+      // Logprobs: finite ones within LOGPROB_ATOL; −∞ exactly where q = 0 (forced tokens outside the kept set).
+      for (let i = 0; i < expLp.length; i++) {
+        if (expLp[i] === Number.NEGATIVE_INFINITY) expect(gotLp[i]).toBe(Number.NEGATIVE_INFINITY);
+        else
+          expect(Math.abs(gotLp[i]! - expLp[i]!), `logprob ${i}: ${gotLp[i]} vs ${expLp[i]}`).toBeLessThan(
+            LOGPROB_ATOL,
+          );
+      }
+      // Unwritten positions keep their contents.
+      for (let b = 0; b < B; b++) for (let t = 0; t <= startPos; t++) expect(gotLogprobs[b * Tmax + t]).toBeNaN();
+      expect(Array.from(await readU32(ctx, thinking))).toEqual(th.map((v) => (v ? 1 : 0)));
+      expect((await readU32(ctx, step))[0]).toBe(startPos + steps);
+      // Stop rules really were exercised with both flag values on the last step.
+      expect(lastThinking.some((v) => v) && lastThinking.some((v) => !v)).toBe(true);
+    });
+  }
+
+  it('rejects bad arguments with clear errors', async () => {
+    const ctx = await gpuContext();
+    const t = upload(ctx, new Float32Array(64));
+    const base = {
+      B: 2,
+      V: 8,
+      Tmax: 4,
+      logits: t,
+      thinking: t,
+      forced: t,
+      tokens: t,
+      logprobs: t,
+      step: upload(ctx, new Uint32Array(1)),
+      params: OFF,
+      seed: 1,
+      thinkStartId: -1,
+      thinkEndId: -1,
+    };
+    expect(() => prepareSampleTokens(ctx, { ...base, V: 1025 })).toThrow(/V = 1025 exceeds 1024/);
+    expect(() => prepareSampleTokens(ctx, { ...base, params: { ...OFF, topP: 0 } })).toThrow(
+      /topP must be in \(0, 1\]/,
+    );
+    expect(() => prepareSampleTokens(ctx, { ...base, params: { ...OFF, stopTemperature: 0 } })).toThrow(
+      /stopTemperature must be/,
+    );
+    expect(() => prepareSampleTokens(ctx, { ...base, B: 40 })).toThrow(/logits has 64 elements, needs 320/);
+  });
+});

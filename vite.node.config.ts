@@ -1,0 +1,18 @@
+// Bundles the Node entry points (benchmark, headless runs) so they run with plain `node`, WGSL `?raw` imports inlined.
+// `webgpu` stays external: it is a native addon resolved from node_modules at run time.
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  build: {
+    ssr: true,
+    target: 'node20',
+    outDir: 'dist-node',
+    emptyOutDir: true,
+    minify: false,
+    rollupOptions: {
+      input: { bench: 'bench/bench.ts' },
+      external: ['webgpu'],
+      output: { format: 'es', entryFileNames: '[name].mjs' },
+    },
+  },
+});
