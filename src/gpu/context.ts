@@ -55,14 +55,14 @@ export function describeAdapter(adapter: GPUAdapter): string {
  */
 export async function createGpuContext(
   gpu: GPU | undefined,
-  powerPreference: GPUPowerPreference = 'high-performance',
+  adapterOptions: GPURequestAdapterOptions = { powerPreference: 'high-performance' },
 ): Promise<GpuContext> {
   if (!gpu) {
     throw new NoAdapterError(
       'WebGPU is not available here (navigator.gpu is undefined). Use a recent Chrome or Edge; in Node, use the `webgpu` package (Dawn).',
     );
   }
-  const adapter = await gpu.requestAdapter({ powerPreference });
+  const adapter = await gpu.requestAdapter(adapterOptions);
   if (!adapter) {
     throw new NoAdapterError(
       'No WebGPU adapter found. On a machine without a GPU, install a Vulkan software driver ' +

@@ -62,6 +62,8 @@ export class Trainer {
   private readonly staging: GPUBuffer[] = [];
   private readonly inFlight: Promise<unknown>[] = [];
   private stepIndex = 0;
+  /** Settles when the last queued step has been submitted. */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     readonly ctx: GpuContext,
@@ -156,8 +158,20 @@ export class Trainer {
     write(inputs.positionsByToken, index.positionsByToken);
   }
 
-  /** Queues one training step. The promise settles with its stats once the GPU has run it. */
-  async step(batch: Batch): Promise<StepStats> {
+  /**
+   * Queues one training step. The promise settles with its stats once the GPU has run it. Calls may be made without
+   * awaiting: they are submitted in call order. Don't modify `batch` until its promise settles.
+   */
+  step(batch: Batch): Promise<StepStats> {
+    const submitted = this.tail.then(() => this.submitStep(batch));
+    this.tail = submitted.then(
+      () => {},
+      () => {},
+    );
+    return submitted.then((s) => s.result);
+  }
+
+  private async submitStep(batch: Batch): Promise<{ result: Promise<StepStats> }> {
     if (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
     this.upload(batch);
     const step = this.stepIndex++;
@@ -182,14 +196,20 @@ export class Trainer {
     encoder.copyBufferToBuffer(this.passes.loss.buffer, this.passes.loss.offset * 4, staging, 0, 4);
     encoder.copyBufferToBuffer(this.normOut.buffer, this.normOut.offset * 4, staging, 4, 8);
     this.ctx.device.queue.submit([encoder.finish()]);
-    const done = this.readback(staging).then((r) => ({ step, loss: r[0]!, gradNorm: r[1]!, learningRate }));
-    this.inFlight.push(done.catch(() => {}));
-    return done;
+    const result = this.readback(staging).then((r) => ({ step, loss: r[0]!, gradNorm: r[1]!, learningRate }));
+    this.inFlight.push(result.catch(() => {}));
+    return { result };
   }
 
-  /** Loss of a batch without updating weights (held-out loss). */
-  async evaluate(batch: Batch): Promise<number> {
+  /** Waits until every queued step has run. */
+  async drain(): Promise<void> {
+    await this.tail;
     while (this.inFlight.length > 0) await this.inFlight.shift();
+  }
+
+  /** Loss of a batch without updating weights (held-out loss). Runs after every queued step. */
+  async evaluate(batch: Batch): Promise<number> {
+    await this.drain();
     this.upload(batch);
     const staging = this.staging[0]!;
     const encoder = this.ctx.device.createCommandEncoder({ label: 'evaluate' });
@@ -211,7 +231,7 @@ export class Trainer {
 
   /** Reads the current weights back (for saving or checkpoints). */
   async readParams(): Promise<Float32Array> {
-    while (this.inFlight.length > 0) await this.inFlight.shift();
+    await this.drain();
     const t = this.model.params;
     const size = t.length * 4;
     const buf = this.ctx.device.createBuffer({

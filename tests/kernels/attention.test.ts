@@ -60,6 +60,10 @@ describe('attention_forward.wgsl against the CPU reference', () => {
     expect(() => prepareAttentionForward(ctx, { qkv: t, out: t, att: t, B: 1, T: 2, C: 258, H: 2 })).toThrow(
       /head size 129 exceeds 128/,
     );
+    const step = upload(ctx, new Uint32Array(1));
+    const dec = { qkv: upload(ctx, new Float32Array(64)), kCache: t, vCache: t, out: t, step, B: 1, C: 4, H: 2 };
+    expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 1025 })).toThrow(/Tmax = 1025 exceeds 1024/);
+    expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 3 })).toThrow(/kCache has 10 elements, needs 12/);
   });
 });
 

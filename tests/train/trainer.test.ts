@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { adamwStep } from '../../src/cpu/adamw';
+import { clipScale, globalNorm } from '../../src/cpu/global_norm';
+import type { ModelConfig } from '../../src/model/config';
+import { buildParamLayout, decayMask, initParams } from '../../src/model/params';
+import { referenceLossAndGrads } from '../../src/model/reference';
+import { DEFAULT_OPTIM_CONFIG, learningRateAt, type OptimConfig } from '../../src/train/config';
+import { Trainer } from '../../src/train/trainer';
+import { expectAllClose } from '../helpers/allclose';
+import { gpuContext, seeded } from '../helpers/gpu';
+import { REVERSE_VOCAB, reverseBatch } from '../helpers/reverse';
+
+const config: ModelConfig = {
+  vocabSize: REVERSE_VOCAB,
+  contextLength: 16,
+  dModel: 32,
+  nLayers: 2,
+  nHeads: 4,
+  mlpRatio: 4,
+  seed: 1,
+};
+
+describe('Trainer (one command buffer per step)', () => {
+  it('one GPU step equals reference gradients → clip → AdamW on the CPU', async () => {
+    const ctx = await gpuContext();
+    const rng = seeded(3);
+    const k = 3;
+    const B = 5;
+    const T = 2 * k + 1;
+    const layout = buildParamLayout(config);
+    const params = initParams(config, layout);
+    for (let i = 0; i < params.length; i++) if (params[i] !== 0 && params[i] !== 1) params[i] = 0.3 * rng.normal();
+    // Clipping active (the norm of these gradients is ≫ 0.05), warmup mid-way, decay on matrices only.
+    // eps 1e-3 keeps Adam's first update g/(|g| + eps) smooth in g, so f32 gradient differences stay small in the weights.
+    const optim: OptimConfig = {
+      ...DEFAULT_OPTIM_CONFIG,
+      learningRate: 1e-2,
+      warmupSteps: 4,
+      gradClipNorm: 0.05,
+      eps: 1e-3,
+    };
+    const trainer = new Trainer(ctx, config, optim, B, T, params.slice());
+    const batch = reverseBatch(rng, B, k);
+    const stats = await trainer.step(batch);
+    const gpuParams = await trainer.readParams();
+
+    const ref = referenceLossAndGrads(config, layout, params, batch.tokens, batch.targets, batch.weights, B, T);
+    const norm = globalNorm(ref.grads);
+    const expected = params.slice();
+    const m = new Float32Array(params.length);
+    const v = new Float32Array(params.length);
+    const lr = learningRateAt(optim, 0);
+    adamwStep(
+      expected,
+      ref.grads,
+      m,
+      v,
+      decayMask(layout),
+      { lr, beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps, weightDecay: optim.weightDecay, step: 1 },
+      clipScale(norm, optim.gradClipNorm),
+    );
+
+    expect(stats.step).toBe(0);
+    expect(stats.learningRate).toBeCloseTo(lr, 12);
+    expect(Math.abs(stats.loss - ref.loss)).toBeLessThan(1e-4 * ref.loss);
+    expect(Math.abs(stats.gradNorm - norm)).toBeLessThan(1e-3 * norm);
+    expect(norm).toBeGreaterThan(optim.gradClipNorm); // the test exercises clipping
+    // Update size is ≤ lr = 1e-2 per element; |∂update/∂g| ≤ lr/eps = 10, so a 1e-6 gradient error moves a weight ≤ 1e-5.
+    expectAllClose(gpuParams, expected, { rtol: 1e-5, atol: 2e-5 }, 'params after one step');
+  });
+});
