@@ -32,9 +32,6 @@ fn rowSum(v: f32, lx: u32, ly: u32) -> f32 {
   }
   let total = red[ly * LANES];
   workgroupBarrier();
-  // Dawn's OpenGL ES backend on Mesa llvmpipe let the next reduction's writes to `red` overtake the read above
-  // without this fence (caught by tests/kernels/layernorm.test.ts); it costs nothing measurable elsewhere.
-  storageBarrier();
   return total;
 }
 

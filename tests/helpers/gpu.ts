@@ -21,22 +21,10 @@ afterAll(async () => {
   contextPromise = null;
 });
 
-/**
- * Which Dawn backend the tests use: STOPTIME_DAWN_BACKEND=opengles selects Mesa's llvmpipe through OpenGL ES in
- * compatibility mode (a software adapter ~10× faster than SwiftShader here); otherwise Dawn's default (Vulkan).
- */
-export function dawnSelection(): { dawnOptions: string[]; adapterOptions: GPURequestAdapterOptions } {
-  if (process.env.STOPTIME_DAWN_BACKEND === 'opengles') {
-    return { dawnOptions: ['backend=opengles'], adapterOptions: { featureLevel: 'compatibility' } };
-  }
-  return { dawnOptions: [], adapterOptions: { powerPreference: 'high-performance' } };
-}
-
 /** One device per test file (vitest isolates files), created on first use. */
 export function gpuContext(): Promise<GpuContext> {
   if (!contextPromise) {
-    const { dawnOptions, adapterOptions } = dawnSelection();
-    contextPromise = createGpuContext(create(dawnOptions) as unknown as GPU, adapterOptions);
+    contextPromise = createGpuContext(create([]) as unknown as GPU);
   }
   return contextPromise;
 }

@@ -5,29 +5,31 @@ import { Trainer } from '../../src/train/trainer';
 import { gpuContext, seeded } from '../helpers/gpu';
 import { REVERSE_VOCAB, reverseBatch } from '../helpers/reverse';
 
-// The "model learns" test: a few hundred real training steps. It is the slowest test (≈30 s on llvmpipe), so
-// scripts/test.mjs runs it on the faster software adapter when both are present (see README, "Tests").
+// The "model learns" test: real training steps on the adapter, sized to take about half a minute on SwiftShader
+// (≈0.6 s a step there). One block of width 32 learns reversal through position-based attention.
 const config: ModelConfig = {
   vocabSize: REVERSE_VOCAB,
-  contextLength: 16,
+  contextLength: 8,
   dModel: 32,
-  nLayers: 2,
+  nLayers: 1,
   nHeads: 4,
   mlpRatio: 4,
   seed: 1,
 };
+const STEPS = 60;
+const THRESHOLD = 0.1;
 
 describe('training on the GPU', () => {
-  it('learns to reverse digit strings: held-out loss < 0.25 within 300 steps, identical for a seed', async () => {
+  it(`learns to reverse 3-digit strings: held-out loss < ${THRESHOLD} within ${STEPS} steps, identical for a seed`, async () => {
     const ctx = await gpuContext();
-    const k = 4;
-    const B = 32;
+    const k = 3;
+    const B = 16;
     const T = 2 * k + 1;
     const optim: OptimConfig = {
       ...DEFAULT_OPTIM_CONFIG,
       learningRate: 1e-2,
-      warmupSteps: 20,
-      decaySteps: 300,
+      warmupSteps: 10,
+      decaySteps: STEPS,
       weightDecay: 0.01,
     };
     const run = async (steps: number) => {
@@ -36,15 +38,17 @@ describe('training on the GPU', () => {
       const losses: Promise<number>[] = [];
       for (let s = 0; s < steps; s++) losses.push(trainer.step(reverseBatch(rng, B, k)).then((r) => r.loss));
       const trainLosses = await Promise.all(losses);
+      // Held-out batch: a different seed; with 10³ strings some overlap with training, which a loss on the reversed
+      // half cannot exploit beyond copying, the skill under test.
       const heldOut = await trainer.evaluate(reverseBatch(seeded(12345), B, k));
       return { trainLosses, heldOut };
     };
-    const first = await run(300);
-    // ln(12) ≈ 2.48 at chance; reversing 4 digits needs attention to the mirrored position.
+    const first = await run(STEPS);
+    // ln(12) ≈ 2.48 at chance.
     expect(first.trainLosses[0]).toBeGreaterThan(2);
-    expect(first.heldOut).toBeLessThan(0.25);
+    expect(first.heldOut).toBeLessThan(THRESHOLD);
     // Same seed, same adapter → the same numbers (no atomics, fixed reduction order).
-    const again = await run(20);
-    expect(again.trainLosses).toEqual(first.trainLosses.slice(0, 20));
+    const again = await run(8);
+    expect(again.trainLosses).toEqual(first.trainLosses.slice(0, 8));
   });
 });

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../src/model/config';
+import { Generator, GREEDY } from '../../src/model/generate';
+import { createGpuGpt } from '../../src/model/gpt';
+import { buildParamLayout, initParams } from '../../src/model/params';
+import { referenceGreedy } from '../../src/model/reference';
+import { gpuContext, seeded } from '../helpers/gpu';
+
+// Odd sizes on purpose: C = 20 (2 heads of 10), V = 13, context 24.
+const config: ModelConfig = {
+  vocabSize: 13,
+  contextLength: 24,
+  dModel: 20,
+  nLayers: 2,
+  nHeads: 2,
+  mlpRatio: 2,
+  seed: 9,
+};
+const layout = buildParamLayout(config);
+
+/** Weights with a larger scale than GPT-2 init, so logits are well separated and greedy has no near-ties. */
+function weights(seed: number): Float32Array {
+  const rng = seeded(seed);
+  const p = initParams(config, layout);
+  for (const e of layout.entries) {
+    for (let i = 0; i < e.length; i++) p[e.offset + i] = e.init === 'ones' ? 1 : 0.5 * rng.normal();
+  }
+  return p;
+}
+
+describe('KV-cache generation on the GPU', () => {
+  it('greedy output equals the reference model, for prompts of different lengths', async () => {
+    const ctx = await gpuContext();
+    const params = weights(1);
+    const model = createGpuGpt(ctx, config, params);
+    const gen = new Generator(ctx, model, 4);
+    const prompts = [[1], [2, 3, 4, 5, 6], [7, 8], [12, 0, 11, 3, 3, 3, 9]];
+    const out = await gen.generate(prompts, {
+      maxNewTokens: 12,
+      sampling: GREEDY,
+      seed: 0,
+      eosId: -1,
+      stepsPerChunk: 5,
+    });
+    prompts.forEach((p, i) => {
+      const want = referenceGreedy(config, layout, params, p, 12);
+      expect(out[i]!.tokens, `prompt ${i}`).toEqual(want);
+      expect(out[i]!.finished).toBe(false);
+      // Greedy log-probabilities are log q at T = 1: negative, finite.
+      for (const lp of out[i]!.logprobs) expect(lp).toBeLessThanOrEqual(0);
+    });
+  });
+
+  it('stops a row at EOS and fills no more than the context', async () => {
+    const ctx = await gpuContext();
+    const params = weights(2);
+    const model = createGpuGpt(ctx, config, params);
+    const gen = new Generator(ctx, model, 2);
+    const prompt = [3, 1, 4];
+    const free = referenceGreedy(config, layout, params, prompt, 30);
+    expect(free.length).toBe(config.contextLength - prompt.length);
+    const eos = free[3]!; // the 4th greedy token becomes the stop token
+    const out = await gen.generate([prompt, [5]], { maxNewTokens: 100, sampling: GREEDY, seed: 0, eosId: eos });
+    const cut = free.indexOf(eos);
+    expect(out[0]!.tokens).toEqual(free.slice(0, cut + 1));
+    expect(out[0]!.finished).toBe(true);
+    expect(out[1]!.tokens.length).toBeLessThanOrEqual(config.contextLength - 1);
+  });
+
+  it('sampling is reproducible for a seed and changes with it', async () => {
+    const ctx = await gpuContext();
+    const model = createGpuGpt(ctx, config, weights(3));
+    const gen = new Generator(ctx, model, 3);
+    const sampling = { ...GREEDY, temperature: 1.5 };
+    const prompts = [[1, 2], [3], [4, 5, 6]];
+    const a = await gen.generate(prompts, { maxNewTokens: 15, sampling, seed: 7, eosId: -1 });
+    const b = await gen.generate(prompts, { maxNewTokens: 15, sampling, seed: 7, eosId: -1 });
+    const c = await gen.generate(prompts, { maxNewTokens: 15, sampling, seed: 8, eosId: -1 });
+    expect(b.map((x) => x.tokens)).toEqual(a.map((x) => x.tokens));
+    expect(c.map((x) => x.tokens)).not.toEqual(a.map((x) => x.tokens));
+  });
+
+  it('rejects bad prompts before touching the GPU', async () => {
+    const ctx = await gpuContext();
+    const gen = new Generator(ctx, createGpuGpt(ctx, config, weights(4)), 2);
+    const o = { maxNewTokens: 4, sampling: GREEDY, seed: 0, eosId: -1 };
+    await expect(gen.generate([[1, 13]], o)).rejects.toThrow(/prompt 0\[1\] = 13 is outside the vocabulary/);
+    await expect(gen.generate([[]], o)).rejects.toThrow(/prompt 0 is empty/);
+    await expect(gen.generate([[1], [2], [3]], o)).rejects.toThrow(/1 to 2 prompts/);
+    await expect(gen.generate([new Array(24).fill(1)], o)).rejects.toThrow(/no room/);
+  });
+});
