@@ -6,14 +6,9 @@
 // Adapter: a hardware GPU when Dawn finds one (or VK_ICD_FILENAMES / VK_DRIVER_FILES names a Vulkan driver);
 // otherwise SwiftShader, the software Vulkan driver that Debian's chromium package ships (core WebGPU, slow but real).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { SWIFTSHADER_ICD, webgpuEnv } from './webgpu-env.mjs';
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' };
-if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
-  env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  env.LD_LIBRARY_PATH = ['/usr/lib/chromium', env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-}
+const env = webgpuEnv();
 
 const HOW_TO_GET_ONE = `No WebGPU adapter could be created, so the GPU tests cannot run (they are never skipped).
 To get one:

@@ -29,7 +29,7 @@
  * `verify` checks the answer of any completion exactly.
  *
  * Lengths (measured over 5000 default samples, seed 777, length tag included): distilled CoT longest 218 tokens
- * (guaranteed bound maxSequenceTokens = 220 <= 256: extras are trimmed to maxThinkTokens = 200, required working is
+ * (guaranteed bound maxSequenceTokens = 221 <= 256: extras are trimmed to maxThinkTokens = 200, required working is
  * bounded analytically); concise CoT longest 103; answer-only longest 18. About 4% of distilled traces end wrong.
  */
 import type { Rng } from '../util/rng';
@@ -169,8 +169,15 @@ export function solve(p: ArithmeticProblem): number {
   return p.a * p.b;
 }
 
+/**
+ * Canonical problem key. `+` and `*` are commutative, so `a+b` and `b+a` (same column sums, same answer) are one
+ * problem and get one key: the train/eval split never separates a question from its mirror image.
+ */
 export function problemKey(p: ArithmeticProblem): string {
-  return `ar:${p.a}${p.op}${p.b}`;
+  if (p.op === '-') return `ar:${p.a}-${p.b}`;
+  const lo = Math.min(p.a, p.b);
+  const hi = Math.max(p.a, p.b);
+  return `ar:${lo}${p.op}${hi}`;
 }
 
 export function questionText(p: ArithmeticProblem): string {
@@ -377,7 +384,10 @@ function requiredThinkBound(config: ArithmeticConfig): number {
 export function maxSequenceTokens(config: ArithmeticConfig = DEFAULT_ARITHMETIC_CONFIG): number {
   const L = config.maxDigits;
   const prompt = 1 + L + 1 + L + 1;
-  const answer = config.ops.includes('*') ? 2 * L : L + 1;
+  // '+': at most L+1 digits (a slipped top column is at most 19); '-': sign + L digits; '*': an uncaught slip adds at
+  // most one unit of the leading place to a partial product or sum (each value at most doubles), so the written result
+  // is below 4 * 10^(2L): 2L+1 digits (e.g. 999*999 with a slipped 999*900=909100 gives 1008001).
+  const answer = config.ops.includes('*') ? 2 * L + 1 : L + 1;
   const think = Math.max(config.maxThinkTokens, requiredThinkBound(config));
   return prompt + 2 + think + 2 + answer + 1;
 }

@@ -275,8 +275,14 @@ export function formatExpr(e: Expr): string {
 
 // ---------------------------------------------------------------- generation, prompts, traces
 
+/**
+ * Canonical problem key: the target and the sorted multiset of card values under the verifier's rule. The verifier
+ * depends on nothing else, so hands that differ only in how a value is drawn (`J,3,4,6` and `10,3,4,6` when J=10, or
+ * a face_5 hand `K,3,4,6` and the in-distribution `5,3,4,6`) are one problem: they have the same correct answers and
+ * must fall on the same side of the train/eval split.
+ */
 export function problemKey(p: GpProblem): string {
-  return `gp:${p.target}:${[...p.cards].sort().join(',')}`;
+  return `gp:${p.target}:${[...p.values].sort((x, y) => x - y).join(',')}`;
 }
 
 export function questionText(p: GpProblem): string {

@@ -56,6 +56,7 @@ export class Trainer {
   readonly model: GpuGpt;
   readonly passes: GptPasses;
   private readonly optimizer: Dispatch[];
+  private readonly allStep: Dispatch[];
   private readonly evalDispatches: Dispatch[];
   private readonly hyper: TensorRef;
   private readonly normOut: TensorRef;
@@ -107,6 +108,7 @@ export class Trainer {
       n,
     });
     this.optimizer = [...norm, ...adam];
+    this.allStep = this.stepDispatches();
     this.evalDispatches = [...this.passes.forward, ...this.passes.lossAndDlogits];
     for (let i = 0; i < maxInFlight; i++) {
       this.staging.push(
@@ -188,10 +190,7 @@ export class Trainer {
     const staging = this.staging[step % this.maxInFlight]!;
     const encoder = this.ctx.device.createCommandEncoder({ label: `train step ${step}` });
     const pass = encoder.beginComputePass({ label: 'train step' });
-    encodeDispatches(pass, this.passes.forward);
-    encodeDispatches(pass, this.passes.lossAndDlogits);
-    encodeDispatches(pass, this.passes.backward);
-    encodeDispatches(pass, this.optimizer);
+    encodeDispatches(pass, this.allStep);
     pass.end();
     encoder.copyBufferToBuffer(this.passes.loss.buffer, this.passes.loss.offset * 4, staging, 0, 4);
     encoder.copyBufferToBuffer(this.normOut.buffer, this.normOut.offset * 4, staging, 4, 8);
@@ -199,6 +198,11 @@ export class Trainer {
     const result = this.readback(staging).then((r) => ({ step, loss: r[0]!, gradNorm: r[1]!, learningRate }));
     this.inFlight.push(result.catch(() => {}));
     return { result };
+  }
+
+  /** Every dispatch of one training step, in order (for profiling). */
+  stepDispatches(): Dispatch[] {
+    return [...this.passes.forward, ...this.passes.lossAndDlogits, ...this.passes.backward, ...this.optimizer];
   }
 
   /** Waits until every queued step has run. */

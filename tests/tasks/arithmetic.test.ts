@@ -99,12 +99,77 @@ describe('arithmetic: distilled traces', () => {
 
   it('fits the documented sequence bound (<= 256 for the 3-digit default)', () => {
     const bound = maxSequenceTokens(DEFAULT_ARITHMETIC_CONFIG);
-    expect(bound).toBe(220);
+    expect(bound).toBe(221);
     expect(bound).toBeLessThanOrEqual(256);
     const longest = Math.max(...rows.map((r) => r.seq));
     expect(longest).toBeLessThanOrEqual(bound);
     expect(longest).toBeGreaterThan(150);
     for (const r of rows.slice(0, 200)) expect(() => encode(renderPrompt(r.prob, 'long') + r.completion)).not.toThrow();
+  });
+});
+
+describe('arithmetic: bounds and length/correctness coupling', () => {
+  it('the sequence bound holds under a slip-heavy style, where slipped products gain a digit', () => {
+    // Uncaught slips on the largest partial product can carry the written result to 2L+1 digits (e.g. 1008001 for
+    // 999*999); the guaranteed bound must cover that, for any trace style.
+    const stress: ArithmeticConfig = {
+      ...DEFAULT_ARITHMETIC_CONFIG,
+      trace: { ...DEFAULT_ARITHMETIC_CONFIG.trace, slipProb: 0.3, catchProb: 0, rambleMax: 6 },
+    };
+    const bound = maxSequenceTokens(stress);
+    const rng = createRng(5);
+    let longest = 0;
+    let longestAnswer = 0;
+    for (const [a, b] of [
+      [999, 999],
+      [998, 997],
+      [989, 999],
+    ]) {
+      for (let i = 0; i < 4000; i++) {
+        const w = writeTrace(p(a as number, '*', b as number), rng, stress);
+        longest = Math.max(
+          longest,
+          countTokens(renderPrompt(p(a as number, '*', b as number), 'long') + wrapTarget(w)),
+        );
+        longestAnswer = Math.max(longestAnswer, w.answer.length);
+      }
+    }
+    expect(longestAnswer).toBe(7);
+    expect(longest).toBeLessThanOrEqual(bound);
+  });
+
+  it('for the same question, wrong traces are longer than right ones (not only across ops)', () => {
+    // The pooled comparison above could come from a confound (multiplication is both longer and more error-prone);
+    // here the problem is fixed, so only the writer's length/slip coupling can make wrong traces longer.
+    const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+    for (const prob of [p(987, '*', 654), p(123, '+', 989), p(502, '-', 397)]) {
+      const rng = createRng(prob.a);
+      const right: number[] = [];
+      const wrong: number[] = [];
+      for (let i = 0; i < 4000; i++) {
+        const w = writeTrace(prob, rng);
+        (w.intendedCorrect ? right : wrong).push(thinkingTokens(wrapTarget(w)));
+      }
+      expect(wrong.length).toBeGreaterThan(40);
+      expect(mean(wrong)).toBeGreaterThan(1.1 * mean(right));
+      // Long traces go with wrong answers: the error rate in the longest quarter exceeds that of the shortest quarter.
+      const all = [...right.map((n) => [n, 0]), ...wrong.map((n) => [n, 1])].sort(
+        (x, y) => (x[0] as number) - (y[0] as number),
+      );
+      const q = Math.floor(all.length / 4);
+      const errRate = (rows: number[][]) => mean(rows.map((r) => r[1] as number));
+      expect(errRate(all.slice(-q))).toBeGreaterThan(2 * errRate(all.slice(0, q)));
+    }
+  });
+
+  it('concise style never rambles: its trace length is a function of the problem alone', () => {
+    const rng = createRng(17);
+    for (let i = 0; i < 100; i++) {
+      const prob = generate(rng, CONCISE);
+      const first = writeTrace(prob, createRng(i), CONCISE).think;
+      expect(writeTrace(prob, createRng(i + 1000), CONCISE).think).toBe(first);
+      expect(first).not.toMatch(/Wait|chk|so |\?/);
+    }
   });
 });
 
@@ -121,6 +186,31 @@ describe('arithmetic: variants, keys, determinism', () => {
       const d = generate(rng);
       expect(String(d.a).length).toBeLessThanOrEqual(3);
     }
+  });
+
+  it('single-op variants change only the operator; more_digits only the digit count', () => {
+    for (let seed = 0; seed < 100; seed++) {
+      const base = generate(createRng(seed));
+      for (const [variant, op] of [
+        ['add', '+'],
+        ['sub', '-'],
+        ['mul', '*'],
+      ] as const) {
+        const v = generate(createRng(seed), DEFAULT_ARITHMETIC_CONFIG, { variant });
+        expect(v).toEqual({ ...base, op, variant });
+        expect(renderPrompt(v)).toBe(`${base.a}${op}${base.b}=`);
+      }
+      const more = generate(createRng(seed), DEFAULT_ARITHMETIC_CONFIG, { variant: 'more_digits' });
+      expect(more.op).toBe(base.op);
+    }
+  });
+
+  it('problem keys identify commuted questions, but not a-b with b-a', () => {
+    expect(problemKey(p(123, '+', 45))).toBe(problemKey(p(45, '+', 123)));
+    expect(problemKey(p(12, '*', 7))).toBe(problemKey(p(7, '*', 12)));
+    expect(problemKey(p(12, '-', 7))).not.toBe(problemKey(p(7, '-', 12)));
+    expect(problemKey(p(12, '+', 7))).not.toBe(problemKey(p(12, '*', 7)));
+    expect(problemKey(p(1, '+', 23))).not.toBe(problemKey(p(12, '+', 3)));
   });
 
   it('same seed, same data; accept filter is honoured', () => {

@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { extractThink, wrapTarget } from '../../src/tasks/format';
 import {
+  cardValue,
   DEFAULT_GENERAL_POINTS_CONFIG,
   type Expr,
   formatExpr,
+  GP_VARIANT_SPECS,
   GP_VARIANTS,
   type GpProblem,
   generate,
@@ -106,6 +108,64 @@ describe('general points: solver', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** Independent reference solver (bigint fractions, its own recursion): can `values` make `target`? */
+function refSolvable(values: [bigint, bigint][], target: bigint): boolean {
+  if (values.length === 1) {
+    const [n, d] = values[0] as [bigint, bigint];
+    return n === target * d;
+  }
+  for (let i = 0; i < values.length; i++) {
+    for (let j = 0; j < values.length; j++) {
+      if (i === j) continue;
+      const [a, b] = values[i] as [bigint, bigint];
+      const [c, d] = values[j] as [bigint, bigint];
+      const rest = values.filter((_, k) => k !== i && k !== j);
+      const results: [bigint, bigint][] = [
+        [a * d + c * b, b * d],
+        [a * d - c * b, b * d],
+        [a * c, b * d],
+      ];
+      if (c !== 0n) results.push(c < 0n ? [-a * d, -b * c] : [a * d, b * c]);
+      for (const r of results) if (refSolvable([...rest, r], target)) return true;
+    }
+  }
+  return false;
+}
+
+describe('general points: solver completeness', () => {
+  it('finds every solvable 4-card hand over 1..13: 1362 of the 1820 multisets (the published count)', () => {
+    const memo = new Map();
+    let total = 0;
+    let solvable = 0;
+    for (let a = 1; a <= 13; a++)
+      for (let b = a; b <= 13; b++)
+        for (let c = b; c <= 13; c++)
+          for (let d = c; d <= 13; d++) {
+            total++;
+            if (isSolvable([a, b, c, d], 24, memo)) solvable++;
+          }
+    expect(total).toBe(1820);
+    expect(solvable).toBe(1362);
+  });
+
+  it('agrees with an independent reference solver on random 4- and 5-card hands and other targets', () => {
+    const rng = createRng(404);
+    for (let i = 0; i < 120; i++) {
+      const n = i % 3 === 0 ? 5 : 4;
+      const values = Array.from({ length: n }, () => 1 + rng.int(19));
+      const target = i % 4 === 0 ? 1 + rng.int(60) : 24;
+      const ref = refSolvable(
+        values.map((v) => [BigInt(v), 1n]),
+        BigInt(target),
+      );
+      expect(isSolvable(values, target)).toBe(ref);
+      const e = solve(values, target);
+      expect(e !== null).toBe(ref);
+      if (e) expect(equals24(e, target)).toBe(true);
+    }
   });
 });
 
@@ -224,6 +284,21 @@ describe('general points: variants', () => {
     }
   });
 
+  it('fake_face: its prompt is word for word the face_11_12_13 prompt; only the verifier values differ', () => {
+    for (const prob of gen('fake_face')) {
+      const honest: GpProblem = {
+        ...prob,
+        variant: 'face_11_12_13',
+        values: prob.cards.map((c) => cardValue(c, GP_VARIANT_SPECS.face_11_12_13.verifierRule)),
+      };
+      expect(renderPrompt(prob, 'long')).toBe(renderPrompt(honest, 'long'));
+      prob.cards.forEach((c, i) => {
+        if (isFace(c)) expect(prob.values[i]).not.toBe(honest.values[i]);
+        else expect(prob.values[i]).toBe(honest.values[i]);
+      });
+    }
+  });
+
   it('fake_face: the prompt states J=11,Q=12,K=13 but the verifier counts faces as 10', () => {
     for (const prob of gen('fake_face')) {
       expect(renderPrompt(prob)).toContain('A=1,J=11,Q=12,K=13');
@@ -240,10 +315,21 @@ describe('general points: variants', () => {
     }
   });
 
-  it('keys ignore card order; same seed gives the same hands', () => {
-    expect(problemKey({ ...hand([1, 2, 3, 4]), cards: ['4', '3', '2', 'A'] })).toBe(
-      problemKey({ ...hand([1, 2, 3, 4]), cards: ['A', '2', '3', '4'] }),
-    );
+  it('keys are the value multiset: card order and J/Q/K-vs-10 spelling do not matter, the rule does', () => {
+    const mk = (cards: string[], variant: GpProblem['variant'] = 'id'): GpProblem => {
+      const rule = GP_VARIANT_SPECS[variant].verifierRule;
+      return { cards, values: cards.map((c) => cardValue(c, rule)), target: 24, variant, solution: '' };
+    };
+    expect(problemKey(mk(['4', '3', '2', 'A']))).toBe(problemKey(mk(['A', '2', '3', '4'])));
+    // Same stated question under J=Q=K=10: one problem, so it cannot be split between train and eval.
+    expect(problemKey(mk(['J', '3', '4', '6']))).toBe(problemKey(mk(['10', '3', '4', '6'])));
+    expect(problemKey(mk(['Q', 'K', '4', '6']))).toBe(problemKey(mk(['10', 'J', '4', '6'])));
+    expect(problemKey(mk(['K', '3', '4', '6'], 'face_5'))).toBe(problemKey(mk(['5', '3', '4', '6'])));
+    // The fake variant's answers are those of the in-distribution hand with the same values.
+    expect(problemKey(mk(['K', '3', '4', '6'], 'fake_face'))).toBe(problemKey(mk(['10', '3', '4', '6'])));
+    // Different values are different problems, even with the same cards.
+    expect(problemKey(mk(['J', '3', '4', '6'], 'face_5'))).not.toBe(problemKey(mk(['J', '3', '4', '6'])));
+    expect(problemKey(mk(['8', '3', '4', '6']))).not.toBe(problemKey({ ...mk(['8', '3', '4', '6']), target: 25 }));
     const a = Array.from({ length: 20 }, (_, i) => generate(createRng(i)));
     const b = Array.from({ length: 20 }, (_, i) => generate(createRng(i)));
     expect(a).toEqual(b);

@@ -90,9 +90,9 @@ describe('sokoban: mechanics', () => {
 
   it('generated levels are solvable, BFS plans are optimal (checked by an independent BFS) and execute', () => {
     const rng = createRng(11);
-    for (const variant of ['id', 'size8', 'boxes2'] as SokobanVariant[]) {
+    for (const variant of ['id', 'size8', 'boxes2', 'size10', 'size10_boxes2'] as SokobanVariant[]) {
       const c = variantConfig(DEFAULT_SOKOBAN_CONFIG, variant);
-      for (let i = 0; i < 25; i++) {
+      for (let i = 0; i < (variant.startsWith('size10') ? 6 : 25); i++) {
         const { level, plan } = generateLevel(rng, c);
         expect(isSolved(level)).toBe(false);
         expect(plan.length).toBeGreaterThanOrEqual(c.minSolutionSteps);
@@ -180,6 +180,52 @@ describe('sokoban: instruction and difficulty variants', () => {
       expect(prob.state.boxes).toHaveLength(boxes);
       expect(problemPrompt(prob)).toContain('act Up,Down,Left,Right:');
       expect(problemPrompt(prob).split('\n')).toHaveLength(n + 1);
+    }
+  });
+
+  it('instruction variants change only the action line and the accepted names, never the board or the plan', () => {
+    const instructionVariants: SokobanVariant[] = ['alpha', 'numeric', 'symbols', 'diverse', 'fake_numeric'];
+    for (let seed = 0; seed < 15; seed++) {
+      const base = generate(createRng(seed), DEFAULT_SOKOBAN_CONFIG, { variant: 'id' });
+      const baseLines = problemPrompt(base).split('\n');
+      for (const variant of instructionVariants) {
+        const v = generate(createRng(seed), DEFAULT_SOKOBAN_CONFIG, { variant });
+        expect({ level: v.level, state: v.state, plan: v.plan, optimal: v.optimal }).toEqual({
+          level: base.level,
+          state: base.state,
+          plan: base.plan,
+          optimal: base.optimal,
+        });
+        const lines = problemPrompt(v).split('\n');
+        expect(lines.slice(0, -1)).toEqual(baseLines.slice(0, -1));
+        expect(lines.at(-1)).not.toBe(baseLines.at(-1));
+        // The mapping is stated for every action, in Up/Down/Left/Right order.
+        expect(lines.at(-1)).toBe(`act ${ACTIONS.map((a, i) => `${v.instruction.stated[i]}=${a}`).join(',')}:`);
+      }
+    }
+  });
+
+  it('fake_numeric shows exactly the numeric prompt, but accepts the words instead of the numbers', () => {
+    for (let seed = 0; seed < 10; seed++) {
+      const fake = generate(createRng(seed), DEFAULT_SOKOBAN_CONFIG, { variant: 'fake_numeric' });
+      const real = generate(createRng(seed), DEFAULT_SOKOBAN_CONFIG, { variant: 'numeric' });
+      expect(problemPrompt(fake, 'short')).toBe(problemPrompt(real, 'short'));
+      const a = fake.optimal[0] as Action;
+      const k = ACTIONS.indexOf(a);
+      expect(verify(real, `<answer>${k + 1}</answer>`).correct).toBe(true);
+      expect(verify(real, `<answer>${a}</answer>`).correct).toBe(false);
+      expect(verify(fake, `<answer>${k + 1}</answer>`).correct).toBe(false);
+      expect(verify(fake, `<answer>${a}</answer>`).correct).toBe(true);
+    }
+  });
+
+  it('difficulty variants change only board size and box count in the config', () => {
+    for (const variant of SOKOBAN_VARIANTS) {
+      const c = variantConfig(DEFAULT_SOKOBAN_CONFIG, variant);
+      const { size, boxes, ...rest } = c;
+      const { size: s0, boxes: b0, ...rest0 } = DEFAULT_SOKOBAN_CONFIG;
+      expect(rest).toEqual(rest0);
+      if (!['size8', 'size10', 'boxes2', 'size10_boxes2'].includes(variant)) expect([size, boxes]).toEqual([s0, b0]);
     }
   });
 

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench`: measures the engine on whatever WebGPU adapter Dawn finds and prints, and writes as JSON
+ * (bench-results/bench.json):
+ *   - matmul GFLOP/s at the model's shapes (forward, dX and dW of every Linear),
+ *   - one training step's time and tokens/s (forward + loss + backward + clip + AdamW, one command buffer),
+ *   - generation tokens/s (KV-cache sampling, temperature 1),
+ *   - training memory: what the step must hold vs what the engine allocated,
+ * for two model presets. Timings are wall-clock over many queued repetitions (submit, then wait for the queue), so
+ * per-submit overhead is amortised; the adapter is named in the output.
+ *
+ * Options: --preset small,tiny  --batch N (override)  --steps N  --out path  --profile (per-kernel times on software too)
+ * On a software adapter (SwiftShader) the default batch is cut to 4 so the run ends in a few minutes; the JSON says so.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { create, globals } from 'webgpu';
+import { createGpuContext, type GpuContext, waitIdle } from '../src/gpu/context';
+import { type Dispatch, runDispatches } from '../src/gpu/dispatch';
+import { prepareMatmul } from '../src/gpu/ops/matmul';
+import { createStorage, type TensorRef, whole } from '../src/gpu/tensor';
+import { MODEL_PRESETS, type ModelConfig, type ModelPreset, mlpWidth } from '../src/model/config';
+import { Generator } from '../src/model/generate';
+import { DEFAULT_OPTIM_CONFIG } from '../src/train/config';
+import { type Batch, Trainer } from '../src/train/trainer';
+import { createRng } from '../src/util/rng';
+
+Object.assign(globalThis, globals);
+
+interface Args {
+  presets: ModelPreset[];
+  batch: number | null;
+  steps: number;
+  out: string;
+  /** Per-kernel timestamp profile even on a software adapter. */
+  profile: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {
+    presets: ['small', 'tiny'],
+    batch: null,
+    steps: 20,
+    out: 'bench-results/bench.json',
+    profile: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i];
+    if (key === '--profile') {
+      args.profile = true;
+      continue;
+    }
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`${key} needs a value`);
+    if (key === '--preset') {
+      const names = value.split(',');
+      for (const n of names)
+        if (!(n in MODEL_PRESETS))
+          throw new Error(`unknown preset ${n}; choose from ${Object.keys(MODEL_PRESETS).join(', ')}`);
+      args.presets = names as ModelPreset[];
+    } else if (key === '--batch') args.batch = Number.parseInt(value, 10);
+    else if (key === '--steps') args.steps = Number.parseInt(value, 10);
+    else if (key === '--out') args.out = value;
+    else throw new Error(`unknown option ${key}`);
+    i++;
+  }
+  return args;
+}
+
+async function timeMs(ctx: GpuContext, reps: number, submit: () => void): Promise<number> {
+  submit(); // warm-up (pipeline compilation, first-touch allocation)
+  await waitIdle(ctx);
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) submit();
+  await waitIdle(ctx);
+  return (performance.now() - t0) / reps;
+}
+
+interface MatmulResult {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  ms: number;
+  gflops: number;
+}
+
+async function benchMatmuls(
+  ctx: GpuContext,
+  c: ModelConfig,
+  B: number,
+  T: number,
+  software: boolean,
+): Promise<MatmulResult[]> {
+  const N = B * T;
+  const C = c.dModel;
+  const F = mlpWidth(c);
+  const V = c.vocabSize;
+  const tensor = (n: number): TensorRef => ({ ...whole(createStorage(ctx.device, n, 'bench')), length: n });
+  const scratch = tensor(8 * Math.max(3 * C * C, F * C, V * C));
+  const shapes: { name: string; M: number; N: number; K: number; transA?: boolean; transB?: boolean }[] = [];
+  for (const [layer, out, inp] of [
+    ['c_attn', 3 * C, C],
+    ['attn.c_proj', C, C],
+    ['c_fc', F, C],
+    ['mlp.c_proj', C, F],
+    ['lm_head', V, C],
+  ] as const) {
+    shapes.push({ name: `${layer} forward`, M: N, N: out, K: inp, transB: true });
+    shapes.push({ name: `${layer} dX`, M: N, N: inp, K: out });
+    shapes.push({ name: `${layer} dW`, M: out, N: inp, K: N, transA: true });
+  }
+  const results: MatmulResult[] = [];
+  for (const s of shapes) {
+    const a = tensor(s.M * s.K);
+    const b = tensor(s.K * s.N);
+    const out = tensor(s.M * s.N);
+    const dispatches: Dispatch[] = prepareMatmul(ctx, {
+      a,
+      b,
+      c: out,
+      M: s.M,
+      N: s.N,
+      K: s.K,
+      transA: s.transA,
+      transB: s.transB,
+      scratch,
+    });
+    const reps = software ? 3 : 50;
+    const ms = await timeMs(ctx, reps, () => runDispatches(ctx, dispatches, s.name));
+    results.push({ name: s.name, M: s.M, N: s.N, K: s.K, ms, gflops: (2 * s.M * s.N * s.K) / (ms * 1e6) });
+    for (const t of [a, b, out]) t.buffer.destroy();
+  }
+  scratch.buffer.destroy();
+  return results;
+}
+
+/**
+ * Per-kernel GPU time of one training step, from timestamp queries around each dispatch (each in its own compute
+ * pass), summed by kernel label with the layer index removed. Null when the adapter has no 'timestamp-query'.
+ */
+async function profileStep(ctx: GpuContext, dispatches: readonly Dispatch[]): Promise<Record<string, number> | null> {
+  if (!ctx.device.features.has('timestamp-query')) return null;
+  const count = dispatches.length * 2;
+  const querySet = ctx.device.createQuerySet({ type: 'timestamp', count });
+  const resolve = ctx.device.createBuffer({
+    size: count * 8,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
+  const read = ctx.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = ctx.device.createCommandEncoder();
+  dispatches.forEach((d, i) => {
+    const pass = encoder.beginComputePass({
+      timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    });
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.workgroups);
+    pass.end();
+  });
+  encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
+  encoder.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
+  ctx.device.queue.submit([encoder.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const t = new BigInt64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  const byKernel: Record<string, number> = {};
+  dispatches.forEach((d, i) => {
+    const key = d.label.replace(/^(gen\.)?h\d+\./, '');
+    byKernel[key] = (byKernel[key] ?? 0) + Number(t[2 * i + 1]! - t[2 * i]!) / 1e6;
+  });
+  querySet.destroy();
+  resolve.destroy();
+  read.destroy();
+  return byKernel;
+}
+
+function randomBatch(c: ModelConfig, B: number, T: number, seed: number): Batch {
+  const rng = createRng(seed);
+  const n = B * T;
+  const tokens = Int32Array.from({ length: n }, () => rng.int(c.vocabSize));
+  const targets = Int32Array.from({ length: n }, () => rng.int(c.vocabSize));
+  const weights = new Float32Array(n).fill(1 / n);
+  return { tokens, targets, weights };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const ctx = await createGpuContext(create([]) as unknown as GPU);
+  const software = /swiftshader|llvmpipe/i.test(ctx.adapterName);
+  console.log(`adapter: ${ctx.adapterName}${software ? ' (software)' : ''}`);
+  const report: Record<string, unknown> = {
+    adapter: ctx.adapterName,
+    software,
+    date: new Date().toISOString(),
+    note: software
+      ? 'software adapter: batch reduced so the run ends in minutes; figures are not comparable to a GPU'
+      : undefined,
+    presets: [] as unknown[],
+  };
+  for (const name of args.presets) {
+    const config = MODEL_PRESETS[name];
+    const T = config.contextLength;
+    const B = args.batch ?? (software ? 4 : 64);
+    console.log(
+      `\n== preset ${name}: vocab ${config.vocabSize}, context ${T}, d ${config.dModel}, ${config.nLayers} layers, ${config.nHeads} heads; batch ${B}`,
+    );
+    const matmuls = await benchMatmuls(ctx, config, B, T, software);
+    for (const m of matmuls) {
+      console.log(
+        `  matmul ${m.name.padEnd(20)} ${`${m.M}x${m.N}x${m.K}`.padEnd(16)} ${m.ms.toFixed(3).padStart(9)} ms ${m.gflops.toFixed(1).padStart(9)} GFLOP/s`,
+      );
+    }
+    const trainer = new Trainer(ctx, config, DEFAULT_OPTIM_CONFIG, B, T);
+    const batches = [0, 1, 2].map((s) => randomBatch(config, B, T, s));
+    for (let s = 0; s < 3; s++) await trainer.step(batches[s % 3]!);
+    const steps = software ? Math.min(args.steps, 3) : args.steps;
+    const t0 = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let s = 0; s < steps; s++) pending.push(trainer.step(batches[s % 3]!));
+    await Promise.all(pending);
+    const stepTimeMs = (performance.now() - t0) / steps;
+    const trainTokensPerSecond = (B * T * 1000) / stepTimeMs;
+    const mem = trainer.memory();
+    console.log(
+      `  training step       ${stepTimeMs.toFixed(2)} ms/step, ${(trainTokensPerSecond / 1e6).toFixed(4)} M tokens/s`,
+    );
+    console.log(
+      `  training memory     allocated ${(mem.allocatedBytes / 2 ** 20).toFixed(1)} MiB, step must hold ${(mem.requiredBytes / 2 ** 20).toFixed(1)} MiB (ratio ${(mem.allocatedBytes / mem.requiredBytes).toFixed(3)})`,
+    );
+    // Timestamp queries on a software adapter measure the CPU emulation, not a GPU: skip the profile there.
+    const profile = software && !args.profile ? null : await profileStep(ctx, trainer.stepDispatches());
+    if (profile) {
+      const total = Object.values(profile).reduce((a, b) => a + b, 0);
+      console.log(`  per-kernel GPU time (timestamp queries, one pass per dispatch; total ${total.toFixed(2)} ms):`);
+      for (const [k, ms] of Object.entries(profile)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 12)) {
+        console.log(`    ${k.padEnd(34)} ${ms.toFixed(3).padStart(9)} ms`);
+      }
+    }
+
+    const gen = new Generator(ctx, { config, layout: trainer.model.layout, params: trainer.model.params }, B);
+    const prompts = Array.from({ length: B }, (_, b) => [b % config.vocabSize]);
+    const sampling = { temperature: 1, topK: 0, topP: 1, stopTokenId: -1, stopTemperature: 1, stopLogitBias: 0 };
+    const maxNewTokens = software ? Math.min(16, T - 1) : T - 1;
+    await gen.generate(prompts, { maxNewTokens: 4, sampling, seed: 1, eosId: -1 }); // warm-up
+    const g0 = performance.now();
+    const out = await gen.generate(prompts, { maxNewTokens, sampling, seed: 2, eosId: -1, stepsPerChunk: 32 });
+    const genMs = performance.now() - g0;
+    const generated = out.reduce((s, c) => s + c.tokens.length, 0);
+    const generateTokensPerSecond = (generated * 1000) / genMs;
+    console.log(
+      `  generation          ${generated} tokens in ${genMs.toFixed(1)} ms: ${generateTokensPerSecond.toFixed(1)} tokens/s (KV cache, ${B} rows)`,
+    );
+    (report.presets as unknown[]).push({
+      preset: name,
+      config,
+      batchSize: B,
+      seqLen: T,
+      matmuls,
+      stepTimeMs,
+      trainTokensPerSecond,
+      memory: { ...mem, ratio: mem.allocatedBytes / mem.requiredBytes },
+      profileMs: profile,
+      generation: { rows: B, generatedTokens: generated, wallMs: genMs, tokensPerSecond: generateTokensPerSecond },
+    });
+  }
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${args.out}`);
+  ctx.device.destroy();
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
