@@ -19,7 +19,7 @@ import { ADAMW_HYPER_ELEMENTS, packDecayMask, prepareAdamW, writeAdamWHyper } fr
 import { globalNormScratchElements, prepareGlobalNorm } from '../gpu/ops/global_norm';
 import { type TensorRef, writeTensor } from '../gpu/tensor';
 import { checkTokenIds, type ModelConfig, validateModelConfig } from '../model/config';
-import { BufferPool, createGpuGpt, type GptPasses, type GpuGpt, prepareGptPasses } from '../model/gpt';
+import { BufferPool, checkBatchFits, createGpuGpt, type GptPasses, type GpuGpt, prepareGptPasses } from '../model/gpt';
 import { decayMask, initParams } from '../model/params';
 import { learningRateAt, type OptimConfig, validateOptimConfig } from './config';
 
@@ -75,8 +75,10 @@ export class Trainer {
     initial: Float32Array = initParams(config),
     readonly maxInFlight = 3,
   ) {
+    // Everything that can be wrong with the inputs is checked before the first GPU allocation.
     validateModelConfig(config, ctx.device.limits);
     validateOptimConfig(optim);
+    checkBatchFits(config, batchSize, seqLen, ctx.device.limits);
     const pool = new BufferPool(ctx);
     this.model = createGpuGpt(ctx, config, initial, pool);
     this.passes = prepareGptPasses(this.model, batchSize, seqLen);

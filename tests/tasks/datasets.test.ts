@@ -117,6 +117,38 @@ describe('datasets', () => {
     }
   });
 
+  it('no eval question is an equivalent restatement of a training question (24: J/Q/K vs 10; arithmetic: a+b vs b+a)', () => {
+    // Equivalence is computed here from the prompt text alone, independently of the modules' problem keys.
+    const statedValues = (prompt: string): string => {
+      const m = /cards ([^;]+);A=1,J=Q=K=(\d+);target (\d+):/.exec(prompt);
+      if (!m) throw new Error(`unexpected prompt ${prompt}`);
+      const face = Number(m[2]);
+      const vals = (m[1] as string).split(',').map((c) => (c === 'A' ? 1 : 'JQK'.includes(c) ? face : Number(c)));
+      return `${m[3]}:${vals.sort((x, y) => x - y).join(',')}`;
+    };
+    const gpTrain = new Set(
+      buildSftSet({ task: 'general_points', size: 400, seed: 21, style: 'answer' }).map((s) => statedValues(s.prompt)),
+    );
+    for (const r of buildRlPrompts({ task: 'general_points', size: 200, seed: 22 }))
+      gpTrain.add(statedValues(r.prompt));
+    const gpEval = buildEvalSuite({ task: 'general_points', variant: 'id', size: 60, seed: 23 });
+    const evalValues = gpEval.map((s) => statedValues(s.prompt));
+    expect(new Set(evalValues).size).toBe(evalValues.length);
+    for (const v of evalValues) expect(gpTrain.has(v)).toBe(false);
+
+    const commuted = (prompt: string): string => {
+      const m = /^(\d+)([-+*])(\d+)=$/.exec(prompt);
+      if (!m) throw new Error(`unexpected prompt ${prompt}`);
+      const [a, op, b] = [Number(m[1]), m[2], Number(m[3])];
+      return op === '-' ? `${a}-${b}` : `${Math.min(a, b)}${op}${Math.max(a, b)}`;
+    };
+    const arTrain = new Set(
+      buildSftSet({ task: 'arithmetic', size: 3000, seed: 31, style: 'answer' }).map((s) => commuted(s.prompt)),
+    );
+    const arEval = buildEvalSuite({ task: 'arithmetic', variant: 'id', size: 300, seed: 32 });
+    for (const s of arEval) expect(arTrain.has(commuted(s.prompt))).toBe(false);
+  });
+
   it('the held-out split is about the configured fraction and eval suites are deterministic', () => {
     let held = 0;
     for (let i = 0; i < 5000; i++) if (isHeldOut(`ar:${i}+${i * 7}`)) held++;
