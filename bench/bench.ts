@@ -227,6 +227,16 @@ async function main(): Promise<void> {
     console.log(
       `  training memory     allocated ${(mem.allocatedBytes / 2 ** 20).toFixed(1)} MiB, step must hold ${(mem.requiredBytes / 2 ** 20).toFixed(1)} MiB (ratio ${(mem.allocatedBytes / mem.requiredBytes).toFixed(3)})`,
     );
+    let memoryAtBatch64: { allocatedBytes: number; requiredBytes: number } | null = null;
+    if (B !== 64) {
+      // The memory target is stated for batch 64: allocate that trainer too (no steps) and report its memory.
+      const full = new Trainer(ctx, config, DEFAULT_OPTIM_CONFIG, 64, T);
+      memoryAtBatch64 = full.memory();
+      full.destroy();
+      console.log(
+        `  memory at batch 64  allocated ${(memoryAtBatch64.allocatedBytes / 2 ** 20).toFixed(1)} MiB, step must hold ${(memoryAtBatch64.requiredBytes / 2 ** 20).toFixed(1)} MiB (ratio ${(memoryAtBatch64.allocatedBytes / memoryAtBatch64.requiredBytes).toFixed(3)})`,
+      );
+    }
     // Timestamp queries on a software adapter measure the CPU emulation, not a GPU: skip the profile there.
     const profile = software && !args.profile ? null : await profileStep(ctx, trainer.stepDispatches());
     if (profile) {
@@ -261,6 +271,7 @@ async function main(): Promise<void> {
       stepTimeMs,
       trainTokensPerSecond,
       memory: { ...mem, ratio: mem.allocatedBytes / mem.requiredBytes },
+      memoryAtBatch64,
       profileMs: profile,
       generation: { rows: B, generatedTokens: generated, wallMs: genMs, tokensPerSecond: generateTokensPerSecond },
     });

@@ -28,8 +28,10 @@ import { buildParamLayout, layerParams, type ParamEntry, type ParamLayout, param
 export class BufferPool {
   readonly buffers: { label: string; bytes: number; required: boolean }[] = [];
   constructor(private readonly ctx: GpuContext) {}
+  private readonly owned: GPUBuffer[] = [];
   tensor(label: string, elements: number, required: boolean): TensorRef {
     const buffer = createStorage(this.ctx.device, elements, label);
+    this.owned.push(buffer);
     this.buffers.push({ label, bytes: buffer.size, required });
     return { ...whole(buffer), length: elements };
   }
@@ -39,6 +41,10 @@ export class BufferPool {
   }
   get allocatedBytes(): number {
     return this.buffers.reduce((s, b) => s + b.bytes, 0);
+  }
+  /** Frees every buffer this pool created. */
+  destroy(): void {
+    for (const b of this.owned.splice(0)) b.destroy();
   }
   note(label: string, bytes: number, required: boolean): void {
     this.buffers.push({ label, bytes, required });

@@ -28,9 +28,10 @@
  * the minimal, always-correct working. `meta.intendedCorrect` records whether the written final answer is correct;
  * `verify` checks the answer of any completion exactly.
  *
- * Lengths (measured over 5000 default samples, seed 777, length tag included): distilled CoT longest 218 tokens
- * (guaranteed bound maxSequenceTokens = 221 <= 256: extras are trimmed to maxThinkTokens = 200, required working is
- * bounded analytically); concise CoT longest 103; answer-only longest 18. About 4% of distilled traces end wrong.
+ * Lengths (measured over 5000 default samples, seed 777, length tag included; table in docs/tasks.md): distilled CoT
+ * longest 220 tokens (guaranteed bound maxSequenceTokens = 221 <= 256: extras are trimmed to maxThinkTokens = 200,
+ * required working and the answer are bounded analytically); concise CoT longest 103; answer-only longest 18. About 4%
+ * of distilled traces end wrong.
  */
 import type { Rng } from '../util/rng';
 import { pick } from '../util/rng';

@@ -4,7 +4,10 @@
  * Train/eval split: a problem is held out (evaluation only) when the FNV-1a hash of any of its split keys (canonical
  * problem key; for Sokoban also the level's start state) falls below heldOutPercent of the hash range. Training sets
  * and RL prompt sets only contain problems none of whose keys are held out; evaluation suites only problems whose keys
- * all are. The split depends on nothing but the key, so it holds for every seed, size and variant.
+ * all are. The split depends on nothing but the key, so it holds for every seed, size and variant. Keys identify
+ * equivalent restatements (arithmetic: a+b and b+a; General Points: the value multiset, so J and 10 under J=10 are one
+ * problem), so no eval question is a rewording of a training question. Build train and eval sets with the same
+ * heldOutPercent. Formats, keys and eval capacities: docs/tasks.md.
  */
 import { createRng, type Rng } from '../util/rng';
 import { hashKey, lengthTagFor, wrapTarget } from './format';

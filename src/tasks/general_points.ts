@@ -20,8 +20,8 @@
  *
  * Lengths: maxSequenceTokens(config) = config.maxSequenceTokens (256 by default) is guaranteed: hands whose
  * minimal CoT (no dead ends) would not fit are rejected, and dead ends are dropped until the sequence fits. Measured
- * longest CoT sequences over 600 samples per variant (seed 777, length tag included): id 183, face_11_12_13 201,
- * face_5 174, face_7 175, face_12 184, high_card 187, five_cards 215, fake_face 185.
+ * longest CoT sequences over 600 samples per variant (seed 777, length tag included): id 179, face_11_12_13 193,
+ * face_5 172, face_7 178, face_12 183, high_card 190, five_cards 221, fake_face 192 (table in docs/tasks.md).
  */
 import type { Rng } from '../util/rng';
 import { shuffleInPlace } from '../util/rng';
@@ -367,6 +367,18 @@ function pickDeadEnds(rng: Rng, all: SolveStep[], k: number): SolveStep[] {
   return idx.map((i) => all[i] as SolveStep);
 }
 
+function validate(config: GeneralPointsConfig): void {
+  if (!Number.isInteger(config.target) || Math.abs(config.target) > 1_000_000) {
+    throw new Error(`general_points: target must be an integer with |target| <= 1e6, got ${config.target}`);
+  }
+  if (!Number.isInteger(config.maxDeadEnds) || config.maxDeadEnds < 0) {
+    throw new Error(`general_points: maxDeadEnds must be a non-negative integer, got ${config.maxDeadEnds}`);
+  }
+  if (!Number.isInteger(config.maxSequenceTokens) || config.maxSequenceTokens < 1) {
+    throw new Error(`general_points: maxSequenceTokens must be a positive integer, got ${config.maxSequenceTokens}`);
+  }
+}
+
 function drawCard(rng: Rng): string {
   return RANKS[rng.int(RANKS.length)] as string;
 }
@@ -379,6 +391,7 @@ export function generate(
   const variant = opts.variant ?? 'id';
   const spec = GP_VARIANT_SPECS[variant];
   if (!spec) throw new Error(`general_points: unknown variant '${variant}'`);
+  validate(config);
   const memo: SolverMemo = new Map();
   const attempts = opts.maxAttempts ?? 20_000;
   for (let attempt = 0; attempt < attempts; attempt++) {

@@ -22,8 +22,8 @@
  *
  * Lengths: maxSequenceTokens(config) is a guaranteed bound (derivation at the function): 179 for 6x6 one box,
  * 257 for 10x10 two boxes. Measured longest CoT sequences over 150 samples per variant (seed 777, length tag
- * included): id 148, alpha 155, numeric 154, symbols 155, diverse 172, fake_numeric 157, boxes2 159, size8 179,
- * size10 216, size10_boxes2 227.
+ * included): id 149, alpha 155, numeric 155, symbols 155, diverse 172, fake_numeric 157, boxes2 159, size8 178,
+ * size10 217, size10_boxes2 227 (table in docs/tasks.md).
  */
 import type { Rng } from '../util/rng';
 import { shuffleInPlace } from '../util/rng';
@@ -497,8 +497,11 @@ export function generate(
       for (let k = 0; k < t; k++) state = step(state, plan[k] as Action);
       if (opts.accept && !opts.accept(stateKey(state))) continue;
     }
+    const optimal = optimalActions(state);
+    // Defensive: the BFS state cap could in principle cut the optimal-action search short on huge configs.
+    if (!optimal.includes(plan[t] as Action)) continue;
     const instruction = makeInstruction(spec.instruction, rng);
-    return { level, state, instruction, variant, plan: plan.slice(t), optimal: optimalActions(state) };
+    return { level, state, instruction, variant, plan: plan.slice(t), optimal };
   }
   throw new Error(`sokoban: no acceptable problem in ${attempts} attempts`);
 }

@@ -46,7 +46,7 @@ export interface StepStats {
 export interface MemoryReport {
   /** Bytes the step must hold: parameters, gradients, AdamW moments, saved activations. */
   requiredBytes: number;
-  /** Every byte this trainer allocated on the GPU. */
+  /** Every storage and readback buffer this trainer allocated (per-dispatch uniform buffers, 16–32 bytes each, aside). */
   allocatedBytes: number;
 }
 
@@ -200,6 +200,12 @@ export class Trainer {
     const result = this.readback(staging).then((r) => ({ step, loss: r[0]!, gradNorm: r[1]!, learningRate }));
     this.inFlight.push(result.catch(() => {}));
     return { result };
+  }
+
+  /** Frees the trainer's GPU memory; the trainer is unusable afterwards. */
+  destroy(): void {
+    for (const b of this.staging) b.destroy();
+    this.model.pool.destroy();
   }
 
   /** Every dispatch of one training step, in order (for profiling). */

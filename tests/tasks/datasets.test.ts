@@ -9,7 +9,7 @@ import {
 } from '../../src/tasks/datasets';
 import { extractAnswer, thinkingTokens } from '../../src/tasks/format';
 import { getTask, TASK_IDS } from '../../src/tasks/index';
-import { countTokens, encode } from '../../src/tasks/tokenizer';
+import { countTokens, decode, encode } from '../../src/tasks/tokenizer';
 import type { TaskId } from '../../src/tasks/types';
 
 const EVAL_SIZE: Record<TaskId, number> = { arithmetic: 40, general_points: 25, sokoban: 12 };
@@ -32,7 +32,7 @@ describe('datasets', () => {
         for (const s of buildSftSet({ task, size: 40, seed: 3, style })) {
           expect(s.target.endsWith('<eos>')).toBe(true);
           expect(s.target.startsWith(style === 'cot' ? '<think>' : '<answer>')).toBe(true);
-          expect(() => encode(s.prompt + s.target)).not.toThrow();
+          expect(decode(encode(s.prompt + s.target))).toBe(s.prompt + s.target);
           expect(s.meta.sequenceTokens).toBe(countTokens(s.prompt + s.target));
           expect(s.meta.sequenceTokens).toBeLessThanOrEqual(def.maxSequenceTokens(def.defaultConfig, s.meta.variant));
           expect(s.meta.thinkingTokens).toBe(thinkingTokens(s.target));

@@ -336,6 +336,24 @@ describe('general points: variants', () => {
   });
 });
 
+describe('general points: config', () => {
+  it('rejects configs it cannot honour with a clear error, and honours another target', () => {
+    const rng = createRng(1);
+    const bad = [{ target: 24.5 }, { target: Number.NaN }, { maxDeadEnds: -1 }, { maxSequenceTokens: 0 }];
+    for (const patch of bad) {
+      expect(() => generate(rng, { ...DEFAULT_GENERAL_POINTS_CONFIG, ...patch })).toThrow(/general_points: /);
+    }
+    for (let i = 0; i < 20; i++) {
+      const prob = generate(rng, { ...DEFAULT_GENERAL_POINTS_CONFIG, target: 10 });
+      expect(renderPrompt(prob)).toMatch(/;target 10:$/);
+      expect(equals24(parseFormula(prob.solution), 10)).toBe(true);
+      expect(
+        verify(prob, wrapTarget(writeTrace(prob, rng, { ...DEFAULT_GENERAL_POINTS_CONFIG, target: 10 }))).correct,
+      ).toBe(true);
+    }
+  });
+});
+
 describe('general points: verifier', () => {
   const prob = hand([3, 3, 8, 8]);
   it('checks cards, exact value, and syntax', () => {
