@@ -16,17 +16,14 @@ import { checkSamplingParams, type SamplingParams } from '../cpu/sampling';
 import type { GpuContext } from '../gpu/context';
 import { assertNoErrors } from '../gpu/context';
 import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
-import { prepareAdd } from '../gpu/ops/add';
 import { prepareAttentionDecode } from '../gpu/ops/attention';
 import { prepareEmbeddingDecode } from '../gpu/ops/embedding_decode';
-import { prepareGeluForward } from '../gpu/ops/gelu';
 import { prepareLayernormForward } from '../gpu/ops/layernorm';
-import { prepareMatmul } from '../gpu/ops/matmul';
 import { prepareSampleTokens } from '../gpu/ops/sampling';
 import { slice, type TensorRef, writeTensor } from '../gpu/tensor';
 import { checkTokenIds, headSize, mlpWidth } from './config';
-import { BufferPool, type GpuGpt } from './gpt';
-import { layerParams, type ParamEntry, param } from './params';
+import { BufferPool, type GpuGpt, prepareBlockForward, prepareLinear } from './gpt';
+import { layerParams, param } from './params';
 
 export const GREEDY: SamplingParams = {
   temperature: 0,
@@ -111,28 +108,10 @@ export class Generator {
     const fc = pool.tensor('gen.fc', B * F, false);
     const g = pool.tensor('gen.g', B * F, false);
     this.logits = pool.tensor('gen.logits', B * V, false);
-    const P = (e: ParamEntry) => slice(model.params, e.offset, e.length);
-    const named = (name: string) => P(param(layout, name));
-    const linear = (
-      inp: TensorRef,
-      w: ParamEntry,
-      b: ParamEntry | null,
-      out: TensorRef,
-      outDim: number,
-      inDim: number,
-      label: string,
-    ) =>
-      prepareMatmul(ctx, {
-        a: inp,
-        b: P(w),
-        c: out,
-        M: B,
-        N: outDim,
-        K: inDim,
-        transB: true,
-        ...(b ? { bias: P(b) } : {}),
-        label,
-      });
+    const named = (name: string) => {
+      const e = param(layout, name);
+      return slice(model.params, e.offset, e.length);
+    };
 
     const body: Dispatch[] = prepareEmbeddingDecode(ctx, {
       history: this.history,
@@ -150,27 +129,24 @@ export class Generator {
       const cacheElements = B * H * Tmax * headSize(config);
       const kCache = pool.tensor(`gen.h${l}.k`, cacheElements, false);
       const vCache = pool.tensor(`gen.h${l}.v`, cacheElements, false);
-      body.push(
-        ...prepareLayernormForward(ctx, { inp: x, weight: P(lp.ln1w), bias: P(lp.ln1b), out: ln, mean, rstd, N: B, C }),
-        ...linear(ln, lp.attnW, lp.attnB, qkv, 3 * C, C, `gen.h${l}.c_attn`),
-        ...prepareAttentionDecode(ctx, { qkv, kCache, vCache, out: y, step: this.step, B, C, H, Tmax }),
-        ...linear(y, lp.projW, lp.projB, tmp, C, C, `gen.h${l}.c_proj`),
-        ...prepareAdd(ctx, { a: x, b: tmp, out: x2, n: B * C }),
-        ...prepareLayernormForward(ctx, {
-          inp: x2,
-          weight: P(lp.ln2w),
-          bias: P(lp.ln2b),
-          out: ln,
-          mean,
-          rstd,
-          N: B,
-          C,
-        }),
-        ...linear(ln, lp.fcW, lp.fcB, fc, F, C, `gen.h${l}.c_fc`),
-        ...prepareGeluForward(ctx, { x: fc, out: g, n: B * F }),
-        ...linear(g, lp.fcProjW, lp.fcProjB, tmp, C, F, `gen.h${l}.mlp.c_proj`),
-        ...prepareAdd(ctx, { a: x2, b: tmp, out: x, n: B * C }),
-      );
+      const attention = prepareAttentionDecode(ctx, { qkv, kCache, vCache, out: y, step: this.step, B, C, H, Tmax });
+      const t = {
+        xIn: x,
+        ln1: ln,
+        ln1Mean: mean,
+        ln1Rstd: rstd,
+        qkv,
+        y,
+        tmp,
+        x2,
+        ln2: ln,
+        ln2Mean: mean,
+        ln2Rstd: rstd,
+        fc,
+        g,
+        out: x,
+      };
+      body.push(...prepareBlockForward(ctx, model.params, lp, B, C, F, t, attention, `gen.h${l}`));
     }
     body.push(
       ...prepareLayernormForward(ctx, {
@@ -183,7 +159,7 @@ export class Generator {
         N: B,
         C,
       }),
-      ...linear(ln, param(layout, 'lm_head.weight'), null, this.logits, V, C, 'gen.lm_head'),
+      ...prepareLinear(ctx, model.params, B, ln, param(layout, 'lm_head.weight'), null, this.logits, 'gen.lm_head'),
     );
     this.body = body;
   }

@@ -22,7 +22,7 @@ import {
 import { prepareMatmul } from '../gpu/ops/matmul';
 import { createStorage, slice, type TensorRef, whole, writeTensor } from '../gpu/tensor';
 import { type ModelConfig, mlpWidth, type SizeLimits } from './config';
-import { buildParamLayout, layerParams, type ParamEntry, type ParamLayout, param } from './params';
+import { buildParamLayout, type LayerParams, layerParams, type ParamEntry, type ParamLayout, param } from './params';
 
 /** Tracks every buffer a model or trainer allocates, split into what the step must hold and the rest. */
 export class BufferPool {
@@ -51,29 +51,11 @@ export class BufferPool {
   }
 }
 
-/** Saved activations of one block, all [N, ·] row-major unless noted. */
-interface LayerActs {
-  /** Block input (the residual stream), [N, C]. Layer 0's is the embedding output. */
-  xIn: TensorRef;
-  ln1: TensorRef;
-  ln1Mean: TensorRef;
-  ln1Rstd: TensorRef;
-  /** [N, 3C] */
-  qkv: TensorRef;
+/** Saved activations of one block (BlockTensors without the shared scratch and output) plus the attention matrix. */
+type LayerActs = Omit<BlockTensors, 'tmp' | 'out'> & {
   /** [B, H, T, T] attention probabilities (overwritten by the backward pass). */
   att: TensorRef;
-  /** Attention output before c_proj, [N, C]. */
-  y: TensorRef;
-  /** Residual after attention, [N, C]. */
-  x2: TensorRef;
-  ln2: TensorRef;
-  ln2Mean: TensorRef;
-  ln2Rstd: TensorRef;
-  /** c_fc output (GELU input), [N, F]. */
-  fc: TensorRef;
-  /** GELU output, [N, F]. */
-  g: TensorRef;
-}
+};
 
 export interface BatchInputs {
   /** [N] i32 token ids */
@@ -150,6 +132,110 @@ export function checkBatchFits(config: ModelConfig, B: number, T: number, limits
   }
 }
 
+/** y[rows, outDim] = x[rows, inDim] · Wᵀ (+ b), W a PyTorch Linear weight [outDim, inDim] in the parameter arena. */
+export function prepareLinear(
+  ctx: GpuContext,
+  params: TensorRef,
+  rows: number,
+  x: TensorRef,
+  w: ParamEntry,
+  b: ParamEntry | null,
+  out: TensorRef,
+  label: string,
+): Dispatch[] {
+  const [outDim, inDim] = w.shape as [number, number];
+  return prepareMatmul(ctx, {
+    a: x,
+    b: slice(params, w.offset, w.length),
+    c: out,
+    M: rows,
+    N: outDim,
+    K: inDim,
+    transB: true,
+    ...(b ? { bias: slice(params, b.offset, b.length) } : {}),
+    label,
+  });
+}
+
+/**
+ * The tensors one transformer block's forward pass reads and writes, all [rows, ·]. Training gives every block its
+ * own (they are saved for the backward pass); generation reuses one set (ln1 and ln2 may then be the same tensor).
+ */
+export interface BlockTensors {
+  /** Input residual stream [rows, C]. */
+  xIn: TensorRef;
+  ln1: TensorRef;
+  ln1Mean: TensorRef;
+  ln1Rstd: TensorRef;
+  /** [rows, 3C] */
+  qkv: TensorRef;
+  /** Attention output [rows, C], written by `attention`. */
+  y: TensorRef;
+  /** Scratch [rows, C] for the c_proj outputs. */
+  tmp: TensorRef;
+  /** Residual after attention [rows, C]. */
+  x2: TensorRef;
+  ln2: TensorRef;
+  ln2Mean: TensorRef;
+  ln2Rstd: TensorRef;
+  /** [rows, F] */
+  fc: TensorRef;
+  g: TensorRef;
+  /** Output residual stream [rows, C]. */
+  out: TensorRef;
+}
+
+/**
+ * One pre-LayerNorm block: x2 = x + c_proj(attn(c_attn(ln_1(x)))), out = x2 + c_proj(gelu(c_fc(ln_2(x2)))).
+ * `attention` are the dispatches that turn t.qkv into t.y (full causal attention in training, KV-cache attention
+ * in generation).
+ */
+export function prepareBlockForward(
+  ctx: GpuContext,
+  params: TensorRef,
+  lp: LayerParams,
+  rows: number,
+  C: number,
+  F: number,
+  t: BlockTensors,
+  attention: Dispatch[],
+  label: string,
+): Dispatch[] {
+  const P = (e: ParamEntry) => slice(params, e.offset, e.length);
+  const ln = (
+    inp: TensorRef,
+    w: ParamEntry,
+    b: ParamEntry,
+    out: TensorRef,
+    mean: TensorRef,
+    rstd: TensorRef,
+    name: string,
+  ) =>
+    prepareLayernormForward(ctx, {
+      inp,
+      weight: P(w),
+      bias: P(b),
+      out,
+      mean,
+      rstd,
+      N: rows,
+      C,
+      label: `${label}.${name}`,
+    });
+  return [
+    ...ln(t.xIn, lp.ln1w, lp.ln1b, t.ln1, t.ln1Mean, t.ln1Rstd, 'ln1'),
+    ...prepareLinear(ctx, params, rows, t.ln1, lp.attnW, lp.attnB, t.qkv, `${label}.c_attn`),
+    ...attention,
+    ...prepareLinear(ctx, params, rows, t.y, lp.projW, lp.projB, t.tmp, `${label}.c_proj`),
+    ...prepareAdd(ctx, { a: t.xIn, b: t.tmp, out: t.x2, n: rows * C }),
+    ...ln(t.x2, lp.ln2w, lp.ln2b, t.ln2, t.ln2Mean, t.ln2Rstd, 'ln2'),
+    ...prepareLinear(ctx, params, rows, t.ln2, lp.fcW, lp.fcB, t.fc, `${label}.c_fc`),
+    ...prepareGeluForward(ctx, { x: t.fc, out: t.g, n: rows * F }),
+    ...prepareLinear(ctx, params, rows, t.g, lp.fcProjW, lp.fcProjB, t.tmp, `${label}.mlp.c_proj`),
+    ...prepareAdd(ctx, { a: t.x2, b: t.tmp, out: t.out, n: rows * C }),
+  ];
+}
+
 /** Allocates activations for B × T and prepares the forward, loss and backward dispatches. */
 export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses {
   const { ctx, config, layout, pool } = model;
@@ -208,8 +294,9 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
   const scratchElements = Math.max(
     layernormBackwardScratchElements(N, Math.max(C, F)),
     columnSumScratchElements(N, Math.max(3 * C, F)),
-    // split-K: up to 8 slices of the largest weight gradient (matmul uses fewer when it fits the shape)
-    8 * Math.max(3 * C * C, F * C, V * C),
+    // Split-K partial products of the weight gradients: up to 32 slices of the largest one, so that the small
+    // dW outputs (a few tiles each) still fill a large GPU; matmul uses fewer slices when the shape needs fewer.
+    32 * Math.max(3 * C * C, F * C, V * C),
   );
   const scratch = pool.tensor('scratch', scratchElements, false);
 
@@ -225,61 +312,22 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
       C,
     }),
   );
-  const linear = (
-    x: TensorRef,
-    w: ParamEntry,
-    b: ParamEntry | null,
-    out: TensorRef,
-    outDim: number,
-    inDim: number,
-    label: string,
-  ) =>
-    prepareMatmul(ctx, {
-      a: x,
-      b: P(w),
-      c: out,
-      M: N,
-      N: outDim,
-      K: inDim,
-      transB: true,
-      ...(b ? { bias: P(b) } : {}),
-      label,
-    });
   for (let l = 0; l < config.nLayers; l++) {
     const a = layers[l]!;
-    const lp = layerParams(layout, l);
-    const next = l + 1 < config.nLayers ? layers[l + 1]!.xIn : xFinal;
+    const out = l + 1 < config.nLayers ? layers[l + 1]!.xIn : xFinal;
+    const attention = prepareAttentionForward(ctx, { qkv: a.qkv, out: a.y, att: a.att, B, T, C, H });
     forward.push(
-      ...prepareLayernormForward(ctx, {
-        inp: a.xIn,
-        weight: P(lp.ln1w),
-        bias: P(lp.ln1b),
-        out: a.ln1,
-        mean: a.ln1Mean,
-        rstd: a.ln1Rstd,
+      ...prepareBlockForward(
+        ctx,
+        model.params,
+        layerParams(layout, l),
         N,
         C,
-        label: `h${l}.ln1`,
-      }),
-      ...linear(a.ln1, lp.attnW, lp.attnB, a.qkv, 3 * C, C, `h${l}.c_attn`),
-      ...prepareAttentionForward(ctx, { qkv: a.qkv, out: a.y, att: a.att, B, T, C, H }),
-      ...linear(a.y, lp.projW, lp.projB, tmp, C, C, `h${l}.c_proj`),
-      ...prepareAdd(ctx, { a: a.xIn, b: tmp, out: a.x2, n: N * C }),
-      ...prepareLayernormForward(ctx, {
-        inp: a.x2,
-        weight: P(lp.ln2w),
-        bias: P(lp.ln2b),
-        out: a.ln2,
-        mean: a.ln2Mean,
-        rstd: a.ln2Rstd,
-        N,
-        C,
-        label: `h${l}.ln2`,
-      }),
-      ...linear(a.ln2, lp.fcW, lp.fcB, a.fc, F, C, `h${l}.c_fc`),
-      ...prepareGeluForward(ctx, { x: a.fc, out: a.g, n: N * F }),
-      ...linear(a.g, lp.fcProjW, lp.fcProjB, tmp, C, F, `h${l}.mlp.c_proj`),
-      ...prepareAdd(ctx, { a: a.x2, b: tmp, out: next, n: N * C }),
+        F,
+        { ...a, tmp, out },
+        attention,
+        `h${l}`,
+      ),
     );
   }
   forward.push(
@@ -294,7 +342,7 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
       C,
       label: 'ln_f',
     }),
-    ...linear(lnf, named('lm_head.weight'), null, logits, V, C, 'lm_head'),
+    ...prepareLinear(ctx, model.params, N, lnf, named('lm_head.weight'), null, logits, 'lm_head'),
   );
 
   const lossAndDlogits = prepareCrossEntropy(ctx, {
