@@ -3,11 +3,12 @@
  * parentheses. A = 1; in distribution J, Q, K count as 10.
  *
  * Prompt:  `cards A,7,K,10;A=1,J=Q=K=10;target 24:`
- * Target:  `<think>4,10,8,10;4+10=14:8,10,14 no;4*10=40:8,10,40 no;4-10=-6:8,10,-6;8+10=18:-6,18;18-(-6)=24:24;ok`
- *          `</think><answer>8+10-(4-10)</answer><eos>` (prompt `cards Q,8,10,4;A=1,J=Q=K=10;target 24:`). The think
+ * Target:  `<think>4,10,8,10;4+10=14:8,10,14 no;4*10=40:8,10,40 no;4-10=-6:8,10,-6;8+10=18:-6,18;18-(-6)=24:24;`
+ *          `ok 8+10-(4-10)</think><answer>8+10-(4-10)</answer><eos>` (prompt `cards Q,8,10,4;A=1,J=Q=K=10;target 24:`). The think
  *          text lists the card values (in the order searched), up to maxDeadEnds first moves that were tried and are
  *          dead ends (` no`: the remaining numbers cannot make the target), then the moves of the solution, each as
- *          `a op b=c:remaining` (fractions and negatives parenthesised as operands), and `ok`.
+ *          `a op b=c:remaining` (fractions and negatives parenthesised as operands), and `ok <formula>`: the formula
+ *          the steps build, which is the answer.
  * Answer:  a formula over the card values (numbers only, no letters), e.g. `(8-4)*(7-1)`.
  *
  * Variants: 'id' (4 cards, J/Q/K=10); 'face_11_12_13', 'face_5', 'face_7', 'face_12' (face-card rule changes, hands
@@ -20,8 +21,8 @@
  *
  * Lengths: maxSequenceTokens(config) = config.maxSequenceTokens (256 by default) is guaranteed: hands whose
  * minimal CoT (no dead ends) would not fit are rejected, and dead ends are dropped until the sequence fits. Measured
- * longest CoT sequences over 600 samples per variant (seed 777, length tag included): id 179, face_11_12_13 193,
- * face_5 172, face_7 178, face_12 183, high_card 190, five_cards 221, fake_face 192 (table in docs/tasks.md).
+ * longest CoT sequences over 600 samples per variant (seed 777, length tag included): id 191, face_11_12_13 208,
+ * face_5 184, face_7 190, face_12 196, high_card 203, five_cards 237, fake_face 204 (table in docs/tasks.md).
  */
 import type { Rng } from '../util/rng';
 import { shuffleInPlace } from '../util/rng';
@@ -308,11 +309,12 @@ function stepText(s: SolveStep): string {
   return `${operandText(s.left)}${s.op}${operandText(s.right)}=${ratToString(s.result)}:${rest}`;
 }
 
-function traceText(values: number[], deadEnds: SolveStep[], path: SolveStep[]): string {
+/** Values; dead ends; solution steps; `ok <formula>` (the formula the steps build, i.e. the answer). */
+function traceText(values: number[], deadEnds: SolveStep[], path: SolveStep[], formula: string): string {
   const parts = [values.join(',')];
   for (const d of deadEnds) parts.push(`${stepText(d)} no`);
   for (const s of path) parts.push(stepText(s));
-  parts.push('ok');
+  parts.push(`ok ${formula}`);
   return parts.join(';');
 }
 
@@ -337,7 +339,7 @@ export function writeTrace(
   if (!r) throw new Error('general_points: unsolvable problem');
   let shown = pickDeadEnds(rng, r.deadEnds, config.maxDeadEnds);
   const build = (vals: number[], res: SearchResult, dead: SolveStep[]): WrittenTarget => ({
-    think: traceText(vals, dead, res.path),
+    think: traceText(vals, dead, res.path, formatExpr(res.expr)),
     answer: formatExpr(res.expr),
     intendedCorrect: true,
   });
@@ -404,7 +406,11 @@ export function generate(
     const r = search(values, config.target, memo);
     if (!r) continue;
     const p: GpProblem = { ...draft, solution: formatExpr(r.expr) };
-    const minimal: WrittenTarget = { think: traceText(values, [], r.path), answer: p.solution, intendedCorrect: true };
+    const minimal: WrittenTarget = {
+      think: traceText(values, [], r.path, p.solution),
+      answer: p.solution,
+      intendedCorrect: true,
+    };
     if (cotSequenceTokens(p, minimal) > config.maxSequenceTokens) continue;
     return p;
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { extractThink, wrapTarget } from '../../src/tasks/format';
+import { extractAnswer, extractThink, wrapTarget } from '../../src/tasks/format';
 import {
   cardValue,
   DEFAULT_GENERAL_POINTS_CONFIG,
@@ -198,10 +198,15 @@ describe('general points: generation and traces', () => {
     };
     for (let i = 0; i < 150; i++) {
       const prob = generate(rng);
-      const think = extractThink(wrapTarget(writeTrace(prob, rng))) as string;
+      const completion = wrapTarget(writeTrace(prob, rng));
+      const think = extractThink(completion) as string;
       const parts = think.split(';');
       expect((parts[0] as string).split(',').map(Number).sort()).toEqual([...prob.values].sort());
-      expect(parts.at(-1)).toBe('ok');
+      // The trace ends with the formula it found: the answer, an exact 24 over the hand's values.
+      const found = parseFormula((parts.at(-1) as string).replace(/^ok /, ''));
+      expect(parts.at(-1)).toBe(`ok ${extractAnswer(completion)}`);
+      expect(equals24(found)).toBe(true);
+      expect(leaves(found).sort()).toEqual([...prob.values].sort());
       for (const part of parts.slice(1, -1)) {
         const [step, rest] = part.replace(/ no$/, '').split(':') as [string, string];
         const restValues = rest.split(',');
