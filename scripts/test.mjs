@@ -6,6 +6,7 @@
 // Adapter: a hardware GPU when Dawn finds one (or VK_ICD_FILENAMES / VK_DRIVER_FILES names a Vulkan driver);
 // otherwise SwiftShader, the software Vulkan driver that Debian's chromium package ships (core WebGPU, slow but real).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { SWIFTSHADER_ICD, webgpuEnv } from './webgpu-env.mjs';
 
 const env = webgpuEnv();
@@ -37,4 +38,19 @@ process.stdout.write(probe.stdout);
 
 run('biome (lint + format)', 'npx', ['biome', 'check', '.']);
 run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
-run('unit, kernel, model and training tests (Dawn)', 'npx', ['vitest', 'run', ...process.argv.slice(2)]);
+const RESULTS = 'test-results/vitest.json';
+run('unit, kernel, model and training tests (Dawn)', 'npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${RESULTS}`,
+  ...process.argv.slice(2),
+]);
+// One plain closing line with the counts, read from Vitest's JSON report.
+const report = JSON.parse(readFileSync(RESULTS, 'utf8'));
+console.log(`\n${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+if (report.numTotalTests === 0) {
+  console.error('no test ran');
+  process.exit(1);
+}
