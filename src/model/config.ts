@@ -84,7 +84,8 @@ export function modelConfigIssues(
   for (const key of Object.keys(c)) {
     if (!known.includes(key)) issues.push({ path: `${prefix}.${key}`, message: 'is not a model config field' });
   }
-  checkPositiveInteger(issues, `${prefix}.vocabSize`, c.vocabSize, 65536);
+  // The sampler keeps one row of probabilities in workgroup memory (shaders/sample_tokens.wgsl): V ≤ 1024.
+  checkPositiveInteger(issues, `${prefix}.vocabSize`, c.vocabSize, 1024);
   if (c.vocabSize === 0) issues.push({ path: `${prefix}.vocabSize`, message: 'the vocabulary is empty' });
   // Kernels keep one row of logits per workgroup and one query row of scores in workgroup memory.
   checkPositiveInteger(issues, `${prefix}.contextLength`, c.contextLength, 1024);

@@ -38,7 +38,8 @@ describe('model config validation', () => {
 
   it('rejects sizes beyond the device limits before any allocation', () => {
     const limits = { maxStorageBufferBindingSize: 1 << 20, maxBufferSize: 1 << 21 };
-    const issues = modelConfigIssues({ ...good, vocabSize: 5000, dModel: 512, nHeads: 8 }, limits);
+    const issues = modelConfigIssues({ ...good, vocabSize: 1000, dModel: 512, nHeads: 8 }, limits);
+    expect(issuePaths({ ...good, vocabSize: 5000 })).toEqual(['model.vocabSize']);
     expect(issues.map((i) => i.message).join()).toMatch(/maxStorageBufferBindingSize/);
     expect(() => validateModelConfig({ ...good, contextLength: 4096 })).toThrow(ConfigError);
     expect(() => validateModelConfig({ ...good, contextLength: 4096 })).toThrow(/model\.contextLength/);
