@@ -99,3 +99,14 @@ export function runDispatches(ctx: GpuContext, dispatches: readonly Dispatch[], 
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }
+
+/**
+ * Lays `count` workgroups out as a 2D grid (x ≤ the device's per-dimension limit). Shaders recover the linear index as
+ * `wg.y · num_workgroups.x + wg.x` and bounds-check it (the last row of the grid may overshoot `count`).
+ */
+export function linearGrid(ctx: GpuContext, count: number): [number, number, number] {
+  const limit = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+  if (count <= limit) return [count, 1, 1];
+  const y = ceilDiv(count, limit);
+  return [ceilDiv(count, y), y, 1];
+}

@@ -63,3 +63,16 @@ export function writeTensor(queue: GPUQueue, t: TensorRef, data: Float32Array | 
   if (data.length > t.length) throw new RangeError(`writing ${data.length} elements into a tensor of ${t.length}`);
   queue.writeBuffer(t.buffer, t.offset * 4, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
 }
+
+/** True when two tensor views share any byte of the same buffer. */
+export function overlaps(a: TensorRef, b: TensorRef): boolean {
+  if (a.buffer !== b.buffer) return false;
+  const aLen = Math.max(1, a.length);
+  const bLen = Math.max(1, b.length);
+  return a.offset < b.offset + bLen && b.offset < a.offset + aLen;
+}
+
+/** True when two views are exactly the same range of the same buffer. */
+export function sameTensor(a: TensorRef, b: TensorRef): boolean {
+  return a.buffer === b.buffer && a.offset === b.offset && a.length === b.length;
+}

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { addBroadcast, columnSum } from '../../src/cpu/add';
 import type { GpuContext } from '../../src/gpu/context';
-import { runDispatches } from '../../src/gpu/dispatch';
-import {
-  columnChunking,
-  columnSumScratchElements,
-  linearGrid,
-  prepareAdd,
-  prepareColumnSum,
-} from '../../src/gpu/ops/add';
+import { linearGrid, runDispatches } from '../../src/gpu/dispatch';
+import { columnChunking, columnSumScratchElements, prepareAdd, prepareColumnSum } from '../../src/gpu/ops/add';
 import { slice } from '../../src/gpu/tensor';
 import { expectAllClose } from '../helpers/allclose';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';

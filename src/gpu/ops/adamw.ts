@@ -1,9 +1,8 @@
 import adamwSource from '../../../shaders/adamw.wgsl?raw';
 import type { AdamWHyper } from '../../cpu/adamw';
 import { dummyTensor, type GpuContext } from '../context';
-import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
-import type { TensorRef } from '../tensor';
-import { linearGrid, overlaps } from './add';
+import { ceilDiv, type Dispatch, linearGrid, prepareDispatch } from '../dispatch';
+import { overlaps, type TensorRef } from '../tensor';
 
 /** Elements of the hyperparameter tensor: f32 { lr, beta1, beta2, eps, weightDecay, bc1, bc2, unused }. */
 export const ADAMW_HYPER_ELEMENTS = 8;

@@ -2,32 +2,8 @@ import addForwardSource from '../../../shaders/add_forward.wgsl?raw';
 import columnSumSource from '../../../shaders/column_sum.wgsl?raw';
 import sumSlicesSource from '../../../shaders/sum_slices.wgsl?raw';
 import { dummyTensor, type GpuContext } from '../context';
-import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
-import { slice, type TensorRef } from '../tensor';
-
-/**
- * Lays `count` workgroups out as a 2D grid (x ≤ the device's per-dimension limit). Shaders recover the linear index as
- * `wg.y · num_workgroups.x + wg.x` and bounds-check it (the last row of the grid may overshoot `count`).
- */
-export function linearGrid(ctx: GpuContext, count: number): [number, number, number] {
-  const limit = ctx.device.limits.maxComputeWorkgroupsPerDimension;
-  if (count <= limit) return [count, 1, 1];
-  const y = ceilDiv(count, limit);
-  return [ceilDiv(count, y), y, 1];
-}
-
-/** True when two tensor views share any byte of the same buffer. */
-export function overlaps(a: TensorRef, b: TensorRef): boolean {
-  if (a.buffer !== b.buffer) return false;
-  const aLen = Math.max(1, a.length);
-  const bLen = Math.max(1, b.length);
-  return a.offset < b.offset + bLen && b.offset < a.offset + aLen;
-}
-
-/** True when two views are exactly the same range of the same buffer. */
-export function sameTensor(a: TensorRef, b: TensorRef): boolean {
-  return a.buffer === b.buffer && a.offset === b.offset && a.length === b.length;
-}
+import { ceilDiv, type Dispatch, linearGrid, prepareDispatch } from '../dispatch';
+import { overlaps, sameTensor, slice, type TensorRef } from '../tensor';
 
 export interface AddArgs {
   /** [n] */

@@ -1,9 +1,8 @@
 import embeddingBackwardSource from '../../../shaders/embedding_backward.wgsl?raw';
 import embeddingForwardSource from '../../../shaders/embedding_forward.wgsl?raw';
 import type { GpuContext } from '../context';
-import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
-import type { TensorRef } from '../tensor';
-import { linearGrid, overlaps } from './add';
+import { ceilDiv, type Dispatch, linearGrid, prepareDispatch } from '../dispatch';
+import { overlaps, type TensorRef } from '../tensor';
 
 export interface EmbeddingForwardArgs {
   /** [B·T] i32 token ids, validated in [0, V) on the CPU before upload. */

@@ -1,9 +1,8 @@
 import geluBackwardSource from '../../../shaders/gelu_backward.wgsl?raw';
 import geluForwardSource from '../../../shaders/gelu_forward.wgsl?raw';
 import { dummyTensor, type GpuContext } from '../context';
-import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
-import type { TensorRef } from '../tensor';
-import { linearGrid, overlaps, sameTensor } from './add';
+import { ceilDiv, type Dispatch, linearGrid, prepareDispatch } from '../dispatch';
+import { overlaps, sameTensor, type TensorRef } from '../tensor';
 
 export interface GeluForwardArgs {
   /** [n] */

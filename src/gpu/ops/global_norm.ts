@@ -1,8 +1,7 @@
 import globalNormSource from '../../../shaders/global_norm.wgsl?raw';
 import type { GpuContext } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
-import type { TensorRef } from '../tensor';
-import { overlaps } from './add';
+import { overlaps, type TensorRef } from '../tensor';
 
 /** Stage 1 uses at most this many workgroups (a few per SM on a large GPU); each grid-strides over the buffer. */
 const MAX_PARTIALS = 1024;

@@ -2,9 +2,9 @@ import layernormBackwardSource from '../../../shaders/layernorm_backward.wgsl?ra
 import layernormForwardSource from '../../../shaders/layernorm_forward.wgsl?raw';
 import sumSlicesSource from '../../../shaders/sum_slices.wgsl?raw';
 import { dummyTensor, type GpuContext } from '../context';
-import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
-import { alignElements, slice, type TensorRef } from '../tensor';
-import { columnChunking, linearGrid, overlaps } from './add';
+import { ceilDiv, type Dispatch, linearGrid, prepareDispatch } from '../dispatch';
+import { alignElements, overlaps, slice, type TensorRef } from '../tensor';
+import { columnChunking } from './add';
 
 /** Rows per workgroup of the per-row kernels (forward, dinp). */
 const ROWS_PER_WG = 8;
