@@ -5,6 +5,7 @@ import { linearGrid, runDispatches } from '../../src/gpu/dispatch';
 import { columnChunking, columnSumScratchElements, prepareAdd, prepareColumnSum } from '../../src/gpu/ops/add';
 import { slice } from '../../src/gpu/tensor';
 import { expectAllClose } from '../helpers/allclose';
+import { centralDifferences } from '../helpers/finite_diff';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
 
 /** The same context with a tiny workgroups-per-dimension limit, to exercise the 2D-grid path at test sizes. */
@@ -137,17 +138,7 @@ describe('column_sum.wgsl against the CPU reference', () => {
       for (let i = 0; i < N * C; i++) s += dy[i]! * (x[i]! + b[i % C]!);
       return s;
     };
-    const fd = new Float64Array(C);
-    const h = 1e-3;
-    for (let c = 0; c < C; c++) {
-      const keep = b[c]!;
-      b[c] = keep + h;
-      const lp = loss();
-      b[c] = keep - h;
-      const lm = loss();
-      b[c] = keep;
-      fd[c] = (lp - lm) / (2 * h);
-    }
+    const fd = centralDifferences(b, loss, 1e-3);
     expectAllClose(columnSum(dy, N, C), fd, { rtol: 1e-6, atol: 1e-6 }, 'columnSum vs FD');
   });
 });

@@ -4,6 +4,7 @@ import { assertNoErrors } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
 import { prepareAttentionBackward, prepareAttentionDecode, prepareAttentionForward } from '../../src/gpu/ops/attention';
 import { expectAllClose } from '../helpers/allclose';
+import { centralDifferences, dot } from '../helpers/finite_diff';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
 
 // Validation errors arrive asynchronously; by the end of a test (after its awaits) they have been reported.
@@ -73,23 +74,10 @@ describe('attention backward', () => {
     const rng = seeded(7);
     const qkv = Float64Array.from(randomF32(rng, B * T * 3 * C));
     const dout = Float64Array.from(randomF32(rng, B * T * C));
-    const loss = (x: Float64Array): number => {
-      const { out } = attentionForward(x, B, T, C, H);
-      let s = 0;
-      for (let i = 0; i < out.length; i++) s += out[i]! * dout[i]!;
-      return s;
-    };
     const { att } = attentionForward(qkv, B, T, C, H);
     const analytic = attentionBackward(dout, qkv, att, B, T, C, H);
-    const numeric = new Float64Array(qkv.length);
-    const eps = 1e-5;
-    for (let i = 0; i < qkv.length; i++) {
-      const x = qkv.slice();
-      x[i] = qkv[i]! + eps;
-      const up = loss(x);
-      x[i] = qkv[i]! - eps;
-      numeric[i] = (up - loss(x)) / (2 * eps);
-    }
+    const x = Float64Array.from(qkv);
+    const numeric = centralDifferences(x, () => dot(attentionForward(x, B, T, C, H).out, dout), 1e-5);
     // Central differences in f64: truncation O(eps²·f''') ≈ 1e-10, rounding ≈ 1e-16/eps ≈ 1e-11.
     expectAllClose(analytic, numeric, { rtol: 1e-6, atol: 1e-8 }, 'dqkv');
     // A wrong gradient would be far off; make sure the check is not vacuous.

@@ -5,6 +5,7 @@ import { runDispatches } from '../../src/gpu/dispatch';
 import { prepareCrossEntropy } from '../../src/gpu/ops/crossentropy';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
+import { centralDifferences } from '../helpers/finite_diff';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
 
 // Validation errors arrive asynchronously; by the end of a test (after its awaits) they have been reported.
@@ -98,15 +99,7 @@ describe('crossentropy_forward_backward.wgsl against the CPU reference', () => {
     const f = (z: Float64Array): number =>
       weightedLossSum(crossEntropyF64(z, targets, weights, N, V).losses, weights, N);
     const analytic = crossEntropyF64(x, targets, weights, N, V).dlogits;
-    const numeric = new Float64Array(N * V);
-    const eps = 1e-5;
-    for (let i = 0; i < N * V; i++) {
-      const z = x.slice();
-      z[i] = x[i]! + eps;
-      const up = f(z);
-      z[i] = x[i]! - eps;
-      numeric[i] = (up - f(z)) / (2 * eps);
-    }
+    const numeric = centralDifferences(x, () => f(x), 1e-5);
     // f64 central differences: truncation ~eps²·|f'''| ≈ 1e-10, rounding ~1e-16·|f|/eps ≈ 1e-10.
     expectAllClose(analytic, numeric, { rtol: 1e-6, atol: 1e-8 }, 'dlogits');
     expect(analytic.some((v) => Math.abs(v) > 1e-2)).toBe(true);

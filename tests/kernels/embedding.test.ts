@@ -4,6 +4,7 @@ import { runDispatches } from '../../src/gpu/dispatch';
 import { prepareEmbeddingBackward, prepareEmbeddingForward } from '../../src/gpu/ops/embedding';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
+import { centralDifferences, dot } from '../helpers/finite_diff';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
 
 // Forward: one f32 addition per element, correctly rounded on both sides → bit-identical (tol 0).
@@ -117,26 +118,8 @@ describe('CPU embedding helpers', () => {
     const wte = Float64Array.from(randomF32(rng, V * C));
     const wpe = Float64Array.from(randomF32(rng, Tmax * C));
     const dout = randomF32(rng, B * T * C);
-    const loss = () => {
-      const o = embeddingForward64(tokens, wte, wpe, B, T, C);
-      let s = 0;
-      for (let i = 0; i < o.length; i++) s += dout[i]! * o[i]!;
-      return s;
-    };
-    const fd = (arr: Float64Array) => {
-      const g = new Float64Array(arr.length);
-      const h = 1e-3;
-      for (let i = 0; i < arr.length; i++) {
-        const keep = arr[i]!;
-        arr[i] = keep + h;
-        const lp = loss();
-        arr[i] = keep - h;
-        const lm = loss();
-        arr[i] = keep;
-        g[i] = (lp - lm) / (2 * h);
-      }
-      return g;
-    };
+    const loss = () => dot(embeddingForward64(tokens, wte, wpe, B, T, C), dout);
+    const fd = (arr: Float64Array) => centralDifferences(arr, loss, 1e-3);
     const ref = embeddingBackward(dout, tokens, B, T, C, V, Tmax);
     expectAllClose(ref.dwte, fd(wte), { rtol: 1e-6, atol: 1e-7 }, 'dwte vs FD');
     expectAllClose(ref.dwpe, fd(wpe), { rtol: 1e-6, atol: 1e-7 }, 'dwpe vs FD');

@@ -8,6 +8,7 @@ import {
   prepareLayernormForward,
 } from '../../src/gpu/ops/layernorm';
 import { expectAllClose } from '../helpers/allclose';
+import { centralDifferences, dot } from '../helpers/finite_diff';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
 
 // Forward tolerance: inputs are U(-2, 3), so xhat = (x − mean)·rstd is O(1–3) and out = xhat·w + b is O(5). The GPU
@@ -198,26 +199,8 @@ describe('CPU layernormBackward against central finite differences of the forwar
       const x64 = Float64Array.from(x);
       const w64 = Float64Array.from(w);
       const b64 = Float64Array.from(b);
-      const loss = () => {
-        const o = layernormForward64(x64, w64, b64, N, C).out;
-        let s = 0;
-        for (let i = 0; i < o.length; i++) s += dout[i]! * o[i]!;
-        return s;
-      };
-      const fd = (arr: Float64Array) => {
-        const g = new Float64Array(arr.length);
-        const h = 1e-4;
-        for (let i = 0; i < arr.length; i++) {
-          const keep = arr[i]!;
-          arr[i] = keep + h;
-          const lp = loss();
-          arr[i] = keep - h;
-          const lm = loss();
-          arr[i] = keep;
-          g[i] = (lp - lm) / (2 * h);
-        }
-        return g;
-      };
+      const loss = () => dot(layernormForward64(x64, w64, b64, N, C).out, dout);
+      const fd = (arr: Float64Array) => centralDifferences(arr, loss, 1e-4);
       expectAllClose(ref.dinp, fd(x64), FD_TOL, 'dinp vs FD');
       expectAllClose(ref.dweight, fd(w64), FD_TOL, 'dweight vs FD');
       expectAllClose(ref.dbias, fd(b64), FD_TOL, 'dbias vs FD');
