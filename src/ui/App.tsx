@@ -1,40 +1,44 @@
 /**
- * Placeholder page until the playground lands: it says what Stoptime is and whether this browser has WebGPU.
+ * Placeholder page until the playground lands: what Stoptime is, which WebGPU adapter the engine worker got, and an
+ * engine self-test (a small model learning to reverse digit strings, trained in the worker).
  */
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
+import { useEngine } from '../state/engine';
 
-type Support = { state: 'checking' } | { state: 'ok'; adapter: string } | { state: 'missing'; reason: string };
+const SELF_TEST_STEPS = 20;
 
 export function App() {
-  const [support, setSupport] = useState<Support>({ state: 'checking' });
+  const { adapter, adapterError, selfTest, connect, runSelfTest } = useEngine();
   useEffect(() => {
-    const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-    if (!gpu) {
-      setSupport({ state: 'missing', reason: 'navigator.gpu is undefined: use a recent Chrome or Edge.' });
-      return;
-    }
-    gpu.requestAdapter().then(
-      (a) =>
-        setSupport(
-          a
-            ? {
-                state: 'ok',
-                adapter: [a.info.vendor, a.info.architecture].filter(Boolean).join(' ') || 'unnamed adapter',
-              }
-            : { state: 'missing', reason: 'no WebGPU adapter was found.' },
-        ),
-      (e: unknown) => setSupport({ state: 'missing', reason: String(e) }),
-    );
-  }, []);
+    void connect();
+  }, [connect]);
   return (
     <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 720, margin: '3rem auto', lineHeight: 1.5 }}>
       <h1>Stoptime</h1>
       <p>Train a tiny transformer on your own GPU and study when a model should stop thinking.</p>
       <p data-testid="webgpu-status">
-        {support.state === 'checking' && 'Checking for WebGPU…'}
-        {support.state === 'ok' && `WebGPU adapter: ${support.adapter}`}
-        {support.state === 'missing' && `WebGPU unavailable: ${support.reason}`}
+        {adapter && `WebGPU adapter: ${adapter}`}
+        {adapterError && `WebGPU unavailable: ${adapterError}`}
+        {!adapter && !adapterError && 'Checking for WebGPU…'}
       </p>
+      <button
+        type="button"
+        disabled={!adapter || selfTest.kind === 'running'}
+        onClick={() => void runSelfTest(SELF_TEST_STEPS)}
+      >
+        Run engine self-test ({SELF_TEST_STEPS} training steps)
+      </button>
+      <p data-testid="selftest">
+        {selfTest.kind === 'running' && 'Training…'}
+        {selfTest.kind === 'error' && `Self-test failed: ${selfTest.message}`}
+        {selfTest.kind === 'done' &&
+          `Loss ${selfTest.result.losses[0]!.toFixed(3)} → ${selfTest.result.losses.at(-1)!.toFixed(3)} in ${selfTest.result.losses.length} steps, ${selfTest.result.stepTimeMs.toFixed(0)} ms/step`}
+      </p>
+      {selfTest.kind === 'done' && (
+        <output data-testid="selftest-losses" hidden>
+          {JSON.stringify(selfTest.result.losses)}
+        </output>
+      )}
       <p>The playground (training, decoding interventions and charts) is under construction.</p>
     </main>
   );

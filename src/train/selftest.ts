@@ -1,0 +1,81 @@
+/**
+ * An end-to-end check of the engine that runs anywhere the worker runs: train a small GPT to reverse digit strings
+ * and report the loss curve. Used by the worker's `selfTest` (and so by the browser end-to-end test) and by tests.
+ *
+ * Sequence: d1 … dk SEP dk … d1 EOS (ids: digits 0–9, SEP = 10, EOS = 11). The loss is on the reversed half and EOS.
+ */
+import type { GpuContext } from '../gpu/context';
+import type { ModelConfig } from '../model/config';
+import type { Rng } from '../util/rng';
+import { createRng } from '../util/rng';
+import { DEFAULT_OPTIM_CONFIG } from './config';
+import { type Batch, Trainer } from './trainer';
+
+export const REVERSE_VOCAB = 12;
+const SEP = 10;
+const EOS = 11;
+
+/** B sequences reversing k digits: T = 2k + 1 input positions (the final EOS is only a target). */
+export function reverseBatch(rng: Rng, B: number, k: number): Batch {
+  const T = 2 * k + 1;
+  const tokens = new Int32Array(B * T);
+  const targets = new Int32Array(B * T).fill(-1);
+  const weights = new Float32Array(B * T);
+  const lossPositions = B * (k + 1);
+  for (let b = 0; b < B; b++) {
+    const digits = Array.from({ length: k }, () => rng.int(10));
+    const seq = [...digits, SEP, ...digits.slice().reverse(), EOS];
+    for (let t = 0; t < T; t++) {
+      tokens[b * T + t] = seq[t]!;
+      if (t >= k) {
+        targets[b * T + t] = seq[t + 1]!;
+        weights[b * T + t] = 1 / lossPositions;
+      }
+    }
+  }
+  return { tokens, targets, weights };
+}
+
+export const SELF_TEST_MODEL: ModelConfig = {
+  vocabSize: REVERSE_VOCAB,
+  contextLength: 8,
+  dModel: 32,
+  nLayers: 1,
+  nHeads: 4,
+  mlpRatio: 4,
+  seed: 1,
+};
+
+export interface SelfTestResult {
+  adapter: string;
+  /** Training loss of every step. */
+  losses: number[];
+  /** Wall-clock time per step, averaged over the run (queued steps, one command buffer each). */
+  stepTimeMs: number;
+}
+
+/** Trains SELF_TEST_MODEL on 3-digit reversal for `steps` steps (batch 16). */
+export async function runSelfTest(ctx: GpuContext, steps: number, seed: number): Promise<SelfTestResult> {
+  if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
+    throw new RangeError(`steps must be in [1, 10000], got ${steps}`);
+  const k = 3;
+  const B = 16;
+  const optim = {
+    ...DEFAULT_OPTIM_CONFIG,
+    learningRate: 1e-2,
+    warmupSteps: 10,
+    decaySteps: Math.max(steps, 11),
+    weightDecay: 0.01,
+  };
+  const trainer = new Trainer(ctx, { ...SELF_TEST_MODEL, seed }, optim, B, 2 * k + 1);
+  try {
+    const rng = createRng(seed);
+    const t0 = performance.now();
+    const pending: Promise<number>[] = [];
+    for (let s = 0; s < steps; s++) pending.push(trainer.step(reverseBatch(rng, B, k)).then((r) => r.loss));
+    const losses = await Promise.all(pending);
+    return { adapter: ctx.adapterName, losses, stepTimeMs: (performance.now() - t0) / steps };
+  } finally {
+    trainer.destroy();
+  }
+}
