@@ -78,6 +78,8 @@ describe('the app in Chromium', () => {
     // (Chromium's and the `webgpu` package's Dawn versions differ, so their shader compilers may order f32 operations
     // differently: compare to 1e-3 relative, far below the step-to-step change of the loss.)
     const node = await runSelfTest(await gpuContext(), 20, 1);
-    node.losses.forEach((l, i) => expect(Math.abs(curve[i]! - l), `step ${i}`).toBeLessThanOrEqual(1e-3 * Math.abs(l)));
+    node.losses.forEach((l, i) => {
+      expect(Math.abs(curve[i]! - l), `step ${i}`).toBeLessThanOrEqual(1e-3 * Math.abs(l));
+    });
   }, 240_000);
 });
