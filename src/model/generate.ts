@@ -203,6 +203,10 @@ export class Generator {
       throw new RangeError(`maxNewTokens must be a positive integer, got ${o.maxNewTokens}`);
     if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff)
       throw new RangeError(`seed must be a u32, got ${o.seed}`);
+    const chunk = o.stepsPerChunk ?? 16;
+    // 0 would loop forever (pos += 0); a fraction would encode a different step count than it reads back.
+    if (!Number.isInteger(chunk) || chunk < 1)
+      throw new RangeError(`stepsPerChunk must be a positive integer, got ${o.stepsPerChunk}`);
     checkSamplingParams(o.sampling);
     this.prepareSampler(o);
 
@@ -227,7 +231,6 @@ export class Generator {
 
     // Steps: decode positions 0 .. lastPos−1; position pos writes token pos+1.
     const lastPos = Math.min(Tmax - 1, longest - 1 + o.maxNewTokens);
-    const chunk = o.stepsPerChunk ?? 16;
     const completions: Completion[] = prompts.map(() => ({ tokens: [], logprobs: [], finished: false }));
     const done = () =>
       completions.every((c, i) => c.finished || c.tokens.length >= Math.min(o.maxNewTokens, Tmax - prompts[i]!.length));

@@ -295,8 +295,13 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
     layernormBackwardScratchElements(N, Math.max(C, F)),
     columnSumScratchElements(N, Math.max(3 * C, F)),
     // Split-K partial products of the weight gradients: up to 32 slices of the largest one, so that the small
-    // dW outputs (a few tiles each) still fill a large GPU; matmul uses fewer slices when the shape needs fewer.
-    32 * Math.max(3 * C * C, F * C, V * C),
+    // dW outputs (a few tiles each) still fill a large GPU; matmul uses fewer slices when the shape needs fewer,
+    // or when this scratch is smaller. Capped so the one bound scratch stays within the device's binding limit.
+    Math.min(
+      32 * Math.max(3 * C * C, F * C, V * C),
+      Math.floor(Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize) / 4 / 64) *
+        64,
+    ),
   );
   const scratch = pool.tensor('scratch', scratchElements, false);
 

@@ -73,8 +73,13 @@ export async function runSelfTest(ctx: GpuContext, steps: number, seed: number):
     const t0 = performance.now();
     const pending: Promise<number>[] = [];
     for (let s = 0; s < steps; s++) pending.push(trainer.step(reverseBatch(rng, B, k)).then((r) => r.loss));
-    const losses = await Promise.all(pending);
-    return { adapter: ctx.adapterName, losses, stepTimeMs: (performance.now() - t0) / steps };
+    // Wait for every step, failed or not, before the finally frees the buffers they use.
+    const settled = await Promise.allSettled(pending);
+    const stepTimeMs = (performance.now() - t0) / steps;
+    const failure = settled.find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    const losses = settled.map((r) => (r as PromiseFulfilledResult<number>).value);
+    return { adapter: ctx.adapterName, losses, stepTimeMs };
   } finally {
     trainer.destroy();
   }

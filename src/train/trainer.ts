@@ -62,8 +62,13 @@ export class Trainer {
   private readonly normOut: TensorRef;
   private readonly staging: GPUBuffer[] = [];
   private readonly inFlight: Promise<unknown>[] = [];
+  /**
+   * Per staging buffer, the readback that last used it (settled once the buffer is unmapped). `drain()` and
+   * `evaluate()` also take entries off `inFlight`, so the bound on `inFlight` alone does not prove a slot is free.
+   */
+  private readonly slotBusy: Promise<unknown>[] = [];
   private stepIndex = 0;
-  /** Settles when the last queued step has been submitted. */
+  /** Settles when the last queued operation (step submitted, evaluation or weight read finished) is done. */
   private tail: Promise<void> = Promise.resolve();
 
   constructor(
@@ -79,6 +84,9 @@ export class Trainer {
     validateModelConfig(config, ctx.device.limits);
     validateOptimConfig(optim);
     checkBatchFits(config, batchSize, seqLen, ctx.device.limits);
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 16) {
+      throw new RangeError(`maxInFlight must be an integer in [1, 16], got ${maxInFlight}`);
+    }
     const pool = new BufferPool(ctx);
     this.model = createGpuGpt(ctx, config, initial, pool);
     this.passes = prepareGptPasses(this.model, batchSize, seqLen);
@@ -167,16 +175,23 @@ export class Trainer {
    * awaiting: they are submitted in call order. Don't modify `batch` until its promise settles.
    */
   step(batch: Batch): Promise<StepStats> {
-    const submitted = this.tail.then(() => this.submitStep(batch));
-    this.tail = submitted.then(
+    return this.enqueue(() => this.submitStep(batch)).then((s) => s.result);
+  }
+
+  /** Runs `op` after every operation queued before it (steps, evaluations, weight reads), in call order. */
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(op);
+    this.tail = run.then(
       () => {},
       () => {},
     );
-    return submitted.then((s) => s.result);
+    return run;
   }
 
   private async submitStep(batch: Batch): Promise<{ result: Promise<StepStats> }> {
     if (this.inFlight.length >= this.maxInFlight) await this.inFlight.shift();
+    const slot = this.stepIndex % this.maxInFlight;
+    await this.slotBusy[slot];
     this.upload(batch);
     const step = this.stepIndex++;
     const learningRate = learningRateAt(this.optim, step);
@@ -189,7 +204,7 @@ export class Trainer {
       weightDecay: o.weightDecay,
       step: step + 1,
     });
-    const staging = this.staging[step % this.maxInFlight]!;
+    const staging = this.staging[slot]!;
     const encoder = this.ctx.device.createCommandEncoder({ label: `train step ${step}` });
     const pass = encoder.beginComputePass({ label: 'train step' });
     encodeDispatches(pass, this.allStep);
@@ -198,7 +213,9 @@ export class Trainer {
     encoder.copyBufferToBuffer(this.normOut.buffer, this.normOut.offset * 4, staging, 4, 8);
     this.ctx.device.queue.submit([encoder.finish()]);
     const result = this.readback(staging).then((r) => ({ step, loss: r[0]!, gradNorm: r[1]!, learningRate }));
-    this.inFlight.push(result.catch(() => {}));
+    const settled = result.catch(() => {});
+    this.slotBusy[slot] = settled;
+    this.inFlight.push(settled);
     return { result };
   }
 
@@ -219,9 +236,16 @@ export class Trainer {
     while (this.inFlight.length > 0) await this.inFlight.shift();
   }
 
-  /** Loss of a batch without updating weights (held-out loss). Runs after every queued step. */
-  async evaluate(batch: Batch): Promise<number> {
-    await this.drain();
+  /**
+   * Loss of a batch without updating weights (held-out loss). Queued like a step: it runs after every step queued
+   * before it, and steps queued after it wait for it.
+   */
+  evaluate(batch: Batch): Promise<number> {
+    return this.enqueue(() => this.runEvaluate(batch));
+  }
+
+  private async runEvaluate(batch: Batch): Promise<number> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
     this.upload(batch);
     const staging = this.staging[0]!;
     const encoder = this.ctx.device.createCommandEncoder({ label: 'evaluate' });
@@ -242,8 +266,12 @@ export class Trainer {
   }
 
   /** Reads the current weights back (for saving or checkpoints). */
-  async readParams(): Promise<Float32Array> {
-    await this.drain();
+  readParams(): Promise<Float32Array> {
+    return this.enqueue(() => this.copyParams());
+  }
+
+  private async copyParams(): Promise<Float32Array> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
     const t = this.model.params;
     const size = t.length * 4;
     const buf = this.ctx.device.createBuffer({

@@ -88,5 +88,8 @@ describe('KV-cache generation on the GPU', () => {
     await expect(gen.generate([[]], o)).rejects.toThrow(/prompt 0 is empty/);
     await expect(gen.generate([[1], [2], [3]], o)).rejects.toThrow(/1 to 2 prompts/);
     await expect(gen.generate([new Array(24).fill(1)], o)).rejects.toThrow(/no room/);
+    // 0 used to loop forever; a fraction encoded ⌈n⌉ steps but copied back n·4 bytes (a validation error).
+    await expect(gen.generate([[1]], { ...o, stepsPerChunk: 0 })).rejects.toThrow(/stepsPerChunk must be a positive/);
+    await expect(gen.generate([[1]], { ...o, stepsPerChunk: 2.5 })).rejects.toThrow(/stepsPerChunk must be a positive/);
   });
 });

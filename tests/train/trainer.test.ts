@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { adamwStep } from '../../src/cpu/adamw';
 import { clipScale, globalNorm } from '../../src/cpu/global_norm';
+import { assertNoErrors } from '../../src/gpu/context';
 import type { ModelConfig } from '../../src/model/config';
 import { buildParamLayout, decayMask, initParams } from '../../src/model/params';
 import { referenceLossAndGrads } from '../../src/model/reference';
@@ -67,5 +68,36 @@ describe('Trainer (one command buffer per step)', () => {
     expect(norm).toBeGreaterThan(optim.gradClipNorm); // the test exercises clipping
     // Update size is ≤ lr = 1e-2 per element; |∂update/∂g| ≤ lr/eps = 10, so a 1e-6 gradient error moves a weight ≤ 1e-5.
     expectAllClose(gpuParams, expected, { rtol: 1e-5, atol: 2e-5 }, 'params after one step');
+  });
+
+  it('steps queued around an unawaited evaluate() or drain() all run, with the same numbers as awaited one by one', async () => {
+    // drain() and evaluate() take entries off the in-flight list; a step submitted meanwhile must still wait for its
+    // staging buffer's previous readback (a buffer pending map in a submit rejects the whole step's command buffer).
+    const ctx = await gpuContext();
+    const small: ModelConfig = { ...config, contextLength: 8, dModel: 16, nLayers: 1, nHeads: 2, mlpRatio: 2 };
+    const [B, k] = [2, 3];
+    const batches = (() => {
+      const rng = seeded(21);
+      return Array.from({ length: 8 }, () => reverseBatch(rng, B, k));
+    })();
+    const sequential = new Trainer(ctx, small, DEFAULT_OPTIM_CONFIG, B, 2 * k + 1);
+    const want: number[] = [];
+    for (let i = 0; i < 3; i++) want.push((await sequential.step(batches[i]!)).loss);
+    want.push(await sequential.evaluate(batches[7]!));
+    for (let i = 3; i < 7; i++) want.push((await sequential.step(batches[i]!)).loss);
+    sequential.destroy();
+
+    const queued = new Trainer(ctx, small, DEFAULT_OPTIM_CONFIG, B, 2 * k + 1);
+    const pending: Promise<number>[] = [];
+    for (let i = 0; i < 3; i++) pending.push(queued.step(batches[i]!).then((s) => s.loss));
+    pending.push(queued.evaluate(batches[7]!));
+    for (let i = 3; i < 5; i++) pending.push(queued.step(batches[i]!).then((s) => s.loss));
+    const drained = queued.drain();
+    for (let i = 5; i < 7; i++) pending.push(queued.step(batches[i]!).then((s) => s.loss));
+    const got = await Promise.all(pending);
+    await drained;
+    queued.destroy();
+    assertNoErrors(ctx);
+    expect(got).toEqual(want);
   });
 });
