@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { sampleRow } from '../../src/cpu/sampling';
 import type { ModelConfig } from '../../src/model/config';
 import { Generator, GREEDY } from '../../src/model/generate';
 import { createGpuGpt } from '../../src/model/gpt';
 import { buildParamLayout, initParams } from '../../src/model/params';
-import { referenceGreedy } from '../../src/model/reference';
+import { referenceForward, referenceGreedy } from '../../src/model/reference';
 import { gpuContext, seeded } from '../helpers/gpu';
 
 // Odd sizes on purpose: C = 20 (2 heads of 10), V = 13, context 24.
@@ -65,6 +66,49 @@ describe('KV-cache generation on the GPU', () => {
     expect(out[0]!.tokens).toEqual(free.slice(0, cut + 1));
     expect(out[0]!.finished).toBe(true);
     expect(out[1]!.tokens.length).toBeLessThanOrEqual(config.contextLength - 1);
+  });
+
+  it('stop-token rules apply only inside a thinking span, which prompts and samples open and close', async () => {
+    const ctx = await gpuContext();
+    const params = weights(5);
+    const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 3);
+    const [START, STOP] = [5, 7];
+    // A huge bias on the stop token while thinking makes it the greedy choice exactly when the flag is set.
+    const sampling = { ...GREEDY, stopTokenId: STOP, stopLogitBias: 1000 };
+    const prompts = [
+      [START, 1, 2], // thinking from the first token
+      [1, 2, 3], // not thinking until the model emits START itself
+      [1, START, 2], // the flag is set by a forced prompt token
+    ];
+    const out = await gen.generate(prompts, {
+      maxNewTokens: 6,
+      sampling,
+      seed: 0,
+      eosId: -1,
+      thinkStartId: START,
+      thinkEndId: STOP,
+    });
+    // Reference: the CPU model's logits through the CPU sampler, with the flag tracked token by token.
+    const reference = (prompt: number[], n: number): number[] => {
+      const seq = [...prompt];
+      let thinking = false;
+      for (const id of prompt) thinking = id === START ? true : id === STOP ? false : thinking;
+      for (let i = 0; i < n; i++) {
+        const { logits } = referenceForward(config, layout, params, Int32Array.from(seq), 1, seq.length);
+        const V = config.vocabSize;
+        const row = logits.slice((seq.length - 1) * V, seq.length * V);
+        const { token } = sampleRow(row, sampling, 0, thinking);
+        thinking = token === START ? true : token === STOP ? false : thinking;
+        seq.push(token);
+      }
+      return seq.slice(prompt.length);
+    };
+    prompts.forEach((p, i) => expect(out[i]!.tokens, `prompt ${i}`).toEqual(reference(p, 6)));
+    // The rule fired where the flag was set by the prompt (the first generated token is the stop token) …
+    expect(out[0]!.tokens[0]).toBe(STOP);
+    expect(out[2]!.tokens[0]).toBe(STOP);
+    // … and not where it wasn't (for these weights the plain greedy token differs from it).
+    expect(out[1]!.tokens[0]).not.toBe(STOP);
   });
 
   it('sampling is reproducible for a seed and changes with it', async () => {
