@@ -103,7 +103,9 @@ describe('KV-cache generation on the GPU', () => {
       }
       return seq.slice(prompt.length);
     };
-    prompts.forEach((p, i) => expect(out[i]!.tokens, `prompt ${i}`).toEqual(reference(p, 6)));
+    prompts.forEach((p, i) => {
+      expect(out[i]!.tokens, `prompt ${i}`).toEqual(reference(p, 6));
+    });
     // The rule fired where the flag was set by the prompt (the first generated token is the stop token) …
     expect(out[0]!.tokens[0]).toBe(STOP);
     expect(out[2]!.tokens[0]).toBe(STOP);
