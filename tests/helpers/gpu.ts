@@ -80,3 +80,22 @@ export function randomF32(rng: Rng, length: number, lo = -1, hi = 1): Float32Arr
 export function seeded(seed: number): Rng {
   return createRng(seed);
 }
+
+/**
+ * The same context with some device limits overridden (the rest are the real ones), to exercise limit-dependent code
+ * paths (2D dispatch grids, buffer caps) at test sizes. The device itself is the real one.
+ */
+export function withLimits(ctx: GpuContext, overrides: Partial<Record<keyof GPUSupportedLimits, number>>): GpuContext {
+  const limits = new Proxy(ctx.device.limits, {
+    get: (target, key) =>
+      key in overrides ? overrides[key as keyof GPUSupportedLimits] : Reflect.get(target, key, target),
+  });
+  const device = new Proxy(ctx.device, {
+    get(target, key) {
+      if (key === 'limits') return limits;
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { ...ctx, device };
+}

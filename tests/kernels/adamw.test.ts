@@ -6,19 +6,7 @@ import { runDispatches } from '../../src/gpu/dispatch';
 import { ADAMW_HYPER_ELEMENTS, packDecayMask, prepareAdamW, writeAdamWHyper } from '../../src/gpu/ops/adamw';
 import { globalNormScratchElements, prepareGlobalNorm } from '../../src/gpu/ops/global_norm';
 import { expectAllClose } from '../helpers/allclose';
-import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
-
-/** The same context with a tiny workgroups-per-dimension limit, to exercise the 2D-grid path at test sizes. */
-function withGridLimit(ctx: GpuContext, limit: number): GpuContext {
-  const device = new Proxy(ctx.device, {
-    get(target, key) {
-      if (key === 'limits') return { maxComputeWorkgroupsPerDimension: limit };
-      const v = Reflect.get(target, key, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  return { ...ctx, device };
-}
+import { gpuContext, poisoned, randomF32, readF32, seeded, upload, withLimits } from '../helpers/gpu';
 
 // Tolerance: each step changes p by ≈ lr·(1 + wd) ≤ 1.2e-2; the GPU computes the update in f32 with relative error
 // ≈ 5 ulp ≈ 3e-7, i.e. ≈ 4e-9 absolute, plus one rounding of p (|p| ≤ 1: 6e-8). Over 6 steps ≲ 5e-7; m and v are
@@ -90,7 +78,7 @@ describe('adamw.wgsl against the CPU reference (6 steps)', () => {
   }
 
   it('uses a 2D grid when the workgroup count exceeds the per-dimension limit', async () => {
-    const ctx = withGridLimit(await gpuContext(), 3);
+    const ctx = withLimits(await gpuContext(), { maxComputeWorkgroupsPerDimension: 3 });
     await runCase(ctx, 256 * 7 + 9, { mask: true, scale: 0.5 }, 99);
   });
 

@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { addBroadcast, columnSum } from '../../src/cpu/add';
-import type { GpuContext } from '../../src/gpu/context';
 import { linearGrid, runDispatches } from '../../src/gpu/dispatch';
 import { columnChunking, columnSumScratchElements, prepareAdd, prepareColumnSum } from '../../src/gpu/ops/add';
 import { slice } from '../../src/gpu/tensor';
 import { expectAllClose } from '../helpers/allclose';
 import { centralDifferences } from '../helpers/finite_diff';
-import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
-
-/** The same context with a tiny workgroups-per-dimension limit, to exercise the 2D-grid path at test sizes. */
-function withGridLimit(ctx: GpuContext, limit: number): GpuContext {
-  const device = new Proxy(ctx.device, {
-    get(target, key) {
-      if (key === 'limits') return { maxComputeWorkgroupsPerDimension: limit };
-      const v = Reflect.get(target, key, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  return { ...ctx, device };
-}
+import { gpuContext, poisoned, randomF32, readF32, seeded, upload, withLimits } from '../helpers/gpu';
 
 // add: one f32 addition per element, correctly rounded on both sides (the CPU rounds a + b from f32 inputs, exact in
 // f64, to f32): results must be bit-identical. tol 0.
@@ -51,7 +38,7 @@ describe('add_forward.wgsl against the CPU reference', () => {
 
   it('uses a 2D grid when the workgroup count exceeds the per-dimension limit', async () => {
     const real = await gpuContext();
-    const ctx = withGridLimit(real, 3);
+    const ctx = withLimits(real, { maxComputeWorkgroupsPerDimension: 3 });
     expect(linearGrid(ctx, 3)).toEqual([3, 1, 1]);
     expect(linearGrid(ctx, 7)).toEqual([3, 3, 1]);
     const n = 256 * 7 + 2;

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { gelu64, geluBackward, geluForward, geluGrad64 } from '../../src/cpu/gelu';
-import type { GpuContext } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
 import { prepareGeluBackward, prepareGeluForward } from '../../src/gpu/ops/gelu';
 import { expectAllClose } from '../helpers/allclose';
-import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
+import { gpuContext, poisoned, randomF32, readF32, seeded, upload, withLimits } from '../helpers/gpu';
 
 // Tolerance: the tanh argument u is computed in f32 (relative error a few ulp), and the driver's tanh is accurate to
 // a few ulp, exp-based implementations to ≈ 2e-6 relative at |u| ≤ 15. gelu = 0.5·x·(1 + tanh u) then has absolute
@@ -21,18 +20,6 @@ function inputs(seed: number, n: number): Float32Array {
   const specials = [0, -0, 1e-30, 30, -30, 1e4, -1e4, 3.5];
   for (let i = 0; i < Math.min(n, specials.length); i++) x[i * 7 < n ? i * 7 : i] = specials[i]!;
   return x;
-}
-
-/** The same context with a tiny workgroups-per-dimension limit, to exercise the 2D-grid path at test sizes. */
-function withGridLimit(ctx: GpuContext, limit: number): GpuContext {
-  const device = new Proxy(ctx.device, {
-    get(target, key) {
-      if (key === 'limits') return { maxComputeWorkgroupsPerDimension: limit };
-      const v = Reflect.get(target, key, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  return { ...ctx, device };
 }
 
 const SIZES = [1, 7, 256, 257, 1000, 33 * 130];
@@ -61,7 +48,7 @@ describe('gelu_forward.wgsl / gelu_backward.wgsl against the CPU reference', () 
 
   it('uses a 2D grid when the workgroup count exceeds the per-dimension limit', async () => {
     const real = await gpuContext();
-    const ctx = withGridLimit(real, 3);
+    const ctx = withLimits(real, { maxComputeWorkgroupsPerDimension: 3 });
     const n = 256 * 7 + 5; // 8 workgroups → a 3×3 grid, the last one past the end
     const x = inputs(9, n);
     const dout = randomF32(seeded(10), n);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { layernormBackward, layernormForward, layernormForward64 } from '../../src/cpu/layernorm';
-import type { GpuContext } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
 import {
   layernormBackwardScratchElements,
@@ -9,7 +8,7 @@ import {
 } from '../../src/gpu/ops/layernorm';
 import { expectAllClose } from '../helpers/allclose';
 import { centralDifferences, dot } from '../helpers/finite_diff';
-import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
+import { gpuContext, poisoned, randomF32, readF32, seeded, upload, withLimits } from '../helpers/gpu';
 
 // Forward tolerance: inputs are U(-2, 3), so xhat = (x − mean)·rstd is O(1–3) and out = xhat·w + b is O(5). The GPU
 // sums C ≤ 130 values in f32 (32-lane partials plus a tree, error ≈ √C·2⁻²⁴ relative ≈ 1e-6) and inverseSqrt is
@@ -21,18 +20,6 @@ const FWD_TOL = { rtol: 2e-5, atol: 2e-5 };
 // f32 (chunk partials of ≤ 33 rows, then Σ over ≤ 64 chunks): random-walk error ≈ √N·3·6e-8 ≈ 8e-6. atol 5e-5 /
 // rtol 5e-5 leaves ≥ 6× headroom.
 const BWD_TOL = { rtol: 5e-5, atol: 5e-5 };
-
-/** The same context with a tiny workgroups-per-dimension limit, to exercise the 2D-grid path at test sizes. */
-function withGridLimit(ctx: GpuContext, limit: number): GpuContext {
-  const device = new Proxy(ctx.device, {
-    get(target, key) {
-      if (key === 'limits') return { maxComputeWorkgroupsPerDimension: limit };
-      const v = Reflect.get(target, key, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  return { ...ctx, device };
-}
 
 const SHAPES: [number, number][] = [
   [1, 1],
@@ -143,7 +130,7 @@ describe('layernorm_backward.wgsl against the CPU reference', () => {
 describe('layernorm kernels on a 2D grid', () => {
   it('forward and dinp are right when the row-group count exceeds the per-dimension limit', async () => {
     const real = await gpuContext();
-    const ctx = withGridLimit(real, 3);
+    const ctx = withLimits(real, { maxComputeWorkgroupsPerDimension: 3 });
     const [N, C] = [67, 9]; // 9 row groups of 8 → a 3×3 grid, the last group partial
     const rng = seeded(4242);
     const x = randomF32(rng, N * C, -2, 3);

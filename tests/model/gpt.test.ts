@@ -9,7 +9,7 @@ import { buildParamLayout, initParams } from '../../src/model/params';
 import { referenceLossAndGrads } from '../../src/model/reference';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
-import { gpuContext, readF32, seeded } from '../helpers/gpu';
+import { gpuContext, readF32, seeded, withLimits } from '../helpers/gpu';
 
 // A model small enough for the software adapter, with sizes that are not multiples of any tile or workgroup:
 // C = 24 (3 heads of 8), F = 72, V = 11, T = 7, B = 3 → N = 21 rows.
@@ -110,18 +110,7 @@ describe('buffers within device limits', () => {
     const real = await gpuContext();
     // The WebGPU default binding limit (128 MiB), which many adapters report; the rest as the real device.
     const limit = 128 * 2 ** 20;
-    const limits = new Proxy(real.device.limits, {
-      get: (target, key) =>
-        key === 'maxStorageBufferBindingSize' ? limit : Reflect.get(target, key as keyof GPUSupportedLimits, target),
-    });
-    const device = new Proxy(real.device, {
-      get(target, key) {
-        if (key === 'limits') return limits;
-        const v = Reflect.get(target, key, target);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-    const ctx = { ...real, device };
+    const ctx = withLimits(real, { maxStorageBufferBindingSize: limit });
     // A valid config whose largest weight is 5 MiB: 32 split-K slices of F·C = 2560·512 would need 160 MiB.
     const wide: ModelConfig = {
       vocabSize: 11,
