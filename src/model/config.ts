@@ -140,3 +140,13 @@ export function checkTokenIds(ids: ArrayLike<number>, vocabSize: number, what = 
     }
   }
 }
+
+/** Rejects next-token targets that are neither −1 (no loss at this position) nor a token id in [0, vocabSize). */
+export function checkTargetIds(ids: ArrayLike<number>, vocabSize: number, what = 'targets'): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id !== -1 && (!Number.isInteger(id) || id < 0 || id >= vocabSize)) {
+      throw new RangeError(`${what}[${i}] = ${id} is outside the vocabulary [0, ${vocabSize}) and is not −1 (ignore)`);
+    }
+  }
+}

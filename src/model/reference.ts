@@ -12,7 +12,7 @@ import { embeddingBackward, embeddingForward } from '../cpu/embedding';
 import { geluBackward, geluForward } from '../cpu/gelu';
 import { layernormBackward, layernormForward } from '../cpu/layernorm';
 import { matmul } from '../cpu/matmul';
-import { checkTokenIds, type ModelConfig, mlpWidth } from './config';
+import { checkTargetIds, checkTokenIds, type ModelConfig, mlpWidth } from './config';
 import { layerParams, type ParamLayout, param, view } from './params';
 
 interface LayerCache {
@@ -104,12 +104,7 @@ export function referenceLossAndGrads(
   const H = config.nHeads;
   const V = config.vocabSize;
   const N = B * T;
-  for (let i = 0; i < N; i++) {
-    const t = targets[i]!;
-    if (t !== -1 && (!Number.isInteger(t) || t < 0 || t >= V)) {
-      throw new RangeError(`targets[${i}] = ${t} is outside the vocabulary [0, ${V}) and is not −1 (ignore)`);
-    }
-  }
+  checkTargetIds(targets, V);
   const fwd = referenceForward(config, layout, params, tokens, B, T);
   const { losses, dlogits } = crossEntropy(fwd.logits, targets, weights, N, V);
   let loss = 0;

@@ -18,7 +18,7 @@ import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
 import { ADAMW_HYPER_ELEMENTS, packDecayMask, prepareAdamW, writeAdamWHyper } from '../gpu/ops/adamw';
 import { globalNormScratchElements, prepareGlobalNorm } from '../gpu/ops/global_norm';
 import { type TensorRef, writeTensor } from '../gpu/tensor';
-import { checkTokenIds, type ModelConfig, validateModelConfig } from '../model/config';
+import { checkTargetIds, checkTokenIds, type ModelConfig, validateModelConfig } from '../model/config';
 import { BufferPool, checkBatchFits, createGpuGpt, type GptPasses, type GpuGpt, prepareGptPasses } from '../model/gpt';
 import { decayMask, initParams } from '../model/params';
 import { learningRateAt, type OptimConfig, validateOptimConfig } from './config';
@@ -152,11 +152,8 @@ export class Trainer {
       if (arr.length !== N) throw new RangeError(`batch.${name} has ${arr.length} entries, expected B·T = ${N}`);
     }
     checkTokenIds(batch.tokens, this.config.vocabSize, 'batch.tokens');
+    checkTargetIds(batch.targets, this.config.vocabSize, 'batch.targets');
     for (let i = 0; i < N; i++) {
-      const t = batch.targets[i]!;
-      if (t !== -1 && (t < 0 || t >= this.config.vocabSize)) {
-        throw new RangeError(`batch.targets[${i}] = ${t} is outside the vocabulary and is not −1 (ignore)`);
-      }
       if (!Number.isFinite(batch.weights[i]!))
         throw new RangeError(`batch.weights[${i}] = ${batch.weights[i]} is not finite`);
     }
@@ -233,6 +230,11 @@ export class Trainer {
   /** Waits until every queued step has run. */
   async drain(): Promise<void> {
     await this.tail;
+    await this.settleInFlight();
+  }
+
+  /** Waits for the readbacks of every submitted step. */
+  private async settleInFlight(): Promise<void> {
     while (this.inFlight.length > 0) await this.inFlight.shift();
   }
 
@@ -245,7 +247,7 @@ export class Trainer {
   }
 
   private async runEvaluate(batch: Batch): Promise<number> {
-    while (this.inFlight.length > 0) await this.inFlight.shift();
+    await this.settleInFlight();
     this.upload(batch);
     const staging = this.staging[0]!;
     const encoder = this.ctx.device.createCommandEncoder({ label: 'evaluate' });
@@ -271,7 +273,7 @@ export class Trainer {
   }
 
   private async copyParams(): Promise<Float32Array> {
-    while (this.inFlight.length > 0) await this.inFlight.shift();
+    await this.settleInFlight();
     const t = this.model.params;
     const size = t.length * 4;
     const buf = this.ctx.device.createBuffer({
@@ -279,13 +281,13 @@ export class Trainer {
       size,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    const enc = this.ctx.device.createCommandEncoder();
-    enc.copyBufferToBuffer(t.buffer, t.offset * 4, buf, 0, size);
-    this.ctx.device.queue.submit([enc.finish()]);
-    await Promise.race([buf.mapAsync(GPUMapMode.READ), this.ctx.lost]);
-    const out = new Float32Array(buf.getMappedRange().slice(0));
-    buf.unmap();
-    buf.destroy();
-    return out;
+    try {
+      const enc = this.ctx.device.createCommandEncoder();
+      enc.copyBufferToBuffer(t.buffer, t.offset * 4, buf, 0, size);
+      this.ctx.device.queue.submit([enc.finish()]);
+      return await this.readback(buf);
+    } finally {
+      buf.destroy();
+    }
   }
 }
