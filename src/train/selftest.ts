@@ -50,11 +50,13 @@ export interface SelfTestResult {
   adapter: string;
   /** Training loss of every step. */
   losses: number[];
+  /** Loss after training on a batch drawn from another stream (strings may repeat: 10³ of them exist). */
+  heldOutLoss: number;
   /** Wall-clock time per step, averaged over the run (queued steps, one command buffer each). */
   stepTimeMs: number;
 }
 
-/** Trains SELF_TEST_MODEL on 3-digit reversal for `steps` steps (batch 16). */
+/** Trains SELF_TEST_MODEL (weights seeded with `seed`) on 3-digit reversal for `steps` steps of batch 16. */
 export async function runSelfTest(ctx: GpuContext, steps: number, seed: number): Promise<SelfTestResult> {
   if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
     throw new RangeError(`steps must be in [1, 10000], got ${steps}`);
@@ -79,7 +81,8 @@ export async function runSelfTest(ctx: GpuContext, steps: number, seed: number):
     const failure = settled.find((r) => r.status === 'rejected');
     if (failure) throw failure.reason;
     const losses = settled.map((r) => (r as PromiseFulfilledResult<number>).value);
-    return { adapter: ctx.adapterName, losses, stepTimeMs };
+    const heldOutLoss = await trainer.evaluate(reverseBatch(createRng(seed + 1), B, k));
+    return { adapter: ctx.adapterName, losses, heldOutLoss, stepTimeMs };
   } finally {
     trainer.destroy();
   }

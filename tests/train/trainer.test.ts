@@ -6,10 +6,10 @@ import type { ModelConfig } from '../../src/model/config';
 import { buildParamLayout, decayMask, initParams } from '../../src/model/params';
 import { referenceLossAndGrads } from '../../src/model/reference';
 import { DEFAULT_OPTIM_CONFIG, learningRateAt, type OptimConfig } from '../../src/train/config';
+import { REVERSE_VOCAB, reverseBatch } from '../../src/train/selftest';
 import { Trainer } from '../../src/train/trainer';
 import { expectAllClose } from '../helpers/allclose';
 import { gpuContext, seeded } from '../helpers/gpu';
-import { REVERSE_VOCAB, reverseBatch } from '../helpers/reverse';
 
 const config: ModelConfig = {
   vocabSize: REVERSE_VOCAB,

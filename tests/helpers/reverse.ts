@@ -1,1 +1,0 @@
-export { REVERSE_VOCAB, reverseBatch } from '../../src/train/selftest';
