@@ -1,3 +1,5 @@
+import type { TensorRef } from './tensor';
+
 /**
  * The GPU context: one GPUDevice plus the caches every op shares (compiled pipelines keyed by shader and override
  * constants). Everything GPU-side in Stoptime receives a `GpuContext`; nothing reaches for a global device.
@@ -142,6 +144,6 @@ export function assertNoErrors(ctx: GpuContext): void {
 }
 
 /** The dummy buffer as a tensor, for optional inputs that are switched off. */
-export function dummyTensor(ctx: GpuContext): { buffer: GPUBuffer; offset: number; length: number } {
+export function dummyTensor(ctx: GpuContext): TensorRef {
   return { buffer: ctx.dummy, offset: 0, length: 64 };
 }

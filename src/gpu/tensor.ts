@@ -43,21 +43,6 @@ export function createStorage(device: GPUDevice, lengthElements: number, label: 
   return device.createBuffer({ label, size: Math.max(4, alignElements(lengthElements) * 4), usage: storageUsage() });
 }
 
-/** Allocates tensors from one buffer (an arena), each aligned. Build the layout first, then `allocate`. */
-export class ArenaLayout {
-  private cursor = 0;
-  readonly entries: { name: string; offset: number; length: number }[] = [];
-  add(name: string, length: number): number {
-    const offset = this.cursor;
-    this.entries.push({ name, offset, length });
-    this.cursor += alignElements(Math.max(1, length));
-    return offset;
-  }
-  get totalElements(): number {
-    return this.cursor;
-  }
-}
-
 /** Queues a write of `data` (f32, i32 or u32 elements) to the start of tensor `t`. */
 export function writeTensor(queue: GPUQueue, t: TensorRef, data: Float32Array | Int32Array | Uint32Array): void {
   if (data.length > t.length) throw new RangeError(`writing ${data.length} elements into a tensor of ${t.length}`);
