@@ -1,0 +1,59 @@
+/**
+ * The compute backend behind a playground session: the WebGPU engine (src/model, src/train/trainer.ts) or, without
+ * WebGPU, the CPU reference model (src/model/reference.ts), slow but exact. Sessions (sft.ts, evaluate.ts) only see
+ * these interfaces, so the same worker API runs on either.
+ */
+import type { ModelConfig } from '../model/config';
+import type { Completion, GenerateOptions } from '../model/generate';
+import type { OptimConfig } from './config';
+import type { Batch, StepStats } from './trainer';
+
+/** Everything needed to continue training exactly: weights, AdamW moments and the step counter. */
+export interface TrainerState {
+  params: Float32Array;
+  /** AdamW first and second moments (null: start from zero, e.g. a model imported without them). */
+  m: Float32Array | null;
+  v: Float32Array | null;
+  /** Optimiser steps taken (drives the learning-rate schedule and bias correction). */
+  step: number;
+}
+
+export interface TrainBackend {
+  readonly config: ModelConfig;
+  readonly batchSize: number;
+  readonly seqLen: number;
+  /** Steps run in call order; the promise settles with the step's loss once it is known. */
+  step(batch: Batch): Promise<StepStats>;
+  /** Loss of the current weights on a batch (no update). */
+  evaluate(batch: Batch): Promise<number>;
+  readParams(): Promise<Float32Array>;
+  readState(): Promise<TrainerState>;
+  /** Replaces weights, moments and step counter (after every queued step). */
+  loadState(state: TrainerState): Promise<void>;
+  /** Settles when every queued step has finished. */
+  drain(): Promise<void>;
+  destroy(): void;
+}
+
+export interface DecodeBackend {
+  /** Most prompts per `generate` call. */
+  readonly rows: number;
+  generate(prompts: readonly (readonly number[])[], options: GenerateOptions): Promise<Completion[]>;
+  destroy(): void;
+}
+
+export interface Backend {
+  readonly kind: 'webgpu' | 'cpu';
+  /** Adapter description ("vendor / architecture / description") or "CPU reference". */
+  readonly adapterName: string;
+  createTrainer(
+    config: ModelConfig,
+    optim: OptimConfig,
+    batchSize: number,
+    seqLen: number,
+    initial?: TrainerState,
+  ): TrainBackend;
+  /** A decoder that always reads `source`'s current weights (on the GPU: the same buffer, no copy). */
+  createDecoder(source: TrainBackend, rows: number): DecodeBackend;
+  destroy(): void;
+}

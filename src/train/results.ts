@@ -1,0 +1,62 @@
+/**
+ * What an evaluation produces: one point on the trace-length-vs-accuracy chart, with the distributions and sample
+ * traces behind it. Plain JSON, saved with the run.
+ */
+import type { DecodeConfig, Intervention } from './run_config';
+
+/** Chart series: one per stopping method ('temperature' = plain decoding, the temperature being the swept knob). */
+export type SeriesId = 'temperature' | 'ts' | 'bias' | 'cap' | 'extend';
+
+export function seriesFor(intervention: Intervention): SeriesId {
+  return intervention === 'none' ? 'temperature' : intervention;
+}
+
+export interface TraceSample {
+  prompt: string;
+  /** Everything generated after the prompt, decoded (special tokens spelled out). */
+  completion: string;
+  correct: boolean;
+  /** Verifier's reason ('ok', 'no-answer', 'wrong-value: …'). */
+  reason: string;
+  thinkingTokens: number;
+  /** Emitted `<eos>` before the length limit. */
+  finished: boolean;
+}
+
+export interface ThinkingHistogramBin {
+  /** Bin covers thinking lengths [startTokens, startTokens + widthTokens). */
+  startTokens: number;
+  widthTokens: number;
+  correct: number;
+  wrong: number;
+}
+
+export interface EvalPoint {
+  /** Unique within a run. */
+  id: string;
+  /** Training step of the weights evaluated (SFT steps so far). */
+  step: number;
+  series: SeriesId;
+  decode: DecodeConfig;
+  /** Variant and size of the evaluation set. */
+  variant: string;
+  problems: number;
+  /** Fraction verified correct. */
+  accuracy: number;
+  /** Mean tokens between `<think>` and `</think>` (to the end of the completion when never closed). */
+  meanThinkingTokens: number;
+  meanThinkingTokensCorrect: number | null;
+  meanThinkingTokensWrong: number | null;
+  /** Mean generated tokens per completion. */
+  meanCompletionTokens: number;
+  /** Fraction of completions that emitted `<eos>` before the length limit. */
+  stopRate: number;
+  /** Mean over completions of the fraction of thinking n-grams (n = REPETITION_NGRAM) seen earlier in the same trace. */
+  repetitionRate: number;
+  histogram: ThinkingHistogramBin[];
+  /** A few correct and a few wrong completions. */
+  samples: TraceSample[];
+  evalTimeMs: number;
+  /** ms since epoch. */
+  createdAt: number;
+}
