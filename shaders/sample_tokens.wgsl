@@ -4,21 +4,30 @@
 // (2) softmax at temperature T (T = 0: greedy, computed at T = 1), (3) stop-token temperature τ while thinking,
 // (4) top-k (ties → lower id), (5) top-p on the distribution renormalised after top-k, renormalise,
 // (6) inverse-CDF over ids ascending with u = uniformFor(seed, pos, row) (PCG hash below, same as the CPU's).
+// Then the emitted token y (s1 budget forcing; decodeStepRow in the reference), in order: (E1) forced[b, pos+1] ≥ 0
+// (prompt prefill); (E2) else pendingIndex > 0: extensionIds[pendingIndex], pendingIndex ← pendingIndex + 1, or 0
+// past the last id; (E3) else thinking and cap > 0 and thinkingTokens ≥ cap: thinkEndId; (E4) else the sample x,
+// except that thinking and x == thinkEndId and thinkingTokens < minThinkingTokens and extensionsUsed < maxExtensions
+// emit extensionIds[0] instead (extensionsUsed += 1, pendingIndex ← 1 if extensionCount > 1 else 0). E3 and E4 need
+// thinkEndId ≥ 0 (and thinking needs thinkStartId ≥ 0); cap = 0 and minThinkingTokens = 0 turn them off.
 //
 // Shapes and bindings (row-major):
 //   0 logits   [B, V] f32 (read)         logits of the current position pos of each row, V ≤ 1024.
-//   1 thinking [B] u32 (read_write)      1 while the row is inside a thinking span. After sampling token x:
-//                                        thinking ← 1 if x == thinkStartId, 0 if x == thinkEndId, else unchanged.
-//   2 forced   [B, Tmax] i32 (read)      forced[b, pos+1] ≥ 0: emit that token instead of sampling (prompt prefill,
-//                                        budget forcing); −1: sample.
+//   1 state    [B, 4] u32 (read_write)   per row (flag, thinkingTokens, extensionsUsed, pendingIndex); flag = 1 inside
+//                                        a thinking span. After emitting y: y == thinkStartId → flag = 1,
+//                                        thinkingTokens = 0; y == thinkEndId → flag = 0; else if flag, thinkingTokens
+//                                        += 1. extensionsUsed and pendingIndex change only by rules E2 and E4.
+//   2 forced   [B, Tmax] i32 (read)      forced[b, pos+1] ≥ 0: emit that token instead of sampling (prompt prefill);
+//                                        −1: rules E2–E4.
 //   3 tokens   [B, Tmax] u32 (read_write) tokens[b, pos+1] ← the token.
 //   4 logprobs [B, Tmax] f32 (read_write) logprobs[b, pos+1] ← log q[token] under the final distribution q (for greedy,
-//                                        q computed at T = 1). A forced token with q = 0 gets −∞.
+//                                        q computed at T = 1), whichever rule chose it; q = 0 (or token ≥ V) gets −∞.
 //   5 step     [1] or [2] u32 (read_write) step[0] = pos, the position whose logits these are; with 2 elements,
 //                                        step[1] is added to the seed (so a new generation needs only a buffer write).
 //   6 probs    [B, V] f32 (read_write)   debug: the final distribution q, written only when WRITE_PROBS == 1
 //                                        (bind any buffer otherwise).
-//   7 uniform Params.
+//   7 uniform Params (budget: thinkingCapTokens, minThinkingTokens, maxExtensions, extensionCount ≤ 8 and the ids
+//                                        packed 4 per vec4: id k = extensionIds[k / 4][k % 4]).
 // Nothing is written when pos + 1 ≥ Tmax.
 // Entry points:
 //   main:         workgroup of 256 threads per row (each thread owns ids lid + 256·r, r < 4); workgroup reductions,
@@ -43,10 +52,18 @@ struct Params {
   thinkStartId: i32,
   thinkEndId: i32,
   negInfBits: u32, // 0xff800000: −∞ for log 0, produced at run time (a constant infinity is a shader-creation error)
+  thinkingCapTokens: u32,
+  minThinkingTokens: u32,
+  maxExtensions: u32,
+  extensionCount: u32,
+  pad0: u32, // the array below starts on a 16-byte boundary (uniform layout rules): words 17..19 are padding
+  pad1: u32,
+  pad2: u32,
+  extensionIds: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
-@group(0) @binding(1) var<storage, read_write> thinking: array<u32>;
+@group(0) @binding(1) var<storage, read_write> state: array<u32>;
 @group(0) @binding(2) var<storage, read> forced: array<i32>;
 @group(0) @binding(3) var<storage, read_write> tokens: array<u32>;
 @group(0) @binding(4) var<storage, read_write> logprobs: array<f32>;
@@ -69,6 +86,11 @@ fn pcg(x: u32) -> u32 {
   let state = x * 747796405u + 2891336453u;
   let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
   return (word >> 22u) ^ word;
+}
+
+fn extensionId(k: u32) -> u32 {
+  let i = min(k, 7u);
+  return p.extensionIds[i / 4u][i % 4u];
 }
 
 fn reduceMax(v: f32, lid: u32) -> f32 {
@@ -155,7 +177,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // The stop rules apply only while thinking; broadcast so branches on it stay workgroup-uniform.
   if (lid == 0u) {
     var stop = -1;
-    if (thinking[row] != 0u && p.stopTokenId >= 0 && u32(p.stopTokenId) < V) { stop = p.stopTokenId; }
+    if (state[row * 4u] != 0u && p.stopTokenId >= 0 && u32(p.stopTokenId) < V) { stop = p.stopTokenId; }
     shI = stop;
   }
   let stop = workgroupUniformLoad(&shI);
@@ -304,17 +326,42 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
 
   if (lid == 0u) {
+    let sb = row * 4u;
+    var flag = state[sb];
+    var thinkingTokens = state[sb + 1u];
+    var extensionsUsed = state[sb + 2u];
+    var pending = state[sb + 3u];
+    let budgetOn = flag != 0u && p.thinkEndId >= 0;
     let f = forced[outIdx];
-    if (f >= 0) { token = u32(f); }
+    if (f >= 0) {
+      token = u32(f);
+    } else if (pending > 0u) {
+      token = extensionId(pending);
+      pending = select(0u, pending + 1u, pending + 1u < p.extensionCount);
+    } else if (budgetOn && p.thinkingCapTokens > 0u && thinkingTokens >= p.thinkingCapTokens) {
+      token = u32(p.thinkEndId);
+    } else if (budgetOn && i32(token) == p.thinkEndId && thinkingTokens < p.minThinkingTokens &&
+               extensionsUsed < p.maxExtensions && p.extensionCount > 0u) {
+      token = extensionId(0u);
+      extensionsUsed += 1u;
+      pending = select(0u, 1u, p.extensionCount > 1u);
+    }
     var lp = bitcast<f32>(p.negInfBits);
     if (token < V && q[token] > 0.0) { lp = log(q[token]) - log(z); }
     tokens[outIdx] = token;
     logprobs[outIdx] = lp;
     if (i32(token) == p.thinkStartId) {
-      thinking[row] = 1u;
+      flag = 1u;
+      thinkingTokens = 0u;
     } else if (i32(token) == p.thinkEndId) {
-      thinking[row] = 0u;
+      flag = 0u;
+    } else if (flag != 0u) {
+      thinkingTokens += 1u;
     }
+    state[sb] = flag;
+    state[sb + 1u] = thinkingTokens;
+    state[sb + 2u] = extensionsUsed;
+    state[sb + 3u] = pending;
   }
 }
 
@@ -324,7 +371,7 @@ fn advance_step() {
   step[0] = s + 1u;
   if (s == 0xfffffffeu && p.B == 0u) {
     // Never reached in practice; keeps every binding in this entry point's layout (shared with `main`).
-    tokens[0] = u32(forced[0]) + thinking[0] + u32(logits[0]);
+    tokens[0] = u32(forced[0]) + state[0] + u32(logits[0]);
     logprobs[0] = probs[0];
   }
 }

@@ -20,6 +20,19 @@
  *
  * Random numbers: `uniformFor(seed, step, row)`, the same integer hash the shader uses (PCG-RXS-M-XS 32 applied three
  * times), so GPU and CPU draw the same u for the same (seed, step, row).
+ *
+ * One decode step of a row (`decodeStepRow`, the reference for the sampler kernel's per-row logic and the step the CPU
+ * generator runs) adds s1 budget forcing (Muennighoff et al., "s1: Simple test-time scaling", 2025) on a per-row state
+ * (thinking flag, thinkingTokens, extensionsUsed, pendingIndex). The token emitted at the next position is, in order:
+ *   (1) the forced token (prompt prefill) if there is one;
+ *   (2) else, if pendingIndex > 0, extensionIds[pendingIndex] (pendingIndex advances, back to 0 after the last id);
+ *   (3) else, if thinking and thinkingCapTokens > 0 and thinkingTokens ≥ thinkingCapTokens, thinkEndId (the cap);
+ *   (4) else the sampled token x, except that if thinking and x = thinkEndId and thinkingTokens < minThinkingTokens and
+ *       extensionsUsed < maxExtensions, extensionIds[0] is emitted instead (extensionsUsed + 1, pendingIndex ← 1 if
+ *       there are more ids, else 0).
+ * Then the state follows the emitted token y: y = thinkStartId → thinking, thinkingTokens = 0; y = thinkEndId → not
+ * thinking; else while thinking thinkingTokens + 1. The logprob is log q[y] under the final distribution (−∞ when
+ * q[y] = 0 or y ≥ V), whichever rule chose y.
  */
 
 export interface SamplingParams {
@@ -161,4 +174,187 @@ export function sampleRow(
   const q = samplingProbs(logits, p, thinking);
   const token = p.temperature === 0 ? argmax(q) : inverseCdf(q, u);
   return { token, logprob: Math.log(q[token]!) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Budget forcing and the per-row decode step.
+
+/** s1 budget forcing. All zero (or absent) = off. The rules need thinkStartId and thinkEndId ≥ 0. */
+export interface BudgetForcing {
+  /** s1 cap: once the row has emitted this many thinking tokens, force `thinkEndId` (0 = off). */
+  thinkingCapTokens: number;
+  /** s1 extend: while thinking has fewer tokens than this, a sampled `thinkEndId` is replaced by extensionIds… (0 = off) */
+  minThinkingTokens: number;
+  /** …at most this many times per row. */
+  maxExtensions: number;
+  /**
+   * Token ids emitted instead of `</think>` (e.g. encode('Wait,')): 1 to 8 ids when extend is on (minThinkingTokens
+   * and maxExtensions > 0), at most 8 otherwise. None may be thinkStartId or thinkEndId.
+   */
+  extensionIds: number[];
+}
+
+/** Most extension ids (the sampler's uniform holds 8). */
+export const MAX_EXTENSION_IDS = 8;
+
+export const NO_BUDGET: BudgetForcing = {
+  thinkingCapTokens: 0,
+  minThinkingTokens: 0,
+  maxExtensions: 0,
+  extensionIds: [],
+};
+
+/** True when budget forcing can change a token (the cap or the extension rule is on). */
+export function budgetActive(b: BudgetForcing | undefined): boolean {
+  return b !== undefined && (b.thinkingCapTokens > 0 || (b.minThinkingTokens > 0 && b.maxExtensions > 0));
+}
+
+/** Rejects a malformed budget, naming the field. `vocabSize` bounds the extension ids. */
+export function checkBudgetForcing(
+  b: BudgetForcing | undefined,
+  vocabSize: number,
+  thinkStartId: number,
+  thinkEndId: number,
+): void {
+  if (b === undefined) return;
+  for (const key of ['thinkingCapTokens', 'minThinkingTokens', 'maxExtensions'] as const) {
+    const v = b[key];
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+      throw new RangeError(`budget.${key} must be an integer in [0, 2³²), got ${v}`);
+    }
+  }
+  if (!Array.isArray(b.extensionIds) || b.extensionIds.length > MAX_EXTENSION_IDS) {
+    throw new RangeError(`budget.extensionIds must be an array of at most ${MAX_EXTENSION_IDS} token ids`);
+  }
+  b.extensionIds.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      throw new RangeError(`budget.extensionIds[${i}] = ${id} is outside the vocabulary [0, ${vocabSize})`);
+    }
+    if (id === thinkStartId || id === thinkEndId) {
+      throw new RangeError(`budget.extensionIds[${i}] = ${id} is a think delimiter (thinkStartId/thinkEndId)`);
+    }
+  });
+  if (b.minThinkingTokens > 0 && b.maxExtensions > 0 && b.extensionIds.length === 0) {
+    throw new RangeError('budget.extensionIds needs 1 to 8 ids when minThinkingTokens and maxExtensions are > 0');
+  }
+  if (budgetActive(b) && !(thinkStartId >= 0 && thinkEndId >= 0)) {
+    throw new RangeError(`budget forcing needs thinkStartId and thinkEndId ≥ 0, got ${thinkStartId} and ${thinkEndId}`);
+  }
+}
+
+/** Per-row decode state; on the GPU the [B, 4] u32 buffer (thinking ? 1 : 0, thinkingTokens, extensionsUsed, pendingIndex). */
+export interface DecodeRowState {
+  /** Inside a thinking span (the stop-token and budget rules apply). */
+  thinking: boolean;
+  /** Tokens emitted since the span's thinkStartId. */
+  thinkingTokens: number;
+  /** Times the extension rule (4) fired in this row. */
+  extensionsUsed: number;
+  /** Index of the next extension id to emit; 0 = none pending. */
+  pendingIndex: number;
+}
+
+export const DECODE_STATE_WORDS = 4;
+
+/** The state after emitting token y (rule order in the file header). */
+export function advanceDecodeState(
+  s: DecodeRowState,
+  y: number,
+  thinkStartId: number,
+  thinkEndId: number,
+): DecodeRowState {
+  if (y === thinkStartId) return { ...s, thinking: true, thinkingTokens: 0 };
+  if (y === thinkEndId) return { ...s, thinking: false };
+  return s.thinking ? { ...s, thinkingTokens: s.thinkingTokens + 1 } : s;
+}
+
+/** The state after a row's first token (position 0): [flag, 0, 0, 0]. */
+export function initialDecodeState(firstToken: number, thinkStartId: number, thinkEndId: number): DecodeRowState {
+  const zero = { thinking: false, thinkingTokens: 0, extensionsUsed: 0, pendingIndex: 0 };
+  return advanceDecodeState(zero, firstToken, thinkStartId, thinkEndId);
+}
+
+/** Rows' states as the sampler's [B, 4] u32 buffer. */
+export function packDecodeStates(states: readonly DecodeRowState[]): Uint32Array {
+  const out = new Uint32Array(states.length * DECODE_STATE_WORDS);
+  states.forEach((s, b) => {
+    out.set([s.thinking ? 1 : 0, s.thinkingTokens, s.extensionsUsed, s.pendingIndex], b * DECODE_STATE_WORDS);
+  });
+  return out;
+}
+
+/** Row `row` of a [B, 4] u32 state buffer. */
+export function unpackDecodeState(words: ArrayLike<number>, row: number): DecodeRowState {
+  const o = row * DECODE_STATE_WORDS;
+  return {
+    thinking: words[o]! !== 0,
+    thinkingTokens: words[o + 1]!,
+    extensionsUsed: words[o + 2]!,
+    pendingIndex: words[o + 3]!,
+  };
+}
+
+/** Which rule chose a step's token. */
+export type DecodeRule = 'forced' | 'pending' | 'cap' | 'extend' | 'sample';
+
+export interface DecodeStep {
+  token: number;
+  /** log q[token] under the final distribution (−∞ where q = 0). */
+  logprob: number;
+  /** The state after the token. */
+  state: DecodeRowState;
+  rule: DecodeRule;
+}
+
+/**
+ * One decode step of one row: the token for the next position from this position's logits [V], a forced token
+ * (≥ 0: prompt prefill; −1: none) and the row's state; u = uniformFor(seed, pos, row). See the file header.
+ */
+export function decodeStepRow(
+  state: DecodeRowState,
+  logitsRow: Float32Array,
+  forcedToken: number,
+  params: SamplingParams,
+  budget: BudgetForcing | undefined,
+  thinkStartId: number,
+  thinkEndId: number,
+  u: number,
+): DecodeStep {
+  const V = logitsRow.length;
+  const b = budget ?? NO_BUDGET;
+  checkBudgetForcing(b, V, thinkStartId, thinkEndId);
+  const q = samplingProbs(logitsRow, params, state.thinking);
+  const sampled = params.temperature === 0 ? argmax(q) : inverseCdf(q, u);
+  const budgetOn = state.thinking && thinkEndId >= 0;
+  let token = sampled;
+  let rule: DecodeRule = 'sample';
+  let { extensionsUsed, pendingIndex } = state;
+  if (forcedToken >= 0) {
+    token = forcedToken;
+    rule = 'forced';
+  } else if (pendingIndex > 0) {
+    if (pendingIndex >= b.extensionIds.length) {
+      throw new RangeError(`decode state: pendingIndex ${pendingIndex} with ${b.extensionIds.length} extension ids`);
+    }
+    token = b.extensionIds[pendingIndex]!;
+    pendingIndex = pendingIndex + 1 < b.extensionIds.length ? pendingIndex + 1 : 0;
+    rule = 'pending';
+  } else if (budgetOn && b.thinkingCapTokens > 0 && state.thinkingTokens >= b.thinkingCapTokens) {
+    token = thinkEndId;
+    rule = 'cap';
+  } else if (
+    budgetOn &&
+    sampled === thinkEndId &&
+    state.thinkingTokens < b.minThinkingTokens &&
+    extensionsUsed < b.maxExtensions &&
+    b.extensionIds.length > 0
+  ) {
+    token = b.extensionIds[0]!;
+    extensionsUsed += 1;
+    pendingIndex = b.extensionIds.length > 1 ? 1 : 0;
+    rule = 'extend';
+  }
+  const logprob = token < V ? Math.log(q[token]!) : Number.NEGATIVE_INFINITY;
+  const next = advanceDecodeState({ ...state, extensionsUsed, pendingIndex }, token, thinkStartId, thinkEndId);
+  return { token, logprob, state: next, rule };
 }

@@ -9,10 +9,20 @@
  * them. Prompts are fed through the same path: forced[b, t] holds prompt token t, which the sampler emits instead
  * of a sample, so rows with prompts of different lengths decode in lockstep. After each chunk of steps only the newly
  * written token ids (and their log-probabilities) are copied back, and generation stops early once every row has
- * emitted the stop token.
+ * emitted the stop token. s1 budget forcing (cap / extend, `GenerateOptions.budget`) runs inside the sampler on a
+ * per-row state buffer, so it costs no round trips either. src/model/generate_cpu.ts is the same generator on the CPU.
  */
 
-import { checkSamplingParams, type SamplingParams } from '../cpu/sampling';
+import {
+  type BudgetForcing,
+  checkBudgetForcing,
+  checkSamplingParams,
+  DECODE_STATE_WORDS,
+  type DecodeRowState,
+  initialDecodeState,
+  packDecodeStates,
+  type SamplingParams,
+} from '../cpu/sampling';
 import type { GpuContext } from '../gpu/context';
 import { assertNoErrors } from '../gpu/context';
 import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
@@ -21,9 +31,11 @@ import { prepareEmbeddingDecode } from '../gpu/ops/embedding_decode';
 import { prepareLayernormForward } from '../gpu/ops/layernorm';
 import { prepareSampleTokens } from '../gpu/ops/sampling';
 import { slice, type TensorRef, writeTensor } from '../gpu/tensor';
-import { checkTokenIds, headSize, mlpWidth } from './config';
+import { checkTokenIds, headSize, type ModelConfig, mlpWidth } from './config';
 import { BufferPool, type GpuGpt, prepareBlockForward, prepareLinear } from './gpt';
 import { layerParams, param } from './params';
+
+export type { BudgetForcing };
 
 export const GREEDY: SamplingParams = {
   temperature: 0,
@@ -45,6 +57,8 @@ export interface GenerateOptions {
   /** Tokens that open and close a thinking span (the stop-token rules apply only inside one); −1 = none. */
   thinkStartId?: number;
   thinkEndId?: number;
+  /** s1 budget forcing inside thinking spans (absent or all zero: off); needs thinkStartId and thinkEndId. */
+  budget?: BudgetForcing;
   /** Decode steps recorded per command buffer between checks for the end of generation. */
   stepsPerChunk?: number;
 }
@@ -64,7 +78,8 @@ export class Generator {
   private readonly history: TensorRef;
   private readonly forced: TensorRef;
   private readonly logprobs: TensorRef;
-  private readonly thinking: TensorRef;
+  /** [B, 4] u32 per-row decode state (see DecodeRowState). */
+  private readonly state: TensorRef;
   private readonly step: TensorRef;
   private readonly logits: TensorRef;
   /** Everything of a decode step except sampling. */
@@ -95,7 +110,7 @@ export class Generator {
     this.history = pool.tensor('gen.history', B * Tmax, false);
     this.forced = pool.tensor('gen.forced', B * Tmax, false);
     this.logprobs = pool.tensor('gen.logprobs', B * Tmax, false);
-    this.thinking = pool.tensor('gen.thinking', B, false);
+    this.state = pool.tensor('gen.state', B * DECODE_STATE_WORDS, false);
     this.step = pool.tensor('gen.step', 2, false);
     const x = pool.tensor('gen.x', B * C, false);
     const x2 = pool.tensor('gen.x2', B * C, false);
@@ -165,14 +180,14 @@ export class Generator {
   }
 
   private prepareSampler(o: GenerateOptions): void {
-    const key = JSON.stringify([o.sampling, o.thinkStartId ?? -1, o.thinkEndId ?? -1]);
+    const key = JSON.stringify([o.sampling, o.thinkStartId ?? -1, o.thinkEndId ?? -1, o.budget ?? null]);
     if (key === this.samplerKey) return;
     this.sampler = prepareSampleTokens(this.ctx, {
       B: this.B,
       V: this.model.config.vocabSize,
       Tmax: this.Tmax,
       logits: this.logits,
-      thinking: this.thinking,
+      state: this.state,
       forced: this.forced,
       tokens: this.history,
       logprobs: this.logprobs,
@@ -181,6 +196,7 @@ export class Generator {
       seed: 0,
       thinkStartId: o.thinkStartId ?? -1,
       thinkEndId: o.thinkEndId ?? -1,
+      budget: o.budget,
     });
     this.samplerKey = key;
   }
@@ -188,45 +204,26 @@ export class Generator {
   /** Generates a continuation of each prompt (at most B prompts per call). */
   async generate(prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<Completion[]> {
     const { B, Tmax } = this;
-    const V = this.model.config.vocabSize;
-    if (prompts.length < 1 || prompts.length > B)
-      throw new RangeError(`generate takes 1 to ${B} prompts, got ${prompts.length}`);
-    prompts.forEach((p, i) => {
-      if (p.length < 1) throw new RangeError(`prompt ${i} is empty`);
-      if (p.length >= Tmax)
-        throw new RangeError(
-          `prompt ${i} has ${p.length} tokens; the context holds ${Tmax}, leaving no room to generate`,
-        );
-      checkTokenIds(p, V, `prompt ${i}`);
-    });
-    if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1)
-      throw new RangeError(`maxNewTokens must be a positive integer, got ${o.maxNewTokens}`);
-    if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff)
-      throw new RangeError(`seed must be a u32, got ${o.seed}`);
-    const chunk = o.stepsPerChunk ?? 16;
-    // 0 would loop forever (pos += 0); a fraction would encode a different step count than it reads back.
-    if (!Number.isInteger(chunk) || chunk < 1)
-      throw new RangeError(`stepsPerChunk must be a positive integer, got ${o.stepsPerChunk}`);
-    checkSamplingParams(o.sampling);
+    const chunk = checkGenerateRequest(this.model.config, B, prompts, o);
     this.prepareSampler(o);
 
     // Initial state: position 0 holds each prompt's first token; later prompt tokens are forced.
     const history = new Uint32Array(B * Tmax);
     const forced = new Int32Array(B * Tmax).fill(-1);
-    const thinking = new Uint32Array(B);
+    const states: DecodeRowState[] = [];
     const longest = Math.max(...prompts.map((p) => p.length));
     for (let b = 0; b < B; b++) {
       const p = prompts[b] ?? [0];
       history[b * Tmax] = p[0]!;
       for (let t = 1; t < p.length; t++) forced[b * Tmax + t] = p[t]!;
-      // The sampler updates the flag from every token it emits, forced prompt tokens included, so start from the
-      // state after the first token.
-      thinking[b] = p[0] === o.thinkStartId ? 1 : 0;
+      // The sampler updates the state from every token it emits, forced prompt tokens included, so start from the
+      // state after the first token: [flag, 0, 0, 0].
+      states.push(initialDecodeState(p[0]!, o.thinkStartId ?? -1, o.thinkEndId ?? -1));
     }
     const q = this.ctx.device.queue;
     writeTensor(q, this.history, history);
     writeTensor(q, this.forced, forced);
-    writeTensor(q, this.thinking, thinking);
+    writeTensor(q, this.state, packDecodeStates(states));
     writeTensor(q, this.step, new Uint32Array([0, o.seed]));
 
     // Steps: decode positions 0 .. lastPos−1; position pos writes token pos+1.
@@ -291,4 +288,46 @@ export class Generator {
     }
     return completions;
   }
+}
+
+/**
+ * Validates a generate call (shared by the GPU and CPU generators, so both reject the same inputs with the same
+ * messages). Returns stepsPerChunk.
+ */
+export function checkGenerateRequest(
+  config: ModelConfig,
+  rows: number,
+  prompts: readonly (readonly number[])[],
+  o: GenerateOptions,
+): number {
+  const Tmax = config.contextLength;
+  const V = config.vocabSize;
+  if (prompts.length < 1 || prompts.length > rows)
+    throw new RangeError(`generate takes 1 to ${rows} prompts, got ${prompts.length}`);
+  prompts.forEach((p, i) => {
+    if (p.length < 1) throw new RangeError(`prompt ${i} is empty`);
+    if (p.length >= Tmax)
+      throw new RangeError(
+        `prompt ${i} has ${p.length} tokens; the context holds ${Tmax}, leaving no room to generate`,
+      );
+    checkTokenIds(p, V, `prompt ${i}`);
+  });
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1)
+    throw new RangeError(`maxNewTokens must be a positive integer, got ${o.maxNewTokens}`);
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff)
+    throw new RangeError(`seed must be a u32, got ${o.seed}`);
+  const chunk = o.stepsPerChunk ?? 16;
+  // 0 would loop forever (pos += 0); a fraction would encode a different step count than it reads back.
+  if (!Number.isInteger(chunk) || chunk < 1)
+    throw new RangeError(`stepsPerChunk must be a positive integer, got ${o.stepsPerChunk}`);
+  for (const [name, id] of [
+    ['thinkStartId', o.thinkStartId ?? -1],
+    ['thinkEndId', o.thinkEndId ?? -1],
+  ] as const) {
+    if (!Number.isInteger(id) || id < -1 || id >= V)
+      throw new RangeError(`${name} must be −1 or a token id in [0, ${V}), got ${id}`);
+  }
+  checkSamplingParams(o.sampling);
+  checkBudgetForcing(o.budget, V, o.thinkStartId ?? -1, o.thinkEndId ?? -1);
+  return chunk;
 }

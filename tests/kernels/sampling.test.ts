@@ -1,13 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  advanceDecodeState,
   argmax,
+  type BudgetForcing,
+  type DecodeRowState,
+  type DecodeRule,
+  decodeStepRow,
   inverseCdf,
+  packDecodeStates,
   pcgHash,
   type SamplingParams,
   sampleRow,
   samplingProbs,
   stopScaledProb,
   uniformFor,
+  unpackDecodeState,
 } from '../../src/cpu/sampling';
 import { assertNoErrors } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
@@ -145,6 +152,50 @@ describe('CPU sampling reference', () => {
     for (let i = 0; i < 4; i++) expect(plain[i]!).toBeCloseTo(p[i]!, 12);
   });
 
+  it('decodeStepRow applies the budget rules in order: forced, pending, cap, extend', () => {
+    const [START, END] = [1, 2];
+    // Greedy over logits that make `</think>` the sample unless told otherwise.
+    const endFirst = Float32Array.from([0, 0, 5, 1, 0, 0, 0, 0]);
+    const budget: BudgetForcing = {
+      thinkingCapTokens: 5,
+      minThinkingTokens: 3,
+      maxExtensions: 2,
+      extensionIds: [6, 7],
+    };
+    const greedy = { ...OFF, temperature: 0 };
+    const st = (thinking: boolean, thinkingTokens: number, extensionsUsed = 0, pendingIndex = 0): DecodeRowState => ({
+      thinking,
+      thinkingTokens,
+      extensionsUsed,
+      pendingIndex,
+    });
+    const step = (s: DecodeRowState, forced = -1) =>
+      decodeStepRow(s, endFirst, forced, greedy, budget, START, END, 0.5);
+    const q = samplingProbs(endFirst, greedy, true);
+    // Extend: `</think>` below the minimum becomes the first extension id, then the pending one follows.
+    let r = step(st(true, 1));
+    expect([r.token, r.rule, r.state]).toEqual([6, 'extend', st(true, 2, 1, 1)]);
+    expect(r.logprob).toBe(Math.log(q[6]!));
+    r = step(r.state);
+    expect([r.token, r.rule, r.state]).toEqual([7, 'pending', st(true, 3, 1, 0)]);
+    // Minimum reached: `</think>` stays, the flag clears.
+    r = step(r.state);
+    expect([r.token, r.rule, r.state]).toEqual([END, 'sample', st(false, 3, 1, 0)]);
+    // Extensions used up: `</think>` stays even below the minimum.
+    expect(step(st(true, 0, 2)).rule).toBe('sample');
+    // Cap: at 5 thinking tokens `</think>` is forced whatever the sample (here a larger logit on token 3).
+    const notEnd = Float32Array.from([0, 0, 0, 9, 0, 0, 0, 0]);
+    r = decodeStepRow(st(true, 5), notEnd, -1, greedy, budget, START, END, 0.5);
+    expect([r.token, r.rule, r.state]).toEqual([END, 'cap', st(false, 5)]);
+    expect(decodeStepRow(st(true, 4), notEnd, -1, greedy, budget, START, END, 0.5).token).toBe(3);
+    // A forced token beats a pending extension and the cap, and leaves the pending index alone; `<think>` resets.
+    r = step(st(true, 9, 1, 1), START);
+    expect([r.token, r.rule, r.state]).toEqual([START, 'forced', st(true, 0, 1, 1)]);
+    // Not thinking: no budget rule applies. No budget: the plain sample.
+    expect(step(st(false, 0)).token).toBe(END);
+    expect(decodeStepRow(st(true, 1), endFirst, -1, greedy, undefined, START, END, 0.5).token).toBe(END);
+  });
+
   it('inverse-CDF sampling over ascending ids reproduces the distribution', () => {
     const q = Float64Array.from([0.1, 0, 0.25, 0.4, 0.25]);
     const counts = new Float64Array(5);
@@ -272,7 +323,13 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
       const SENTINEL = 0xdeadbeef;
       const tokens = upload(ctx, new Uint32Array(B * Tmax).fill(SENTINEL));
       const logprobs = poisoned(ctx, B * Tmax);
-      const thinking = upload(ctx, thinking0);
+      const states0: DecodeRowState[] = Array.from(thinking0, (v) => ({
+        thinking: v !== 0,
+        thinkingTokens: 0,
+        extensionsUsed: 0,
+        pendingIndex: 0,
+      }));
+      const state = upload(ctx, packDecodeStates(states0));
       const stepInit = c.seedOffset !== undefined ? [startPos, c.seedOffset] : [startPos];
       const step = upload(ctx, Uint32Array.from(stepInit));
       const probs = poisoned(ctx, B * V);
@@ -281,7 +338,7 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
         V,
         Tmax,
         logits: upload(ctx, logits),
-        thinking,
+        state,
         forced: upload(ctx, forced),
         tokens,
         logprobs,
@@ -300,6 +357,7 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
       const effSeed = (seed + (c.seedOffset ?? 0)) >>> 0;
       const expTokens = new Uint32Array(B * Tmax).fill(SENTINEL);
       const th = Array.from(thinking0, (v) => v !== 0);
+      const rowStates = states0.slice();
       const lastThinking = th.slice();
       const gotTokens = await readU32(ctx, tokens);
       const gotLogprobs = await readF32(ctx, logprobs);
@@ -345,6 +403,7 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
           }
           if (token === THINK_START) th[b] = true;
           else if (token === THINK_END) th[b] = false;
+          rowStates[b] = advanceDecodeState(rowStates[b]!, token, THINK_START, THINK_END);
         }
       }
       expect(mismatches, 'token mismatches outside fragile rows').toBe(fragileRows);
@@ -361,7 +420,9 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
       }
       // Unwritten positions keep their contents.
       for (let b = 0; b < B; b++) for (let t = 0; t <= startPos; t++) expect(gotLogprobs[b * Tmax + t]).toBeNaN();
-      expect(Array.from(await readU32(ctx, thinking))).toEqual(th.map((v) => (v ? 1 : 0)));
+      // The state buffer: the flag as before, and the thinking-token counter (no budget: nothing else changes).
+      expect(Array.from(await readU32(ctx, state))).toEqual(Array.from(packDecodeStates(rowStates)));
+      expect(rowStates.map((r) => r.thinking)).toEqual(th);
       expect((await readU32(ctx, step))[0]).toBe(startPos + steps);
       // Stop rules really were exercised with both flag values on the last step.
       expect(lastThinking.some((v) => v) && lastThinking.some((v) => !v)).toBe(true);
@@ -376,7 +437,7 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
       V: 8,
       Tmax: 4,
       logits: t,
-      thinking: t,
+      state: t,
       forced: t,
       tokens: t,
       logprobs: t,
@@ -394,5 +455,282 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
       /stopTemperature must be/,
     );
     expect(() => prepareSampleTokens(ctx, { ...base, B: 40 })).toThrow(/logits has 64 elements, needs 320/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface BudgetCase {
+  name: string;
+  V: number;
+  params: SamplingParams;
+  budget: BudgetForcing;
+  /** Situations the emulation must have met (see `situation` below). */
+  covers: string[];
+}
+
+/** What decided a step, finer than DecodeRule: which rule fired and, where a rule did not, why. */
+function situation(
+  s: DecodeRowState,
+  rule: DecodeRule,
+  sampled: number,
+  forcedToken: number,
+  b: BudgetForcing,
+): string {
+  const overCap = s.thinking && b.thinkingCapTokens > 0 && s.thinkingTokens >= b.thinkingCapTokens;
+  if (rule === 'forced') return s.pendingIndex > 0 ? 'forced beats pending' : overCap ? 'forced beats cap' : 'forced';
+  if (rule === 'pending') return s.pendingIndex + 1 < b.extensionIds.length ? 'pending continues' : 'pending ends';
+  if (rule === 'cap' || rule === 'extend') return rule;
+  if (forcedToken < 0 && s.thinking && sampled === THINK_END) {
+    if (s.thinkingTokens >= b.minThinkingTokens) return 'end kept: min reached';
+    if (s.extensionsUsed >= b.maxExtensions) return 'end kept: extensions exhausted';
+  }
+  if (s.thinking && b.thinkingCapTokens > 0) return 'sample under cap';
+  return 'sample';
+}
+
+function budgetCases(): BudgetCase[] {
+  const ids = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
+  return [
+    {
+      name: 'greedy, cap 6, min 5, 2 extensions of 3 ids',
+      V: 50,
+      params: { ...OFF, temperature: 0 },
+      budget: { thinkingCapTokens: 6, minThinkingTokens: 5, maxExtensions: 2, extensionIds: ids(3, 10) },
+      covers: [
+        'forced beats pending',
+        'forced beats cap',
+        'pending continues',
+        'pending ends',
+        'cap',
+        'extend',
+        'end kept: min reached',
+        'end kept: extensions exhausted',
+        'sample under cap',
+      ],
+    },
+    {
+      name: 'T=0.9 top-k=8, stop bias 0.5, cap 4, min 7, 3 extensions of 1 id',
+      V: 300,
+      params: { ...OFF, temperature: 0.9, topK: 8, stopTokenId: THINK_END, stopLogitBias: 0.5 },
+      budget: { thinkingCapTokens: 4, minThinkingTokens: 7, maxExtensions: 3, extensionIds: [20] },
+      covers: ['forced beats cap', 'cap', 'extend', 'end kept: extensions exhausted', 'sample under cap'],
+    },
+    {
+      name: 'T=1 top-p=0.9, cap off, min 6, 1 extension of 8 ids',
+      V: 37,
+      params: { ...OFF, temperature: 1, topP: 0.9 },
+      budget: { thinkingCapTokens: 0, minThinkingTokens: 6, maxExtensions: 1, extensionIds: ids(8, 4) },
+      covers: [
+        'forced beats pending',
+        'pending continues',
+        'pending ends',
+        'extend',
+        'end kept: min reached',
+        'end kept: extensions exhausted',
+      ],
+    },
+  ];
+}
+
+describe('sample_tokens.wgsl budget forcing against decodeStepRow', () => {
+  for (const c of budgetCases()) {
+    it(c.name, async () => {
+      const ctx = await gpuContext();
+      const { V, params, budget } = c;
+      const nIds = budget.extensionIds.length;
+      // B = 19 rows (no nice multiple); SwiftShader runs ~7 ms per row-step of this kernel under load, so few of them.
+      const B = 19;
+      const Tmax = 8;
+      const startPos = 1; // pos 1..6 write tokens 2..7; the last step (pos 7) writes nothing
+      const steps = 7;
+      const seed = 0x2545f491 ^ V;
+      const rng = seeded(V * 31 + nIds);
+      const logits = randomF32(rng, B * V, -4, 4);
+      // Every third row strongly prefers `</think>`, so the extension rule has something to replace.
+      for (let b = 0; b < B; b += 3) logits[b * V + THINK_END] = logits[b * V + THINK_END]! + 10;
+      const states0: DecodeRowState[] = Array.from({ length: B }, () => ({
+        thinking: rng.next() < 0.75,
+        thinkingTokens: rng.int(9),
+        extensionsUsed: rng.int(budget.maxExtensions + 1),
+        pendingIndex: nIds > 1 && rng.next() < 0.3 ? 1 + rng.int(nIds - 1) : 0,
+      }));
+      // Rows 0 and 4 get a forced token (below) at the first step: row 0 over the cap, row 4 mid-extension. Rows 3, 6
+      // and 9 prefer `</think>`: row 6 has reached the minimum, row 9 has used up its extensions, row 3 is fresh.
+      states0[3] = { thinking: true, thinkingTokens: 0, extensionsUsed: 0, pendingIndex: 0 };
+      states0[0] = { thinking: true, thinkingTokens: 8, extensionsUsed: 0, pendingIndex: 0 };
+      states0[4] = { thinking: true, thinkingTokens: 0, extensionsUsed: 0, pendingIndex: nIds > 1 ? 1 : 0 };
+      states0[6] = { thinking: true, thinkingTokens: budget.minThinkingTokens, extensionsUsed: 0, pendingIndex: 0 };
+      states0[9] = { thinking: true, thinkingTokens: 0, extensionsUsed: budget.maxExtensions, pendingIndex: 0 };
+      // Forced tokens: the first written position of every 4th row (so some meet a pending sequence or the cap), a
+      // `<think>` in a few rows mid-way (resets the counter), an ordinary token elsewhere.
+      const forced = new Int32Array(B * Tmax).fill(-1);
+      for (let b = 0; b < B; b += 4) forced[b * Tmax + startPos + 1] = 30 % V;
+      for (let b = 2; b < B; b += 7) forced[b * Tmax + 4] = THINK_START;
+      for (let b = 3; b < B; b += 5) forced[b * Tmax + 6] = 0;
+      const SENTINEL = 0xdeadbeef;
+      const tokens = upload(ctx, new Uint32Array(B * Tmax).fill(SENTINEL));
+      const logprobs = poisoned(ctx, B * Tmax);
+      const state = upload(ctx, packDecodeStates(states0));
+      const step = upload(ctx, Uint32Array.from([startPos, 5]));
+      const one = prepareSampleTokens(ctx, {
+        B,
+        V,
+        Tmax,
+        logits: upload(ctx, logits),
+        state,
+        forced: upload(ctx, forced),
+        tokens,
+        logprobs,
+        step,
+        params,
+        seed,
+        thinkStartId: THINK_START,
+        thinkEndId: THINK_END,
+        budget,
+      });
+      runDispatches(ctx, Array.from({ length: steps }, () => one).flat());
+      const gotTokens = await readU32(ctx, tokens);
+      const gotLogprobs = await readF32(ctx, logprobs);
+      const gotState = await readU32(ctx, state);
+
+      // CPU emulation with decodeStepRow. A row whose sampled token is within float rounding of a threshold may
+      // legitimately differ (see MARGIN); from then on its history differs, so it is dropped from the comparison.
+      const effSeed = (seed + 5) >>> 0;
+      const rows = states0.slice();
+      const diverged = new Set<number>();
+      const seen = new Map<string, number>();
+      for (let s = 0; s < steps; s++) {
+        const pos = startPos + s;
+        if (pos + 1 >= Tmax) continue;
+        for (let b = 0; b < B; b++) {
+          if (diverged.has(b)) continue;
+          const row = logits.subarray(b * V, (b + 1) * V);
+          const u = uniformFor(effSeed, pos, b);
+          const idx = b * Tmax + pos + 1;
+          const f = forced[idx]!;
+          const r = decodeStepRow(rows[b]!, row, f, params, budget, THINK_START, THINK_END, u);
+          const sampled = sampleRow(row, params, u, rows[b]!.thinking).token;
+          const frag = fragility(row, params, rows[b]!.thinking, u);
+          if (gotTokens[idx] !== r.token && frag.token && (r.rule === 'sample' || r.rule === 'extend')) {
+            diverged.add(b);
+            continue;
+          }
+          expect(gotTokens[idx], `row ${b} pos ${pos + 1} (${r.rule})`).toBe(r.token);
+          if (!frag.probs) {
+            if (r.logprob === Number.NEGATIVE_INFINITY) expect(gotLogprobs[idx]).toBe(Number.NEGATIVE_INFINITY);
+            else
+              expect(Math.abs(gotLogprobs[idx]! - r.logprob), `logprob row ${b} pos ${pos + 1}`).toBeLessThan(
+                LOGPROB_ATOL,
+              );
+          }
+          const what = situation(rows[b]!, r.rule, sampled, f, budget);
+          seen.set(what, (seen.get(what) ?? 0) + 1);
+          rows[b] = r.state;
+        }
+      }
+      expect(diverged.size, 'rows within float rounding of a CDF boundary').toBeLessThanOrEqual(2);
+      for (let b = 0; b < B; b++) {
+        if (diverged.has(b)) continue;
+        expect(unpackDecodeState(gotState, b), `state of row ${b}`).toEqual(rows[b]);
+        for (let t = 0; t <= startPos; t++) {
+          expect(gotTokens[b * Tmax + t]).toBe(SENTINEL);
+          expect(gotLogprobs[b * Tmax + t]).toBeNaN();
+        }
+      }
+      expect((await readU32(ctx, step))[0]).toBe(startPos + steps);
+      for (const what of c.covers) expect(seen.get(what) ?? 0, `situation "${what}" exercised`).toBeGreaterThan(0);
+    });
+  }
+
+  it('an all-zero budget (with extension ids) is bit-identical to no budget', async () => {
+    const ctx = await gpuContext();
+    const B = 13;
+    const V = 40;
+    const Tmax = 5;
+    const rng = seeded(77);
+    const logits = upload(ctx, randomF32(rng, B * V, -3, 3));
+    const forced = upload(ctx, new Int32Array(B * Tmax).fill(-1));
+    const states0: DecodeRowState[] = Array.from({ length: B }, (_, b) => ({
+      thinking: b % 2 === 0,
+      thinkingTokens: b,
+      extensionsUsed: 0,
+      pendingIndex: 0,
+    }));
+    const run = async (budget: BudgetForcing | undefined) => {
+      const tokens = upload(ctx, new Uint32Array(B * Tmax).fill(0xdeadbeef));
+      const logprobs = poisoned(ctx, B * Tmax);
+      const state = upload(ctx, packDecodeStates(states0));
+      const step = upload(ctx, Uint32Array.from([0, 3]));
+      const d = prepareSampleTokens(ctx, {
+        B,
+        V,
+        Tmax,
+        logits,
+        state,
+        forced,
+        tokens,
+        logprobs,
+        step,
+        params: { ...OFF, temperature: 1.2, stopTokenId: THINK_END, stopLogitBias: 2 },
+        seed: 11,
+        thinkStartId: THINK_START,
+        thinkEndId: THINK_END,
+        budget,
+      });
+      runDispatches(ctx, Array.from({ length: Tmax }, () => d).flat());
+      return [await readU32(ctx, tokens), await readU32(ctx, logprobs), await readU32(ctx, state)].map((a) =>
+        Array.from(a),
+      );
+    };
+    const off = await run(undefined);
+    const zero = await run({ thinkingCapTokens: 0, minThinkingTokens: 0, maxExtensions: 3, extensionIds: [5, 6] });
+    expect(zero).toEqual(off);
+    // It did sample while thinking (the `</think>` bias was in play), and every position 1..Tmax−1 was written.
+    expect(off[0]!.filter((v) => v === 0xdeadbeef).length).toBe(B);
+    expect(off[0]!.some((v) => v === THINK_END)).toBe(true);
+  });
+
+  it('rejects bad budgets and a short state buffer with clear errors', async () => {
+    const ctx = await gpuContext();
+    const t = upload(ctx, new Float32Array(64));
+    const base = {
+      B: 2,
+      V: 8,
+      Tmax: 4,
+      logits: t,
+      state: t,
+      forced: t,
+      tokens: t,
+      logprobs: t,
+      step: upload(ctx, new Uint32Array(1)),
+      params: OFF,
+      seed: 1,
+      thinkStartId: THINK_START,
+      thinkEndId: THINK_END,
+    };
+    const budget: BudgetForcing = { thinkingCapTokens: 3, minThinkingTokens: 0, maxExtensions: 0, extensionIds: [] };
+    expect(() => prepareSampleTokens(ctx, { ...base, budget })).not.toThrow();
+    expect(() => prepareSampleTokens(ctx, { ...base, budget, thinkEndId: -1 })).toThrow(
+      /budget forcing needs thinkStartId and thinkEndId/,
+    );
+    expect(() =>
+      prepareSampleTokens(ctx, { ...base, budget: { ...budget, extensionIds: [0, 1, 4, 5, 6, 7, 0, 4, 5] } }),
+    ).toThrow(/at most 8/);
+    expect(() => prepareSampleTokens(ctx, { ...base, budget: { ...budget, extensionIds: [4, 8] } })).toThrow(
+      /extensionIds\[1\] = 8 is outside the vocabulary/,
+    );
+    expect(() => prepareSampleTokens(ctx, { ...base, budget: { ...budget, extensionIds: [THINK_END] } })).toThrow(
+      /think delimiter/,
+    );
+    expect(() =>
+      prepareSampleTokens(ctx, { ...base, budget: { ...budget, minThinkingTokens: 4, maxExtensions: 1 } }),
+    ).toThrow(/extensionIds needs 1 to 8 ids/);
+    expect(() => prepareSampleTokens(ctx, { ...base, budget: { ...budget, thinkingCapTokens: -1 } })).toThrow(
+      /budget.thinkingCapTokens must be an integer/,
+    );
+    expect(() => prepareSampleTokens(ctx, { ...base, B: 20, logits: upload(ctx, new Float32Array(160)) })).toThrow(
+      /state has 64 elements, needs 80/,
+    );
   });
 });

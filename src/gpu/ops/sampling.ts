@@ -1,5 +1,13 @@
 import source from '../../../shaders/sample_tokens.wgsl?raw';
-import { checkSamplingParams, type SamplingParams } from '../../cpu/sampling';
+import {
+  type BudgetForcing,
+  checkBudgetForcing,
+  checkSamplingParams,
+  DECODE_STATE_WORDS,
+  MAX_EXTENSION_IDS,
+  NO_BUDGET,
+  type SamplingParams,
+} from '../../cpu/sampling';
 import { dummyTensor, type GpuContext } from '../context';
 import { type Dispatch, prepareDispatch } from '../dispatch';
 import type { TensorRef } from '../tensor';
@@ -14,9 +22,12 @@ export interface SampleTokensArgs {
   Tmax: number;
   /** [B, V] f32 logits of the current position (read). */
   logits: TensorRef;
-  /** [B] u32 thinking flags (read; updated: 1 after thinkStartId, 0 after thinkEndId). */
-  thinking: TensorRef;
-  /** [B, Tmax] i32: forced[b, pos+1] ≥ 0 is emitted instead of a sample; −1 samples. */
+  /**
+   * [B, 4] u32 per-row decode state (thinking flag, thinkingTokens, extensionsUsed, pendingIndex), read and updated
+   * from every emitted token (see DecodeRowState / decodeStepRow in src/cpu/sampling.ts).
+   */
+  state: TensorRef;
+  /** [B, Tmax] i32: forced[b, pos+1] ≥ 0 is emitted before any other rule; −1: budget rules, then a sample. */
   forced: TensorRef;
   /** [B, Tmax] u32 token history; tokens[b, pos+1] is written. */
   tokens: TensorRef;
@@ -34,6 +45,8 @@ export interface SampleTokensArgs {
   thinkStartId: number;
   /** Token that clears the thinking flag (−1 = none). */
   thinkEndId: number;
+  /** s1 budget forcing (absent or all zero: off). Its rules need thinkStartId and thinkEndId ≥ 0. */
+  budget?: BudgetForcing;
   /** Debug: [B, V] f32 receives the final distribution q. */
   probs?: TensorRef;
   /** Append the 1-thread advance_step dispatch (step[0] += 1). Default true. */
@@ -42,8 +55,8 @@ export interface SampleTokensArgs {
 }
 
 /**
- * One sampling step: [main] (+ [advance_step]). The sampling parameters, seed and think ids are baked into the
- * dispatch's uniform: prepare again to change them (or vary step[1] to reseed).
+ * One sampling step: [main] (+ [advance_step]). The sampling parameters, seed, think ids and budget are baked
+ * into the dispatch's uniform: prepare again to change them (or vary step[1] to reseed).
  */
 export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Dispatch[] {
   const { B, V, Tmax, label = 'sample_tokens' } = args;
@@ -65,7 +78,7 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
     if (t.length < n) throw new Error(`${label}: ${name} has ${t.length} elements, needs ${n}`);
   };
   need('logits', args.logits, B * V);
-  need('thinking', args.thinking, B);
+  need('state', args.state, B * DECODE_STATE_WORDS);
   need('forced', args.forced, B * Tmax);
   need('tokens', args.tokens, B * Tmax);
   need('logprobs', args.logprobs, B * Tmax);
@@ -78,10 +91,17 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
   ] as const) {
     if (!Number.isInteger(id) || id < -1) throw new Error(`${label}: ${name} must be an integer ≥ −1, got ${id}`);
   }
+  const budget = args.budget ?? NO_BUDGET;
+  try {
+    checkBudgetForcing(budget, V, args.thinkStartId, args.thinkEndId);
+  } catch (e) {
+    throw new Error(`${label}: ${(e as Error).message}`);
+  }
+  const ids = Array.from({ length: MAX_EXTENSION_IDS }, (_, k) => ({ u: budget.extensionIds[k] ?? 0 }));
   const s = args.params;
   const tensors = [
     args.logits,
-    args.thinking,
+    args.state,
     args.forced,
     args.tokens,
     args.logprobs,
@@ -102,6 +122,14 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
     { i: args.thinkStartId },
     { i: args.thinkEndId },
     { u: 0xff800000 },
+    { u: budget.thinkingCapTokens },
+    { u: budget.minThinkingTokens },
+    { u: budget.maxExtensions },
+    { u: budget.extensionIds.length },
+    { u: 0 }, // padding: extensionIds starts at word 20 (16-byte aligned)
+    { u: 0 },
+    { u: 0 },
+    ...ids,
   ];
   const constants = { WRITE_PROBS: args.probs ? 1 : 0 };
   const dispatches = [
