@@ -11,6 +11,9 @@
  * the queue (and the memory it pins) bounded.
  *
  * SFT and GRPO share this step: they differ only in the batch's targets and per-token weights.
+ *
+ * `readState()` / `loadState()` save and restore everything the next step depends on (weights, AdamW moments, step
+ * counter), so a run resumed from a saved state continues with exactly the numbers it would have had.
  */
 import { buildTokenIndex } from '../cpu/embedding';
 import { assertNoErrors, type GpuContext } from '../gpu/context';
@@ -18,9 +21,11 @@ import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
 import { ADAMW_HYPER_ELEMENTS, packDecayMask, prepareAdamW, writeAdamWHyper } from '../gpu/ops/adamw';
 import { globalNormScratchElements, prepareGlobalNorm } from '../gpu/ops/global_norm';
 import { type TensorRef, writeTensor } from '../gpu/tensor';
-import { checkTargetIds, checkTokenIds, type ModelConfig, validateModelConfig } from '../model/config';
+import { type ModelConfig, validateModelConfig } from '../model/config';
 import { BufferPool, checkBatchFits, createGpuGpt, type GptPasses, type GpuGpt, prepareGptPasses } from '../model/gpt';
 import { decayMask, initParams } from '../model/params';
+import type { TrainerState } from './backend';
+import { checkBatch, checkTrainerState } from './checks';
 import { learningRateAt, type OptimConfig, validateOptimConfig } from './config';
 
 /** One batch of B sequences of T tokens, flattened row-major. */
@@ -59,6 +64,9 @@ export class Trainer {
   private readonly allStep: Dispatch[];
   private readonly evalDispatches: Dispatch[];
   private readonly hyper: TensorRef;
+  /** AdamW first and second moments, in the parameter arena's layout. */
+  private readonly m: TensorRef;
+  private readonly v: TensorRef;
   private readonly normOut: TensorRef;
   private readonly staging: GPUBuffer[] = [];
   private readonly inFlight: Promise<unknown>[] = [];
@@ -91,8 +99,11 @@ export class Trainer {
     this.model = createGpuGpt(ctx, config, initial, pool);
     this.passes = prepareGptPasses(this.model, batchSize, seqLen);
     const n = this.model.layout.totalElements;
+    // Fresh storage buffers are zero-filled: the moments start at 0.
     const m = pool.tensor('adam.m', n, true);
     const v = pool.tensor('adam.v', n, true);
+    this.m = m;
+    this.v = v;
     const maskBits = packDecayMask(decayMask(this.model.layout));
     const decayMaskBits = pool.tensor('adam.decayMask', maskBits.length, false);
     writeTensor(ctx.device.queue, decayMaskBits, maskBits);
@@ -143,20 +154,7 @@ export class Trainer {
   /** Validates and writes a batch into the input buffers (queued before the next submit). */
   private upload(batch: Batch): void {
     const { B, T, inputs } = this.passes;
-    const N = B * T;
-    for (const [name, arr] of [
-      ['tokens', batch.tokens],
-      ['targets', batch.targets],
-      ['weights', batch.weights],
-    ] as const) {
-      if (arr.length !== N) throw new RangeError(`batch.${name} has ${arr.length} entries, expected B·T = ${N}`);
-    }
-    checkTokenIds(batch.tokens, this.config.vocabSize, 'batch.tokens');
-    checkTargetIds(batch.targets, this.config.vocabSize, 'batch.targets');
-    for (let i = 0; i < N; i++) {
-      if (!Number.isFinite(batch.weights[i]!))
-        throw new RangeError(`batch.weights[${i}] = ${batch.weights[i]} is not finite`);
-    }
+    checkBatch(batch, B, T, this.config.vocabSize);
     const index = buildTokenIndex(batch.tokens, this.config.vocabSize);
     const q = this.ctx.device.queue;
     const write = (t: TensorRef, a: Float32Array | Int32Array | Uint32Array) => writeTensor(q, t, a);
@@ -274,20 +272,68 @@ export class Trainer {
 
   private async copyParams(): Promise<Float32Array> {
     await this.settleInFlight();
-    const t = this.model.params;
-    const size = t.length * 4;
+    return (await this.readTensors([this.model.params]))[0]!;
+  }
+
+  /** Copies whole tensors back through one staging buffer (one map for all of them). */
+  private async readTensors(tensors: TensorRef[]): Promise<Float32Array[]> {
+    const size = tensors.reduce((s, t) => s + t.length * 4, 0);
     const buf = this.ctx.device.createBuffer({
-      label: 'params readback',
+      label: 'tensor readback',
       size,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     try {
       const enc = this.ctx.device.createCommandEncoder();
-      enc.copyBufferToBuffer(t.buffer, t.offset * 4, buf, 0, size);
+      let at = 0;
+      for (const t of tensors) {
+        enc.copyBufferToBuffer(t.buffer, t.offset * 4, buf, at, t.length * 4);
+        at += t.length * 4;
+      }
       this.ctx.device.queue.submit([enc.finish()]);
-      return await this.readback(buf);
+      const all = await this.readback(buf);
+      const out: Float32Array[] = [];
+      let from = 0;
+      for (const t of tensors) {
+        out.push(all.slice(from, from + t.length));
+        from += t.length;
+      }
+      return out;
     } finally {
       buf.destroy();
     }
+  }
+
+  /**
+   * Everything the next step depends on: weights, AdamW moments and the number of steps taken. Queued like a step:
+   * it sees every step queued before it.
+   */
+  readState(): Promise<TrainerState> {
+    return this.enqueue(async () => {
+      await this.settleInFlight();
+      const [params, m, v] = await this.readTensors([this.model.params, this.m, this.v]);
+      return { params: params!, m: m!, v: v!, step: this.stepIndex };
+    });
+  }
+
+  /**
+   * Replaces weights, AdamW moments (zeros where `state.m` / `state.v` is null) and the step counter, after every
+   * operation queued before it; steps queued after it start from the loaded state (step index `state.step`, so the
+   * learning-rate schedule and bias correction continue where the saved run stopped).
+   *
+   * The state is checked (lengths, finite values, v ≥ 0, integer step) and copied before anything is queued: a bad
+   * state throws a RangeError naming the field from this call itself, and the caller may reuse its arrays at once.
+   */
+  loadState(state: TrainerState): Promise<void> {
+    const n = this.model.layout.totalElements;
+    const s = checkTrainerState(state, n);
+    return this.enqueue(async () => {
+      await this.settleInFlight();
+      const q = this.ctx.device.queue;
+      writeTensor(q, this.model.params, s.params);
+      writeTensor(q, this.m, s.m ?? new Float32Array(n));
+      writeTensor(q, this.v, s.v ?? new Float32Array(n));
+      this.stepIndex = s.step;
+    });
   }
 }

@@ -7,7 +7,7 @@ import { buildParamLayout, decayMask, initParams } from '../../src/model/params'
 import { referenceLossAndGrads } from '../../src/model/reference';
 import { DEFAULT_OPTIM_CONFIG, learningRateAt, type OptimConfig } from '../../src/train/config';
 import { REVERSE_VOCAB, reverseBatch } from '../../src/train/selftest';
-import { Trainer } from '../../src/train/trainer';
+import { type StepStats, Trainer } from '../../src/train/trainer';
 import { expectAllClose } from '../helpers/allclose';
 import { gpuContext, seeded } from '../helpers/gpu';
 
@@ -99,5 +99,77 @@ describe('Trainer (one command buffer per step)', () => {
     queued.destroy();
     assertNoErrors(ctx);
     expect(got).toEqual(want);
+  });
+
+  describe('readState / loadState', () => {
+    const small: ModelConfig = { ...config, contextLength: 8, dModel: 16, nLayers: 1, nHeads: 2, mlpRatio: 2 };
+    const [B, k] = [2, 3];
+    const T = 2 * k + 1;
+    // Warmup 4: steps 3–5 have other learning rates than 0–2, so a step counter that is not restored changes the numbers.
+    const optim: OptimConfig = { ...DEFAULT_OPTIM_CONFIG, warmupSteps: 4 };
+    const batches = (() => {
+      const rng = seeded(31);
+      return Array.from({ length: 6 }, () => reverseBatch(rng, B, k));
+    })();
+
+    it('a fresh trainer loaded with a saved state continues with exactly the losses and weights of the original', async () => {
+      const ctx = await gpuContext();
+      const a = new Trainer(ctx, small, optim, B, T);
+      for (let i = 0; i < 3; i++) await a.step(batches[i]!);
+      const saved = await a.readState();
+      expect(saved.step).toBe(3);
+      const want: StepStats[] = [];
+      for (let i = 3; i < 6; i++) want.push(await a.step(batches[i]!));
+      const wantState = await a.readState();
+      a.destroy();
+      expect(saved.m!.some((x) => x !== 0) && saved.v!.some((x) => x !== 0)).toBe(true);
+
+      // A different init seed, so only the load can give the saved weights; one step first leaves moments and a step
+      // counter that the load must replace. Steps are queued behind the unawaited load.
+      const b = new Trainer(ctx, { ...small, seed: 99 }, optim, B, T);
+      await b.step(batches[0]!);
+      const loaded = b.loadState(saved);
+      const pending = batches.slice(3).map((batch) => b.step(batch));
+      await loaded;
+      const got = await Promise.all(pending);
+      const gotState = await b.readState();
+      b.destroy();
+      assertNoErrors(ctx);
+      // Same kernels (fixed reduction order, no atomics) on bit-identical weights, moments and hyperparameters: the
+      // numbers are identical, not merely close (tests/train/learning.test.ts relies on the same determinism).
+      expect(got.map((s) => s.step)).toEqual([3, 4, 5]);
+      expect(got).toEqual(want);
+      expect(gotState).toEqual(wantState);
+    });
+
+    it('null moments load as zeros: equal to a new trainer built from the weights', async () => {
+      const ctx = await gpuContext();
+      const a = new Trainer(ctx, small, optim, B, T);
+      for (let i = 0; i < 2; i++) await a.step(batches[i]!);
+      const params = await a.readParams();
+      await a.loadState({ params, m: null, v: null, step: 0 });
+      const fresh = new Trainer(ctx, small, optim, B, T, params);
+      for (let i = 2; i < 4; i++) expect(await a.step(batches[i]!)).toEqual(await fresh.step(batches[i]!));
+      expect(await a.readState()).toEqual(await fresh.readState());
+      a.destroy();
+      fresh.destroy();
+    });
+
+    it('rejects a state of the wrong size or with non-finite weights before queueing anything', async () => {
+      const ctx = await gpuContext();
+      const t = new Trainer(ctx, small, optim, B, T);
+      const n = t.model.layout.totalElements;
+      const state = await t.readState();
+      expect(() => t.loadState({ ...state, params: new Float32Array(n + 1) })).toThrow(
+        new RangeError(`state.params has ${n + 1} elements, expected ${n} (this model's parameter arena)`),
+      );
+      const nan = state.params.slice();
+      nan[3] = Number.NaN;
+      expect(() => t.loadState({ ...state, params: nan })).toThrow(/state\.params\[3\] = NaN is not finite/);
+      expect(() => t.loadState({ ...state, v: new Float32Array(5) })).toThrow(/state\.v has 5 elements/);
+      expect(() => t.loadState({ ...state, step: -1 })).toThrow(/state\.step must be a non-negative integer/);
+      expect(await t.readState()).toEqual(state);
+      t.destroy();
+    });
   });
 });
