@@ -4,62 +4,31 @@
  * Fails on any console error, failed request or Content-Security-Policy violation, and compares the loss curve with the
  * same run in Node. Saves a screenshot to test-results/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
-import { build, type PreviewServer, preview } from 'vite';
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSelfTest } from '../../src/train/selftest';
 import { gpuContext } from '../helpers/gpu';
+import { type App, launchChromium, serveApp, watchProblems } from './browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-let server: PreviewServer;
+let app: App;
 let browser: Browser;
-let url: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH`,
-    );
-  }
-  await build({ logLevel: 'warn', build: { outDir: 'dist-e2e', emptyOutDir: true } });
-  server = await preview({ logLevel: 'warn', build: { outDir: 'dist-e2e' }, preview: { port: 0, host: '127.0.0.1' } });
-  url = server.resolvedUrls?.local[0] ?? '';
-  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--enable-unsafe-webgpu',
-      '--enable-features=Vulkan',
-      '--use-vulkan=swiftshader',
-      '--use-webgpu-adapter=swiftshader',
-      '--use-angle=swiftshader',
-    ],
-  });
+  app = await serveApp('dist-e2e/smoke');
+  browser = await launchChromium({ webgpu: true });
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await server?.close();
+  await app?.close();
 });
 
 describe('the app in Chromium', () => {
   it('finds a WebGPU adapter in the worker and trains a model there: the loss falls', async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 500 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-    await page.goto(url);
+    const problems = watchProblems(page);
+    await page.goto(app.url);
     await expect
       .poll(() => page.getByTestId('webgpu-status').textContent(), { timeout: 30_000 })
       .toMatch(/^WebGPU adapter: /);
