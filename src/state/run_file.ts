@@ -1,0 +1,546 @@
+/**
+ * The run file: one playground run exported as a single JSON document, to share it or move it to another browser.
+ *
+ *   { format: 'stoptime-run', schemaVersion: 1, exportedAt, run: RunRecord, weights }
+ *
+ * `weights` is null (no checkpoint), the checkpoint's weights as base64 of a safetensors file ('inline', one file to
+ * move around), or a reference to a `.safetensors` file written beside the JSON ('separate': the weights load
+ * directly into PyTorch, and the JSON stays small and readable). The separate file is checked against the byte count
+ * and SHA-256 recorded in the JSON, so a weights file of another run is refused rather than silently mixed in.
+ *
+ * Only the weights are exported, not the AdamW moments: an imported run that resumes training starts with fresh
+ * (zero) moments, as after a warm start; its step counter, and so its learning-rate schedule, continue from the
+ * checkpoint's step.
+ *
+ * Non-finite metric values (a diverged loss) are written as JSON `null` and read back as NaN; every other number in
+ * the file must be finite.
+ *
+ * Importing treats the file as hostile: a size cap before `JSON.parse`, one zod schema for the whole document with
+ * bounds on every number, string and array, the run config's cross-field checks, strict base64, and the safetensors
+ * loader's checks of every offset, shape and value. Problems are reported as a RunFileError naming where they are
+ * ("run.evalPoints[3].accuracy: expected number ≤ 1, got 1.5").
+ */
+import { z } from 'zod';
+import { buildParamLayout } from '../model/params';
+import { loadSafetensors, SafetensorsError, saveSafetensors } from '../model/safetensors';
+import type { TrainerState } from '../train/backend';
+import { METRIC_KEYS, type MetricKey } from '../train/metrics';
+import {
+  decodeConfigSchema,
+  modelConfigFor,
+  type RunConfig,
+  runConfigIssues,
+  runConfigSchema,
+} from '../train/run_config';
+import { Base64Error, base64ToBytes, bytesToBase64, sha256Hex } from './encoding';
+import type { RunRecord } from './run_record';
+
+export const RUN_FILE_FORMAT = 'stoptime-run';
+export const RUN_FILE_SCHEMA_VERSION = 1;
+
+/**
+ * Bounds on an imported file. The largest playground model ('medium', 2.76 M parameters) is 11.0 MB of safetensors,
+ * 14.7 M characters as base64. A timeline point with every metric is about 370 characters of JSON, so the text cap
+ * holds about 700 000 of them next to the weights; the point cap (sft.steps ≤ 1 000 000) only stops absurd arrays.
+ */
+export const RUN_FILE_LIMITS = {
+  /** Characters of the JSON text, checked before parsing (also the cap on the file's size for the UI to check). */
+  maxTextChars: 256 * 2 ** 20,
+  /** Bytes of the separate weights file. */
+  maxWeightsBytes: 256 * 2 ** 20,
+  maxTimelinePoints: 1_000_000,
+  maxEvalPoints: 10_000,
+  /** Sample traces per evaluation point, and in the run's latest training samples. */
+  maxSamples: 256,
+  maxHistogramBins: 4096,
+  /** A prompt or completion (1024 tokens, special tokens spelled out, fit with room to spare). */
+  maxTraceChars: 65_536,
+  /** Run names, adapter descriptions, verifier reasons. */
+  maxLabelChars: 1024,
+  maxIdChars: 128,
+} as const;
+
+/** Weights as stored in the file. */
+export type RunFileWeights =
+  | { encoding: 'safetensors-base64'; step: number; data: string }
+  | { encoding: 'safetensors-file'; step: number; fileName: string; bytes: number; sha256?: string };
+
+export interface RunFileDocument {
+  format: typeof RUN_FILE_FORMAT;
+  schemaVersion: typeof RUN_FILE_SCHEMA_VERSION;
+  /** ms since epoch. */
+  exportedAt: number;
+  run: RunRecord;
+  weights: RunFileWeights | null;
+}
+
+export interface RunFileExport {
+  /** The run file's text. */
+  json: string;
+  /** The weights file to save beside it ('separate' mode with a checkpoint), else null. */
+  safetensors: Uint8Array | null;
+  /** File name without extension: save `${fileBaseName}.json` and `${fileBaseName}.safetensors`. */
+  fileBaseName: string;
+}
+
+export interface ParsedRunFile {
+  run: RunRecord;
+  /** Weights and step of the exported checkpoint, moments null (see the file comment); null when none. */
+  checkpoint: TrainerState | null;
+}
+
+export interface RunFileIssue {
+  /** Where in the document ("run.timeline[12].values", "weights.data", "(file)"). */
+  path: string;
+  message: string;
+}
+
+/** At most this many issues are spelled out in an error message (all are in `issues`). */
+const SHOWN_ISSUES = 5;
+
+export class RunFileError extends Error {
+  override name = 'RunFileError';
+  constructor(
+    readonly issues: RunFileIssue[],
+    intro = 'invalid run file',
+  ) {
+    const shown = issues.slice(0, SHOWN_ISSUES).map((i) => `${i.path}: ${i.message}`);
+    const more = issues.length > SHOWN_ISSUES ? `; …and ${issues.length - SHOWN_ISSUES} more` : '';
+    super(`${intro}: ${shown.join('; ')}${more}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schema
+
+const L = RUN_FILE_LIMITS;
+/** Non-negative safe integer (zod's int() is bounded to safe integers). */
+const count = () => z.number().int().min(0);
+/** Non-negative finite number (zod 4 numbers reject NaN and ±Infinity). */
+const nonNegative = () => z.number().min(0);
+const fraction = () => z.number().min(0).max(1);
+
+const RUN_STATUSES = ['running', 'paused', 'stopped', 'finished', 'interrupted', 'imported', 'error'] as const;
+const SERIES = ['temperature', 'ts', 'bias', 'cap', 'extend'] as const;
+
+const traceSampleSchema = z.strictObject({
+  prompt: z.string().max(L.maxTraceChars),
+  completion: z.string().max(L.maxTraceChars),
+  correct: z.boolean(),
+  reason: z.string().max(L.maxLabelChars),
+  thinkingTokens: count(),
+  finished: z.boolean(),
+});
+
+const histogramBinSchema = z.strictObject({
+  startTokens: count(),
+  widthTokens: z.number().int().min(1),
+  correct: count(),
+  wrong: count(),
+});
+
+const evalPointSchema = z.strictObject({
+  id: z.string().min(1).max(L.maxIdChars),
+  step: count(),
+  series: z.enum(SERIES),
+  decode: decodeConfigSchema,
+  variant: z.string().min(1).max(64),
+  problems: count(),
+  accuracy: fraction(),
+  meanThinkingTokens: nonNegative(),
+  meanThinkingTokensCorrect: nonNegative().nullable(),
+  meanThinkingTokensWrong: nonNegative().nullable(),
+  meanCompletionTokens: nonNegative(),
+  stopRate: fraction(),
+  repetitionRate: fraction(),
+  histogram: z.array(histogramBinSchema).max(L.maxHistogramBins),
+  samples: z.array(traceSampleSchema).max(L.maxSamples),
+  evalTimeMs: nonNegative(),
+  createdAt: nonNegative(),
+});
+
+/** A metric value: finite, or null for a value that was not finite when exported (read back as NaN). */
+const metricValueSchema = z
+  .number()
+  .nullable()
+  .transform((v) => v ?? Number.NaN)
+  .optional();
+const metricValuesSchema = z.strictObject(
+  Object.fromEntries(METRIC_KEYS.map((k) => [k, metricValueSchema])) as Record<MetricKey, typeof metricValueSchema>,
+);
+
+const metricPointSchema = z.strictObject({
+  step: count(),
+  elapsedMs: nonNegative(),
+  values: metricValuesSchema,
+});
+
+const runRecordSchema = z.strictObject({
+  id: z.string().min(1).max(L.maxIdChars),
+  name: z.string().max(L.maxLabelChars),
+  createdAt: nonNegative(),
+  updatedAt: nonNegative(),
+  config: runConfigSchema,
+  status: z.enum(RUN_STATUSES),
+  adapter: z.string().max(L.maxLabelChars),
+  stepsDone: count(),
+  timeline: z.array(metricPointSchema).max(L.maxTimelinePoints),
+  evalPoints: z.array(evalPointSchema).max(L.maxEvalPoints),
+  samples: z.strictObject({ step: count(), samples: z.array(traceSampleSchema).max(L.maxSamples) }).nullable(),
+  checkpointStep: count().nullable(),
+});
+
+const weightsSchema = z
+  .discriminatedUnion('encoding', [
+    z.strictObject({
+      encoding: z.literal('safetensors-base64'),
+      step: count(),
+      data: z.string().max(L.maxTextChars),
+    }),
+    z.strictObject({
+      encoding: z.literal('safetensors-file'),
+      step: count(),
+      fileName: z.string().min(1).max(255),
+      bytes: z.number().int().min(8).max(L.maxWeightsBytes),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits')
+        .optional(),
+    }),
+  ])
+  .nullable();
+
+const runFileSchema = z.strictObject({
+  format: z.literal(RUN_FILE_FORMAT),
+  schemaVersion: z.literal(RUN_FILE_SCHEMA_VERSION),
+  exportedAt: nonNegative(),
+  run: runRecordSchema,
+  weights: weightsSchema,
+});
+
+// The schema and the TypeScript types describe the same data: every RunRecord is schema input and every schema output
+// a RunRecord. The compiler checks both where they meet (`asInput` in exportRunFile, `run` in parseRunFile).
+
+// ---------------------------------------------------------------------------------------------------------------
+// Issue formatting
+
+/** `run.evalPoints[3].accuracy` from zod's path segments. */
+function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of segments) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else {
+      const s = String(seg);
+      if (/^[A-Za-z_$][\w$]*$/.test(s)) out += out === '' ? s : `.${s}`;
+      else out += `[${JSON.stringify(s.slice(0, 64))}]`;
+    }
+  }
+  return out || '(root)';
+}
+
+/** A short description of an untrusted value for a message (never its whole text). */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') {
+    const s = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    return `string ${s}`;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return 'an object';
+}
+
+function quoteList(items: readonly unknown[], max = 8): string {
+  const shown = items.slice(0, max).map((k) => JSON.stringify(typeof k === 'string' ? k.slice(0, 64) : k));
+  return items.length > max ? `${shown.join(', ')}, …` : shown.join(', ');
+}
+
+function issueMessage(iss: z.core.$ZodIssue): string {
+  const input = iss.input;
+  switch (iss.code) {
+    case 'invalid_type':
+      if (input === undefined) return `is missing (expected ${iss.expected})`;
+      return `expected ${iss.expected}, got ${describe(input)}`;
+    case 'too_big': {
+      const op = iss.inclusive === false ? '<' : '≤';
+      if (iss.origin === 'number') return `expected number ${op} ${iss.maximum}, got ${describe(input)}`;
+      if (iss.origin === 'array' && Array.isArray(input))
+        return `has ${input.length} items, at most ${iss.maximum} allowed`;
+      if (iss.origin === 'string' && typeof input === 'string')
+        return `is ${input.length} characters long, at most ${iss.maximum} allowed`;
+      return iss.message;
+    }
+    case 'too_small': {
+      const op = iss.inclusive === false ? '>' : '≥';
+      if (iss.origin === 'number') return `expected number ${op} ${iss.minimum}, got ${describe(input)}`;
+      if (iss.origin === 'string' && iss.minimum === 1) return 'must not be empty';
+      return iss.message;
+    }
+    case 'invalid_value':
+      return `expected ${iss.values.map((v) => JSON.stringify(v)).join(' | ')}, got ${describe(input)}`;
+    case 'unrecognized_keys': {
+      const last = iss.path[iss.path.length - 1];
+      if (last === 'values')
+        return `unknown metric key${iss.keys.length > 1 ? 's' : ''} ${quoteList(iss.keys)} (known: ${METRIC_KEYS.join(', ')})`;
+      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${quoteList(iss.keys)}`;
+    }
+    default:
+      return iss.message;
+  }
+}
+
+function zodToIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): RunFileIssue[] {
+  return error.issues.map((iss) => ({ path: formatPath([...prefix, ...iss.path]), message: issueMessage(iss) }));
+}
+
+const issue = (path: string, message: string, intro?: string) => new RunFileError([{ path, message }], intro);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Export
+
+/** Lowercase ASCII slug of a run name for file names ("Arithmetic #2 — CoT" → "arithmetic-2-cot"). */
+function slug(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+}
+
+export function runFileBaseName(run: RunRecord): string {
+  const id = run.id.replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+  return ['stoptime', slug(run.name) || 'run', id].filter((s) => s !== '').join('-');
+}
+
+/** The checkpoint's weights as a safetensors file for the run's model; refuses weights that could not be imported. */
+function checkpointSafetensors(config: RunConfig, checkpoint: TrainerState): Uint8Array {
+  const modelConfig = modelConfigFor(config);
+  const layout = buildParamLayout(modelConfig);
+  const intro = 'cannot export this run';
+  if (checkpoint.params.length !== layout.totalElements) {
+    throw issue(
+      'checkpoint.params',
+      `has ${checkpoint.params.length} values, the run's '${config.model.size}' model has ${layout.totalElements}`,
+      intro,
+    );
+  }
+  for (const e of layout.entries) {
+    for (let i = e.offset; i < e.offset + e.length; i++) {
+      if (!Number.isFinite(checkpoint.params[i]!)) {
+        throw issue(
+          'checkpoint.params',
+          `${e.name}[${i - e.offset}] is ${checkpoint.params[i]}: the weights diverged; export the run without weights`,
+          intro,
+        );
+      }
+    }
+  }
+  return saveSafetensors(modelConfig, layout, checkpoint.params);
+}
+
+/**
+ * The run file for `run` and, when given, the weights of `checkpoint` (its AdamW moments are not exported: an
+ * imported run resumes with fresh moments). 'inline' puts the weights in the JSON as base64; 'separate' returns
+ * them as a safetensors file to save beside it. The exported run's `checkpointStep` is the checkpoint's step (null
+ * without one). Throws a RunFileError when the run holds something its own import would refuse.
+ */
+export function exportRunFile(
+  run: RunRecord,
+  checkpoint: TrainerState | null,
+  mode: 'inline' | 'separate',
+): RunFileExport {
+  const exported: RunRecord = { ...run, checkpointStep: checkpoint ? checkpoint.step : null };
+  // Check what will be written (after JSON's NaN → null) with the very schema the import uses.
+  const asInput: z.input<typeof runRecordSchema> = exported;
+  const check = runRecordSchema.safeParse(JSON.parse(JSON.stringify(asInput)), { reportInput: true });
+  if (!check.success) throw new RunFileError(zodToIssues(check.error, ['run']), 'cannot export this run');
+  const configIssues = runConfigIssues(run.config);
+  if (configIssues.length > 0)
+    throw new RunFileError(
+      configIssues.map((i) => ({ path: `run.config.${i.path}`, message: i.message })),
+      'cannot export this run',
+    );
+
+  const fileBaseName = runFileBaseName(run);
+  let weights: RunFileWeights | null = null;
+  let safetensors: Uint8Array | null = null;
+  if (checkpoint) {
+    const bytes = checkpointSafetensors(run.config, checkpoint);
+    if (mode === 'inline') {
+      weights = { encoding: 'safetensors-base64', step: checkpoint.step, data: bytesToBase64(bytes) };
+    } else {
+      weights = {
+        encoding: 'safetensors-file',
+        step: checkpoint.step,
+        fileName: `${fileBaseName}.safetensors`,
+        bytes: bytes.length,
+        sha256: sha256Hex(bytes),
+      };
+      safetensors = bytes;
+    }
+  }
+  const doc: RunFileDocument = {
+    format: RUN_FILE_FORMAT,
+    schemaVersion: RUN_FILE_SCHEMA_VERSION,
+    exportedAt: Date.now(),
+    run: exported,
+    weights,
+  };
+  return { json: JSON.stringify(doc), safetensors, fileBaseName };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Import
+
+function ownField(doc: object, key: string): unknown {
+  return Object.hasOwn(doc, key) ? (doc as Record<string, unknown>)[key] : undefined;
+}
+
+/** Format tag and version first, so a wrong or newer file gets that message rather than a list of schema issues. */
+function checkHeader(doc: unknown): void {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw issue('(root)', `expected a JSON object, got ${describe(doc)}: not a Stoptime run file`);
+  const format = ownField(doc, 'format');
+  if (format !== RUN_FILE_FORMAT)
+    throw issue('format', `expected "${RUN_FILE_FORMAT}", got ${describe(format)}: not a Stoptime run file`);
+  const version = ownField(doc, 'schemaVersion');
+  if (typeof version === 'number' && Number.isInteger(version) && version > RUN_FILE_SCHEMA_VERSION) {
+    throw issue(
+      'schemaVersion',
+      `made by a newer Stoptime (schema ${version}, this one reads ${RUN_FILE_SCHEMA_VERSION}); update Stoptime to import it`,
+    );
+  }
+  if (version !== RUN_FILE_SCHEMA_VERSION)
+    throw issue('schemaVersion', `expected ${RUN_FILE_SCHEMA_VERSION}, got ${describe(version)}`);
+}
+
+/** Rules the schema cannot express: run config cross-field checks, unique evaluation ids, checkpoint step. */
+function crossFieldIssues(file: z.output<typeof runFileSchema>): RunFileIssue[] {
+  const issues: RunFileIssue[] = runConfigIssues(file.run.config).map((i) => ({
+    path: `run.config.${i.path}`,
+    message: i.message,
+  }));
+  const seen = new Map<string, number>();
+  file.run.evalPoints.forEach((p, i) => {
+    const first = seen.get(p.id);
+    if (first !== undefined)
+      issues.push({
+        path: `run.evalPoints[${i}].id`,
+        message: `duplicate id ${describe(p.id)} (also evalPoints[${first}])`,
+      });
+    else seen.set(p.id, i);
+  });
+  const weightsStep = file.weights?.step ?? null;
+  if (file.run.checkpointStep !== weightsStep) {
+    issues.push({
+      path: 'run.checkpointStep',
+      message:
+        weightsStep === null
+          ? `is ${file.run.checkpointStep}, but the file has no weights (expected null)`
+          : `is ${describe(file.run.checkpointStep)}, but weights.step is ${weightsStep}`,
+    });
+  }
+  return issues;
+}
+
+/** "dModel 64, 2 layers, 4 heads, context 64" */
+function describeModel(c: { dModel: number; nLayers: number; nHeads: number; contextLength: number }): string {
+  return `dModel ${c.dModel}, ${c.nLayers} layers, ${c.nHeads} heads, context ${c.contextLength}`;
+}
+
+function decodeWeights(
+  weights: RunFileWeights | null,
+  config: RunConfig,
+  sidecar: Uint8Array | undefined,
+): TrainerState | null {
+  if (weights === null) {
+    if (sidecar) throw issue('weights', 'is null (the run was exported without weights), but a weights file was given');
+    return null;
+  }
+  let bytes: Uint8Array;
+  let where: string;
+  if (weights.encoding === 'safetensors-base64') {
+    if (sidecar)
+      throw issue(
+        'weights',
+        'are inside the run file, but a separate weights file was given too: import the .json alone',
+      );
+    try {
+      bytes = base64ToBytes(weights.data);
+    } catch (e) {
+      if (e instanceof Base64Error) throw issue('weights.data', e.message);
+      throw e;
+    }
+    where = 'weights.data';
+  } else {
+    const name = JSON.stringify(weights.fileName);
+    if (!sidecar) throw issue('weights', `are in a separate file ${name}: import it together with the run file`);
+    if (sidecar.length !== weights.bytes) {
+      throw issue(
+        'weights.bytes',
+        `the weights file given is ${sidecar.length} bytes, the run file expects ${weights.bytes} (is it ${name}?)`,
+      );
+    }
+    if (weights.sha256 !== undefined && sha256Hex(sidecar) !== weights.sha256) {
+      throw issue(
+        'weights.sha256',
+        `the weights file given does not match (it is not this run's ${name}, or it is damaged)`,
+      );
+    }
+    bytes = sidecar;
+    where = `weights file ${name}`;
+  }
+  const modelConfig = modelConfigFor(config);
+  try {
+    const loaded = loadSafetensors(bytes, modelConfig);
+    return { params: loaded.params, m: null, v: null, step: weights.step };
+  } catch (e) {
+    if (!(e instanceof SafetensorsError)) throw e;
+    // A valid Stoptime file of another model size gets a message that says so; anything else the loader's own.
+    let other: string | null = null;
+    try {
+      other = describeModel(loadSafetensors(bytes).config);
+    } catch {
+      other = null;
+    }
+    const message =
+      other !== null
+        ? `are for a different model (${other}); the run's '${config.model.size}' model is ${describeModel(modelConfig)}`
+        : e.message;
+    throw issue(where, message);
+  }
+}
+
+/**
+ * Reads an untrusted run file (and, for 'separate' weights, the weights file beside it). Returns the run as it was
+ * exported (same id: the database assigns a fresh one on import) and its checkpoint, or throws a RunFileError.
+ */
+export function parseRunFile(text: string, sidecar?: Uint8Array): ParsedRunFile {
+  if (typeof text !== 'string') throw issue('(file)', `expected text, got ${describe(text)}`);
+  if (text.length > L.maxTextChars) {
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    throw issue('(file)', `is ${mib(text.length)}; a run file is at most ${mib(L.maxTextChars)}`);
+  }
+  if (sidecar !== undefined && !(sidecar instanceof Uint8Array))
+    throw issue('(weights file)', `expected bytes, got ${describe(sidecar)}`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    throw issue('(file)', `is not valid JSON (${text.trim() === '' ? 'empty' : detail}); is it a Stoptime run file?`);
+  }
+  checkHeader(doc);
+  const parsed = runFileSchema.safeParse(doc, { reportInput: true });
+  if (!parsed.success) throw new RunFileError(zodToIssues(parsed.error));
+  const file = parsed.data;
+  const issues = crossFieldIssues(file);
+  if (issues.length > 0) throw new RunFileError(issues);
+  const run: RunRecord = file.run;
+  const checkpoint = decodeWeights(file.weights, run.config, sidecar);
+  return { run, checkpoint };
+}
