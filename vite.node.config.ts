@@ -3,6 +3,8 @@
 import { defineConfig } from 'vite';
 
 export default defineConfig({
+  // Bundle every dependency (zod, …) so the output runs where only `webgpu` is installed (the lent GPU machine).
+  ssr: { noExternal: true, external: ['webgpu'] },
   build: {
     ssr: true,
     target: 'node20',

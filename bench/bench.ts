@@ -23,6 +23,7 @@ import { Generator } from '../src/model/generate';
 import { DEFAULT_OPTIM_CONFIG } from '../src/train/config';
 import { type Batch, Trainer } from '../src/train/trainer';
 import { createRng } from '../src/util/rng';
+import { benchPlayground } from './playground';
 
 Object.assign(globalThis, globals);
 
@@ -283,7 +284,10 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+const argv = process.argv.slice(2);
+(argv[0] === 'playground' ? benchPlayground(argv.slice(1)).then(() => process.exit(0)) : main()).catch(
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

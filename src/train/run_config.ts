@@ -120,7 +120,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   },
   model: { size: 'small' },
   sft: {
-    steps: 600,
+    steps: 3000,
     batchSize: 32,
     trainSize: 8000,
     learningRate: 3e-3,

@@ -1,32 +1,126 @@
 /// <reference lib="webworker" />
 /**
- * The engine worker: owns the GPUDevice and implements StoptimeWorkerApi, exposed with comlink.
+ * The engine worker: owns the compute backend (the GPUDevice, or the CPU reference backend where WebGPU is missing)
+ * and the current model, and implements StoptimeWorkerApi, exposed with comlink. One SFT session at a time holds the
+ * current model; training, evaluation and weight reads are serialised inside it.
  */
 import * as Comlink from 'comlink';
 import { createGpuContext, type GpuContext } from '../gpu/context';
+import type { Backend, TrainerState } from '../train/backend';
+import { createCpuBackend } from '../train/backend_cpu';
+import { createGpuBackend } from '../train/backend_gpu';
+import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import { runSelfTest } from '../train/selftest';
-import type { StoptimeWorkerApi } from './api';
+import { SftSession } from '../train/sft';
+import type { EngineInfo, StoptimeWorkerApi, TrainSummary, WorkerEvent, WorkerEventListener } from './api';
 
-let context: Promise<GpuContext> | null = null;
+interface Engine {
+  backend: Backend;
+  ctx: GpuContext | null;
+  info: EngineInfo;
+}
 
-function gpuContext(): Promise<GpuContext> {
-  if (!context) {
-    context = createGpuContext(navigator.gpu);
-    // A failed attempt (no adapter) may succeed later, e.g. after the user enables WebGPU: don't cache the failure.
-    context.catch(() => {
-      context = null;
-    });
+let engine: Promise<Engine> | null = null;
+let session: SftSession | null = null;
+let training = false;
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+async function createEngine(forceCpu: boolean): Promise<Engine> {
+  let reason = 'the CPU backend was requested';
+  if (!forceCpu) {
+    try {
+      if (typeof navigator === 'undefined' || !navigator.gpu) throw new Error('this browser has no navigator.gpu');
+      const ctx = await createGpuContext(navigator.gpu);
+      return {
+        backend: createGpuBackend(ctx),
+        ctx,
+        info: { backend: 'webgpu', adapter: ctx.adapterName, fallbackReason: null },
+      };
+    } catch (e) {
+      reason = message(e);
+    }
   }
-  return context;
+  const backend = createCpuBackend();
+  return { backend, ctx: null, info: { backend: 'cpu', adapter: backend.adapterName, fallbackReason: reason } };
+}
+
+function getEngine(forceCpu = false): Promise<Engine> {
+  engine ??= createEngine(forceCpu);
+  return engine;
+}
+
+function currentSession(): SftSession {
+  if (!session) throw new Error('no model yet: train one, or select a saved run with a checkpoint');
+  return session;
+}
+
+/** Copies the Float32Arrays of a checkpoint into fresh buffers and transfers them (no second copy by comlink). */
+function send(listener: WorkerEventListener, event: WorkerEvent): void {
+  if (event.type === 'checkpoint') {
+    const { params, m, v, step } = event.state;
+    const state: TrainerState = { params: params.slice(), m: m?.slice() ?? null, v: v?.slice() ?? null, step };
+    const buffers = [state.params.buffer, state.m?.buffer, state.v?.buffer].filter((b) => b !== undefined);
+    void listener(Comlink.transfer({ ...event, state }, buffers as ArrayBuffer[]));
+    return;
+  }
+  void listener(event);
+}
+
+async function replaceSession(next: () => SftSession): Promise<SftSession> {
+  if (training) throw new Error('a run is training: stop it first');
+  const old = session;
+  session = null;
+  await old?.destroy();
+  session = next();
+  return session;
 }
 
 const api = {
-  async init() {
-    const ctx = await gpuContext();
-    return { adapter: ctx.adapterName };
+  async init(options?: { forceCpu?: boolean }) {
+    return (await getEngine(options?.forceCpu ?? false)).info;
   },
+
   async selfTest(steps: number, seed: number) {
-    return runSelfTest(await gpuContext(), steps, seed);
+    const { ctx } = await getEngine();
+    if (!ctx) throw new Error('the engine self-test needs WebGPU; this browser runs the CPU backend');
+    return runSelfTest(ctx, steps, seed);
+  },
+
+  async train(config: RunConfig, onEvent: WorkerEventListener, resumeFrom?: TrainerState): Promise<TrainSummary> {
+    const { backend } = await getEngine();
+    const s = await replaceSession(() => new SftSession(backend, config, (e) => send(onEvent, e), resumeFrom));
+    training = true;
+    try {
+      return await s.run();
+    } finally {
+      training = false;
+    }
+  },
+
+  async pause() {
+    session?.pause();
+  },
+
+  async resume() {
+    session?.resume();
+  },
+
+  async stop() {
+    session?.stop();
+  },
+
+  async loadModel(config: RunConfig, state: TrainerState) {
+    const { backend } = await getEngine();
+    await replaceSession(() => SftSession.load(backend, config, state));
+  },
+
+  async evaluate(decode: DecodeConfig, evalConfig: EvalConfig) {
+    return currentSession().evaluate(decode, evalConfig);
+  },
+
+  async readModel() {
+    return currentSession().readState();
   },
 } satisfies StoptimeWorkerApi;
 
