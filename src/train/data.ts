@@ -1,0 +1,303 @@
+/**
+ * SFT data for a playground run, all deterministic from the RunConfig:
+ *
+ *   training set  buildSftSet(trainSize, seed) → tokenize prompt + target → keep what fits the context
+ *   batch s       a pure function of (seed, s): epoch-wise shuffled order, B sequences padded to T = contextLength,
+ *                 loss only on the target span, weights 1 / (target positions in the batch)
+ *   held-out      one fixed loss batch from the evaluation split (variant 'id', the run's target style)
+ *   eval set      the evaluation suite (prompts and problems) an EvalConfig names, for evaluate.ts
+ *
+ * Packing of one sequence s of n tokens (prompt p tokens, target n − p tokens, ending with `<eos>`) into a row of T:
+ *
+ *   position t     0      …   p−1        …   n−2        n−1 … T−1
+ *   tokens[t]      s[0]   …   s[p−1]     …   s[n−2]     PAD
+ *   targets[t]     −1     …   s[p]       …   s[n−1]     −1
+ *
+ * so the loss covers the position predicting the first target token through the one predicting `<eos>`, and a
+ * sequence fits when n ≤ T + 1 (its last token is only a target). Resuming at step s therefore gives the same batches
+ * as an uninterrupted run: nothing depends on the steps before s.
+ */
+
+import { buildEvalSuite, buildSftSet } from '../tasks/datasets';
+import { getTask, type TaskId } from '../tasks/index';
+import { encode, PAD_ID } from '../tasks/tokenizer';
+import { createRng, shuffleInPlace } from '../util/rng';
+import type { RunConfig } from './run_config';
+import { modelConfigFor, taskConfigFor } from './run_config';
+import type { Batch } from './trainer';
+
+/** One tokenized example: prompt ids followed by target ids (the last one `<eos>`). */
+export interface SftSequence {
+  /** [n] prompt + target ids. */
+  ids: Int32Array;
+  /** Tokens of the prompt (the loss starts at position promptTokens − 1). */
+  promptTokens: number;
+}
+
+export interface SftData {
+  /** The examples that fit, in drawn order. */
+  sequences: SftSequence[];
+  /** Examples drawn (sft.trainSize). */
+  drawn: number;
+  /** Fraction of drawn examples dropped because prompt + target exceeded contextLength + 1 tokens. */
+  droppedFraction: number;
+  /** B: sequences per batch. */
+  batchSize: number;
+  /** T: positions per row (the model's context length). */
+  seqLen: number;
+  /** Seed of the epoch shuffles (the run's seed). */
+  seed: number;
+}
+
+/** A prompt for generation, with the problem its completion is verified against. */
+export interface EvalItem {
+  prompt: string;
+  /** Tokenized prompt. */
+  promptIds: number[];
+  problem: unknown;
+}
+
+export interface EvalSet {
+  task: TaskId;
+  variant: string;
+  /** The model's context length (bounds prompt + completion). */
+  contextLength: number;
+  items: EvalItem[];
+  /** Problems of the suite left out because their prompt leaves no room to generate in the context. */
+  skipped: number;
+}
+
+/** Tokenizes one example. */
+export function tokenizeExample(prompt: string, target: string): SftSequence {
+  const p = encode(prompt);
+  const t = encode(target);
+  const ids = new Int32Array(p.length + t.length);
+  ids.set(p, 0);
+  ids.set(t, p.length);
+  return { ids, promptTokens: p.length };
+}
+
+/** Whether a sequence fits a row of T positions (its last token is only a target). */
+export function fitsContext(s: SftSequence, seqLen: number): boolean {
+  return s.ids.length <= seqLen + 1 && s.promptTokens >= 1 && s.ids.length > s.promptTokens;
+}
+
+/** The training set of a run, tokenized; throws when no example fits the model's context. */
+export function buildSftData(c: RunConfig): SftData {
+  const seqLen = modelConfigFor(c).contextLength;
+  const samples = buildSftSet({
+    task: c.task.id,
+    size: c.sft.trainSize,
+    seed: c.seed,
+    config: taskConfigFor(c),
+    style: c.task.targetStyle,
+    instructions: c.task.instructions,
+  });
+  const all = samples.map((s) => tokenizeExample(s.prompt, s.target));
+  const sequences = all.filter((s) => fitsContext(s, seqLen));
+  if (sequences.length === 0) {
+    const shortest = Math.min(...all.map((s) => s.ids.length));
+    throw new Error(
+      `none of the ${all.length} training examples fits the '${c.model.size}' model's context of ${seqLen} tokens ` +
+        `(shortest prompt + target: ${shortest} tokens, at most ${seqLen + 1} fit): choose a larger model or a ` +
+        'shorter task setting',
+    );
+  }
+  return {
+    sequences,
+    drawn: all.length,
+    droppedFraction: (all.length - sequences.length) / all.length,
+    batchSize: c.sft.batchSize,
+    seqLen,
+    seed: c.seed,
+  };
+}
+
+/**
+ * Packs sequences into one batch of B = `rows` rows of T positions (see the module comment). Rows beyond
+ * `sequences.length` are all PAD with no loss. Weights are 1 / (target positions in the batch), so they sum to 1.
+ */
+export function packBatch(sequences: readonly SftSequence[], rows: number, seqLen: number): Batch {
+  if (sequences.length > rows) throw new RangeError(`${sequences.length} sequences do not fit ${rows} rows`);
+  const N = rows * seqLen;
+  const tokens = new Int32Array(N).fill(PAD_ID);
+  const targets = new Int32Array(N).fill(-1);
+  const weights = new Float32Array(N);
+  let lossPositions = 0;
+  sequences.forEach((s, b) => {
+    if (!fitsContext(s, seqLen))
+      throw new RangeError(`sequence ${b} (${s.ids.length} tokens) does not fit T=${seqLen}`);
+    const n = s.ids.length;
+    const row = b * seqLen;
+    tokens.set(s.ids.subarray(0, n - 1), row);
+    for (let t = s.promptTokens - 1; t < n - 1; t++) targets[row + t] = s.ids[t + 1]!;
+    lossPositions += n - s.promptTokens;
+  });
+  const w = lossPositions > 0 ? 1 / lossPositions : 0;
+  for (let i = 0; i < N; i++) if (targets[i]! >= 0) weights[i] = w;
+  return { tokens, targets, weights };
+}
+
+/** Seed of epoch `epoch`'s shuffle: the run seed mixed with a hash of the epoch (distinct per epoch, u32). */
+export function epochSeed(seed: number, epoch: number): number {
+  return (seed ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0;
+}
+
+/** The order in which epoch `epoch` visits the N sequences: a permutation of 0..N−1. */
+export function epochOrder(seed: number, epoch: number, n: number): number[] {
+  return shuffleInPlace(
+    createRng(epochSeed(seed, epoch)),
+    Array.from({ length: n }, (_, i) => i),
+  );
+}
+
+/**
+ * The batch of step `step` (0-based): stream positions step·B … step·B + B − 1 of the endless sequence of epochs,
+ * each epoch a fresh permutation of the training set. A pure function of (data, step).
+ */
+export function batchAt(data: SftData, step: number): Batch {
+  if (!Number.isInteger(step) || step < 0) throw new RangeError(`step must be a non-negative integer, got ${step}`);
+  const n = data.sequences.length;
+  const B = data.batchSize;
+  const chosen: SftSequence[] = [];
+  for (let j = 0; j < B; j++) {
+    const index = step * B + j;
+    const epoch = Math.floor(index / n);
+    chosen.push(data.sequences[cachedEpochOrder(data, epoch)[index - epoch * n]!]!);
+  }
+  return packBatch(chosen, B, data.seqLen);
+}
+
+/** The last epoch order computed per data set (consecutive steps mostly share an epoch). A cache only: no state. */
+const lastOrder = new WeakMap<SftData, { epoch: number; order: number[] }>();
+
+function cachedEpochOrder(data: SftData, epoch: number): number[] {
+  const hit = lastOrder.get(data);
+  if (hit?.epoch === epoch) return hit.order;
+  const order = epochOrder(data.seed, epoch, data.sequences.length);
+  lastOrder.set(data, { epoch, order });
+  return order;
+}
+
+export interface HeldOutData {
+  /** Fixed loss batch of B rows (rows past the available problems are padding with no loss); null when none fit. */
+  batch: Batch | null;
+  /** Held-out problems in the batch. */
+  rows: number;
+  /** The first few held-out prompts, for the sample generations logged during training. */
+  samplePrompts: EvalItem[];
+}
+
+/** The held-out loss batch's suite is drawn with seed = run seed + this (arbitrary; fixed so the batch is too). */
+export const HELD_OUT_SEED_OFFSET = 7919;
+/** Held-out prompts whose greedy completions are logged during training. */
+export const SAMPLE_PROMPTS = 4;
+
+/**
+ * The fixed held-out loss batch and sample prompts of a run: the evaluation split of variant 'id' in the run's
+ * target style, min(batchSize, available) problems, packed like training batches.
+ */
+export function buildHeldOutData(c: RunConfig): HeldOutData {
+  const seqLen = modelConfigFor(c).contextLength;
+  const want = Math.max(c.sft.batchSize, SAMPLE_PROMPTS);
+  const samples = largestEvalSuite(want, (size) =>
+    buildEvalSuite({
+      task: c.task.id,
+      size,
+      variant: 'id',
+      seed: c.seed + HELD_OUT_SEED_OFFSET,
+      config: taskConfigFor(c),
+      style: c.task.targetStyle,
+    }),
+  );
+  const fitting = samples.map((s) => ({ s, seq: tokenizeExample(s.prompt, s.target) }));
+  const inBatch = fitting.filter((f) => fitsContext(f.seq, seqLen)).slice(0, c.sft.batchSize);
+  const samplePrompts = fitting
+    .filter((f) => f.seq.promptTokens < seqLen)
+    .slice(0, SAMPLE_PROMPTS)
+    .map((f) => ({
+      prompt: f.s.prompt,
+      promptIds: Array.from(f.seq.ids.subarray(0, f.seq.promptTokens)),
+      problem: f.s.problem,
+    }));
+  return {
+    batch:
+      inBatch.length > 0
+        ? packBatch(
+            inBatch.map((f) => f.seq),
+            c.sft.batchSize,
+            seqLen,
+          )
+        : null,
+    rows: inBatch.length,
+    samplePrompts,
+  };
+}
+
+/**
+ * The largest evaluation suite of at most `want` problems: `build(want)`, or when the held-out space holds fewer
+ * distinct problems (buildEvalSuite throws), the largest size that builds, found by bisection. A suite of size k is
+ * the first k problems of any larger suite (same seed), so the result is a prefix of what `want` would have given.
+ */
+export function largestEvalSuite<T>(want: number, build: (size: number) => T[]): T[] {
+  try {
+    return build(want);
+  } catch (first) {
+    let lo = 0; // largest size known to build
+    let best: T[] = [];
+    let hi = want; // smallest size known to fail
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      try {
+        best = build(mid);
+        lo = mid;
+      } catch {
+        hi = mid;
+      }
+    }
+    if (lo === 0) throw first;
+    return best;
+  }
+}
+
+/**
+ * The evaluation set an EvalConfig names, for a run's task and model: buildEvalSuite(size, variant, seed) on the
+ * held-out split, prompts tokenized. Prompts that leave no room to generate in the context are skipped (counted);
+ * throws when none is left.
+ */
+export function buildEvalSet(c: RunConfig, evalCfg: { size: number; variant: string; seed: number }): EvalSet {
+  const contextLength = modelConfigFor(c).contextLength;
+  const task = getTask(c.task.id);
+  if (!task.variants.includes(evalCfg.variant)) {
+    throw new Error(
+      `eval.variant: task '${c.task.id}' has no variant '${evalCfg.variant}' (variants: ${task.variants.join(', ')})`,
+    );
+  }
+  let samples: ReturnType<typeof buildEvalSuite>;
+  try {
+    samples = buildEvalSuite({
+      task: c.task.id,
+      size: evalCfg.size,
+      variant: evalCfg.variant,
+      seed: evalCfg.seed,
+      config: taskConfigFor(c),
+    });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(
+      `eval.size: cannot draw ${evalCfg.size} distinct held-out '${evalCfg.variant}' problems for task ` +
+        `'${c.task.id}' (${why}); use a smaller evaluation set`,
+    );
+  }
+  const items: EvalItem[] = [];
+  for (const s of samples) {
+    const promptIds = encode(s.prompt);
+    if (promptIds.length < contextLength) items.push({ prompt: s.prompt, promptIds, problem: s.problem });
+  }
+  if (items.length === 0) {
+    throw new Error(
+      `every evaluation prompt is at least as long as the model's context (${contextLength} tokens): nothing to generate`,
+    );
+  }
+  return { task: c.task.id, variant: evalCfg.variant, contextLength, items, skipped: samples.length - items.length };
+}

@@ -1,0 +1,198 @@
+/**
+ * Evaluation of the current model: one point of the trace-length-vs-accuracy chart.
+ *
+ *   DecodeConfig → sampling params + budget forcing → generate (chunks of decoder.rows prompts) → decode text
+ *   → task.verify → per-trace stats (eval_metrics.ts) → EvalPoint
+ *
+ * The stopping interventions map onto the sampler: 'ts' sets the temperature τ of the stop/continue decision on
+ * `</think>`, 'bias' adds to the `</think>` logit, 'cap' and 'extend' are s1 budget forcing (force `</think>` at a
+ * thinking cap; replace an early `</think>` by "Wait,"). Each decode uses exactly one, so a chart series isolates one
+ * method; 'none' is plain decoding at the configured temperature.
+ */
+
+import type { SamplingParams } from '../cpu/sampling';
+import { ConfigError } from '../model/config';
+import type { BudgetForcing, Completion, GenerateOptions } from '../model/generate';
+import { getTask, type TaskId, type VerifyResult } from '../tasks/index';
+import { decode as decodeTokens, EOS_ID, encode, THINK_END_ID, THINK_START_ID } from '../tasks/tokenizer';
+import type { DecodeBackend } from './backend';
+import type { EvalItem, EvalSet } from './data';
+import {
+  aggregateTraces,
+  opensThinking,
+  REPETITION_NGRAM,
+  repeatedNgramFraction,
+  type SpecialIds,
+  type TraceStats,
+  thinkingSlice,
+} from './eval_metrics';
+import type { EvalPoint, TraceSample } from './results';
+import { seriesFor } from './results';
+import { type DecodeConfig, decodeConfigSchema, zodIssues } from './run_config';
+
+/** What 'extend' writes in place of an early `</think>` (s1's "Wait"). */
+export const EXTENSION_TEXT = 'Wait,';
+
+export const SPECIAL_IDS: SpecialIds = { thinkStartId: THINK_START_ID, thinkEndId: THINK_END_ID, eosId: EOS_ID };
+
+/** Sampler settings of a decode: the global knobs, plus the stop-token rule of 'ts' or 'bias' (others: τ = 1, bias 0). */
+export function samplingFor(d: DecodeConfig): SamplingParams {
+  const stopsAtThinkEnd = d.intervention === 'ts' || d.intervention === 'bias';
+  return {
+    temperature: d.temperature,
+    topK: d.topK,
+    topP: d.topP,
+    stopTokenId: stopsAtThinkEnd ? THINK_END_ID : -1,
+    stopTemperature: d.intervention === 'ts' ? d.stopTemperature : 1,
+    stopLogitBias: d.intervention === 'bias' ? d.stopLogitBias : 0,
+  };
+}
+
+/** Budget forcing of a decode: 'cap' and 'extend' only (undefined otherwise: no forcing). */
+export function budgetFor(d: DecodeConfig): BudgetForcing | undefined {
+  if (d.intervention === 'cap') {
+    return { thinkingCapTokens: d.thinkingBudgetTokens, minThinkingTokens: 0, maxExtensions: 0, extensionIds: [] };
+  }
+  if (d.intervention === 'extend') {
+    return {
+      thinkingCapTokens: 0,
+      minThinkingTokens: d.minThinkingTokens,
+      maxExtensions: d.maxExtensions,
+      extensionIds: encode(EXTENSION_TEXT),
+    };
+  }
+  return undefined;
+}
+
+/** Generation options for prompts of which the shortest has `shortestPromptTokens` tokens. */
+export function generateOptionsFor(
+  d: DecodeConfig,
+  contextLength: number,
+  shortestPromptTokens: number,
+  seed: number,
+): GenerateOptions {
+  const options: GenerateOptions = {
+    maxNewTokens: Math.max(1, Math.min(d.maxNewTokens, contextLength - shortestPromptTokens)),
+    sampling: samplingFor(d),
+    seed: seed >>> 0,
+    eosId: EOS_ID,
+    thinkStartId: THINK_START_ID,
+    thinkEndId: THINK_END_ID,
+  };
+  const budget = budgetFor(d);
+  if (budget) options.budget = budget;
+  return options;
+}
+
+/** Sampling seed of chunk `chunk` of an evaluation (chunks must not share a random stream). */
+export function chunkSeed(seed: number, chunk: number): number {
+  return (seed ^ Math.imul(chunk + 1, 0x85ebca6b)) >>> 0;
+}
+
+/** One generated, verified trace. */
+export interface GeneratedTrace {
+  item: EvalItem;
+  completion: Completion;
+  /** Decoded completion (special tokens spelled out). */
+  text: string;
+  verdict: VerifyResult;
+  stats: TraceStats;
+}
+
+/** Per-trace stats of a completion already verified; `promptIds` tells whether thinking began in the prompt. */
+export function traceStats(completion: Completion, correct: boolean, promptIds: readonly number[] = []): TraceStats {
+  const thinking = thinkingSlice(completion.tokens, SPECIAL_IDS, opensThinking(promptIds, SPECIAL_IDS));
+  return {
+    correct,
+    thinkingTokens: thinking.length,
+    completionTokens: completion.tokens.length,
+    finished: completion.finished,
+    repetition: repeatedNgramFraction(thinking, REPETITION_NGRAM),
+  };
+}
+
+/** Generates a completion for every item (in chunks of decoder.rows) and verifies each with the task. */
+export async function generateTraces(
+  decoder: DecodeBackend,
+  task: TaskId,
+  items: readonly EvalItem[],
+  contextLength: number,
+  d: DecodeConfig,
+  seed: number,
+): Promise<GeneratedTrace[]> {
+  const verifier = getTask(task);
+  const out: GeneratedTrace[] = [];
+  for (let from = 0, chunk = 0; from < items.length; from += decoder.rows, chunk++) {
+    const part = items.slice(from, from + decoder.rows);
+    const shortest = Math.min(...part.map((it) => it.promptIds.length));
+    const options = generateOptionsFor(d, contextLength, shortest, chunkSeed(seed, chunk));
+    const completions = await decoder.generate(
+      part.map((it) => it.promptIds),
+      options,
+    );
+    if (completions.length !== part.length) {
+      throw new Error(`decoder returned ${completions.length} completions for ${part.length} prompts`);
+    }
+    part.forEach((item, i) => {
+      const completion = completions[i]!;
+      const text = decodeTokens(completion.tokens);
+      const verdict = verifier.verify(item.problem, text);
+      out.push({ item, completion, text, verdict, stats: traceStats(completion, verdict.correct, item.promptIds) });
+    });
+  }
+  return out;
+}
+
+/** The TraceSample shown for a trace. */
+export function traceSample(t: GeneratedTrace): TraceSample {
+  return {
+    prompt: t.item.prompt,
+    completion: t.text,
+    correct: t.verdict.correct,
+    reason: t.verdict.reason,
+    thinkingTokens: t.stats.thinkingTokens,
+    finished: t.completion.finished,
+  };
+}
+
+/** Correct and wrong traces shown with an EvalPoint (each: the first ones in evaluation order). */
+export const SAMPLES_PER_VERDICT = 4;
+
+let pointCounter = 0;
+
+/**
+ * Evaluates the decoder's current weights on `evalSet` with decode settings `d`. `step`: training steps of the
+ * weights; `seed`: sampling seed (irrelevant for greedy decoding).
+ */
+export async function evaluateModel(
+  decoder: DecodeBackend,
+  evalSet: EvalSet,
+  d: DecodeConfig,
+  opts: { step: number; seed: number },
+): Promise<EvalPoint> {
+  const parsed = decodeConfigSchema.safeParse(d);
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, 'decode'));
+  const t0 = performance.now();
+  const traces = await generateTraces(decoder, evalSet.task, evalSet.items, evalSet.contextLength, d, opts.seed);
+  const metrics = aggregateTraces(traces.map((t) => t.stats));
+  const samples = [
+    ...traces.filter((t) => t.verdict.correct).slice(0, SAMPLES_PER_VERDICT),
+    ...traces.filter((t) => !t.verdict.correct).slice(0, SAMPLES_PER_VERDICT),
+  ].map(traceSample);
+  const evalTimeMs = performance.now() - t0;
+  const createdAt = Date.now();
+  const series = seriesFor(d.intervention);
+  pointCounter++;
+  return {
+    id: `${series}-s${opts.step}-${createdAt.toString(36)}-${pointCounter.toString(36)}`,
+    step: opts.step,
+    series,
+    decode: { ...d },
+    variant: evalSet.variant,
+    problems: traces.length,
+    ...metrics,
+    samples,
+    evalTimeMs,
+    createdAt,
+  };
+}

@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../src/model/config';
+import { getTask } from '../../src/tasks/index';
+import { countTokens, EOS_ID, encode, THINK_END_ID, THINK_START_ID, vocabSize } from '../../src/tasks/tokenizer';
+import type { DecodeBackend, TrainBackend } from '../../src/train/backend';
+import { createGpuBackend } from '../../src/train/backend_gpu';
+import { DEFAULT_OPTIM_CONFIG } from '../../src/train/config';
+import { buildEvalSet, type EvalSet } from '../../src/train/data';
+import { REPETITION_NGRAM } from '../../src/train/eval_metrics';
+import {
+  budgetFor,
+  chunkSeed,
+  EXTENSION_TEXT,
+  evaluateModel,
+  generateOptionsFor,
+  generateTraces,
+  samplingFor,
+} from '../../src/train/evaluate';
+import {
+  DEFAULT_DECODE_CONFIG,
+  DEFAULT_RUN_CONFIG,
+  type DecodeConfig,
+  type RunConfig,
+} from '../../src/train/run_config';
+import { gpuContext } from '../helpers/gpu';
+
+const decodeCfg = (over: Partial<DecodeConfig>): DecodeConfig => ({ ...DEFAULT_DECODE_CONFIG, ...over });
+
+describe('DecodeConfig → sampler settings', () => {
+  const base = decodeCfg({
+    temperature: 0.7,
+    topK: 5,
+    topP: 0.9,
+    stopTemperature: 0.3,
+    stopLogitBias: 2.5,
+    thinkingBudgetTokens: 17,
+    minThinkingTokens: 9,
+    maxExtensions: 3,
+    maxNewTokens: 40,
+  });
+
+  it('each intervention sets only its own knob', () => {
+    const knobs = (intervention: DecodeConfig['intervention']) => {
+      const s = samplingFor({ ...base, intervention });
+      expect([s.temperature, s.topK, s.topP]).toEqual([0.7, 5, 0.9]);
+      return [s.stopTokenId, s.stopTemperature, s.stopLogitBias, budgetFor({ ...base, intervention })];
+    };
+    expect(knobs('none')).toEqual([-1, 1, 0, undefined]);
+    expect(knobs('ts')).toEqual([THINK_END_ID, 0.3, 0, undefined]);
+    expect(knobs('bias')).toEqual([THINK_END_ID, 1, 2.5, undefined]);
+    expect(knobs('cap')).toEqual([
+      -1,
+      1,
+      0,
+      { thinkingCapTokens: 17, minThinkingTokens: 0, maxExtensions: 0, extensionIds: [] },
+    ]);
+    expect(knobs('extend')).toEqual([
+      -1,
+      1,
+      0,
+      { thinkingCapTokens: 0, minThinkingTokens: 9, maxExtensions: 3, extensionIds: encode('Wait,') },
+    ]);
+    expect(EXTENSION_TEXT).toBe('Wait,');
+  });
+
+  it('generation options: special ids always set, length bounded by the context left after the shortest prompt', () => {
+    const o = generateOptionsFor(base, 32, 10, 99);
+    expect(o).toMatchObject({
+      maxNewTokens: 22,
+      seed: 99,
+      eosId: EOS_ID,
+      thinkStartId: THINK_START_ID,
+      thinkEndId: THINK_END_ID,
+    });
+    expect(o.budget).toBeUndefined();
+    expect(generateOptionsFor(base, 256, 10, 1).maxNewTokens).toBe(40);
+    expect(generateOptionsFor({ ...base, intervention: 'cap' }, 256, 10, 1).budget?.thinkingCapTokens).toBe(17);
+    // Chunks draw from different random streams.
+    expect(new Set([0, 1, 2, 3].map((c) => chunkSeed(5, c))).size).toBe(4);
+  });
+});
+
+// A small model (context 32, width 16, one layer) keeps generation quick on a software adapter; its weights are the
+// untrained initialisation, so its logits are nearly uniform and it rarely emits `</think>` or `<eos>` by itself.
+const model: ModelConfig = { vocabSize, contextLength: 32, dModel: 16, nLayers: 1, nHeads: 2, mlpRatio: 2, seed: 4 };
+const run: RunConfig = {
+  ...DEFAULT_RUN_CONFIG,
+  task: { ...DEFAULT_RUN_CONFIG.task, arithmeticMaxDigits: 1 },
+  model: { size: 'tiny' },
+};
+
+describe('evaluateModel on the GPU', () => {
+  let trainer: TrainBackend;
+  let decoder: DecodeBackend;
+  let evalSet: EvalSet;
+  /** The same problems with `<think>` appended to each prompt: every completion starts inside a thinking span. */
+  let thinkingSet: EvalSet;
+
+  beforeAll(async () => {
+    const backend = createGpuBackend(await gpuContext());
+    trainer = backend.createTrainer(model, DEFAULT_OPTIM_CONFIG, 1, model.contextLength);
+    decoder = backend.createDecoder(trainer, 3); // 4 prompts → chunks of 3 and 1
+    evalSet = { ...buildEvalSet(run, { size: 4, variant: 'id', seed: 21 }), contextLength: model.contextLength };
+    thinkingSet = {
+      ...evalSet,
+      items: evalSet.items.map((it) => ({
+        ...it,
+        prompt: `${it.prompt}<think>`,
+        promptIds: encode(`${it.prompt}<think>`),
+      })),
+    };
+  });
+  afterAll(() => {
+    decoder?.destroy();
+    trainer?.destroy();
+  });
+
+  it('its numbers equal a recomputation from the same completions; accuracy re-verifies', async () => {
+    // Sampled decoding at T = 1 (a seed makes it reproducible): varied completions.
+    const d = decodeCfg({ temperature: 1, maxNewTokens: 14 });
+    const point = await evaluateModel(decoder, evalSet, d, { step: 7, seed: 3 });
+    const traces = await generateTraces(decoder, 'arithmetic', evalSet.items, model.contextLength, d, 3);
+    const task = getTask('arithmetic');
+    // Independent route: work on the decoded text (string search, countTokens), not the token-id helpers.
+    const perTrace = traces.map((t, i) => {
+      const text = t.text;
+      const open = text.indexOf('<think>');
+      let thinking = '';
+      if (open >= 0) {
+        const from = open + '<think>'.length;
+        const ends = [text.indexOf('</think>', from), text.indexOf('<eos>', from)].filter((x) => x >= 0);
+        thinking = text.slice(from, ends.length > 0 ? Math.min(...ends) : text.length);
+      }
+      const ids = encode(thinking);
+      let repeats = 0;
+      const grams: string[] = [];
+      for (let j = 0; j + REPETITION_NGRAM <= ids.length; j++) {
+        const g = ids.slice(j, j + REPETITION_NGRAM).join(' ');
+        if (grams.includes(g)) repeats++;
+        grams.push(g);
+      }
+      return {
+        correct: task.verify(evalSet.items[i]!.problem, text).correct,
+        thinking: countTokens(thinking),
+        tokens: countTokens(text),
+        finished: text.endsWith('<eos>'),
+        repetition: grams.length > 0 ? repeats / grams.length : null,
+      };
+    });
+    const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(point.problems).toBe(4);
+    expect(point.step).toBe(7);
+    expect(point.series).toBe('temperature');
+    expect(point.variant).toBe('id');
+    expect(point.decode).toEqual(d);
+    expect(point.accuracy).toBe(perTrace.filter((t) => t.correct).length / 4);
+    expect(point.meanThinkingTokens).toBeCloseTo(meanOf(perTrace.map((t) => t.thinking)), 12);
+    expect(point.meanCompletionTokens).toBeCloseTo(meanOf(perTrace.map((t) => t.tokens)), 12);
+    expect(point.stopRate).toBe(perTrace.filter((t) => t.finished).length / 4);
+    const reps = perTrace.flatMap((t) => (t.repetition === null ? [] : [t.repetition]));
+    expect(point.repetitionRate).toBeCloseTo(reps.length > 0 ? meanOf(reps) : 0, 12);
+    expect(point.histogram.reduce((s, b) => s + b.correct + b.wrong, 0)).toBe(4);
+    // Every trace is among the samples (≤ 4 correct + ≤ 4 wrong of 4), so the accuracy re-verifies from them.
+    expect(point.samples.length).toBe(4);
+    for (const s of point.samples) {
+      const item = evalSet.items.find((it) => it.prompt === s.prompt)!;
+      const verdict = task.verify(item.problem, s.completion);
+      expect([s.correct, s.reason]).toEqual([verdict.correct, verdict.reason]);
+      expect(s.completion.length).toBeGreaterThan(0);
+    }
+    expect(point.samples.filter((s) => s.correct).length / 4).toBe(point.accuracy);
+    expect(point.evalTimeMs).toBeGreaterThan(0);
+    // docs/metrics.md documents every field of a point.
+    const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+    for (const field of Object.keys(point)) expect(doc, field).toContain(`| \`${field}\` |`);
+    expect(point.createdAt).toBeGreaterThan(0);
+    // Ids are unique within a run.
+    const again = await evaluateModel(decoder, evalSet, d, { step: 7, seed: 3 });
+    expect(again.id).not.toBe(point.id);
+    expect(again.accuracy).toBe(point.accuracy); // same seed, same weights, same completions
+  });
+
+  it("'ts' and 'bias' reach the sampler: at τ = 100 or bias +100, greedy decoding closes thinking at once", async () => {
+    const plain = await evaluateModel(decoder, thinkingSet, decodeCfg({ maxNewTokens: 8 }), { step: 0, seed: 1 });
+    // Precondition: without an intervention the untrained model keeps thinking.
+    expect(plain.meanThinkingTokens).toBeGreaterThan(3);
+    // τ = 100 lifts p(</think>) to ≈ σ(logit(p)/100) ≈ 0.49, above every other token of a near-uniform distribution.
+    const ts = await evaluateModel(
+      decoder,
+      thinkingSet,
+      decodeCfg({ intervention: 'ts', stopTemperature: 100, maxNewTokens: 8 }),
+      {
+        step: 0,
+        seed: 1,
+      },
+    );
+    expect(ts.series).toBe('ts');
+    expect(ts.meanThinkingTokens).toBe(0);
+    const bias = await evaluateModel(
+      decoder,
+      thinkingSet,
+      decodeCfg({ intervention: 'bias', stopLogitBias: 100, maxNewTokens: 8 }),
+      {
+        step: 0,
+        seed: 1,
+      },
+    );
+    expect(bias.series).toBe('bias');
+    expect(bias.meanThinkingTokens).toBe(0);
+    for (const s of bias.samples) expect(s.completion.startsWith('</think>')).toBe(true);
+  });
+
+  it("'cap' (s1 budget forcing) bounds thinking at the cap", async () => {
+    const plain = await evaluateModel(decoder, thinkingSet, decodeCfg({ maxNewTokens: 12 }), { step: 0, seed: 1 });
+    expect(plain.meanThinkingTokens).toBeGreaterThan(3); // precondition: the cap has something to cut
+    const cap = await evaluateModel(
+      decoder,
+      thinkingSet,
+      decodeCfg({ intervention: 'cap', thinkingBudgetTokens: 3, maxNewTokens: 12 }),
+      {
+        step: 0,
+        seed: 1,
+      },
+    );
+    expect(cap.series).toBe('cap');
+    expect(cap.meanThinkingTokens).toBeLessThanOrEqual(3);
+    expect(cap.samples.length).toBe(4);
+    for (const s of cap.samples) {
+      expect(s.thinkingTokens).toBeLessThanOrEqual(3);
+      // Greedy: the capped completion follows the plain one until the cap, then `</think>` is forced.
+      const p = plain.samples.find((x) => x.prompt === s.prompt)!;
+      if (p.thinkingTokens > 3) {
+        expect(s.thinkingTokens).toBe(3);
+        const prefix = s.completion.slice(0, s.completion.indexOf('</think>'));
+        expect(p.completion.startsWith(prefix)).toBe(true);
+        expect(countTokens(prefix)).toBe(3);
+      } else {
+        expect(s.completion).toBe(p.completion);
+      }
+    }
+  });
+});
