@@ -4,10 +4,10 @@
  * Progress comes back as one stream of typed events (`WorkerEvent`) through a callback passed with Comlink.proxy.
  */
 import type { TrainerState } from '../train/backend';
-import type { MetricKey } from '../train/metrics';
-import type { EvalPoint, TraceSample } from '../train/results';
+import type { EvalPoint } from '../train/results';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import type { SelfTestResult } from '../train/selftest';
+import type { SessionEvent, SessionState, SessionSummary } from '../train/sft';
 
 export interface EngineInfo {
   backend: 'webgpu' | 'cpu';
@@ -17,24 +17,11 @@ export interface EngineInfo {
   fallbackReason: string | null;
 }
 
-export type TrainingState = 'running' | 'paused' | 'stopped' | 'finished' | 'error';
-
-export type WorkerEvent =
-  /** The session changed state; `step` = optimiser steps done. */
-  | { type: 'status'; state: TrainingState; step: number; message: string | null }
-  /** Metric values at a step (only the keys measured at that step). */
-  | { type: 'metrics'; step: number; values: Partial<Record<MetricKey, number>> }
-  /** Greedy generations on a few held-out prompts with the current weights. */
-  | { type: 'samples'; step: number; samples: TraceSample[] }
-  /** Weights, moments and step counter to persist; resuming from it continues the same run. */
-  | { type: 'checkpoint'; step: number; state: TrainerState };
-
+/** The session's own types (src/train/sft.ts), re-exported under the worker's names. */
+export type TrainingState = SessionState;
+export type WorkerEvent = SessionEvent;
 export type WorkerEventListener = (event: WorkerEvent) => void;
-
-export interface TrainSummary {
-  state: 'finished' | 'stopped';
-  steps: number;
-}
+export type TrainSummary = SessionSummary;
 
 export interface StoptimeWorkerApi {
   /**
