@@ -1,45 +1,67 @@
 /**
- * Placeholder page until the playground lands: what Stoptime is, which WebGPU adapter the engine worker got, and an
- * engine self-test (a small model learning to reverse digit strings, trained in the worker).
+ * The Stoptime playground page: train a small transformer in the engine worker, watch its loss, then decode with
+ * different stopping interventions and chart trace length against accuracy. Layout only: every panel reads the store
+ * (src/state/store.ts), whose actions are the only code that talks to the worker and the runs database.
  */
-import { useEffect } from 'react';
-import { useEngine } from '../state/engine';
+import { type ReactNode, useEffect } from 'react';
+import { useStore } from '../state/store';
+import { AccuracyChart, HistogramChart, PointTraces, RatesChart, TrainingChart } from './Charts';
+import { DecodePanel } from './DecodePanel';
+import { EnginePanel } from './EnginePanel';
+import { Header, Notices } from './Header';
+import { RunsPanel } from './RunsPanel';
+import { TrainPanel } from './TrainPanel';
 
-const SELF_TEST_STEPS = 20;
+function ChartCard({ title, subtitle, children }: { title: string; subtitle?: string; children: ReactNode }) {
+  return (
+    <section className="panel chart-card">
+      <h2>
+        {title}
+        {subtitle && <span className="subtitle"> {subtitle}</span>}
+      </h2>
+      {children}
+    </section>
+  );
+}
 
 export function App() {
-  const { adapter, adapterError, selfTest, connect, runSelfTest } = useEngine();
+  const init = useStore((s) => s.init);
   useEffect(() => {
-    void connect();
-  }, [connect]);
+    void init();
+  }, [init]);
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 720, margin: '3rem auto', lineHeight: 1.5 }}>
-      <h1>Stoptime</h1>
-      <p>Train a tiny transformer on your own GPU and study when a model should stop thinking.</p>
-      <p data-testid="webgpu-status">
-        {adapter && `WebGPU adapter: ${adapter}`}
-        {adapterError && `WebGPU unavailable: ${adapterError}`}
-        {!adapter && !adapterError && 'Checking for WebGPU…'}
-      </p>
-      <button
-        type="button"
-        disabled={!adapter || selfTest.kind === 'running'}
-        onClick={() => void runSelfTest(SELF_TEST_STEPS)}
-      >
-        Run engine self-test ({SELF_TEST_STEPS} training steps)
-      </button>
-      <p data-testid="selftest">
-        {selfTest.kind === 'running' && 'Training…'}
-        {selfTest.kind === 'error' && `Self-test failed: ${selfTest.message}`}
-        {selfTest.kind === 'done' &&
-          `Loss ${selfTest.result.losses[0]!.toFixed(3)} → ${selfTest.result.losses.at(-1)!.toFixed(3)} in ${selfTest.result.losses.length} steps, ${selfTest.result.stepTimeMs.toFixed(0)} ms/step`}
-      </p>
-      {selfTest.kind === 'done' && (
-        <output data-testid="selftest-losses" hidden>
-          {JSON.stringify(selfTest.result.losses)}
-        </output>
-      )}
-      <p>The playground (training, decoding interventions and charts) is under construction.</p>
-    </main>
+    <div className="app">
+      <Header />
+      <Notices />
+      <div className="layout">
+        <div className="col-controls">
+          <TrainPanel />
+        </div>
+        <main className="col-charts">
+          <div className="chart-grid">
+            <ChartCard title="Trace length vs accuracy" subtitle="(one curve per stopping method; click a point)">
+              <AccuracyChart />
+            </ChartCard>
+            <ChartCard title="Training" subtitle="(loss, nats/token)">
+              <TrainingChart />
+            </ChartCard>
+            <ChartCard title="Thinking length" subtitle="(selected point: correct vs wrong)">
+              <HistogramChart />
+            </ChartCard>
+            <ChartCard title="Repetition and stop rate" subtitle="(per eval point)">
+              <RatesChart />
+            </ChartCard>
+          </div>
+          <ChartCard title="Traces of the selected point">
+            <PointTraces />
+          </ChartCard>
+        </main>
+        <div className="col-runs">
+          <DecodePanel />
+          <RunsPanel />
+          <EnginePanel />
+        </div>
+      </div>
+    </div>
   );
 }

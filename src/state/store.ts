@@ -1,0 +1,1044 @@
+/**
+ * The playground's one store (zustand): the run config being edited, the engine worker's state, the saved runs and
+ * the evaluation queue. Components read it with selectors; only its actions talk to the engine worker (comlink) and to
+ * the runs database (IndexedDB), so the UI thread never touches the GPU.
+ *
+ * Worker events are buffered and applied at most every FLUSH_INTERVAL_MS in one store update, and a run is written to
+ * IndexedDB at most once per SAVE_INTERVAL_MS while it trains, so a fast training loop cannot flood the main thread.
+ * Evaluations run one at a time: a settled decode-setting change replaces any earlier one still waiting, and sweeps
+ * queue their points behind it.
+ */
+import * as Comlink from 'comlink';
+import { create } from 'zustand';
+import { getTask } from '../tasks/index';
+import type { TrainerState } from '../train/backend';
+import type { MetricKey } from '../train/metrics';
+import type { EvalPoint, SeriesId } from '../train/results';
+import {
+  DEFAULT_RUN_CONFIG,
+  type DecodeConfig,
+  decodeConfigSchema,
+  type EvalConfig,
+  evalConfigSchema,
+  type RunConfig,
+  runConfigIssues,
+} from '../train/run_config';
+import type {
+  EngineInfo,
+  SelfTestResult,
+  StoptimeWorkerApi,
+  TrainingState,
+  TrainSummary,
+  WorkerEvent,
+} from '../worker/api';
+import { exportRunFile, parseRunFile, RUN_FILE_LIMITS } from './run_file';
+import type { RunRecord, RunStatus } from './run_record';
+import { type DeletedRun, describeStorageError, newRunId } from './runs_db';
+import type { RunsDbWorkerApi } from './runs_db.worker';
+import { configFromHash, configToHash } from './url';
+
+/** Worker events are applied to the store at most this often. */
+export const FLUSH_INTERVAL_MS = 200;
+/** A training run is written to IndexedDB at most this often (status changes and eval points are written at once). */
+export const SAVE_INTERVAL_MS = 1000;
+/** A decode setting counts as settled after this long without a change. */
+export const SETTLE_MS = 250;
+/** Undo toasts disappear after this long. */
+export const TOAST_MS = 8000;
+
+/** The values each method's "Sweep" button evaluates, and how a value enters the decode settings. */
+export interface Sweep {
+  /** The knob's name in labels. */
+  knob: string;
+  values: readonly number[];
+  apply(d: DecodeConfig, v: number): DecodeConfig;
+}
+
+export const SWEEPS: Record<SeriesId, Sweep> = {
+  temperature: {
+    knob: 'temperature',
+    values: [0, 0.3, 0.6, 1.0],
+    apply: (d, v) => ({ ...d, intervention: 'none', temperature: v }),
+  },
+  ts: { knob: 'τ', values: [0.25, 0.5, 1, 2, 4], apply: (d, v) => ({ ...d, intervention: 'ts', stopTemperature: v }) },
+  bias: {
+    knob: 'bias',
+    values: [-4, -2, 0, 2, 4],
+    apply: (d, v) => ({ ...d, intervention: 'bias', stopLogitBias: v }),
+  },
+  cap: {
+    knob: 'B',
+    values: [8, 16, 32, 64, 128],
+    apply: (d, v) => ({ ...d, intervention: 'cap', thinkingBudgetTokens: v }),
+  },
+  extend: {
+    knob: 'min tokens',
+    values: [16, 32, 64],
+    apply: (d, v) => ({ ...d, intervention: 'extend', minThinkingTokens: v }),
+  },
+};
+
+export type SessionState = TrainingState | 'starting';
+
+/** The training session of this page (at most one). */
+export interface Session {
+  runId: string;
+  state: SessionState;
+  /** Optimiser steps done. */
+  step: number;
+  totalSteps: number;
+  message: string | null;
+}
+
+export type SelfTestStatus =
+  | { kind: 'idle' }
+  | { kind: 'running' }
+  | { kind: 'done'; result: SelfTestResult }
+  | { kind: 'error'; message: string };
+
+export interface EvaluationStatus {
+  busy: boolean;
+  /** What is being evaluated now ("τ = 0.5 (sweep 2/5)"). */
+  label: string | null;
+  /** Evaluations waiting behind it. */
+  queued: number;
+  /** A model being loaded from its checkpoint. */
+  loading: boolean;
+}
+
+export interface InterruptedNotice {
+  runId: string;
+  name: string;
+  step: number;
+  checkpointStep: number | null;
+}
+
+export interface Toast {
+  id: number;
+  message: string;
+  /** Set for deletions: what Undo restores. */
+  undo: DeletedRun | null;
+}
+
+export interface PlaygroundState {
+  engine: EngineInfo | null;
+  engineError: string | null;
+  selfTest: SelfTestStatus;
+  /** The config being edited: what Start trains and what decode settings evaluate with. */
+  config: RunConfig;
+  /** Notices about ignored parts of the URL hash. */
+  notices: string[];
+  runs: Readonly<Record<string, RunRecord>>;
+  /** Run ids, newest first. */
+  runOrder: readonly string[];
+  /** The run the charts show. */
+  activeRunId: string | null;
+  /** Runs overlaid on the charts (besides the active one). */
+  compareRunIds: readonly string[];
+  /** The run whose weights the worker holds (evaluations apply to it). */
+  modelRunId: string | null;
+  session: Session | null;
+  /** Latest value of each training metric of the session. */
+  live: Partial<Record<MetricKey, number>>;
+  evaluation: EvaluationStatus;
+  /** The eval point whose traces and histogram are shown (null: the active run's latest). */
+  selectedPoint: { runId: string; pointId: string } | null;
+  interrupted: InterruptedNotice | null;
+  toast: Toast | null;
+  /** Shown in the error box until dismissed. */
+  error: string | null;
+  /** False when IndexedDB could not be opened: runs live in memory only. */
+  storageAvailable: boolean;
+
+  init(): Promise<void>;
+  setConfig(update: (c: RunConfig) => RunConfig): void;
+  setDecode(patch: Partial<DecodeConfig>): void;
+  setEvalSettings(patch: Partial<EvalConfig>): void;
+  copyLink(): Promise<void>;
+  start(): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+  resumeRun(runId: string): Promise<void>;
+  dismissInterrupted(): void;
+  evaluateNow(): void;
+  sweep(series: SeriesId): void;
+  selectRun(runId: string): void;
+  applyRunSettings(runId: string): void;
+  toggleCompare(runId: string): void;
+  renameRun(runId: string, name: string): void;
+  deleteRun(runId: string): Promise<void>;
+  undoDelete(): Promise<void>;
+  exportRun(runId: string, separateWeights: boolean): Promise<void>;
+  importFiles(files: readonly File[]): Promise<void>;
+  selectPoint(runId: string, pointId: string | null): void;
+  dismissError(): void;
+  dismissToast(): void;
+  dismissNotices(): void;
+  runSelfTest(steps: number): Promise<void>;
+}
+
+// ---- connections (module state: one worker and one database per page) ----
+
+let remote: Comlink.Remote<StoptimeWorkerApi> | null = null;
+
+function worker(): Comlink.Remote<StoptimeWorkerApi> {
+  if (!remote) {
+    const w = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'stoptime-engine',
+    });
+    remote = Comlink.wrap<StoptimeWorkerApi>(w);
+  }
+  return remote;
+}
+
+/** The runs database, in its own worker (see runs_db.worker.ts); null when it could not be opened. */
+type Db = Comlink.Remote<RunsDbWorkerApi>;
+let db: Db | null = null;
+
+async function openDb(): Promise<Db> {
+  const remoteDb = Comlink.wrap<RunsDbWorkerApi>(
+    new Worker(new URL('./runs_db.worker.ts', import.meta.url), { type: 'module', name: 'stoptime-runs-db' }),
+  );
+  await remoteDb.open();
+  return remoteDb;
+}
+
+/** A checkpoint marked for transfer (not copy) to a worker; the caller must not use it afterwards. */
+function transferred(state: TrainerState): TrainerState {
+  const buffers: ArrayBuffer[] = [];
+  for (const a of [state.params, state.m, state.v]) {
+    if (a && a.buffer instanceof ArrayBuffer && !buffers.includes(a.buffer)) buffers.push(a.buffer);
+  }
+  return Comlink.transfer(state, buffers);
+}
+
+let engineReady: Promise<EngineInfo | null> = Promise.resolve(null);
+let initStarted = false;
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export const isActive = (s: Session | null): s is Session =>
+  s !== null && (s.state === 'running' || s.state === 'paused' || s.state === 'starting');
+
+function runStatusFor(state: SessionState): RunStatus {
+  return state === 'starting' ? 'running' : state;
+}
+
+// ---- persistence: one ordered chain of writes, training runs throttled ----
+
+let dbChain: Promise<void> = Promise.resolve();
+const saveTimers = new Map<string, ReturnType<typeof setTimeout>>();
+const lastSavedAt = new Map<string, number>();
+
+function dbWrite(op: (d: Db) => Promise<unknown>): Promise<void> {
+  const d = db;
+  if (d === null) return Promise.resolve();
+  // Every link handles its own failure, so the chain itself never rejects and later writes still run.
+  dbChain = dbChain
+    .then(() => op(d))
+    .then(
+      () => undefined,
+      (e: unknown) => {
+        useStore.setState({ error: `Could not save to the browser's storage: ${describeStorageError(e)}` });
+      },
+    );
+  return dbChain;
+}
+
+function saveRunNow(runId: string): void {
+  const timer = saveTimers.get(runId);
+  if (timer !== undefined) clearTimeout(timer);
+  saveTimers.delete(runId);
+  lastSavedAt.set(runId, performance.now());
+  void dbWrite(async (d) => {
+    const run = useStore.getState().runs[runId];
+    if (run) await d.putRun(run);
+  });
+}
+
+function saveRunSoon(runId: string): void {
+  if (saveTimers.has(runId)) return;
+  const since = performance.now() - (lastSavedAt.get(runId) ?? Number.NEGATIVE_INFINITY);
+  saveTimers.set(
+    runId,
+    setTimeout(() => saveRunNow(runId), Math.max(0, SAVE_INTERVAL_MS - since)),
+  );
+}
+
+// ---- training events: buffered, applied in one update per flush ----
+
+interface Buffered {
+  event: Exclude<WorkerEvent, { type: 'checkpoint' }>;
+  elapsedMs: number;
+}
+
+let buffer: Buffered[] = [];
+let flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Training time of the session (paused time excluded), continuing from the run's earlier time when resumed. */
+const clock = { baseMs: 0, startedAt: 0, pausedAt: null as number | null, pausedMs: 0 };
+
+function elapsedMs(now = performance.now()): number {
+  const paused = clock.pausedMs + (clock.pausedAt !== null ? now - clock.pausedAt : 0);
+  return clock.baseMs + now - clock.startedAt - paused;
+}
+
+function onWorkerEvent(runId: string, event: WorkerEvent): void {
+  if (useStore.getState().session?.runId !== runId) return;
+  if (event.type === 'checkpoint') {
+    flush();
+    saveCheckpoint(runId, event.step, event.state);
+    return;
+  }
+  const now = performance.now();
+  if (event.type === 'status') {
+    if (event.state === 'paused' && clock.pausedAt === null) clock.pausedAt = now;
+    if (event.state !== 'paused' && clock.pausedAt !== null) {
+      clock.pausedMs += now - clock.pausedAt;
+      clock.pausedAt = null;
+    }
+  }
+  buffer.push({ event, elapsedMs: elapsedMs(now) });
+  if (flushTimer === null) flushTimer = setTimeout(flush, FLUSH_INTERVAL_MS);
+}
+
+function flush(): void {
+  if (flushTimer !== null) clearTimeout(flushTimer);
+  flushTimer = null;
+  if (buffer.length === 0) return;
+  const events = buffer;
+  buffer = [];
+  const s = useStore.getState();
+  const session = s.session;
+  const run = session ? s.runs[session.runId] : undefined;
+  if (!session || !run) return;
+  // A new timeline array only when metrics arrived (charts redraw when its reference changes).
+  const timeline = events.some((e) => e.event.type === 'metrics') ? run.timeline.slice() : run.timeline;
+  let { samples, status, stepsDone } = run;
+  let { state, step, message: note } = session;
+  let live = s.live;
+  let statusChanged = false;
+  let error: string | null = null;
+  for (const { event, elapsedMs: atMs } of events) {
+    if (event.type === 'metrics') {
+      const last = timeline.at(-1);
+      if (last !== undefined && last.step === event.step) {
+        timeline[timeline.length - 1] = { ...last, values: { ...last.values, ...event.values } };
+      } else {
+        timeline.push({ step: event.step, elapsedMs: Math.round(atMs), values: { ...event.values } });
+      }
+      live = { ...live, ...event.values };
+      if (state === 'starting') state = 'running';
+      step = Math.max(step, event.step);
+      stepsDone = Math.max(stepsDone, event.step);
+    } else if (event.type === 'samples') {
+      samples = { step: event.step, samples: event.samples };
+    } else {
+      state = event.state;
+      step = event.step;
+      stepsDone = event.step;
+      note = event.message;
+      if (runStatusFor(event.state) !== status) statusChanged = true;
+      status = runStatusFor(event.state);
+      if (event.state === 'error') error = `Training failed: ${event.message ?? 'unknown error'}`;
+    }
+  }
+  useStore.setState({
+    runs: { ...s.runs, [run.id]: { ...run, timeline, samples, status, stepsDone, updatedAt: Date.now() } },
+    session: { ...session, state, step, message: note },
+    live,
+    ...(error !== null ? { error } : {}),
+  });
+  if (statusChanged) saveRunNow(run.id);
+  else saveRunSoon(run.id);
+}
+
+/**
+ * After pause()/resume() settle, the session is in the new state even if its status event is still in flight: apply
+ * it now (through the same path as the worker's events) unless an event already moved the session elsewhere.
+ */
+function confirmState(from: TrainingState, to: TrainingState): void {
+  flush();
+  const session = useStore.getState().session;
+  if (session?.state !== from) return;
+  onWorkerEvent(session.runId, { type: 'status', state: to, step: session.step, message: null });
+  flush();
+}
+
+function updateRun(runId: string, update: (r: RunRecord) => RunRecord): RunRecord | null {
+  const run = useStore.getState().runs[runId];
+  if (!run) return null;
+  const next = update(run);
+  useStore.setState((s) => ({ runs: { ...s.runs, [runId]: next } }));
+  return next;
+}
+
+function saveCheckpoint(runId: string, step: number, state: TrainerState): void {
+  const run = updateRun(runId, (r) => ({ ...r, checkpointStep: step, updatedAt: Date.now() }));
+  if (!run) return;
+  const timer = saveTimers.get(runId);
+  if (timer !== undefined) clearTimeout(timer);
+  saveTimers.delete(runId);
+  lastSavedAt.set(runId, performance.now());
+  void dbWrite(async (d) => {
+    const latest = useStore.getState().runs[runId] ?? run;
+    await d.saveCheckpoint({ ...latest, checkpointStep: step }, transferred(state));
+  });
+}
+
+// ---- evaluation queue: one at a time; latest settled settings win; sweeps queue ----
+
+interface EvalJob {
+  runId: string;
+  decode: DecodeConfig;
+  label: string;
+}
+
+let settleTimer: ReturnType<typeof setTimeout> | null = null;
+let settlePending = false;
+let sweepJobs: EvalJob[] = [];
+let pumping: Promise<void> | null = null;
+let loadRequest: string | null = null;
+
+/** The run evaluations apply to: the one training, else the one shown. */
+function evalTarget(s: PlaygroundState): RunRecord | null {
+  const id = isActive(s.session) ? s.session.runId : s.activeRunId;
+  return id === null ? null : (s.runs[id] ?? null);
+}
+
+/** The evaluation set for a run: the edited settings, with a variant its task has. */
+function evalConfigFor(run: RunRecord, edited: EvalConfig): EvalConfig {
+  const variants: readonly string[] = getTask(run.config.task.id).variants;
+  return { ...edited, variant: variants.includes(edited.variant) ? edited.variant : 'id' };
+}
+
+function canEvaluate(s: PlaygroundState, run: RunRecord): boolean {
+  if (s.engine === null) return false;
+  // While a session starts the worker still holds the previous model: wait for the first step.
+  if (s.session?.state === 'starting') return false;
+  if (isActive(s.session)) return s.session.runId === run.id;
+  return s.modelRunId === run.id || run.checkpointStep !== null;
+}
+
+function syncQueueStatus(extra: Partial<EvaluationStatus> = {}): void {
+  useStore.setState((s) => ({
+    evaluation: { ...s.evaluation, queued: sweepJobs.length + (settlePending ? 1 : 0), ...extra },
+  }));
+}
+
+function nextJob(): EvalJob | null {
+  const s = useStore.getState();
+  if (settlePending) {
+    settlePending = false;
+    const run = evalTarget(s);
+    if (run && canEvaluate(s, run)) {
+      return { runId: run.id, decode: s.config.decode, label: describeDecode(s.config.decode) };
+    }
+  }
+  return sweepJobs.shift() ?? null;
+}
+
+/** Makes `runId`'s weights the worker's current model (no-op when they already are). */
+async function ensureModel(runId: string): Promise<void> {
+  const s = useStore.getState();
+  if (s.modelRunId === runId) return;
+  if (isActive(s.session)) throw new Error('a training run is in progress: evaluations apply to it');
+  const run = s.runs[runId];
+  if (!run) throw new Error('the run no longer exists');
+  const state = run.checkpointStep !== null && db ? await db.getCheckpoint(runId) : null;
+  if (!state) throw new Error(`run '${run.name}' has no saved weights to evaluate`);
+  syncQueueStatus({ loading: true, label: `loading the weights of '${run.name}'` });
+  await worker().loadModel(run.config, transferred(state));
+  useStore.setState({ modelRunId: runId });
+}
+
+function pump(): Promise<void> {
+  if (pumping) return pumping;
+  pumping = (async () => {
+    await engineReady;
+    try {
+      for (;;) {
+        if (loadRequest !== null) {
+          const id = loadRequest;
+          loadRequest = null;
+          if (!isActive(useStore.getState().session)) {
+            try {
+              await ensureModel(id);
+            } catch (e) {
+              useStore.setState({ error: `Could not load the run's weights: ${message(e)}` });
+            }
+          }
+          continue;
+        }
+        const job = nextJob();
+        if (job === null) break;
+        syncQueueStatus({ busy: true, loading: false, label: job.label });
+        try {
+          await ensureModel(job.runId);
+          syncQueueStatus({ busy: true, loading: false, label: job.label });
+          const s = useStore.getState();
+          const run = s.runs[job.runId];
+          if (!run) continue;
+          const point = await worker().evaluate(job.decode, evalConfigFor(run, s.config.eval));
+          addEvalPoint(job.runId, point);
+        } catch (e) {
+          sweepJobs = [];
+          useStore.setState({ error: `Evaluation failed: ${message(e)}` });
+        }
+      }
+    } finally {
+      pumping = null;
+      syncQueueStatus({ busy: false, loading: false, label: null });
+    }
+  })();
+  return pumping;
+}
+
+function addEvalPoint(runId: string, point: EvalPoint): void {
+  if (updateRun(runId, (r) => ({ ...r, evalPoints: [...r.evalPoints, point], updatedAt: Date.now() }))) {
+    saveRunNow(runId);
+  }
+}
+
+function scheduleSettledEvaluation(): void {
+  if (settleTimer !== null) clearTimeout(settleTimer);
+  settleTimer = setTimeout(() => {
+    settleTimer = null;
+    const s = useStore.getState();
+    const run = evalTarget(s);
+    if (!run || !canEvaluate(s, run)) return;
+    if (!decodeConfigSchema.safeParse(s.config.decode).success) return;
+    if (!evalConfigSchema.safeParse(s.config.eval).success) return;
+    settlePending = true;
+    syncQueueStatus();
+    void pump();
+  }, SETTLE_MS);
+}
+
+/** Drops every waiting evaluation and waits for the one in flight. */
+async function drainEvaluations(): Promise<void> {
+  if (settleTimer !== null) clearTimeout(settleTimer);
+  settleTimer = null;
+  settlePending = false;
+  sweepJobs = [];
+  loadRequest = null;
+  syncQueueStatus();
+  if (pumping) await pumping;
+}
+
+export function describeDecode(d: DecodeConfig): string {
+  const base = `temperature ${d.temperature}`;
+  switch (d.intervention) {
+    case 'none':
+      return base;
+    case 'ts':
+      return `${base}, τ = ${d.stopTemperature}`;
+    case 'bias':
+      return `${base}, </think> bias ${d.stopLogitBias}`;
+    case 'cap':
+      return `${base}, cap B = ${d.thinkingBudgetTokens}`;
+    case 'extend':
+      return `${base}, extend to ${d.minThinkingTokens} tokens (≤ ${d.maxExtensions} Waits)`;
+  }
+}
+
+// ---- helpers for runs ----
+
+function uniqueName(base: string, runs: Readonly<Record<string, RunRecord>>): string {
+  const names = new Set(Object.values(runs).map((r) => r.name));
+  if (!names.has(base)) return base;
+  for (let i = 2; ; i++) if (!names.has(`${base} (${i})`)) return `${base} (${i})`;
+}
+
+function sortedIds(runs: Readonly<Record<string, RunRecord>>): string[] {
+  return Object.values(runs)
+    .sort((a, b) => b.createdAt - a.createdAt)
+    .map((r) => r.id);
+}
+
+function download(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.style.display = 'none';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+let toastTimer: ReturnType<typeof setTimeout> | null = null;
+let toastCounter = 0;
+
+function showToast(text: string, undo: DeletedRun | null = null): void {
+  if (toastTimer !== null) clearTimeout(toastTimer);
+  toastCounter += 1;
+  const id = toastCounter;
+  useStore.setState({ toast: { id, message: text, undo } });
+  toastTimer = setTimeout(() => {
+    if (useStore.getState().toast?.id === id) useStore.setState({ toast: null });
+  }, TOAST_MS);
+}
+
+/** Runs a training session for `run` (a new run, or an interrupted one from its checkpoint). */
+async function runSession(run: RunRecord, resumeFrom?: TrainerState): Promise<void> {
+  buffer = [];
+  // The session exists from here on (synchronously), so a second Start cannot begin another one.
+  useStore.setState((s) => ({
+    runs: { ...s.runs, [run.id]: run },
+    runOrder: s.runOrder.includes(run.id) ? s.runOrder : [run.id, ...s.runOrder],
+    activeRunId: run.id,
+    modelRunId: run.id,
+    selectedPoint: null,
+    session: {
+      runId: run.id,
+      state: 'starting',
+      step: run.stepsDone,
+      totalSteps: run.config.sft.steps,
+      message: null,
+    },
+    live: {},
+  }));
+  saveRunNow(run.id);
+  await drainEvaluations();
+  Object.assign(clock, {
+    baseMs: run.timeline.at(-1)?.elapsedMs ?? 0,
+    startedAt: performance.now(),
+    pausedAt: null,
+    pausedMs: 0,
+  });
+  const listener = Comlink.proxy((event: WorkerEvent) => onWorkerEvent(run.id, event));
+  let summary: TrainSummary | null = null;
+  let failure: string | null = null;
+  try {
+    await engineReady;
+    summary = await worker().train(run.config, listener, resumeFrom && transferred(resumeFrom));
+  } catch (e) {
+    failure = message(e);
+  }
+  flush();
+  const finalState: TrainingState = summary ? summary.state : 'error';
+  const steps = summary?.steps ?? useStore.getState().session?.step ?? run.stepsDone;
+  const done = updateRun(run.id, (r) => ({
+    ...r,
+    status: finalState,
+    stepsDone: Math.max(r.stepsDone, steps),
+    updatedAt: Date.now(),
+  }));
+  useStore.setState((s) => ({
+    session: s.session ? { ...s.session, state: finalState, step: steps, message: failure } : null,
+    ...(failure !== null ? { error: `Training failed: ${failure}` } : {}),
+  }));
+  saveRunNow(run.id);
+  // Keep the final weights with the run (the last periodic checkpoint may be older).
+  if (summary && done && done.checkpointStep !== steps) {
+    try {
+      const state = await worker().readModel();
+      saveCheckpoint(run.id, state.step, state);
+    } catch (e) {
+      useStore.setState({ error: `Could not read the final weights: ${message(e)}` });
+    }
+  }
+  if (summary === null) useStore.setState({ modelRunId: null });
+}
+
+// ---- the store ----
+
+export const useStore = create<PlaygroundState>()((set, get) => ({
+  engine: null,
+  engineError: null,
+  selfTest: { kind: 'idle' },
+  config: DEFAULT_RUN_CONFIG,
+  notices: [],
+  runs: {},
+  runOrder: [],
+  activeRunId: null,
+  compareRunIds: [],
+  modelRunId: null,
+  session: null,
+  live: {},
+  evaluation: { busy: false, label: null, queued: 0, loading: false },
+  selectedPoint: null,
+  interrupted: null,
+  toast: null,
+  error: null,
+  storageAvailable: true,
+
+  async init() {
+    if (initStarted) return;
+    initStarted = true;
+    if (typeof location !== 'undefined') {
+      const parsed = configFromHash(location.hash);
+      set({ config: parsed.config, notices: parsed.notices });
+      window.addEventListener('hashchange', () => {
+        if (isActive(get().session)) return;
+        const next = configFromHash(location.hash);
+        if (next.found) set({ config: next.config, notices: next.notices });
+      });
+    }
+    engineReady = worker()
+      .init()
+      .then(
+        (info) => {
+          set({ engine: info, engineError: null });
+          return info;
+        },
+        (e: unknown) => {
+          set({ engine: null, engineError: message(e) });
+          return null;
+        },
+      );
+    try {
+      db = await openDb();
+      const stored = await db.listRuns();
+      const runs: Record<string, RunRecord> = {};
+      let interrupted: RunRecord | null = null;
+      for (const r of stored) {
+        let run = r;
+        if (r.status === 'running' || r.status === 'paused') {
+          run = { ...r, status: 'interrupted', updatedAt: Date.now() };
+          await db.putRun(run);
+          if (interrupted === null || run.createdAt > interrupted.createdAt) interrupted = run;
+        }
+        runs[run.id] = run;
+      }
+      const runOrder = sortedIds(runs);
+      set((s) => ({
+        runs: { ...runs, ...s.runs },
+        runOrder: [...s.runOrder, ...runOrder.filter((id) => !s.runOrder.includes(id))],
+        activeRunId: s.activeRunId ?? runOrder[0] ?? null,
+        interrupted: interrupted && {
+          runId: interrupted.id,
+          name: interrupted.name,
+          step: interrupted.stepsDone,
+          checkpointStep: interrupted.checkpointStep,
+        },
+      }));
+    } catch (e) {
+      db = null;
+      set({
+        storageAvailable: false,
+        error: `Saved runs are unavailable (runs will not be kept): ${describeStorageError(e)}`,
+      });
+    }
+    await engineReady;
+  },
+
+  setConfig(update) {
+    set((s) => {
+      const next = update(s.config);
+      const variants: readonly string[] = getTask(next.task.id).variants;
+      const instructions = getTask(next.task.id).diverseVariant === null ? 'fixed' : next.task.instructions;
+      return {
+        config: {
+          ...next,
+          task: { ...next.task, instructions },
+          eval: variants.includes(next.eval.variant) ? next.eval : { ...next.eval, variant: 'id' },
+        },
+      };
+    });
+  },
+
+  setDecode(patch) {
+    set((s) => ({ config: { ...s.config, decode: { ...s.config.decode, ...patch } } }));
+    scheduleSettledEvaluation();
+  },
+
+  setEvalSettings(patch) {
+    set((s) => ({ config: { ...s.config, eval: { ...s.config.eval, ...patch } } }));
+    scheduleSettledEvaluation();
+  },
+
+  async copyLink() {
+    const hash = configToHash(get().config);
+    history.replaceState(null, '', hash);
+    set({ notices: [] });
+    try {
+      await navigator.clipboard.writeText(location.href);
+      showToast('Link with every setting copied to the clipboard.');
+    } catch {
+      showToast('The settings are in the address bar: copy the link from there.');
+    }
+  },
+
+  async start() {
+    const s = get();
+    if (isActive(s.session) || s.engine === null) return;
+    const issues = runConfigIssues(s.config);
+    if (issues.length > 0) {
+      set({ error: `Fix the settings first: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
+      return;
+    }
+    const now = Date.now();
+    const c = s.config;
+    const run: RunRecord = {
+      id: newRunId(),
+      name: uniqueName(`${c.task.id} ${c.task.targetStyle} ${c.model.size} seed ${c.seed}`, s.runs),
+      createdAt: now,
+      updatedAt: now,
+      config: c,
+      status: 'running',
+      adapter: s.engine.adapter,
+      stepsDone: 0,
+      timeline: [],
+      evalPoints: [],
+      samples: null,
+      checkpointStep: null,
+    };
+    await runSession(run);
+  },
+
+  async pause() {
+    if (get().session?.state !== 'running') return;
+    await worker().pause();
+    confirmState('running', 'paused');
+  },
+
+  async resume() {
+    if (get().session?.state !== 'paused') return;
+    await worker().resume();
+    confirmState('paused', 'running');
+  },
+
+  async stop() {
+    if (isActive(get().session)) await worker().stop();
+  },
+
+  async resumeRun(runId) {
+    const s = get();
+    const run = s.runs[runId];
+    if (!run || isActive(s.session) || s.engine === null) return;
+    set({ interrupted: null });
+    const state = db && run.checkpointStep !== null ? await db.getCheckpoint(runId).catch(() => undefined) : undefined;
+    if (!state) {
+      set({ error: `Run '${run.name}' has no saved checkpoint to resume from.` });
+      return;
+    }
+    // Show the run's own settings in the form (decode and evaluation settings stay as they are).
+    get().setConfig((c) => ({ ...run.config, decode: c.decode, eval: c.eval }));
+    const resumed: RunRecord = {
+      ...run,
+      status: 'running',
+      stepsDone: state.step,
+      checkpointStep: state.step,
+      timeline: run.timeline.filter((p) => p.step <= state.step),
+      samples: run.samples && run.samples.step <= state.step ? run.samples : null,
+      updatedAt: Date.now(),
+    };
+    await runSession(resumed, state);
+  },
+
+  dismissInterrupted() {
+    set({ interrupted: null });
+  },
+
+  evaluateNow() {
+    if (settleTimer !== null) clearTimeout(settleTimer);
+    settleTimer = null;
+    const s = get();
+    const run = evalTarget(s);
+    if (!run || !canEvaluate(s, run)) return;
+    settlePending = true;
+    syncQueueStatus();
+    void pump();
+  },
+
+  sweep(series) {
+    const s = get();
+    const run = evalTarget(s);
+    if (!run || !canEvaluate(s, run)) return;
+    const { values, apply, knob } = SWEEPS[series];
+    values.forEach((v, i) => {
+      sweepJobs.push({
+        runId: run.id,
+        decode: apply(s.config.decode, v),
+        label: `${series} sweep ${i + 1}/${values.length}: ${knob} = ${v}`,
+      });
+    });
+    syncQueueStatus();
+    void pump();
+  },
+
+  selectRun(runId) {
+    const s = get();
+    if (!s.runs[runId]) return;
+    set({ activeRunId: runId, selectedPoint: null });
+    if (!isActive(s.session) && s.modelRunId !== runId && s.runs[runId]?.checkpointStep != null && db) {
+      loadRequest = runId;
+      void pump();
+    }
+  },
+
+  applyRunSettings(runId) {
+    const run = get().runs[runId];
+    if (run && !isActive(get().session)) set({ config: run.config });
+  },
+
+  toggleCompare(runId) {
+    set((s) => ({
+      compareRunIds: s.compareRunIds.includes(runId)
+        ? s.compareRunIds.filter((id) => id !== runId)
+        : [...s.compareRunIds, runId],
+    }));
+  },
+
+  renameRun(runId, name) {
+    const clean = name.trim().slice(0, 120);
+    if (clean === '') return;
+    if (updateRun(runId, (r) => ({ ...r, name: clean, updatedAt: Date.now() }))) saveRunNow(runId);
+  },
+
+  async deleteRun(runId) {
+    const s = get();
+    const run = s.runs[runId];
+    if (!run || (isActive(s.session) && s.session.runId === runId)) return;
+    let deleted: DeletedRun | null = null;
+    if (db) {
+      try {
+        await dbChain;
+        deleted = (await db.deleteRun(runId)) ?? null;
+      } catch (e) {
+        set({ error: `Could not delete '${run.name}': ${describeStorageError(e)}` });
+        return;
+      }
+    }
+    set((st) => {
+      const runs = { ...st.runs };
+      delete runs[runId];
+      const runOrder = st.runOrder.filter((id) => id !== runId);
+      return {
+        runs,
+        runOrder,
+        compareRunIds: st.compareRunIds.filter((id) => id !== runId),
+        activeRunId: st.activeRunId === runId ? (runOrder[0] ?? null) : st.activeRunId,
+        modelRunId: st.modelRunId === runId ? null : st.modelRunId,
+        selectedPoint: st.selectedPoint?.runId === runId ? null : st.selectedPoint,
+        interrupted: st.interrupted?.runId === runId ? null : st.interrupted,
+      };
+    });
+    showToast(`Deleted '${run.name}'.`, deleted);
+  },
+
+  async undoDelete() {
+    const toast = get().toast;
+    if (!toast?.undo || !db) return;
+    const deleted = toast.undo;
+    set({ toast: null });
+    try {
+      await db.restoreRun(deleted.checkpoint ? { ...deleted, checkpoint: transferred(deleted.checkpoint) } : deleted);
+      const run = await db.getRun(deleted.run.id);
+      if (!run) throw new Error('the restored run was not found');
+      set((s) => {
+        const runs = { ...s.runs, [run.id]: run };
+        return { runs, runOrder: sortedIds(runs) };
+      });
+    } catch (e) {
+      set({ error: `Could not restore the run: ${describeStorageError(e)}` });
+    }
+  },
+
+  async exportRun(runId, separateWeights) {
+    const s = get();
+    const run = s.runs[runId];
+    if (!run) return;
+    try {
+      await dbChain;
+      let checkpoint: TrainerState | null =
+        db && run.checkpointStep !== null ? ((await db.getCheckpoint(runId)) ?? null) : null;
+      if (checkpoint === null && s.modelRunId === runId && !isActive(s.session)) {
+        checkpoint = await worker().readModel();
+      }
+      const file = exportRunFile(run, checkpoint, separateWeights ? 'separate' : 'inline');
+      download(new Blob([file.json], { type: 'application/json' }), `${file.fileBaseName}.stoptime.json`);
+      if (file.safetensors) {
+        const bytes = new Uint8Array(file.safetensors);
+        download(new Blob([bytes], { type: 'application/octet-stream' }), `${file.fileBaseName}.safetensors`);
+      }
+    } catch (e) {
+      set({ error: `Could not export '${run.name}': ${message(e)}` });
+    }
+  },
+
+  async importFiles(files) {
+    const json = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
+    const weights = files.filter((f) => f.name.toLowerCase().endsWith('.safetensors'));
+    const other = files.filter((f) => !json.includes(f) && !weights.includes(f));
+    if (json.length !== 1 || weights.length > 1 || other.length > 0) {
+      set({
+        error:
+          'Import: pick one .stoptime.json run file, and with it at most one .safetensors weights file ' +
+          `(got ${files.map((f) => `'${f.name}'`).join(', ') || 'no files'}).`,
+      });
+      return;
+    }
+    const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+    if (json[0]!.size > RUN_FILE_LIMITS.maxTextChars || (weights[0]?.size ?? 0) > RUN_FILE_LIMITS.maxWeightsBytes) {
+      set({
+        error: `Import: the files are too large (a run file is at most ${mib(RUN_FILE_LIMITS.maxTextChars)}, weights at most ${mib(RUN_FILE_LIMITS.maxWeightsBytes)}).`,
+      });
+      return;
+    }
+    try {
+      const text = await json[0]!.text();
+      const sidecar = weights[0] ? new Uint8Array(await weights[0].arrayBuffer()) : undefined;
+      const parsed = parseRunFile(text, sidecar);
+      let run: RunRecord;
+      if (db) {
+        run = await db.importRun(parsed.run, parsed.checkpoint && transferred(parsed.checkpoint));
+      } else {
+        const live = parsed.run.status === 'running' || parsed.run.status === 'paused';
+        run = { ...parsed.run, id: newRunId(), checkpointStep: null, status: live ? 'imported' : parsed.run.status };
+      }
+      set((s) => {
+        const runs = { ...s.runs, [run.id]: run };
+        return { runs, runOrder: sortedIds(runs), error: null };
+      });
+      get().selectRun(run.id);
+      showToast(`Imported '${run.name}'.`);
+    } catch (e) {
+      set({ error: `Import of '${json[0]!.name}' failed: ${message(e)}` });
+    }
+  },
+
+  selectPoint(runId, pointId) {
+    set({ selectedPoint: pointId === null ? null : { runId, pointId } });
+  },
+
+  dismissError() {
+    set({ error: null });
+  },
+
+  dismissToast() {
+    set({ toast: null });
+  },
+
+  dismissNotices() {
+    set({ notices: [] });
+  },
+
+  async runSelfTest(steps) {
+    set({ selfTest: { kind: 'running' } });
+    try {
+      await engineReady;
+      const result = await worker().selfTest(steps, 1);
+      set({ selfTest: { kind: 'done', result } });
+    } catch (e) {
+      set({ selfTest: { kind: 'error', message: message(e) } });
+    }
+  },
+}));
+
+/** The points whose traces and histogram are shown: the selected one, else the active run's latest. */
+export function selectedEvalPoint(s: PlaygroundState): { run: RunRecord; point: EvalPoint } | null {
+  if (s.selectedPoint) {
+    const run = s.runs[s.selectedPoint.runId];
+    const point = run?.evalPoints.find((p) => p.id === s.selectedPoint?.pointId);
+    if (run && point) return { run, point };
+  }
+  const run = s.activeRunId === null ? undefined : s.runs[s.activeRunId];
+  const point = run?.evalPoints.at(-1);
+  return run && point ? { run, point } : null;
+}

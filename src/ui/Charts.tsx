@@ -1,0 +1,621 @@
+/**
+ * The playground's charts (recharts, animations off, every line bounded to MAX_CHART_POINTS):
+ *   (a) trace length vs accuracy: one marker series per stopping method, its latest-step points joined into a curve;
+ *       hover shows the point's settings, click selects it;
+ *   (b) thinking-length histogram, correct vs wrong, of the selected point (default: the latest);
+ *   (c) repetition rate and stop rate per eval point;
+ *   (d) training curves (train and held-out loss by step);
+ * plus the selected point's sample traces. With runs ticked for comparison, each run gets one colour and (in (a)) the
+ * methods get marker shapes.
+ */
+import {
+  memo,
+  type ReactElement,
+  type ReactNode,
+  startTransition,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Scatter,
+  ScatterChart,
+  type ScatterShapeProps,
+  Tooltip,
+  type TooltipContentProps,
+  XAxis,
+  type XAxisTickContentProps,
+  YAxis,
+  type YAxisTickContentProps,
+} from 'recharts';
+import { useShallow } from 'zustand/react/shallow';
+import type { MetricPoint } from '../state/run_record';
+import { type PlaygroundState, selectedEvalPoint, useStore } from '../state/store';
+import type { EvalPoint, SeriesId } from '../train/results';
+import {
+  percent,
+  RUN_COLORS,
+  type ScatterDatum,
+  SERIES_COLOR,
+  SERIES_IDS,
+  SERIES_LABEL,
+  SERIES_SHAPE,
+  SERIES_SHORT,
+  scatterDatum,
+  seriesGroups,
+  settingLabel,
+  type TrainingCurves,
+  trainingCurves,
+} from './chart_data';
+import { TraceList } from './TraceList';
+
+const CHART_HEIGHT = 250;
+const EMPTY_TIMELINE: MetricPoint[] = [];
+const EMPTY_POINTS: EvalPoint[] = [];
+/** Most eval points shown in the rates chart (the latest ones). */
+const MAX_RATE_BARS = 40;
+
+/**
+ * Delays (ms) before each chart shows new data. Every chart then renders in a task of its own instead of all in the
+ * store update that brought the data (an eval point updates three charts at once), keeping each task short.
+ */
+const LAG_MS = { training: 0, accuracy: 20, histogram: 40, rates: 60 } as const;
+/** The training curves redraw at most this often (metrics arrive every FLUSH_INTERVAL_MS while training). */
+const TRAINING_REDRAW_MS = 1000;
+
+/**
+ * `value`, applied in a task of its own at least `delayMs` after it changed and at most once per `minIntervalMs`.
+ * The newest value always lands: a change while one is pending replaces it without moving the deadline.
+ */
+function useLagged<T>(value: T, delayMs: number, minIntervalMs = 0): T {
+  const [shown, setShown] = useState(value);
+  const lastShownAt = useRef(Number.NEGATIVE_INFINITY);
+  useEffect(() => {
+    const waitMs = Math.max(delayMs, lastShownAt.current + minIntervalMs - performance.now());
+    const timer = setTimeout(() => {
+      lastShownAt.current = performance.now();
+      // A transition: React renders it in slices and yields to input in between.
+      startTransition(() => setShown(() => value));
+    }, waitMs);
+    return () => clearTimeout(timer);
+  }, [value, delayMs, minIntervalMs]);
+  return shown;
+}
+
+/** The active run, then the runs ticked for comparison. */
+function chartRunIds(s: PlaygroundState): string[] {
+  const ids: string[] = [];
+  if (s.activeRunId !== null && s.runs[s.activeRunId]) ids.push(s.activeRunId);
+  for (const id of s.compareRunIds) if (!ids.includes(id) && s.runs[id]) ids.push(id);
+  return ids;
+}
+
+// Constant chart props, defined once: recharts re-registers a component's settings (and recomputes the chart) whenever
+// a prop changes identity, so inline objects and arrow functions would redo that work on every data update.
+const MARGIN = { top: 8, right: 16, bottom: 16, left: 0 };
+const MARGIN_TIGHT = { top: 4, right: 16, bottom: 16, left: 0 };
+const STEP_LABEL = { value: 'step', position: 'insideBottom', offset: -8 } as const;
+const THINKING_LABEL = { value: 'mean thinking length (tokens)', position: 'insideBottom', offset: -8 } as const;
+const BIN_LABEL = { value: 'thinking tokens', position: 'insideBottom', offset: -8 } as const;
+const POINT_LABEL = { value: 'eval point', position: 'insideBottom', offset: -8 } as const;
+const DOMAIN_DATA: ['dataMin', 'dataMax'] = ['dataMin', 'dataMax'];
+const DOMAIN_FROM_ZERO: [number, 'auto'] = [0, 'auto'];
+const DOMAIN_UNIT: [number, number] = [0, 1];
+const EVAL_DOT = { r: 2 };
+const SCATTER_CURSOR = { strokeDasharray: '3 3' };
+const lossTick = (v: number) => v.toFixed(2);
+const curveLines = new Map<string, { stroke: string; strokeWidth: number }>();
+/** The joint-line style of a colour, one object per colour. */
+function curveLine(color: string) {
+  let line = curveLines.get(color);
+  if (!line) {
+    line = { stroke: color, strokeWidth: 2 };
+    curveLines.set(color, line);
+  }
+  return line;
+}
+const percentTick = (v: number) => `${Math.round(100 * v)}%`;
+const lossTooltip = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(4)} nats/token` : String(v));
+const stepTooltipLabel = (l: unknown) => `step ${String(l)}`;
+const binTooltipLabel = (l: unknown) => `${String(l)} thinking tokens`;
+
+const runColor = (i: number) => RUN_COLORS[i % RUN_COLORS.length]!;
+
+function isScatterDatum(x: unknown): x is ScatterDatum {
+  return typeof x === 'object' && x !== null && 'pointId' in x && 'runId' in x && 'setting' in x;
+}
+
+/**
+ * Axis tick label as a plain SVG <text>: recharts' default tick measures every label in the DOM (a forced layout of
+ * the whole page on each update while training), which alone can push a render past 50 ms.
+ */
+function plainTick(p: XAxisTickContentProps | YAxisTickContentProps) {
+  const value = p.tickFormatter ? p.tickFormatter(p.payload.value, p.index) : String(p.payload.value);
+  const dy = p.verticalAnchor === 'start' ? '0.71em' : p.verticalAnchor === 'middle' ? '0.32em' : '0';
+  return (
+    <text x={p.x} y={p.y} dy={dy} textAnchor={p.textAnchor} fill="#5b6576" fontSize={11}>
+      {value}
+    </text>
+  );
+}
+
+/**
+ * A chart's box. The chart stays mounted even without data (an overlay says what will appear): mounting a recharts
+ * chart costs several times an update, so it happens at page load rather than when the first data arrive mid-run.
+ */
+function ChartFrame({
+  height,
+  empty,
+  legend,
+  children,
+}: {
+  height: number;
+  empty: string | null;
+  /** An HTML legend under the chart (compare mode, where recharts' own legend would crowd the plot). */
+  legend?: ReactNode;
+  children: ReactElement;
+}) {
+  return (
+    <>
+      <div className="chart-frame" style={{ height }}>
+        <ResponsiveContainer width="100%" height={height}>
+          {children}
+        </ResponsiveContainer>
+        {empty !== null && <div className="chart-empty">{empty}</div>}
+      </div>
+      {legend}
+    </>
+  );
+}
+
+const SHAPE_GLYPH = { circle: '●', diamond: '◆', square: '■', triangle: '▲', star: '★' } as const;
+
+/** Compare-mode legend: one colour per run, and (for eval points) one marker shape per method. */
+function CompareLegend({
+  ids,
+  names,
+  series,
+  note,
+}: {
+  ids: readonly string[];
+  names: readonly string[];
+  series?: readonly SeriesId[];
+  note?: string;
+}) {
+  return (
+    <div className="compare-legend">
+      {ids.map((id, i) => (
+        <span key={id} className="legend-item">
+          <span className="swatch" style={{ background: runColor(i) }} />
+          {names[i]}
+        </span>
+      ))}
+      {series?.map((id) => (
+        <span key={id} className="legend-item muted">
+          {SHAPE_GLYPH[SERIES_SHAPE[id]]} {SERIES_SHORT[id]}
+        </span>
+      ))}
+      {note && <span className="legend-item muted">{note}</span>}
+    </div>
+  );
+}
+
+// ---- (d) training curves ----
+
+const curveCache = new WeakMap<readonly MetricPoint[], TrainingCurves>();
+function cachedCurves(timeline: readonly MetricPoint[]): TrainingCurves {
+  let c = curveCache.get(timeline);
+  if (!c) {
+    c = trainingCurves(timeline);
+    curveCache.set(timeline, c);
+  }
+  return c;
+}
+
+type CurveRow = { step: number } & Record<string, number>;
+
+export const TrainingChart = memo(function TrainingChart() {
+  const liveIds = useStore(useShallow(chartRunIds));
+  const liveTimelines = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.timeline ?? EMPTY_TIMELINE)));
+  const liveNames = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.name ?? '')));
+  const training = useStore((s) => s.session?.state === 'running');
+  const { ids, timelines, names } = useLagged(
+    useMemo(() => ({ ids: liveIds, timelines: liveTimelines, names: liveNames }), [liveIds, liveTimelines, liveNames]),
+    LAG_MS.training,
+    // Throttled only while steps stream in: the final curve shows as soon as the run stops or pauses.
+    training ? TRAINING_REDRAW_MS : 0,
+  );
+  const rows = useMemo(() => {
+    const byStep = new Map<number, CurveRow>();
+    const put = (step: number, key: string, value: number) => {
+      let row = byStep.get(step);
+      if (!row) {
+        row = { step };
+        byStep.set(step, row);
+      }
+      row[key] = value;
+    };
+    timelines.forEach((t, i) => {
+      const c = cachedCurves(t);
+      for (const p of c.train) put(p.step, `train${i}`, p.value);
+      for (const p of c.eval) put(p.step, `eval${i}`, p.value);
+    });
+    return [...byStep.values()].sort((a, b) => a.step - b.step);
+  }, [timelines]);
+  const compare = ids.length > 1;
+  // Same inputs, same element: React skips the chart when only the live (not yet shown) data changed.
+  return useMemo(
+    () => (
+      <ChartFrame
+        height={CHART_HEIGHT}
+        empty={rows.length === 0 ? 'Training curves appear here once a run reports its loss.' : null}
+        legend={compare ? <CompareLegend ids={ids} names={names} note="solid: train loss · dashed: eval loss" /> : null}
+      >
+        <LineChart data={rows} margin={MARGIN}>
+          <CartesianGrid stroke="#eceff3" />
+          <XAxis
+            interval={0}
+            tick={plainTick}
+            dataKey="step"
+            type="number"
+            allowDecimals={false}
+            domain={DOMAIN_DATA}
+            label={STEP_LABEL}
+          />
+          <YAxis interval={0} tick={plainTick} width={48} domain={DOMAIN_FROM_ZERO} tickFormatter={lossTick} />
+          <Tooltip isAnimationActive={false} formatter={lossTooltip} labelFormatter={stepTooltipLabel} />
+          {!compare && <Legend verticalAlign="top" height={24} />}
+          {ids.map((id, i) => [
+            <Line
+              key={`train-${id}`}
+              dataKey={`train${i}`}
+              name={compare ? `${names[i]} · train` : 'train loss'}
+              stroke={compare ? runColor(i) : '#1f77b4'}
+              dot={false}
+              strokeWidth={1.5}
+              connectNulls
+              isAnimationActive={false}
+            />,
+            <Line
+              key={`eval-${id}`}
+              dataKey={`eval${i}`}
+              name={compare ? `${names[i]} · eval` : 'eval loss (held-out)'}
+              stroke={compare ? runColor(i) : '#ff7f0e'}
+              strokeDasharray={compare ? '5 3' : undefined}
+              dot={EVAL_DOT}
+              strokeWidth={1.5}
+              connectNulls
+              isAnimationActive={false}
+            />,
+          ])}
+        </LineChart>
+      </ChartFrame>
+    ),
+    [ids, names, rows, compare],
+  );
+});
+
+// ---- (a) trace length vs accuracy ----
+
+function PointTooltip({ active, payload }: TooltipContentProps) {
+  const d = payload?.[0]?.payload;
+  if (!active || !isScatterDatum(d)) return null;
+  return (
+    <div className="tooltip">
+      <div className="tooltip-title">
+        <span className="swatch" style={{ background: SERIES_COLOR[d.series] }} />
+        {SERIES_LABEL[d.series]}
+      </div>
+      <div>{d.setting}</div>
+      <div>
+        accuracy <strong>{percent(d.y)}</strong> of {d.problems} ({d.variant})
+      </div>
+      <div>mean thinking {d.x.toFixed(1)} tokens</div>
+      <div>
+        stop rate {percent(d.stopRate)} · repetition {percent(d.repetitionRate)}
+      </div>
+      <div className="muted">weights at step {d.step} · click to see traces</div>
+    </div>
+  );
+}
+
+function Ring(props: ScatterShapeProps) {
+  const { cx, cy } = props;
+  if (typeof cx !== 'number' || typeof cy !== 'number') return <g />;
+  return <circle cx={cx} cy={cy} r={9} fill="none" stroke="#111" strokeWidth={2} />;
+}
+
+export const AccuracyChart = memo(function AccuracyChart() {
+  const liveIds = useStore(useShallow(chartRunIds));
+  const livePoints = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.evalPoints ?? EMPTY_POINTS)));
+  const liveNames = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.name ?? '')));
+  const liveSelected = useStore(useShallow((s) => s.selectedPoint));
+  const { ids, pointLists, names, selected } = useLagged(
+    useMemo(
+      () => ({ ids: liveIds, pointLists: livePoints, names: liveNames, selected: liveSelected }),
+      [liveIds, livePoints, liveNames, liveSelected],
+    ),
+    LAG_MS.accuracy,
+  );
+  const selectPoint = useStore((s) => s.selectPoint);
+  const groups = useMemo(() => ids.map((id, i) => seriesGroups(id, pointLists[i] ?? [])), [ids, pointLists]);
+  const selectedDatum = useMemo(() => {
+    if (!selected) return null;
+    const i = ids.indexOf(selected.runId);
+    const p = pointLists[i]?.find((q) => q.id === selected.pointId);
+    return p ? scatterDatum(selected.runId, p) : null;
+  }, [selected, ids, pointLists]);
+  const empty = groups.every((g) => g.length === 0);
+  const compare = ids.length > 1;
+  const pick = useCallback(
+    (item: { payload?: unknown }) => {
+      if (isScatterDatum(item.payload)) selectPoint(item.payload.runId, item.payload.pointId);
+    },
+    [selectPoint],
+  );
+  const selectedData = useMemo(() => (selectedDatum ? [selectedDatum] : []), [selectedDatum]);
+  // Same inputs, same element: React skips the chart when only the live (not yet shown) data changed.
+  return useMemo(
+    () => (
+      <ChartFrame
+        height={CHART_HEIGHT + 30}
+        empty={empty ? 'Move the temperature slider or run a sweep: each evaluation adds a point here.' : null}
+        legend={
+          compare ? (
+            <CompareLegend
+              ids={ids}
+              names={names}
+              series={SERIES_IDS.filter((id) => groups.some((g) => g.some((x) => x.series === id)))}
+            />
+          ) : null
+        }
+      >
+        <ScatterChart margin={MARGIN}>
+          <CartesianGrid stroke="#eceff3" />
+          <XAxis
+            interval={0}
+            tick={plainTick}
+            dataKey="x"
+            type="number"
+            name="mean thinking"
+            unit=" tok"
+            domain={DOMAIN_FROM_ZERO}
+            label={THINKING_LABEL}
+          />
+          <YAxis
+            interval={0}
+            tick={plainTick}
+            dataKey="y"
+            type="number"
+            name="accuracy"
+            domain={DOMAIN_UNIT}
+            width={44}
+            tickFormatter={percentTick}
+          />
+          <Tooltip isAnimationActive={false} content={PointTooltip} cursor={SCATTER_CURSOR} />
+          {!compare && <Legend verticalAlign="top" height={24} />}
+          {groups.flatMap((runGroups, i) =>
+            runGroups.flatMap((g) => {
+              const color = compare ? runColor(i) : SERIES_COLOR[g.series];
+              const name = compare ? `${names[i]} · ${SERIES_SHORT[g.series]}` : SERIES_SHORT[g.series];
+              return [
+                <Scatter
+                  key={`${ids[i]}-${g.series}`}
+                  name={name}
+                  data={g.all}
+                  fill={color}
+                  fillOpacity={0.45}
+                  shape={SERIES_SHAPE[g.series]}
+                  isAnimationActive={false}
+                  onClick={pick}
+                  className="clickable"
+                />,
+                <Scatter
+                  key={`${ids[i]}-${g.series}-curve`}
+                  name={`${name} (latest step)`}
+                  data={g.curve}
+                  fill={color}
+                  line={curveLine(color)}
+                  shape={SERIES_SHAPE[g.series]}
+                  legendType="none"
+                  isAnimationActive={false}
+                  onClick={pick}
+                  className="clickable"
+                />,
+              ];
+            }),
+          )}
+          {selectedData.length > 0 && (
+            <Scatter name="selected" data={selectedData} shape={Ring} legendType="none" isAnimationActive={false} />
+          )}
+        </ScatterChart>
+      </ChartFrame>
+    ),
+    [ids, names, groups, selectedData, empty, compare, pick],
+  );
+});
+
+// ---- the selected point: (b) histogram and traces ----
+
+function useShownPoint(): { runId: string | null; point: EvalPoint | null } {
+  const [runId, point] = useStore(
+    useShallow((s): [string | null, EvalPoint | null] => {
+      const r = selectedEvalPoint(s);
+      return r ? [r.run.id, r.point] : [null, null];
+    }),
+  );
+  return { runId, point };
+}
+
+export const HistogramChart = memo(function HistogramChart() {
+  const point = useLagged(useShownPoint().point, LAG_MS.histogram);
+  const data = useMemo(
+    () =>
+      (point?.histogram ?? []).map((b) => ({
+        bin: b.widthTokens === 1 ? `${b.startTokens}` : `${b.startTokens}–${b.startTokens + b.widthTokens - 1}`,
+        correct: b.correct,
+        wrong: b.wrong,
+      })),
+    [point],
+  );
+  // Same inputs, same element: React skips the chart when only the live (not yet shown) data changed.
+  return useMemo(
+    () => (
+      <div>
+        <p className="chart-caption">
+          {point ? `${SERIES_LABEL[point.series]} · ${settingLabel(point)} · step ${point.step}` : 'no point yet'}
+        </p>
+        <ChartFrame
+          height={CHART_HEIGHT - 20}
+          empty={point ? null : 'The thinking-length histogram of the selected point appears here.'}
+        >
+          <BarChart data={data} margin={MARGIN_TIGHT}>
+            <CartesianGrid stroke="#eceff3" vertical={false} />
+            <XAxis interval={0} tick={plainTick} dataKey="bin" label={BIN_LABEL} />
+            <YAxis interval={0} tick={plainTick} width={36} allowDecimals={false} />
+            <Tooltip isAnimationActive={false} labelFormatter={binTooltipLabel} />
+            <Legend verticalAlign="top" height={22} />
+            <Bar
+              dataKey="correct"
+              name="correct ✓"
+              stackId="n"
+              fill="#2e9d57"
+              maxBarSize={40}
+              isAnimationActive={false}
+            />
+            <Bar dataKey="wrong" name="wrong ✗" stackId="n" fill="#d64545" maxBarSize={40} isAnimationActive={false} />
+          </BarChart>
+        </ChartFrame>
+      </div>
+    ),
+    [point, data],
+  );
+});
+
+export const PointTraces = memo(function PointTraces() {
+  const { point } = useShownPoint();
+  const pinned = useStore((s) => s.selectedPoint !== null);
+  const selectPoint = useStore((s) => s.selectPoint);
+  const samples = useMemo(
+    () => (point ? [...point.samples].sort((a, b) => Number(b.correct) - Number(a.correct)) : []),
+    [point],
+  );
+  if (!point) return <p className="muted small">Click a point on the accuracy chart to read its traces.</p>;
+  return (
+    <div data-testid="point-traces">
+      <p className="point-summary">
+        <span className="swatch" style={{ background: SERIES_COLOR[point.series] }} />
+        <strong>{settingLabel(point)}</strong> · step {point.step} · accuracy {percent(point.accuracy)} of{' '}
+        {point.problems} · mean thinking {point.meanThinkingTokens.toFixed(1)} tokens (correct{' '}
+        {point.meanThinkingTokensCorrect?.toFixed(1) ?? '—'}, wrong {point.meanThinkingTokensWrong?.toFixed(1) ?? '—'})
+        · stop rate {percent(point.stopRate)} · {(point.evalTimeMs / 1000).toFixed(1)} s{' '}
+        {pinned ? (
+          <button type="button" className="link" onClick={() => selectPoint('', null)}>
+            follow the latest point
+          </button>
+        ) : (
+          <span>(latest point)</span>
+        )}
+      </p>
+      <TraceList samples={samples} />
+    </div>
+  );
+});
+
+// ---- (c) repetition and stop rates ----
+
+interface RateRow {
+  label: string;
+  pointId: string;
+  repetition: number;
+  stop: number;
+  setting: string;
+}
+
+function isRateRow(x: unknown): x is RateRow {
+  return typeof x === 'object' && x !== null && 'pointId' in x && 'repetition' in x && 'stop' in x;
+}
+
+function RateTooltip({ active, payload }: TooltipContentProps) {
+  const row: unknown = payload?.[0]?.payload;
+  if (!active || !isRateRow(row)) return null;
+  return (
+    <div className="tooltip">
+      <div className="tooltip-title">
+        {row.label}: {row.setting}
+      </div>
+      <div>repetition rate {percent(row.repetition)}</div>
+      <div>stop rate {percent(row.stop)}</div>
+    </div>
+  );
+}
+
+export const RatesChart = memo(function RatesChart() {
+  const runId = useStore((s) => s.activeRunId);
+  const points = useLagged(
+    useStore((s) => (s.activeRunId === null ? EMPTY_POINTS : (s.runs[s.activeRunId]?.evalPoints ?? EMPTY_POINTS))),
+    LAG_MS.rates,
+  );
+  const selectPoint = useStore((s) => s.selectPoint);
+  const rows = useMemo<RateRow[]>(() => {
+    const first = Math.max(0, points.length - MAX_RATE_BARS);
+    return points.slice(first).map((p, k) => ({
+      label: `#${first + k + 1}`,
+      pointId: p.id,
+      repetition: p.repetitionRate,
+      stop: p.stopRate,
+      setting: settingLabel(p),
+    }));
+  }, [points]);
+  const pick = useCallback(
+    (item: { payload?: unknown }) => {
+      if (runId !== null && isRateRow(item.payload)) selectPoint(runId, item.payload.pointId);
+    },
+    [runId, selectPoint],
+  );
+  // Same inputs, same element: React skips the chart when only the live (not yet shown) data changed.
+  return useMemo(
+    () => (
+      <ChartFrame
+        height={CHART_HEIGHT}
+        empty={rows.length === 0 ? 'Repetition and stop rates of each eval point.' : null}
+      >
+        <BarChart data={rows} margin={MARGIN}>
+          <CartesianGrid stroke="#eceff3" vertical={false} />
+          <XAxis interval={0} tick={plainTick} dataKey="label" label={POINT_LABEL} />
+          <YAxis interval={0} tick={plainTick} width={44} domain={DOMAIN_UNIT} tickFormatter={percentTick} />
+          <Tooltip isAnimationActive={false} content={RateTooltip} />
+          <Legend verticalAlign="top" height={22} />
+          <Bar
+            dataKey="repetition"
+            name="repetition rate"
+            fill="#8c6bb1"
+            isAnimationActive={false}
+            maxBarSize={28}
+            onClick={pick}
+            className="clickable"
+          />
+          <Bar
+            dataKey="stop"
+            name="stop rate"
+            fill="#3b9ab2"
+            isAnimationActive={false}
+            maxBarSize={28}
+            onClick={pick}
+            className="clickable"
+          />
+        </BarChart>
+      </ChartFrame>
+    ),
+    [rows, pick],
+  );
+});

@@ -1,0 +1,182 @@
+/**
+ * The playground end to end in real headless Chromium with WebGPU (SwiftShader where there is no GPU), driven as a
+ * newcomer would: open the app with a small config in the URL, train a few steps and see the loss update, drag the
+ * temperature slider and see a new chart point, run a TS sweep, export the run and import it back (and a broken file
+ * changes nothing), reload mid-training and resume. A long-task observer checks that no main-thread task runs over
+ * 50 ms while training. Then the same app in a browser without WebGPU: a banner, and training on the CPU backend.
+ * Screenshots go to test-results/.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRunFile } from '../../src/state/run_file';
+import { configToHash } from '../../src/state/url';
+import { DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
+import { type App, launchChromium, serveApp, watchProblems } from './browser';
+
+let app: App;
+let browser: Browser;
+
+/** Small enough for a software adapter: the tiny model, 1-digit arithmetic, 4 evaluation problems, short decodes. */
+const CONFIG: RunConfig = {
+  ...DEFAULT_RUN_CONFIG,
+  seed: 7,
+  task: { ...DEFAULT_RUN_CONFIG.task, arithmeticMaxDigits: 1, arithmeticMaxThinkTokens: 24 },
+  model: { size: 'tiny' },
+  sft: {
+    ...DEFAULT_RUN_CONFIG.sft,
+    steps: 4,
+    batchSize: 2,
+    trainSize: 64,
+    evalLossEverySteps: 2,
+    samplesEverySteps: 0,
+    checkpointEverySteps: 1,
+  },
+  eval: { ...DEFAULT_RUN_CONFIG.eval, size: 4 },
+  decode: { ...DEFAULT_RUN_CONFIG.decode, maxNewTokens: 10 },
+};
+
+const LONG_TASK_MS = 50;
+
+beforeAll(async () => {
+  app = await serveApp('dist-e2e/playground');
+  browser = await launchChromium({ webgpu: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+/** Records main-thread long tasks (the Long Tasks API reports every task over 50 ms) from page load on. */
+async function observeLongTasks(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { longTasks: { startMs: number; durationMs: number }[] };
+    w.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longTasks.push({ startMs: e.startTime, durationMs: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
+
+const longTasks = (page: Page) =>
+  page.evaluate(() => (window as unknown as { longTasks: { startMs: number; durationMs: number }[] }).longTasks);
+const now = (page: Page) => page.evaluate(() => performance.now());
+const int = async (page: Page, testId: string) => Number((await page.getByTestId(testId).textContent())?.trim());
+const runRows = (page: Page) => page.getByTestId('run-row').count();
+
+describe('the playground in Chromium with WebGPU', () => {
+  it('trains live, evaluates on slider changes and sweeps, exports and imports runs, and stays responsive', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    const problems = watchProblems(page);
+    await observeLongTasks(page);
+    await page.goto(`${app.url}${configToHash(CONFIG)}`);
+    await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 30_000 }).toMatch(/WebGPU/);
+    expect(await page.getByTestId('cpu-banner').count()).toBe(0);
+
+    // Train: the step counter and the loss update live, and the run finishes.
+    const trainStartMs = await now(page);
+    await page.getByTestId('train-start').click();
+    await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+    const firstLoss = Number(await page.getByTestId('train-loss').textContent());
+    // ln(98) ≈ 4.58 for an untrained model over the 98-token vocabulary.
+    expect(firstLoss).toBeGreaterThan(2);
+    expect(firstLoss).toBeLessThan(6);
+    await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 180_000 }).toMatch(/finished/);
+    expect(await int(page, 'step-counter')).toBe(CONFIG.sft.steps);
+    const trainEndMs = await now(page);
+    const duringTraining = (await longTasks(page)).filter(
+      (t) => t.startMs >= trainStartMs && t.startMs <= trainEndMs && t.durationMs > LONG_TASK_MS,
+    );
+    expect(duringTraining, 'main-thread tasks over 50 ms while training').toEqual([]);
+
+    // Decode: one slider move gives one new chart point.
+    const before = await int(page, 'eval-point-count');
+    const slider = page.getByTestId('temperature-slider');
+    await slider.focus();
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => int(page, 'eval-point-count'), { timeout: 120_000 }).toBe(before + 1);
+
+    // A TS sweep adds one point per τ.
+    await page.getByTestId('sweep-ts').click();
+    await expect.poll(() => int(page, 'eval-point-count'), { timeout: 300_000 }).toBeGreaterThanOrEqual(before + 6);
+    await expect.poll(() => page.getByTestId('eval-busy').count(), { timeout: 60_000 }).toBe(0);
+    const points = await int(page, 'eval-point-count');
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/e2e-playground.png', fullPage: true });
+
+    // Export: one JSON file with the config, the evaluation points and the weights; it parses with the importer.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-run').click()]);
+    const exported = 'test-results/e2e-export.stoptime.json';
+    await download.saveAs(exported);
+    const text = readFileSync(exported, 'utf8');
+    const parsed = parseRunFile(text);
+    expect(parsed.run.config).toEqual(CONFIG);
+    expect(parsed.run.evalPoints).toHaveLength(points);
+    expect(parsed.run.stepsDone).toBe(CONFIG.sft.steps);
+    expect(parsed.checkpoint?.params.length).toBeGreaterThan(0);
+
+    // Import it back: a new run appears. A broken file gives a clear error and changes nothing stored.
+    const rows = await runRows(page);
+    await page.getByTestId('import-run').setInputFiles(exported);
+    await expect.poll(() => runRows(page), { timeout: 30_000 }).toBe(rows + 1);
+    const broken = 'test-results/e2e-broken.stoptime.json';
+    writeFileSync(broken, text.slice(0, Math.floor(text.length / 2)));
+    await page.getByTestId('import-run').setInputFiles(broken);
+    await expect.poll(() => page.getByTestId('error-box').textContent(), { timeout: 30_000 }).toMatch(/JSON/i);
+    expect(await runRows(page)).toBe(rows + 1);
+    // After a reload the runs are still there (IndexedDB), the broken import included nowhere.
+    await page.reload();
+    await expect.poll(() => runRows(page), { timeout: 30_000 }).toBe(rows + 1);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 600_000);
+
+  it('offers to resume a run interrupted by a reload, from its last checkpoint', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems = watchProblems(page);
+    const config: RunConfig = { ...CONFIG, seed: 11, sft: { ...CONFIG.sft, steps: 40 } };
+    await page.goto(`${app.url}${configToHash(config)}`);
+    await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 30_000 }).toMatch(/WebGPU/);
+    await page.getByTestId('train-start').click();
+    await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
+    await page.reload();
+    const banner = page.getByTestId('interrupted-banner');
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await banner.textContent()).toMatch(/interrupted/i);
+    await page.getByTestId('resume-interrupted').click();
+    // Resumes from the checkpoint (every step here), not from zero: the counter starts at ≥ 1 and keeps going.
+    await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 60_000 }).toMatch(/running/);
+    const resumedAt = await int(page, 'step-counter');
+    expect(resumedAt).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBeGreaterThan(resumedAt);
+    await page.getByTestId('train-stop').click();
+    await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 60_000 }).toMatch(/stopped/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 400_000);
+});
+
+describe('the playground in a browser without WebGPU', () => {
+  it('shows a banner and trains on the CPU reference backend', async () => {
+    const noGpu = await launchChromium({ webgpu: false });
+    try {
+      const page = await noGpu.newPage({ viewport: { width: 1400, height: 1000 } });
+      const problems = watchProblems(page);
+      const config: RunConfig = { ...CONFIG, seed: 3, sft: { ...CONFIG.sft, steps: 2 } };
+      await page.goto(`${app.url}${configToHash(config)}`);
+      const banner = page.getByTestId('cpu-banner');
+      await banner.waitFor({ timeout: 30_000 });
+      expect(await banner.textContent()).toMatch(/CPU/);
+      await page.getByTestId('train-start').click();
+      await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 120_000 }).toMatch(/finished/);
+      const loss = Number(await page.getByTestId('train-loss').textContent());
+      expect(loss).toBeGreaterThan(2);
+      expect(loss).toBeLessThan(6);
+      await page.screenshot({ path: 'test-results/e2e-cpu.png', fullPage: true });
+      expect(problems).toEqual([]);
+    } finally {
+      await noGpu.close();
+    }
+  }, 300_000);
+});
