@@ -5,7 +5,7 @@
  * `parseRunConfig`, which names every offending field.
  */
 import { z } from 'zod';
-import { BASELINE_LIMITS, type ConfigIssue, ConfigError, modelConfigIssues, type SizeLimits } from '../model/config';
+import { BASELINE_LIMITS, ConfigError, type ConfigIssue, modelConfigIssues, type SizeLimits } from '../model/config';
 import { arithmetic, getTask, type TaskId } from '../tasks/index';
 import { vocabSize } from '../tasks/tokenizer';
 import { optimConfigIssues } from './config';
