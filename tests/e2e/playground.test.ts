@@ -12,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunFile } from '../../src/state/run_file';
 import { configToHash } from '../../src/state/url';
 import { DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
-import { type App, launchChromium, serveApp, watchProblems } from './browser';
+import { type App, deprioritiseSoftwareGpu, launchChromium, serveApp, watchProblems } from './browser';
 
 let app: App;
 let browser: Browser;
+let stopDeprioritising: () => void = () => {};
 
 /** Small enough for a software adapter: the tiny model, 1-digit arithmetic, 4 evaluation problems, short decodes. */
 const CONFIG: RunConfig = {
@@ -30,7 +31,7 @@ const CONFIG: RunConfig = {
     trainSize: 64,
     evalLossEverySteps: 2,
     samplesEverySteps: 0,
-    checkpointEverySteps: 1,
+    checkpointEverySteps: 2,
   },
   eval: { ...DEFAULT_RUN_CONFIG.eval, size: 4 },
   decode: { ...DEFAULT_RUN_CONFIG.decode, maxNewTokens: 10 },
@@ -41,9 +42,11 @@ const LONG_TASK_MS = 50;
 beforeAll(async () => {
   app = await serveApp('dist-e2e/playground');
   browser = await launchChromium({ webgpu: true });
+  stopDeprioritising = deprioritiseSoftwareGpu();
 }, 120_000);
 
 afterAll(async () => {
+  stopDeprioritising();
   await browser?.close();
   await app?.close();
 });
@@ -135,7 +138,7 @@ describe('the playground in Chromium with WebGPU', () => {
   it('offers to resume a run interrupted by a reload, from its last checkpoint', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const problems = watchProblems(page);
-    const config: RunConfig = { ...CONFIG, seed: 11, sft: { ...CONFIG.sft, steps: 40 } };
+    const config: RunConfig = { ...CONFIG, seed: 11, sft: { ...CONFIG.sft, steps: 40, checkpointEverySteps: 1 } };
     await page.goto(`${app.url}${configToHash(config)}`);
     await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 30_000 }).toMatch(/WebGPU/);
     await page.getByTestId('train-start').click();
