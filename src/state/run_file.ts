@@ -79,7 +79,7 @@ export interface RunFileExport {
   json: string;
   /** The weights file to save beside it ('separate' mode with a checkpoint), else null. */
   safetensors: Uint8Array | null;
-  /** File name without extension: save `${fileBaseName}.json` and `${fileBaseName}.safetensors`. */
+  /** File name without extension: save `${fileBaseName}.stoptime.json` and `${fileBaseName}.safetensors`. */
   fileBaseName: string;
 }
 
