@@ -12,7 +12,7 @@
  *   histogram         thinking lengths of correct and of wrong traces in equal-width integer bins from 0 to the
  *                     longest, at most HISTOGRAM_BINS of them.
  */
-import type { ThinkingHistogramBin } from './results';
+import type { EvalPoint, ThinkingHistogramBin } from './results';
 
 /**
  * n of the n-grams counted by the repetition rate: about one working step of the arithmetic notation, so a repeat is a
@@ -132,16 +132,18 @@ export interface TraceStats {
   repetition: number | null;
 }
 
-export interface AggregateMetrics {
-  accuracy: number;
-  meanThinkingTokens: number;
-  meanThinkingTokensCorrect: number | null;
-  meanThinkingTokensWrong: number | null;
-  meanCompletionTokens: number;
-  stopRate: number;
-  repetitionRate: number;
-  histogram: ThinkingHistogramBin[];
-}
+/** The aggregate fields of an evaluation point (see docs/metrics.md). */
+export type AggregateMetrics = Pick<
+  EvalPoint,
+  | 'accuracy'
+  | 'meanThinkingTokens'
+  | 'meanThinkingTokensCorrect'
+  | 'meanThinkingTokensWrong'
+  | 'meanCompletionTokens'
+  | 'stopRate'
+  | 'repetitionRate'
+  | 'histogram'
+>;
 
 /** The EvalPoint numbers of a set of traces (every mean is over traces; see the module comment). */
 export function aggregateTraces(traces: readonly TraceStats[]): AggregateMetrics {
