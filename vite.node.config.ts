@@ -12,7 +12,7 @@ export default defineConfig({
     emptyOutDir: true,
     minify: false,
     rollupOptions: {
-      input: { bench: 'bench/bench.ts' },
+      input: { bench: 'bench/bench.ts', experiment: 'src/headless/cli.ts' },
       external: ['webgpu'],
       output: { format: 'es', entryFileNames: '[name].mjs' },
     },

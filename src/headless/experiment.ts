@@ -1,0 +1,232 @@
+/**
+ * Headless experiments: the playground's pipeline in Node on Dawn (any adapter), driven by a JSON file, writing the
+ * same run file the playground imports. `npm run experiment -- <experiment.json>`.
+ *
+ * An experiment file (untrusted input: validated, never evaluated):
+ *   {
+ *     "name": "stopping-arithmetic",
+ *     "config":      { …any part of a RunConfig, merged over DEFAULT_RUN_CONFIG… },
+ *     "evaluations": [ { "decode": { …part of a DecodeConfig… } }, … ],
+ *     "sweeps":      [ { "series": "ts", "values": [0.5, 1, 2], "decode": { "temperature": 0.6 } }, … ],
+ *     "out":         "experiments/out/stopping-arithmetic.stoptime.json"
+ *   }
+ * Stages: SFT for config.sft.steps steps, then every evaluation, then every sweep point, each on the fixed evaluation
+ * set config.eval. The output holds the config, the metric timeline, the evaluation points and the final weights.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../model/config';
+import type { RunRecord } from '../state/run_record';
+import type { Backend } from '../train/backend';
+import { METRIC } from '../train/metrics';
+import type { EvalPoint, SeriesId } from '../train/results';
+import { DEFAULT_RUN_CONFIG, type DecodeConfig, parseRunConfig, type RunConfig, zodIssues } from '../train/run_config';
+import { type SessionEvent, SftSession } from '../train/sft';
+
+const SERIES = ['temperature', 'ts', 'bias', 'cap', 'extend'] as const;
+
+/** How a swept value enters the decode settings (the same knobs as the playground's sweep buttons). */
+export function applySweepValue(series: SeriesId, d: DecodeConfig, value: number): DecodeConfig {
+  switch (series) {
+    case 'temperature':
+      return { ...d, intervention: 'none', temperature: value };
+    case 'ts':
+      return { ...d, intervention: 'ts', stopTemperature: value };
+    case 'bias':
+      return { ...d, intervention: 'bias', stopLogitBias: value };
+    case 'cap':
+      return { ...d, intervention: 'cap', thinkingBudgetTokens: value };
+    case 'extend':
+      return { ...d, intervention: 'extend', minThinkingTokens: value };
+  }
+}
+
+const plainObject = z.record(z.string().max(64), z.unknown());
+
+export const experimentSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(80)
+    .regex(/^[\w.-]+$/, 'letters, digits, "_", "-" and "." only'),
+  config: plainObject.optional(),
+  evaluations: z
+    .array(z.strictObject({ decode: plainObject }))
+    .max(64)
+    .optional(),
+  sweeps: z
+    .array(
+      z.strictObject({
+        series: z.enum(SERIES),
+        values: z.array(z.number().finite()).min(1).max(32),
+        decode: plainObject.optional(),
+      }),
+    )
+    .max(16)
+    .optional(),
+  out: z.string().min(1).max(400).optional(),
+});
+
+export interface Experiment {
+  name: string;
+  config: RunConfig;
+  /** Every decode setting to evaluate, in order (evaluations, then sweep points). */
+  decodes: DecodeConfig[];
+  out: string;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `over` merged into `base` key by key (objects recursively; arrays and values replace). Own keys only. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isRecord(base) || !isRecord(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const key of Object.keys(over)) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
+    out[key] = Object.hasOwn(base, key) ? deepMerge(base[key], over[key]) : over[key];
+  }
+  return out;
+}
+
+/** Validates an untrusted experiment document; a ConfigError names every bad field. */
+export function parseExperiment(input: unknown): Experiment {
+  const parsed = experimentSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error));
+  const e = parsed.data;
+  let config: RunConfig;
+  try {
+    config = parseRunConfig(deepMerge(DEFAULT_RUN_CONFIG, e.config ?? {}));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw new ConfigError(err.issues.map((i) => ({ path: `config.${i.path}`, message: i.message })));
+    }
+    throw err;
+  }
+  const decodes: DecodeConfig[] = [];
+  const issues: { path: string; message: string }[] = [];
+  const check = (d: unknown, path: string) => {
+    const full = deepMerge(config.decode, d) as DecodeConfig;
+    const r = runDecodeIssues(config, full);
+    if (r.length > 0) issues.push(...r.map((i) => ({ path: `${path}.${i.path}`, message: i.message })));
+    else decodes.push(full);
+  };
+  (e.evaluations ?? []).forEach((ev, i) => {
+    check(ev.decode, `evaluations[${i}].decode`);
+  });
+  (e.sweeps ?? []).forEach((s, i) => {
+    const base = deepMerge(config.decode, s.decode ?? {}) as DecodeConfig;
+    s.values.forEach((v, j) => {
+      check(applySweepValue(s.series, base, v), `sweeps[${i}].values[${j}]`);
+    });
+  });
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { name: e.name, config, decodes, out: e.out ?? `experiments/out/${e.name}.stoptime.json` };
+}
+
+/** Problems with a decode config, checked as part of the run config (paths relative to the decode object). */
+function runDecodeIssues(config: RunConfig, decode: DecodeConfig): { path: string; message: string }[] {
+  try {
+    parseRunConfig({ ...config, decode });
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.issues.map((i) => ({ path: i.path.replace(/^decode\.?/, '') || '(decode)', message: i.message }));
+  }
+}
+
+export interface ExperimentResult {
+  run: RunRecord;
+  /** Final weights, moments and step. */
+  state: Awaited<ReturnType<SftSession['readState']>>;
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Runs an experiment on `backend`: SFT, then every decode setting. `log` gets one line per progress report (about
+ * every `logEveryMs`) and per evaluation.
+ */
+export async function runExperiment(
+  backend: Backend,
+  experiment: Experiment,
+  log: (line: string) => void = () => {},
+  logEveryMs = 2000,
+): Promise<ExperimentResult> {
+  const { config } = experiment;
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const run: RunRecord = {
+    id: randomId(),
+    name: experiment.name,
+    createdAt: startedAt,
+    updatedAt: startedAt,
+    config,
+    status: 'running',
+    adapter: backend.adapterName,
+    stepsDone: 0,
+    timeline: [],
+    evalPoints: [],
+    samples: null,
+    checkpointStep: null,
+  };
+  let lastLogMs = Number.NEGATIVE_INFINITY;
+  const onEvent = (e: SessionEvent) => {
+    if (e.type === 'metrics') {
+      run.timeline.push({ step: e.step, elapsedMs: performance.now() - t0, values: e.values });
+      run.stepsDone = e.step;
+      const now = performance.now();
+      const isStep = e.values[METRIC.trainLoss] !== undefined;
+      if (isStep && (now - lastLogMs >= logEveryMs || e.step === config.sft.steps)) {
+        lastLogMs = now;
+        const v = e.values;
+        const fmt = (x: number | undefined, digits: number) => (x === undefined ? '—' : x.toFixed(digits));
+        log(
+          `step ${e.step}/${config.sft.steps}  loss ${fmt(v[METRIC.trainLoss], 4)}  ${fmt(v[METRIC.tokensPerSecond], 0)} tok/s  ${fmt(v[METRIC.stepTimeMs], 1)} ms/step  ${fmt(v[METRIC.secondsLeft], 0)} s left`,
+        );
+      }
+    } else if (e.type === 'samples') {
+      run.samples = { step: e.step, samples: e.samples };
+    } else if (e.type === 'status' && e.state === 'error') {
+      log(`error: ${e.message}`);
+    }
+  };
+  const session = new SftSession(backend, config, onEvent);
+  try {
+    const summary = await session.run();
+    run.stepsDone = summary.steps;
+    const evalLoss = run.timeline.findLast((p) => p.values[METRIC.evalLoss] !== undefined)?.values[METRIC.evalLoss];
+    log(
+      `SFT done: ${summary.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, held-out loss ${evalLoss}`,
+    );
+    for (const decode of experiment.decodes) {
+      const p: EvalPoint = await session.evaluate(decode, config.eval);
+      run.evalPoints.push(p);
+      log(describePoint(p));
+    }
+    const state = await session.readState();
+    run.status = 'finished';
+    run.updatedAt = Date.now();
+    run.checkpointStep = state.step;
+    return { run, state };
+  } finally {
+    await session.destroy();
+  }
+}
+
+/** One line: method and knob, accuracy, mean thinking tokens (correct / wrong), stop rate, time. */
+export function describePoint(p: EvalPoint): string {
+  const d = p.decode;
+  const knob: Record<SeriesId, string> = {
+    temperature: `T=${d.temperature}`,
+    ts: `τ=${d.stopTemperature} T=${d.temperature}`,
+    bias: `bias=${d.stopLogitBias} T=${d.temperature}`,
+    cap: `B=${d.thinkingBudgetTokens} T=${d.temperature}`,
+    extend: `min=${d.minThinkingTokens} ×${d.maxExtensions} T=${d.temperature}`,
+  };
+  const f = (x: number | null) => (x === null ? '—' : x.toFixed(1));
+  return `${p.series.padEnd(11)} ${knob[p.series].padEnd(22)} accuracy ${(100 * p.accuracy).toFixed(1).padStart(5)}%  thinking ${f(p.meanThinkingTokens)} (correct ${f(p.meanThinkingTokensCorrect)}, wrong ${f(p.meanThinkingTokensWrong)})  stop ${(100 * p.stopRate).toFixed(0)}%  ${p.evalTimeMs.toFixed(0)} ms`;
+}

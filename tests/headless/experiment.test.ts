@@ -1,0 +1,74 @@
+/**
+ * The headless experiment runner: experiment files are validated field by field (they are untrusted), every preset
+ * in experiments/ parses, and a small experiment runs on the real adapter and writes a run file the playground's
+ * importer accepts.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { type Experiment, parseExperiment, runExperiment } from '../../src/headless/experiment';
+import { ConfigError } from '../../src/model/config';
+import { exportRunFile, parseRunFile } from '../../src/state/run_file';
+import { createGpuBackend } from '../../src/train/backend_gpu';
+import { DEFAULT_RUN_CONFIG } from '../../src/train/run_config';
+import { gpuContext } from '../helpers/gpu';
+
+const preset = (name: string): unknown => JSON.parse(readFileSync(`experiments/${name}`, 'utf8'));
+
+function issuesOf(input: unknown): string[] {
+  try {
+    parseExperiment(input);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues.map((i) => `${i.path}: ${i.message}`);
+    throw e;
+  }
+  return [];
+}
+
+describe('experiment files', () => {
+  it('every preset parses', () => {
+    const files = readdirSync('experiments').filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const f of files) expect(issuesOf(preset(f)), f).toEqual([]);
+  });
+
+  it('merges the config over the defaults and expands sweeps into decode settings', () => {
+    const e = parseExperiment(preset('quick.json'));
+    expect(e.config.model.size).toBe('tiny');
+    expect(e.config.sft.learningRate).toBe(DEFAULT_RUN_CONFIG.sft.learningRate);
+    expect(e.decodes).toHaveLength(2);
+    expect(e.decodes[1]).toMatchObject({ intervention: 'cap', thinkingBudgetTokens: 2, maxNewTokens: 8 });
+    expect(e.out).toBe('experiments/out/quick.stoptime.json');
+  });
+
+  it('names every bad field and never pollutes prototypes', () => {
+    expect(issuesOf({ name: 'x', extra: 1 }).join()).toMatch(/extra/);
+    expect(issuesOf({ name: 'a b' }).join()).toMatch(/^name:/);
+    expect(issuesOf({ name: 'x', config: { sft: { batchSize: 0 } } }).join()).toMatch(/^config\.sft\.batchSize:/);
+    expect(issuesOf({ name: 'x', sweeps: [{ series: 'ts', values: [-1] }] }).join()).toMatch(
+      /^sweeps\[0\]\.values\[0\]\.stopTemperature:/,
+    );
+    expect(issuesOf({ name: 'x', sweeps: [{ series: 'nope', values: [1] }] }).join()).toMatch(/sweeps\.0\.series/);
+    const hostile = JSON.parse('{"name":"x","config":{"__proto__":{"polluted":true},"seed":2}}');
+    expect(parseExperiment(hostile).config.seed).toBe(2);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('running an experiment on the adapter', () => {
+  it('trains, evaluates every setting and writes a run file the playground imports', async () => {
+    const ctx = await gpuContext();
+    const experiment: Experiment = parseExperiment(preset('quick.json'));
+    const lines: string[] = [];
+    const { run, state } = await runExperiment(createGpuBackend(ctx), experiment, (l) => lines.push(l), 0);
+    expect(run.stepsDone).toBe(2);
+    expect(run.evalPoints.map((p) => p.series)).toEqual(['temperature', 'cap']);
+    // The cap forces `</think>` after 2 thinking tokens.
+    expect(run.evalPoints[1]!.meanThinkingTokens).toBeLessThanOrEqual(2);
+    expect(lines.some((l) => /^step 2\/2/.test(l))).toBe(true);
+    expect(lines.filter((l) => /accuracy/.test(l))).toHaveLength(2);
+    const back = parseRunFile(exportRunFile(run, state, 'inline').json);
+    expect(back.run.evalPoints).toEqual(JSON.parse(JSON.stringify(run.evalPoints)));
+    expect(back.run.config).toEqual(experiment.config);
+    expect(Array.from(back.checkpoint!.params)).toEqual(Array.from(state.params));
+  }, 120_000);
+});
