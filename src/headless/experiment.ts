@@ -200,7 +200,7 @@ export async function runExperiment(
     run.stepsDone = summary.steps;
     const evalLoss = run.timeline.findLast((p) => p.values[METRIC.evalLoss] !== undefined)?.values[METRIC.evalLoss];
     log(
-      `SFT done: ${summary.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, held-out loss ${evalLoss}`,
+      `SFT done: ${summary.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, held-out loss ${evalLoss?.toFixed(4) ?? '—'}`,
     );
     for (const decode of experiment.decodes) {
       const p: EvalPoint = await session.evaluate(decode, config.eval);
