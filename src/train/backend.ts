@@ -26,6 +26,11 @@ export interface TrainBackend {
   step(batch: Batch): Promise<StepStats>;
   /** Loss of the current weights on a batch (no update). */
   evaluate(batch: Batch): Promise<number>;
+  /**
+   * log π(targets[i]) under the current weights for every position [B·T] (0 where the target is −1), with no update;
+   * queued like evaluate(). `weights` is not needed (GRPO computes them from these).
+   */
+  tokenLogprobs(batch: Pick<Batch, 'tokens' | 'targets'>): Promise<Float32Array>;
   readParams(): Promise<Float32Array>;
   readState(): Promise<TrainerState>;
   /** Replaces weights, moments and step counter (after every queued step). */

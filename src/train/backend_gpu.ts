@@ -29,6 +29,9 @@ export class GpuTrainBackend implements TrainBackend {
   evaluate(batch: Parameters<Trainer['evaluate']>[0]) {
     return this.trainer.evaluate(batch);
   }
+  tokenLogprobs(batch: Parameters<Trainer['tokenLogprobs']>[0]) {
+    return this.trainer.tokenLogprobs(batch);
+  }
   readParams() {
     return this.trainer.readParams();
   }

@@ -12,7 +12,7 @@
  */
 
 import { adamwStep } from '../cpu/adamw';
-import { crossEntropy, weightedLossSum } from '../cpu/crossentropy';
+import { crossEntropy, crossEntropyF64, weightedLossSum } from '../cpu/crossentropy';
 import { clipScale, globalNorm } from '../cpu/global_norm';
 import { type ModelConfig, validateModelConfig } from '../model/config';
 import { buildParamLayout, decayMask, initParams, type ParamLayout } from '../model/params';
@@ -150,6 +150,24 @@ export class CpuTrainer implements TrainBackend {
       const { logits } = referenceForward(config, this.layout, this.params, batch.tokens, B, T);
       const { losses } = crossEntropy(logits, batch.targets, batch.weights, B * T, config.vocabSize);
       return weightedLossSum(losses, batch.weights, B * T);
+    });
+  }
+
+  /**
+   * log π(targets[i]) for every position [B·T] with the current weights (0 where the target is −1), queued like a
+   * step; no update. `batch.weights`, if present, is ignored.
+   */
+  tokenLogprobs(batch: Pick<Batch, 'tokens' | 'targets'>): Promise<Float32Array> {
+    return this.enqueue(() => {
+      const { config, batchSize: B, seqLen: T } = this;
+      const N = B * T;
+      const weights = new Float32Array(N);
+      checkBatch({ tokens: batch.tokens, targets: batch.targets, weights }, B, T, config.vocabSize);
+      const { logits } = referenceForward(config, this.layout, this.params, batch.tokens, B, T);
+      const { losses } = crossEntropyF64(logits, batch.targets, weights, N, config.vocabSize);
+      const out = new Float32Array(N);
+      for (let i = 0; i < N; i++) out[i] = batch.targets[i] === -1 ? 0 : -losses[i]!;
+      return out;
     });
   }
 

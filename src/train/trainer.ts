@@ -257,6 +257,29 @@ export class Trainer {
     return (await this.readback(staging))[0]!;
   }
 
+  /**
+   * log π(targets[i]) under the current weights for every position [B·T] (0 where the target is −1): a forward and
+   * cross-entropy pass with no backward and no update (the kernel's per-token loss is −log π). Queued like a step:
+   * it sees every step queued before it, and steps queued after it wait for it. `batch.weights`, if present, is
+   * ignored (the pass runs with zero weights).
+   */
+  tokenLogprobs(batch: Pick<Batch, 'tokens' | 'targets'>): Promise<Float32Array> {
+    return this.enqueue(async () => {
+      await this.settleInFlight();
+      const N = this.batchSize * this.seqLen;
+      this.upload({ tokens: batch.tokens, targets: batch.targets, weights: new Float32Array(N) });
+      const encoder = this.ctx.device.createCommandEncoder({ label: 'token logprobs' });
+      const pass = encoder.beginComputePass({ label: 'token logprobs' });
+      encodeDispatches(pass, this.evalDispatches);
+      pass.end();
+      this.ctx.device.queue.submit([encoder.finish()]);
+      const losses = (await this.readTensors([this.passes.tokenLosses]))[0]!;
+      const out = new Float32Array(N);
+      for (let i = 0; i < N; i++) out[i] = batch.targets[i] === -1 ? 0 : -losses[i]!;
+      return out;
+    });
+  }
+
   private async readback(staging: GPUBuffer): Promise<Float32Array> {
     await Promise.race([staging.mapAsync(GPUMapMode.READ), this.ctx.lost]);
     const values = new Float32Array(staging.getMappedRange().slice(0));
