@@ -215,6 +215,8 @@ function transferred(state: TrainerState): TrainerState {
 }
 
 let engineReady: Promise<EngineInfo | null> = Promise.resolve(null);
+/** The run whose Stop was pressed while it was 'starting', before its train call reached the worker. */
+let stopWhileStarting: string | null = null;
 let initStarted = false;
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -231,6 +233,11 @@ function runStatusFor(state: SessionState): RunStatus {
 let dbChain: Promise<void> = Promise.resolve();
 const saveTimers = new Map<string, ReturnType<typeof setTimeout>>();
 const lastSavedAt = new Map<string, number>();
+/**
+ * Runs being deleted or deleted: a save that runs after the delete (an evaluation point or final checkpoint arriving
+ * meanwhile) would put the run back into the database, so saves skip them. Undo takes a run out again.
+ */
+const deletedRunIds = new Set<string>();
 
 function dbWrite(op: (d: Db) => Promise<unknown>): Promise<void> {
   const d = db;
@@ -254,7 +261,7 @@ function saveRunNow(runId: string): void {
   lastSavedAt.set(runId, performance.now());
   void dbWrite(async (d) => {
     const run = useStore.getState().runs[runId];
-    if (run) await d.putRun(run);
+    if (run && !deletedRunIds.has(runId)) await d.putRun(run);
   });
 }
 
@@ -383,6 +390,7 @@ function saveCheckpoint(runId: string, step: number, state: TrainerState): void 
   saveTimers.delete(runId);
   lastSavedAt.set(runId, performance.now());
   void dbWrite(async (d) => {
+    if (deletedRunIds.has(runId)) return;
     const latest = useStore.getState().runs[runId] ?? run;
     await d.saveCheckpoint({ ...latest, checkpointStep: step }, transferred(state));
   });
@@ -586,6 +594,7 @@ function showToast(text: string, undo: DeletedRun | null = null): void {
 /** Runs a training session for `run` (a new run, or an interrupted one from its checkpoint). */
 async function runSession(run: RunRecord, resumeFrom?: TrainerState): Promise<void> {
   buffer = [];
+  stopWhileStarting = null;
   // The session exists from here on (synchronously), so a second Start cannot begin another one.
   useStore.setState((s) => ({
     runs: { ...s.runs, [run.id]: run },
@@ -615,7 +624,10 @@ async function runSession(run: RunRecord, resumeFrom?: TrainerState): Promise<vo
   let failure: string | null = null;
   try {
     await engineReady;
-    summary = await worker().train(run.config, listener, resumeFrom && transferred(resumeFrom));
+    const training = worker().train(run.config, listener, resumeFrom && transferred(resumeFrom));
+    // A Stop pressed before the train call was sent: the worker takes a stop that follows it (it sets up first).
+    if (stopWhileStarting === run.id) void worker().stop();
+    summary = await training;
   } catch (e) {
     failure = message(e);
   }
@@ -804,7 +816,10 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
   },
 
   async stop() {
-    if (isActive(get().session)) await worker().stop();
+    const session = get().session;
+    if (!isActive(session)) return;
+    if (session.state === 'starting') stopWhileStarting = session.runId;
+    await worker().stop();
   },
 
   async resumeRun(runId) {
@@ -897,10 +912,12 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     if (!run || (isActive(s.session) && s.session.runId === runId)) return;
     let deleted: DeletedRun | null = null;
     if (db) {
+      deletedRunIds.add(runId);
       try {
         await dbChain;
         deleted = (await db.deleteRun(runId)) ?? null;
       } catch (e) {
+        deletedRunIds.delete(runId);
         set({ error: `Could not delete '${run.name}': ${describeStorageError(e)}` });
         return;
       }
@@ -929,6 +946,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     set({ toast: null });
     try {
       await db.restoreRun(deleted.checkpoint ? { ...deleted, checkpoint: transferred(deleted.checkpoint) } : deleted);
+      deletedRunIds.delete(deleted.run.id);
       const run = await db.getRun(deleted.run.id);
       if (!run) throw new Error('the restored run was not found');
       set((s) => {

@@ -22,7 +22,12 @@ interface Engine {
 
 let engine: Promise<Engine> | null = null;
 let session: SftSession | null = null;
+/** True from the moment `train` is called until it settles (also while it still sets its session up). */
 let training = false;
+/** A `stop` that arrived while `train` was still setting its session up (the session did not exist to take it). */
+let stopBeforeRun = false;
+/** Session replacements run one at a time, so two overlapping calls cannot both install (and leak) a session. */
+let replacing: Promise<unknown> = Promise.resolve();
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -67,13 +72,18 @@ function send(listener: WorkerEventListener, event: WorkerEvent): void {
   void listener(event);
 }
 
-async function replaceSession(next: () => SftSession): Promise<SftSession> {
-  if (training) throw new Error('a run is training: stop it first');
-  const old = session;
-  session = null;
-  await old?.destroy();
-  session = next();
-  return session;
+/** Destroys the current session and installs `next()`; with `forTraining` false, refused while a run trains. */
+function replaceSession(next: () => SftSession, forTraining: boolean): Promise<SftSession> {
+  const swap = replacing.then(async () => {
+    if (!forTraining && training) throw new Error('a run is training: stop it first');
+    const old = session;
+    session = null;
+    await old?.destroy();
+    session = next();
+    return session;
+  });
+  replacing = swap.catch(() => {});
+  return swap;
 }
 
 const api = {
@@ -88,13 +98,19 @@ const api = {
   },
 
   async train(config: RunConfig, onEvent: WorkerEventListener, resumeFrom?: TrainerState): Promise<TrainSummary> {
-    const { backend } = await getEngine();
-    const s = await replaceSession(() => new SftSession(backend, config, (e) => send(onEvent, e), resumeFrom));
+    // Claimed before the first await: a second train or a loadModel arriving meanwhile is refused.
+    if (training) throw new Error('a run is training: stop it first');
     training = true;
+    stopBeforeRun = false;
     try {
-      return await s.run();
+      const { backend } = await getEngine();
+      const s = await replaceSession(() => new SftSession(backend, config, (e) => send(onEvent, e), resumeFrom), true);
+      const run = s.run();
+      if (stopBeforeRun) s.stop();
+      return await run;
     } finally {
       training = false;
+      stopBeforeRun = false;
     }
   },
 
@@ -107,12 +123,14 @@ const api = {
   },
 
   async stop() {
+    if (training) stopBeforeRun = true;
     session?.stop();
   },
 
   async loadModel(config: RunConfig, state: TrainerState) {
+    if (training) throw new Error('a run is training: stop it first');
     const { backend } = await getEngine();
-    await replaceSession(() => SftSession.load(backend, config, state));
+    await replaceSession(() => SftSession.load(backend, config, state), false);
   },
 
   async evaluate(decode: DecodeConfig, evalConfig: EvalConfig) {

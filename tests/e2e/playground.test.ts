@@ -2,7 +2,7 @@
  * The playground end to end in real headless Chromium with WebGPU (SwiftShader where there is no GPU), driven as a
  * newcomer would: open the app with a small config in the URL, train a few steps and see the loss update, drag the
  * temperature slider and see a new chart point, run a TS sweep, export the run and import it back (and a broken file
- * changes nothing), reload mid-training and resume. A long-task observer checks that no main-thread task runs over
+ * changes nothing), reload mid-training and resume, stop a run while it is still starting. A long-task observer checks that no main-thread task runs over
  * 50 ms while training. Then the same app in a browser without WebGPU: a banner, and training on the CPU backend.
  * Screenshots go to test-results/.
  */
@@ -155,6 +155,28 @@ describe('the playground in Chromium with WebGPU', () => {
     await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBeGreaterThan(resumedAt);
     await page.getByTestId('train-stop').click();
     await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 60_000 }).toMatch(/stopped/);
+
+    // Stop pressed while a new run is still 'starting' is not lost: here Start waits for an evaluation in flight
+    // before the train call goes to the worker. The run stops instead of training all its steps, and Start is
+    // available again.
+    await page.evaluate(async () => {
+      const el = (id: string) => document.querySelector<HTMLButtonElement>(`[data-testid="${id}"]`);
+      const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+      el('evaluate-now')!.click();
+      for (let i = 0; i < 100 && el('eval-busy') === null; i++) await tick();
+      if (el('eval-busy') === null) throw new Error('the evaluation did not start');
+      el('train-start')!.click();
+      await tick();
+      if (el('train-stop')!.disabled) throw new Error('Stop is not enabled while the run starts');
+      if (el('eval-busy') === null) throw new Error('the evaluation ended before Stop: nothing held the start');
+      el('train-stop')!.click();
+    });
+    await expect
+      .poll(() => page.getByTestId('train-state').textContent(), { timeout: 120_000 })
+      .toMatch(/stopped|finished|error/);
+    expect(await page.getByTestId('train-state').textContent()).toMatch(/stopped/);
+    expect(await int(page, 'step-counter')).toBeLessThan(config.sft.steps);
+    expect(await page.getByTestId('train-start').isEnabled()).toBe(true);
     expect(problems).toEqual([]);
     await page.close();
   }, 400_000);
