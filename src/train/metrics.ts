@@ -20,8 +20,35 @@ export const METRIC = {
   secondsLeft: 'progress/seconds_left',
   /** Fraction of drawn training examples dropped because prompt + target did not fit the context. */
   droppedFraction: 'data/dropped_fraction',
+  // ---- RL (GRPO / TLDR, src/train/grpo.ts): per step over its P·G rollouts; TRL's names where it has one ----
+  /** Mean total reward of the step's completions. */
+  rlRewardMean: 'rl/reward_mean',
+  /** Mean over groups of the group's reward standard deviation (TRL's reward_std). */
+  rlRewardStd: 'rl/reward_std',
+  /** Fraction of the step's completions the task verifier accepts. */
+  rlAccuracy: 'rl/accuracy',
+  rlThinkingTokensMean: 'rl/thinking_tokens_mean',
+  /** Mean thinking tokens of the completions of prompts tagged with each level. */
+  rlThinkingTokensShort: 'rl/thinking_tokens/short',
+  rlThinkingTokensMedium: 'rl/thinking_tokens/medium',
+  rlThinkingTokensLong: 'rl/thinking_tokens/long',
+  rlCompletionTokensMean: 'rl/completion_tokens_mean',
+  /** Mean k3 KL to the reference model (only when beta > 0). */
+  rlKl: 'rl/kl',
+  rlClipFraction: 'rl/clip_fraction',
+  rlFracZeroStdGroups: 'rl/frac_zero_std_groups',
+  rlTruncatedFraction: 'rl/truncated_fraction',
+  /** The GRPO loss (not the trainer's surrogate cross-entropy). */
+  rlLoss: 'rl/loss',
 } as const;
 
 export type MetricKey = (typeof METRIC)[keyof typeof METRIC];
 
 export const METRIC_KEYS: readonly MetricKey[] = Object.values(METRIC);
+
+/** The per-level thinking-length keys. */
+export const RL_THINKING_TOKENS_BY_LEVEL = {
+  short: METRIC.rlThinkingTokensShort,
+  medium: METRIC.rlThinkingTokensMedium,
+  long: METRIC.rlThinkingTokensLong,
+} as const;

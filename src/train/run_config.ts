@@ -8,7 +8,10 @@ import { z } from 'zod';
 import { BASELINE_LIMITS, ConfigError, type ConfigIssue, modelConfigIssues, type SizeLimits } from '../model/config';
 import { arithmetic, getTask, type TaskId } from '../tasks/index';
 import { vocabSize } from '../tasks/tokenizer';
+import type { LengthTag } from '../tasks/types';
 import { optimConfigIssues } from './config';
+import type { AdvantageScale, GrpoLossConfig } from './grpo_loss';
+import { DEFAULT_REWARD_CONFIG, type RewardConfig } from './rewards';
 
 export const RUN_CONFIG_VERSION = 1;
 
@@ -84,6 +87,45 @@ export interface SftConfig {
   checkpointEverySteps: number;
 }
 
+/**
+ * GRPO / TLDR settings (src/train/grpo.ts), continuing from an SFT checkpoint. Defaults follow Hugging Face TRL's
+ * GRPOConfig where it has the same option (loss_type 'dapo', epsilon 0.2, epsilon_high = epsilon, beta 0,
+ * num_iterations 1, scale_rewards 'group', mask_truncated_completions false, temperature 1, max_grad_norm 1,
+ * weight_decay 0, constant learning rate); sizes and the learning rate are scaled to the playground's small models.
+ */
+export interface RlConfig {
+  /** RL optimiser steps (the step counter restarts at 0 from the SFT checkpoint). */
+  steps: number;
+  /** P: prompts drawn per step (training split). */
+  promptsPerStep: number;
+  /** G: completions sampled per prompt (one group). */
+  generationsPerPrompt: number;
+  /** Constant learning rate of the RL AdamW (fresh moments). */
+  learningRate: number;
+  gradClipNorm: number;
+  /**
+   * Rollout sampling temperature. Must be 1 in v1: the loss's log-probabilities are those of the unscaled logits
+   * (T = 1), so any other temperature would make the sampling policy differ from the one the ratio assumes.
+   */
+  temperature: number;
+  /** Most generated tokens per completion (also bounded by the context); dr_grpo's normaliser. */
+  maxCompletionTokens: number;
+  /** The loss (grpo_loss.ts); its maxCompletionLength is `maxCompletionTokens`. */
+  loss: Omit<GrpoLossConfig, 'maxCompletionLength'>;
+  /** μ: updates per batch of rollouts (> 1: the ratio is taken against the log-probs before the first update). */
+  numIterations: number;
+  scaleRewards: AdvantageScale;
+  /** Floor of the advantage divisor (see groupAdvantages). */
+  stdFloor: number;
+  reward: RewardConfig;
+  /** Length tags mixed in every batch (prompt i of step s gets levels[(s·P + i) mod L]); empty: plain GRPO. */
+  levels: LengthTag[];
+  /** Greedy samples of held-out prompts every this many steps (0 = never). */
+  evalEverySteps: number;
+  /** Weights emitted as a checkpoint every this many steps. */
+  checkpointEverySteps: number;
+}
+
 export interface RunConfig {
   version: typeof RUN_CONFIG_VERSION;
   seed: number;
@@ -92,6 +134,31 @@ export interface RunConfig {
   sft: SftConfig;
   eval: EvalConfig;
   decode: DecodeConfig;
+  /** RL stage settings; absent: DEFAULT_RL_CONFIG (see rlConfigFor). */
+  rl?: RlConfig;
+}
+
+export const DEFAULT_RL_CONFIG: RlConfig = {
+  steps: 200,
+  promptsPerStep: 6,
+  generationsPerPrompt: 8,
+  learningRate: 1e-4,
+  gradClipNorm: 1,
+  temperature: 1,
+  maxCompletionTokens: 96,
+  loss: { lossType: 'dapo', epsilon: 0.2, epsilonHigh: 0.2, beta: 0, maskTruncatedCompletions: false },
+  numIterations: 1,
+  scaleRewards: 'group',
+  stdFloor: 1e-4,
+  reward: DEFAULT_REWARD_CONFIG,
+  levels: ['short', 'medium', 'long'],
+  evalEverySteps: 20,
+  checkpointEverySteps: 50,
+};
+
+/** The run's RL settings (the defaults when the config has none). */
+export function rlConfigFor(c: RunConfig): RlConfig {
+  return c.rl ?? DEFAULT_RL_CONFIG;
 }
 
 export const DEFAULT_DECODE_CONFIG: DecodeConfig = {
@@ -157,6 +224,35 @@ export const evalConfigSchema = z.strictObject({
   seed: int(0, 2 ** 31 - 1),
 });
 
+export const rlConfigSchema = z.strictObject({
+  steps: int(1, 1_000_000),
+  promptsPerStep: int(1, 1024),
+  generationsPerPrompt: int(2, 64),
+  learningRate: z.number().gt(0).max(1),
+  gradClipNorm: num(0, 1000),
+  temperature: z.number().refine((t) => t === 1, 'must be 1 (the loss takes log-probabilities at temperature 1)'),
+  maxCompletionTokens: int(1, 1024),
+  loss: z.strictObject({
+    lossType: z.enum(['grpo', 'dr_grpo', 'dapo']),
+    epsilon: z.number().min(0).lt(1),
+    epsilonHigh: num(0, 10),
+    beta: num(0, 100),
+    maskTruncatedCompletions: z.boolean(),
+  }),
+  numIterations: int(1, 16),
+  scaleRewards: z.enum(['group', 'batch', 'none']),
+  stdFloor: num(0, 1),
+  reward: z.strictObject({
+    formatReward: num(0, 10),
+    lengthPenalty: z.enum(['none', 'budget', 'group']),
+    lambda: num(0, 100),
+    budgets: z.strictObject({ short: int(1, 4096), medium: int(1, 4096), long: int(1, 4096) }),
+  }),
+  levels: z.array(z.enum(['short', 'medium', 'long'])).max(3),
+  evalEverySteps: int(0, 1_000_000),
+  checkpointEverySteps: int(1, 1_000_000),
+});
+
 export const runConfigSchema = z.strictObject({
   version: z.literal(RUN_CONFIG_VERSION),
   seed: int(0, 2 ** 31 - 1),
@@ -183,6 +279,7 @@ export const runConfigSchema = z.strictObject({
   }),
   eval: evalConfigSchema,
   decode: decodeConfigSchema,
+  rl: rlConfigSchema.optional(),
 });
 
 /** zod issues as `path: message` pairs with dotted paths ("sft.batchSize"). */
@@ -211,7 +308,43 @@ export function runConfigIssues(input: unknown, limits: SizeLimits = BASELINE_LI
   }
   issues.push(...modelConfigIssues(modelConfigFor(c), limits));
   issues.push(...optimConfigIssues(optimConfigFor(c), 'sft'));
+  if (c.rl) issues.push(...rlConfigIssues(c.rl));
   return issues;
+}
+
+/** Cross-field rules of an RL config that passed the schema. */
+function rlConfigIssues(rl: RlConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const b = rl.reward.budgets;
+  if (!(b.short <= b.medium && b.medium <= b.long)) {
+    issues.push({ path: 'rl.reward.budgets', message: 'must satisfy short ≤ medium ≤ long' });
+  }
+  if (new Set(rl.levels).size !== rl.levels.length) {
+    issues.push({ path: 'rl.levels', message: 'must not repeat a level' });
+  }
+  if (rl.promptsPerStep < rl.levels.length) {
+    issues.push({
+      path: 'rl.promptsPerStep',
+      message: `must be at least the number of levels (${rl.levels.length}) so every batch mixes all of them`,
+    });
+  }
+  return issues;
+}
+
+/** The optimiser config of the RL stage: constant learning rate, no weight decay (TRL's defaults). */
+export function rlOptimConfigFor(c: RunConfig) {
+  const rl = rlConfigFor(c);
+  return {
+    learningRate: rl.learningRate,
+    minLearningRateRatio: 1,
+    warmupSteps: 0,
+    decaySteps: Math.max(1, rl.steps),
+    weightDecay: 0,
+    beta1: 0.9,
+    beta2: 0.99,
+    eps: 1e-8,
+    gradClipNorm: rl.gradClipNorm,
+  };
 }
 
 /** The config typed, or a ConfigError listing every problem. */

@@ -1,0 +1,660 @@
+/**
+ * The playground's RL session: GRPO, with TLDR's length-tagged prompts and length rewards, continuing from an SFT
+ * checkpoint. Everything RL-specific (sampling rollouts, rewards, advantages) lives here; the loss is grpo_loss.ts and
+ * the rewards' formula rewards.ts. One RL step reads top to bottom:
+ *
+ *   prompts (P training-split problems, a pure function of (seed, step), length tags cycling through rl.levels)
+ *   → rollouts (G sampled completions per prompt, P·G rows, on the policy's current weights)
+ *   → score (task verifier, thinking span as evaluate.ts counts it, well-formedness, truncation)
+ *   → rewards (groupRewards per group) → advantages (groupAdvantages)
+ *   → pack prompt + completion into a batch [P·G, T] (targets on completion positions only)
+ *   → old log-probs (only when μ > 1) and reference log-probs (only when β > 0)
+ *   → μ × grpoStep (weighted cross-entropy step whose gradient is the GRPO loss's)
+ *   → log (rl/… metrics averaged over a log window) and the first group's rollouts for the rollout viewer
+ *
+ * and at step boundaries: greedy samples of held-out prompts (rl.evalEverySteps) and checkpoints. Steps run one at a
+ * time (the next step's rollouts need this step's weights), under one mutex shared with `evaluate` and `readState`.
+ *
+ * The policy starts from the SFT weights with fresh AdamW moments and a step counter at 0; with β > 0 a second,
+ * frozen trainer holds the SFT weights as the reference model (it never steps; it only computes log-probs). Rollouts
+ * are sampled at temperature 1 (validated), so the sampler's distribution is the policy the ratio refers to.
+ * `step` counts RL steps (rollout batches); the checkpoint's TrainerState.step counts optimiser steps (μ per RL step).
+ *
+ * Events are the SFT session's (sft.ts SessionEvent) plus `rollouts`, which the worker's event type does not carry
+ * yet (see RlSessionEvent).
+ */
+
+import { ConfigError, type ModelConfig } from '../model/config';
+import type { Completion } from '../model/generate';
+import { buildRlPrompts } from '../tasks/datasets';
+import { getTask } from '../tasks/index';
+import {
+  ANSWER_END_ID,
+  ANSWER_START_ID,
+  decode as decodeTokens,
+  EOS_ID,
+  encode,
+  PAD_ID,
+  SPECIAL_TOKENS,
+  THINK_END_ID,
+  THINK_START_ID,
+} from '../tasks/tokenizer';
+import type { LengthTag } from '../tasks/types';
+import type { Backend, DecodeBackend, TrainBackend, TrainerState } from './backend';
+import { buildEvalSet, type EvalItem, type EvalSet, HELD_OUT_SEED_OFFSET, SAMPLE_PROMPTS } from './data';
+import { evaluateModel, generateTraces, traceSample, traceStats } from './evaluate';
+import { type GrpoBatch, type GrpoLossConfig, groupAdvantages, grpoStep } from './grpo_loss';
+import { METRIC, type MetricKey, RL_THINKING_TOKENS_BY_LEVEL } from './metrics';
+import type { EvalPoint } from './results';
+import { groupRewards, type RewardParts, type ScoredCompletion } from './rewards';
+import {
+  DEFAULT_DECODE_CONFIG,
+  type DecodeConfig,
+  decodeConfigSchema,
+  type EvalConfig,
+  evalConfigSchema,
+  modelConfigFor,
+  parseRunConfig,
+  type RlConfig,
+  type RunConfig,
+  rlConfigFor,
+  rlOptimConfigFor,
+  taskConfigFor,
+  zodIssues,
+} from './run_config';
+import { LOG_WINDOW_MS, MetricsWindow, type SessionEvent, type SessionState, type SessionSummary } from './sft';
+
+/** One sampled completion of a group, as the rollout viewer shows it. */
+export interface RolloutCompletion {
+  /** Decoded completion (special tokens spelled out). */
+  text: string;
+  reward: number;
+  advantage: number;
+  correct: boolean;
+  thinkingTokens: number;
+}
+
+/** The first group of RL step `step` (after it: step = RL steps done). */
+export interface RolloutsEvent {
+  type: 'rollouts';
+  step: number;
+  prompt: string;
+  level: LengthTag | null;
+  completions: RolloutCompletion[];
+}
+
+export type RlSessionEvent = SessionEvent | RolloutsEvent;
+
+export interface GrpoSessionOptions {
+  /** Shortest wall time (ms) a metrics event averages over. Default LOG_WINDOW_MS (100). */
+  logWindowMs?: number;
+  /**
+   * The model, when it is not the playground size `config.model` names (tests and benchmarks use smaller ones);
+   * `from` must hold its weights.
+   */
+  model?: ModelConfig;
+}
+
+/** A prompt of an RL step: its text, ids, problem and length tag. */
+export interface RlItem extends EvalItem {
+  level: LengthTag | null;
+}
+
+/** u32 seed mixing the run seed with a step and an index (distinct streams per step and prompt). */
+function mixSeed(seed: number, step: number, index: number): number {
+  let h = (seed ^ Math.imul(step + 1, 0x9e3779b9)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  return (h ^ Math.imul(index + 1, 0xc2b2ae35)) >>> 0;
+}
+
+/** Sampling seed of step `step`'s rollouts. */
+export function rolloutSeed(seed: number, step: number): number {
+  return mixSeed(seed, step, 0x7fffffff);
+}
+
+/**
+ * The P prompts of RL step `step`: training-split problems (buildRlPrompts, a pure function of (seed, step, i)),
+ * prompt i tagged with levels[(step·P + i) mod L] (none when rl.levels is empty). With P ≥ L (validated), every step
+ * mixes all levels.
+ */
+export function rlPromptsAt(c: RunConfig, step: number): RlItem[] {
+  const rl = rlConfigFor(c);
+  const L = rl.levels.length;
+  const items: RlItem[] = [];
+  for (let i = 0; i < rl.promptsPerStep; i++) {
+    const level = L > 0 ? rl.levels[(step * rl.promptsPerStep + i) % L]! : null;
+    const [p] = buildRlPrompts({
+      task: c.task.id,
+      size: 1,
+      seed: mixSeed(c.seed, step, i),
+      config: taskConfigFor(c),
+      instructions: c.task.instructions,
+      lengthTag: level,
+    });
+    items.push({ prompt: p!.prompt, promptIds: encode(p!.prompt), problem: p!.problem, level });
+  }
+  return items;
+}
+
+/** What the session knows about one rollout after scoring. */
+export interface ScoredRollout extends ScoredCompletion {
+  completion: Completion;
+  text: string;
+  /** No `<eos>` within the budget. */
+  truncated: boolean;
+}
+
+/**
+ * Whether a completion has the run's target shape, token by token: 'cot': `<think>` t `</think><answer>` a
+ * `</answer><eos>`; 'answer': `<answer>` a `</answer><eos>`; t without special tokens, a non-empty without them.
+ */
+export function isWellFormed(tokens: readonly number[], style: 'cot' | 'answer'): boolean {
+  let i = 0;
+  const plainRun = () => {
+    const from = i;
+    while (i < tokens.length && tokens[i]! >= SPECIAL_TOKENS.length) i++;
+    return i - from;
+  };
+  if (style === 'cot') {
+    if (tokens[i++] !== THINK_START_ID) return false;
+    plainRun();
+    if (tokens[i++] !== THINK_END_ID) return false;
+  }
+  if (tokens[i++] !== ANSWER_START_ID) return false;
+  if (plainRun() === 0) return false;
+  return tokens[i] === ANSWER_END_ID && tokens[i + 1] === EOS_ID && i + 2 === tokens.length;
+}
+
+/** Verifies and measures each completion (row r belongs to prompt ⌊r / G⌋). */
+export function scoreRollouts(
+  c: RunConfig,
+  items: readonly RlItem[],
+  completions: readonly Completion[],
+  groupSize: number,
+): ScoredRollout[] {
+  const task = getTask(c.task.id);
+  return completions.map((completion, r) => {
+    const item = items[Math.floor(r / groupSize)]!;
+    const text = decodeTokens(completion.tokens);
+    const correct = task.verify(item.problem as never, text).correct;
+    return {
+      completion,
+      text,
+      correct,
+      wellFormed: isWellFormed(completion.tokens, c.task.targetStyle),
+      thinkingTokens: traceStats(completion, correct, item.promptIds).thinkingTokens,
+      level: item.level,
+      truncated: !completion.finished,
+    };
+  });
+}
+
+/**
+ * Packs row r = prompt ⌊r / G⌋ + completion r into a [P·G, T] batch like data.ts packs SFT rows: tokens are the
+ * sequence (PAD after), targets the next token on completion positions only (positions p − 1 … n − 2 for a prompt of p
+ * and a sequence of n tokens), −1 elsewhere. Throws when a sequence is longer than T + 1 tokens.
+ */
+export function packRollouts(
+  items: readonly RlItem[],
+  completions: readonly Completion[],
+  groupSize: number,
+  seqLen: number,
+): Pick<GrpoBatch, 'tokens' | 'targets' | 'completionMask'> {
+  const N = completions.length * seqLen;
+  const tokens = new Int32Array(N).fill(PAD_ID);
+  const targets = new Int32Array(N).fill(-1);
+  const completionMask = new Uint8Array(N);
+  completions.forEach((completion, r) => {
+    const prompt = items[Math.floor(r / groupSize)]!.promptIds;
+    const seq = [...prompt, ...completion.tokens];
+    if (seq.length > seqLen + 1) {
+      throw new RangeError(`rollout ${r} has ${seq.length} tokens, more than T + 1 = ${seqLen + 1}`);
+    }
+    const row = r * seqLen;
+    for (let t = 0; t < Math.min(seq.length, seqLen); t++) tokens[row + t] = seq[t]!;
+    for (let t = prompt.length - 1; t < seq.length - 1; t++) {
+      targets[row + t] = seq[t + 1]!;
+      completionMask[row + t] = 1;
+    }
+  });
+  return { tokens, targets, completionMask };
+}
+
+/** A FIFO mutex (as sft.ts): `run` calls execute one at a time, in call order. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+export class GrpoSession {
+  readonly config: RunConfig;
+  readonly rl: RlConfig;
+  private readonly policy: TrainBackend;
+  /** Frozen SFT model for the KL term (β > 0 only). */
+  private readonly reference: TrainBackend | null;
+  private readonly decoder: DecodeBackend;
+  private readonly ready: Promise<void>;
+  private readonly lock = new Mutex();
+  private readonly logWindowMs: number;
+  private readonly contextLength: number;
+  private readonly lossConfig: GrpoLossConfig;
+  private stepsDone = 0;
+  private state: SessionState | 'idle' = 'idle';
+  private pauseRequested = false;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  private runPromise: Promise<SessionSummary> | null = null;
+  private destroyed = false;
+  private window = new MetricsWindow(performance.now());
+  private samplePrompts: RlItem[] | null = null;
+  private evalSetCache: { key: string; set: EvalSet } | null = null;
+  private lastSamplesStep = -1;
+  private lastCheckpointStep = -1;
+
+  /** Validates `config` (ConfigError naming every bad field) and loads `from`'s weights into the policy. */
+  constructor(
+    backend: Backend,
+    config: RunConfig,
+    private readonly onEvent: (event: RlSessionEvent) => void,
+    from: TrainerState,
+    options: GrpoSessionOptions = {},
+  ) {
+    this.config = parseRunConfig(config);
+    const rl = rlConfigFor(this.config);
+    this.rl = rl;
+    const model = options.model ?? modelConfigFor(this.config);
+    this.contextLength = model.contextLength;
+    this.logWindowMs = options.logWindowMs ?? LOG_WINDOW_MS;
+    if (!(this.logWindowMs >= 0)) throw new RangeError(`logWindowMs must be ≥ 0, got ${options.logWindowMs}`);
+    this.lossConfig = { ...rl.loss, maxCompletionLength: rl.maxCompletionTokens };
+    const rows = rl.promptsPerStep * rl.generationsPerPrompt;
+    const optim = rlOptimConfigFor(this.config);
+    // The SFT weights with fresh moments and step counter: the RL optimiser starts anew.
+    const start: TrainerState = { params: from.params, m: null, v: null, step: 0 };
+    this.policy = backend.createTrainer(model, optim, rows, model.contextLength);
+    let reference: TrainBackend | null = null;
+    try {
+      reference = rl.loss.beta > 0 ? backend.createTrainer(model, optim, rows, model.contextLength) : null;
+      // A state of the wrong shape throws here (naming the field), not from the first step.
+      const loads = [this.policy.loadState(start), ...(reference ? [reference.loadState(start)] : [])];
+      this.ready = Promise.all(loads).then(() => {});
+      this.decoder = backend.createDecoder(this.policy, rows);
+    } catch (e) {
+      this.policy.destroy();
+      reference?.destroy();
+      throw e;
+    }
+    this.reference = reference;
+    this.ready.catch(() => {});
+  }
+
+  /** The policy's trainer (for exports). Don't step it while the session runs. */
+  get trainBackend(): TrainBackend {
+    return this.policy;
+  }
+
+  /** RL steps done. */
+  get step(): number {
+    return this.stepsDone;
+  }
+
+  get status(): SessionState | 'idle' {
+    return this.state;
+  }
+
+  /** Trains until rl.steps steps are done or `stop()` is called; calling it again after a stop continues. */
+  run(): Promise<SessionSummary> {
+    if (this.destroyed) return Promise.reject(new Error('the session was destroyed'));
+    if (this.runPromise) return Promise.reject(new Error('the session is already training'));
+    this.stopRequested = false;
+    this.pauseRequested = false;
+    const p = this.train().finally(() => {
+      this.runPromise = null;
+    });
+    this.runPromise = p;
+    return p;
+  }
+
+  /** Holds training after the step in progress. */
+  pause(): void {
+    if (this.runPromise) this.pauseRequested = true;
+  }
+
+  resume(): void {
+    this.pauseRequested = false;
+    this.wakeUp();
+  }
+
+  /** Ends training after the step in progress (also from pause). */
+  stop(): void {
+    if (this.runPromise) this.stopRequested = true;
+    this.wakeUp();
+  }
+
+  /** Evaluates the policy's current weights (as SftSession.evaluate), between two RL steps. */
+  async evaluate(decode: DecodeConfig, evalCfg: EvalConfig): Promise<EvalPoint> {
+    const d = decodeConfigSchema.safeParse(decode);
+    const e = evalConfigSchema.safeParse(evalCfg);
+    const issues = [
+      ...(d.success ? [] : zodIssues(d.error, 'decode')),
+      ...(e.success ? [] : zodIssues(e.error, 'eval')),
+    ];
+    if (issues.length > 0) throw new ConfigError(issues);
+    return this.atStepBoundary(() =>
+      evaluateModel(this.decoder, this.evalSet(evalCfg), decode, { step: this.stepsDone, seed: evalCfg.seed }),
+    );
+  }
+
+  /** The policy's weights, moments and optimiser step counter (between RL steps while training runs). */
+  readState(): Promise<TrainerState> {
+    return this.atStepBoundary(() => this.policy.readState());
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.stop();
+    this.destroyed = true;
+    await this.runPromise?.catch(() => {});
+    await this.lock.run(async () => {
+      await this.policy.drain().catch(() => {});
+      this.decoder.destroy();
+      this.policy.destroy();
+      this.reference?.destroy();
+    });
+  }
+
+  // ---- training loop ----
+
+  private async train(): Promise<SessionSummary> {
+    const total = this.rl.steps;
+    try {
+      await this.ready;
+      this.setState('running', null);
+      this.window = new MetricsWindow(performance.now());
+      while (this.stepsDone < total) {
+        if (this.stopRequested) break;
+        if (this.pauseRequested) {
+          this.flushMetrics();
+          this.setState('paused', null);
+          while (this.pauseRequested && !this.stopRequested) {
+            await new Promise<void>((resolve) => {
+              this.wake = resolve;
+            });
+          }
+          if (this.stopRequested) break;
+          this.setState('running', null);
+          this.window = new MetricsWindow(performance.now());
+          continue;
+        }
+        await this.lock.run(async () => {
+          await this.rlStep();
+          const k = this.stepsDone;
+          if (k < total && everyN(this.rl.evalEverySteps, k)) await this.boundaryWork(() => this.emitSamples());
+          if (k < total && everyN(this.rl.checkpointEverySteps, k)) {
+            await this.boundaryWork(() => this.emitCheckpoint());
+          }
+        });
+      }
+      this.flushMetrics();
+      const stopped = this.stepsDone < total;
+      await this.lock.run(async () => {
+        if (this.destroyed) return;
+        const k = this.stepsDone;
+        if (this.rl.evalEverySteps > 0 && this.lastSamplesStep !== k) await this.boundaryWork(() => this.emitSamples());
+        if (this.lastCheckpointStep !== k) await this.boundaryWork(() => this.emitCheckpoint());
+      });
+      const state = stopped ? 'stopped' : 'finished';
+      this.setState(state, null);
+      return { state, steps: this.stepsDone };
+    } catch (e) {
+      await this.policy.drain().catch(() => {});
+      this.setState('error', e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  }
+
+  /** One RL step (see the module comment). The caller holds the lock. */
+  private async rlStep(): Promise<void> {
+    const c = this.config;
+    const rl = this.rl;
+    const s = this.stepsDone;
+    const G = rl.generationsPerPrompt;
+    const T = this.contextLength;
+
+    // Prompts and rollouts: G samples per prompt at temperature 1, each within the context.
+    const items = rlPromptsAt(c, s);
+    const longest = Math.max(...items.map((it) => it.promptIds.length));
+    if (longest >= T) {
+      throw new Error(`an RL prompt has ${longest} tokens: no room to generate in the context of ${T} tokens`);
+    }
+    const completions = await this.decoder.generate(
+      items.flatMap((it) => Array.from({ length: G }, () => it.promptIds)),
+      {
+        maxNewTokens: Math.min(rl.maxCompletionTokens, T - longest),
+        sampling: {
+          temperature: rl.temperature,
+          topK: 0,
+          topP: 1,
+          stopTokenId: -1,
+          stopTemperature: 1,
+          stopLogitBias: 0,
+        },
+        seed: rolloutSeed(c.seed, s),
+        eosId: EOS_ID,
+        thinkStartId: THINK_START_ID,
+        thinkEndId: THINK_END_ID,
+      },
+    );
+
+    // Score, reward (per group), advantages.
+    const scored = scoreRollouts(c, items, completions, G);
+    const rewards: RewardParts[] = [];
+    for (let g = 0; g < items.length; g++) rewards.push(...groupRewards(rl.reward, scored.slice(g * G, (g + 1) * G)));
+    const totals = rewards.map((r) => r.total);
+    const advantages = groupAdvantages(totals, G, rl.scaleRewards, rl.stdFloor);
+
+    // Pack, then μ updates against the log-probs of the weights that sampled (and the reference's, for β > 0).
+    const packed = packRollouts(items, completions, G, T);
+    const batch: GrpoBatch = {
+      ...packed,
+      advantages,
+      truncated: scored.map((r) => r.truncated),
+      oldLogprobs: rl.numIterations > 1 ? await this.policy.tokenLogprobs(packed) : null,
+      refLogprobs: this.reference ? await this.reference.tokenLogprobs(packed) : null,
+    };
+    let loss = 0;
+    let clipFraction = 0;
+    let kl: number | null = null;
+    let gradNorm = 0;
+    let learningRate = 0;
+    for (let it = 0; it < rl.numIterations; it++) {
+      const result = await grpoStep(this.policy, batch, this.lossConfig);
+      loss += result.loss / rl.numIterations;
+      clipFraction += (result.clipFractionLow + result.clipFractionHigh) / rl.numIterations;
+      if (it === 0) kl = result.meanKl;
+      gradNorm += result.stats.gradNorm / rl.numIterations;
+      learningRate = result.stats.learningRate;
+    }
+    this.stepsDone = s + 1;
+
+    // Log.
+    const values: Partial<Record<MetricKey, number>> = {
+      [METRIC.rlRewardMean]: mean(totals),
+      [METRIC.rlRewardStd]: mean(items.map((_, g) => sampleStd(totals.slice(g * G, (g + 1) * G)))),
+      [METRIC.rlAccuracy]: mean(scored.map((r) => (r.correct ? 1 : 0))),
+      [METRIC.rlThinkingTokensMean]: mean(scored.map((r) => r.thinkingTokens)),
+      [METRIC.rlCompletionTokensMean]: mean(completions.map((x) => x.tokens.length)),
+      [METRIC.rlClipFraction]: clipFraction,
+      [METRIC.rlFracZeroStdGroups]: mean(items.map((_, g) => (isConstant(totals.slice(g * G, (g + 1) * G)) ? 1 : 0))),
+      [METRIC.rlTruncatedFraction]: mean(scored.map((r) => (r.truncated ? 1 : 0))),
+      [METRIC.rlLoss]: loss,
+      [METRIC.trainGradNorm]: gradNorm,
+      [METRIC.trainLearningRate]: learningRate,
+    };
+    if (kl !== null) values[METRIC.rlKl] = kl;
+    for (const level of ['short', 'medium', 'long'] as const) {
+      const ofLevel = scored.filter((r) => r.level === level);
+      if (ofLevel.length > 0) values[RL_THINKING_TOKENS_BY_LEVEL[level]] = mean(ofLevel.map((r) => r.thinkingTokens));
+    }
+    this.window.addStep(values);
+    if (performance.now() - this.window.startMs >= this.logWindowMs || s + 1 === rl.steps) this.flushMetrics();
+    this.emit({
+      type: 'rollouts',
+      step: s + 1,
+      prompt: items[0]!.prompt,
+      level: items[0]!.level,
+      completions: scored.slice(0, G).map((r, j) => ({
+        text: r.text,
+        reward: totals[j]!,
+        advantage: advantages[j]!,
+        correct: r.correct,
+        thinkingTokens: r.thinkingTokens,
+      })),
+    });
+  }
+
+  /** Greedy completions of a few held-out prompts (levels cycling as in training). */
+  private async emitSamples(): Promise<void> {
+    const k = this.stepsDone;
+    this.lastSamplesStep = k;
+    this.samplePrompts ??= this.heldOutPrompts();
+    const greedy: DecodeConfig = {
+      ...DEFAULT_DECODE_CONFIG,
+      temperature: 0,
+      maxNewTokens: this.rl.maxCompletionTokens,
+    };
+    const traces = await generateTraces(
+      this.decoder,
+      this.config.task.id,
+      this.samplePrompts,
+      this.contextLength,
+      greedy,
+      this.config.seed,
+    );
+    this.emit({ type: 'samples', step: k, samples: traces.map(traceSample) });
+  }
+
+  private heldOutPrompts(): RlItem[] {
+    const task = getTask(this.config.task.id);
+    const levels = this.rl.levels;
+    const set = buildEvalSet(this.config, {
+      size: SAMPLE_PROMPTS,
+      variant: 'id',
+      seed: this.config.seed + HELD_OUT_SEED_OFFSET,
+    });
+    return set.items
+      .map((it, i) => {
+        const level = levels.length > 0 ? levels[i % levels.length]! : null;
+        const prompt = task.renderPrompt(it.problem as never, level);
+        return { prompt, promptIds: encode(prompt), problem: it.problem, level };
+      })
+      .filter((it) => it.promptIds.length < this.contextLength);
+  }
+
+  private async emitCheckpoint(): Promise<void> {
+    const k = this.stepsDone;
+    this.lastCheckpointStep = k;
+    const state = await this.policy.readState();
+    this.emit({ type: 'checkpoint', step: k, state });
+  }
+
+  /** Runs `work` between steps with the metrics so far reported and its time kept out of the step time. */
+  private async boundaryWork<T>(work: () => Promise<T>): Promise<T> {
+    await this.policy.drain();
+    this.flushMetrics();
+    try {
+      return await work();
+    } finally {
+      this.window = new MetricsWindow(performance.now());
+    }
+  }
+
+  private atStepBoundary<T>(work: () => Promise<T>): Promise<T> {
+    if (this.destroyed) return Promise.reject(new Error('the session was destroyed'));
+    return this.lock.run(async () => {
+      await this.ready;
+      return this.boundaryWork(work);
+    });
+  }
+
+  private evalSet(evalCfg: EvalConfig): EvalSet {
+    const key = JSON.stringify([evalCfg.size, evalCfg.variant, evalCfg.seed]);
+    if (this.evalSetCache?.key !== key) {
+      const set = buildEvalSet(this.config, evalCfg);
+      // The session's model may have a shorter context than the playground size (GrpoSessionOptions.model).
+      const items = set.items.filter((it) => it.promptIds.length < this.contextLength);
+      if (items.length === 0) throw new Error(`every evaluation prompt is at least ${this.contextLength} tokens long`);
+      this.evalSetCache = {
+        key,
+        set: {
+          ...set,
+          contextLength: this.contextLength,
+          items,
+          skipped: set.skipped + set.items.length - items.length,
+        },
+      };
+    }
+    return this.evalSetCache.set;
+  }
+
+  // ---- logging ----
+
+  private flushMetrics(): void {
+    const now = performance.now();
+    const rows = this.rl.promptsPerStep * this.rl.generationsPerPrompt;
+    const values = this.window.values(now, {
+      stepsDone: this.stepsDone,
+      totalSteps: this.rl.steps,
+      tokensPerStep: rows * this.contextLength,
+    });
+    if (values === null) return;
+    this.window = new MetricsWindow(now);
+    this.emit({ type: 'metrics', step: this.stepsDone, values });
+  }
+
+  private setState(state: SessionState, message: string | null): void {
+    this.state = state;
+    this.emit({ type: 'status', state, step: this.stepsDone, message });
+  }
+
+  private emit(event: RlSessionEvent): void {
+    this.onEvent(event);
+  }
+
+  private wakeUp(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+}
+
+function everyN(n: number, k: number): boolean {
+  return n > 0 && k % n === 0;
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Unbiased standard deviation (0 for fewer than 2 values), as groupAdvantages and TRL's reward_std. */
+function sampleStd(values: readonly number[]): number {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
+}
+
+function isConstant(values: readonly number[]): boolean {
+  return values.every((v) => v === values[0]);
+}
