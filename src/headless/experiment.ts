@@ -6,20 +6,32 @@
  *   {
  *     "name": "stopping-arithmetic",
  *     "config":      { …any part of a RunConfig, merged over DEFAULT_RUN_CONFIG… },
- *     "evaluations": [ { "decode": { …part of a DecodeConfig… } }, … ],
+ *     "evaluations": [ { "decode": { …part of a DecodeConfig… }, "lengthTag": "short", "stage": "sft" }, … ],
  *     "sweeps":      [ { "series": "ts", "values": [0.5, 1, 2], "decode": { "temperature": 0.6 } }, … ],
  *     "out":         "experiments/out/stopping-arithmetic.stoptime.json"
  *   }
- * Stages: SFT for config.sft.steps steps, then every evaluation, then every sweep point, each on the fixed evaluation
- * set config.eval. The output holds the config, the metric timeline, the evaluation points and the final weights.
+ * Stages: SFT for config.sft.steps steps; then, when the config has an `rl` section, GRPO/TLDR from the SFT weights
+ * (src/train/grpo.ts). Each evaluation runs after its `stage` (default: the last one), with its prompts tagged with
+ * `lengthTag` when given (TLDR levels); sweeps run after the last stage. All on the fixed evaluation set config.eval.
+ * The output holds the config, the metric timeline (RL steps continue the SFT step count), the evaluation points
+ * and the final weights.
  */
 import { z } from 'zod';
 import { ConfigError } from '../model/config';
 import type { RunRecord } from '../state/run_record';
+import type { LengthTag } from '../tasks/types';
 import type { Backend } from '../train/backend';
+import { GrpoSession } from '../train/grpo';
 import { METRIC } from '../train/metrics';
 import type { EvalPoint, SeriesId } from '../train/results';
-import { DEFAULT_RUN_CONFIG, type DecodeConfig, parseRunConfig, type RunConfig, zodIssues } from '../train/run_config';
+import {
+  DEFAULT_RL_CONFIG,
+  DEFAULT_RUN_CONFIG,
+  type DecodeConfig,
+  parseRunConfig,
+  type RunConfig,
+  zodIssues,
+} from '../train/run_config';
 import { type SessionEvent, SftSession } from '../train/sft';
 
 const SERIES = ['temperature', 'ts', 'bias', 'cap', 'extend'] as const;
@@ -50,7 +62,13 @@ export const experimentSchema = z.strictObject({
     .regex(/^[\w.-]+$/, 'letters, digits, "_", "-" and "." only'),
   config: plainObject.optional(),
   evaluations: z
-    .array(z.strictObject({ decode: plainObject }))
+    .array(
+      z.strictObject({
+        decode: plainObject,
+        lengthTag: z.enum(['short', 'medium', 'long']).optional(),
+        stage: z.enum(['sft', 'rl']).optional(),
+      }),
+    )
     .max(64)
     .optional(),
   sweeps: z
@@ -66,11 +84,17 @@ export const experimentSchema = z.strictObject({
   out: z.string().min(1).max(400).optional(),
 });
 
+export interface ExperimentEvaluation {
+  decode: DecodeConfig;
+  lengthTag: LengthTag | null;
+  stage: 'sft' | 'rl';
+}
+
 export interface Experiment {
   name: string;
   config: RunConfig;
-  /** Every decode setting to evaluate, in order (evaluations, then sweep points). */
-  decodes: DecodeConfig[];
+  /** Every evaluation, in order (evaluations, then sweep points). */
+  evaluations: ExperimentEvaluation[];
   out: string;
 }
 
@@ -96,32 +120,39 @@ export function parseExperiment(input: unknown): Experiment {
   const e = parsed.data;
   let config: RunConfig;
   try {
-    config = parseRunConfig(deepMerge(DEFAULT_RUN_CONFIG, e.config ?? {}));
+    // An `rl` section is merged over the RL defaults too (it is optional in a RunConfig, absent from the defaults).
+    const base =
+      e.config && Object.hasOwn(e.config, 'rl') ? { ...DEFAULT_RUN_CONFIG, rl: DEFAULT_RL_CONFIG } : DEFAULT_RUN_CONFIG;
+    config = parseRunConfig(deepMerge(base, e.config ?? {}));
   } catch (err) {
     if (err instanceof ConfigError) {
       throw new ConfigError(err.issues.map((i) => ({ path: `config.${i.path}`, message: i.message })));
     }
     throw err;
   }
-  const decodes: DecodeConfig[] = [];
+  const lastStage = config.rl ? 'rl' : 'sft';
+  const evaluations: ExperimentEvaluation[] = [];
   const issues: { path: string; message: string }[] = [];
-  const check = (d: unknown, path: string) => {
+  const check = (d: unknown, path: string, lengthTag: LengthTag | null, stage: 'sft' | 'rl') => {
     const full = deepMerge(config.decode, d) as DecodeConfig;
     const r = runDecodeIssues(config, full);
     if (r.length > 0) issues.push(...r.map((i) => ({ path: `${path}.${i.path}`, message: i.message })));
-    else decodes.push(full);
+    else evaluations.push({ decode: full, lengthTag, stage });
   };
   (e.evaluations ?? []).forEach((ev, i) => {
-    check(ev.decode, `evaluations[${i}].decode`);
+    if (ev.stage === 'rl' && !config.rl) {
+      issues.push({ path: `evaluations[${i}].stage`, message: "'rl' needs an rl section in config" });
+    }
+    check(ev.decode, `evaluations[${i}].decode`, ev.lengthTag ?? null, ev.stage ?? lastStage);
   });
   (e.sweeps ?? []).forEach((s, i) => {
     const base = deepMerge(config.decode, s.decode ?? {}) as DecodeConfig;
     s.values.forEach((v, j) => {
-      check(applySweepValue(s.series, base, v), `sweeps[${i}].values[${j}]`);
+      check(applySweepValue(s.series, base, v), `sweeps[${i}].values[${j}]`, null, lastStage);
     });
   });
   if (issues.length > 0) throw new ConfigError(issues);
-  return { name: e.name, config, decodes, out: e.out ?? `experiments/out/${e.name}.stoptime.json` };
+  return { name: e.name, config, evaluations, out: e.out ?? `experiments/out/${e.name}.stoptime.json` };
 }
 
 /** Problems with a decode config, checked as part of the run config (paths relative to the decode object). */
@@ -194,7 +225,16 @@ export async function runExperiment(
       log(`error: ${e.message}`);
     }
   };
+  const evaluate = async (s: SftSession | GrpoSession, stage: 'sft' | 'rl', stepOffset: number) => {
+    for (const ev of experiment.evaluations.filter((x) => x.stage === stage)) {
+      const p: EvalPoint = await s.evaluate(ev.decode, { ...config.eval, lengthTag: ev.lengthTag });
+      p.step += stepOffset;
+      run.evalPoints.push(p);
+      log(describePoint(p));
+    }
+  };
   const session = new SftSession(backend, config, onEvent);
+  let rl: GrpoSession | null = null;
   try {
     const summary = await session.run();
     run.stepsDone = summary.steps;
@@ -202,17 +242,46 @@ export async function runExperiment(
     log(
       `SFT done: ${summary.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, held-out loss ${evalLoss?.toFixed(4) ?? '—'}`,
     );
-    for (const decode of experiment.decodes) {
-      const p: EvalPoint = await session.evaluate(decode, config.eval);
-      run.evalPoints.push(p);
-      log(describePoint(p));
+    await evaluate(session, 'sft', 0);
+    let state = await session.readState();
+    if (config.rl) {
+      const sftSteps = summary.steps;
+      const rlSteps = config.rl.steps;
+      const rlStart = performance.now();
+      lastLogMs = Number.NEGATIVE_INFINITY;
+      rl = new GrpoSession(
+        backend,
+        config,
+        (e) => {
+          if (e.type === 'rollouts') return;
+          if (e.type === 'metrics') {
+            // RL steps continue the SFT step count on the timeline.
+            run.timeline.push({ step: sftSteps + e.step, elapsedMs: performance.now() - t0, values: e.values });
+            run.stepsDone = sftSteps + e.step;
+            const now = performance.now();
+            const v = e.values;
+            if (v[METRIC.rlRewardMean] !== undefined && (now - lastLogMs >= logEveryMs || e.step === rlSteps)) {
+              lastLogMs = now;
+              const f = (x: number | undefined, d: number) => (x === undefined ? '—' : x.toFixed(d));
+              log(
+                `rl step ${e.step}/${rlSteps}  reward ${f(v[METRIC.rlRewardMean], 3)}  accuracy ${f(v[METRIC.rlAccuracy], 3)}  thinking ${f(v[METRIC.rlThinkingTokensMean], 1)}  ${f(v[METRIC.stepTimeMs], 0)} ms/step`,
+              );
+            }
+          } else onEvent(e);
+        },
+        state,
+      );
+      await rl.run();
+      log(`RL done: ${rlSteps} steps in ${((performance.now() - rlStart) / 1000).toFixed(1)} s`);
+      await evaluate(rl, 'rl', sftSteps);
+      state = await rl.readState();
     }
-    const state = await session.readState();
     run.status = 'finished';
     run.updatedAt = Date.now();
     run.checkpointStep = state.step;
     return { run, state };
   } finally {
+    await rl?.destroy();
     await session.destroy();
   }
 }
@@ -228,5 +297,6 @@ export function describePoint(p: EvalPoint): string {
     extend: `min=${d.minThinkingTokens} ×${d.maxExtensions} T=${d.temperature}`,
   };
   const f = (x: number | null) => (x === null ? '—' : x.toFixed(1));
-  return `${p.series.padEnd(11)} ${knob[p.series].padEnd(22)} accuracy ${(100 * p.accuracy).toFixed(1).padStart(5)}%  thinking ${f(p.meanThinkingTokens)} (correct ${f(p.meanThinkingTokensCorrect)}, wrong ${f(p.meanThinkingTokensWrong)})  stop ${(100 * p.stopRate).toFixed(0)}%  ${p.evalTimeMs.toFixed(0)} ms`;
+  const series = p.lengthTag ? `${p.series} <${p.lengthTag}>` : p.series;
+  return `${series.padEnd(18)} ${knob[p.series].padEnd(22)} accuracy ${(100 * p.accuracy).toFixed(1).padStart(5)}%  thinking ${f(p.meanThinkingTokens)} (correct ${f(p.meanThinkingTokensCorrect)}, wrong ${f(p.meanThinkingTokensWrong)})  stop ${(100 * p.stopRate).toFixed(0)}%  ${p.evalTimeMs.toFixed(0)} ms`;
 }

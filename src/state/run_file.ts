@@ -145,6 +145,7 @@ const evalPointSchema = z.strictObject({
   series: z.enum(SERIES),
   decode: decodeConfigSchema,
   variant: z.string().min(1).max(64),
+  lengthTag: z.enum(['short', 'medium', 'long']).optional(),
   problems: count(),
   accuracy: fraction(),
   meanThinkingTokens: nonNegative(),

@@ -19,7 +19,8 @@
  */
 
 import { buildEvalSuite, buildSftSet } from '../tasks/datasets';
-import { getTask, type TaskId } from '../tasks/index';
+import { LENGTH_TAG_TEXT } from '../tasks/format';
+import { getTask, type LengthTag, type TaskId } from '../tasks/index';
 import { encode, PAD_ID } from '../tasks/tokenizer';
 import { createRng, shuffleInPlace } from '../util/rng';
 import type { RunConfig } from './run_config';
@@ -63,6 +64,8 @@ export interface EvalSet {
   /** The model's context length (bounds prompt + completion). */
   contextLength: number;
   items: EvalItem[];
+  /** Length tag put before every prompt (TLDR levels), or null. */
+  lengthTag: LengthTag | null;
   /** Problems of the suite left out because their prompt leaves no room to generate in the context. */
   skipped: number;
 }
@@ -265,7 +268,12 @@ export function largestEvalSuite<T>(want: number, build: (size: number) => T[]):
  * held-out split, prompts tokenized. Prompts that leave no room to generate in the context are skipped (counted);
  * throws when none is left.
  */
-export function buildEvalSet(c: RunConfig, evalCfg: { size: number; variant: string; seed: number }): EvalSet {
+export function buildEvalSet(
+  c: RunConfig,
+  evalCfg: { size: number; variant: string; seed: number; lengthTag?: LengthTag | null },
+): EvalSet {
+  const lengthTag = evalCfg.lengthTag ?? null;
+  const tagText = lengthTag ? LENGTH_TAG_TEXT[lengthTag] : '';
   const contextLength = modelConfigFor(c).contextLength;
   const task = getTask(c.task.id);
   if (!task.variants.includes(evalCfg.variant)) {
@@ -291,13 +299,22 @@ export function buildEvalSet(c: RunConfig, evalCfg: { size: number; variant: str
   }
   const items: EvalItem[] = [];
   for (const s of samples) {
-    const promptIds = encode(s.prompt);
-    if (promptIds.length < contextLength) items.push({ prompt: s.prompt, promptIds, problem: s.problem });
+    // Prompt format: [length tag] + question (src/tasks/types.ts).
+    const prompt = tagText + s.prompt;
+    const promptIds = encode(prompt);
+    if (promptIds.length < contextLength) items.push({ prompt, promptIds, problem: s.problem });
   }
   if (items.length === 0) {
     throw new Error(
       `every evaluation prompt is at least as long as the model's context (${contextLength} tokens): nothing to generate`,
     );
   }
-  return { task: c.task.id, variant: evalCfg.variant, contextLength, items, skipped: samples.length - items.length };
+  return {
+    task: c.task.id,
+    variant: evalCfg.variant,
+    contextLength,
+    items,
+    lengthTag,
+    skipped: samples.length - items.length,
+  };
 }

@@ -189,6 +189,7 @@ export async function evaluateModel(
     series,
     decode: { ...d },
     variant: evalSet.variant,
+    ...(evalSet.lengthTag ? { lengthTag: evalSet.lengthTag } : {}),
     problems: traces.length,
     ...metrics,
     samples,

@@ -590,7 +590,7 @@ export class GrpoSession {
   }
 
   private evalSet(evalCfg: EvalConfig): EvalSet {
-    const key = JSON.stringify([evalCfg.size, evalCfg.variant, evalCfg.seed]);
+    const key = JSON.stringify([evalCfg.size, evalCfg.variant, evalCfg.seed, evalCfg.lengthTag ?? null]);
     if (this.evalSetCache?.key !== key) {
       const set = buildEvalSet(this.config, evalCfg);
       // The session's model may have a shorter context than the playground size (GrpoSessionOptions.model).

@@ -2,6 +2,7 @@
  * What an evaluation produces: one point on the trace-length-vs-accuracy chart, with the distributions and sample
  * traces behind it. Plain JSON, saved with the run.
  */
+import type { LengthTag } from '../tasks/types';
 import type { DecodeConfig, Intervention } from './run_config';
 
 /** Chart series: one per stopping method ('temperature' = plain decoding, the temperature being the swept knob). */
@@ -40,6 +41,8 @@ export interface EvalPoint {
   decode: DecodeConfig;
   /** Variant and size of the evaluation set. */
   variant: string;
+  /** TLDR level the prompts were tagged with (absent: untagged). */
+  lengthTag?: LengthTag;
   problems: number;
   /** Fraction verified correct. */
   accuracy: number;

@@ -56,6 +56,8 @@ export interface EvalConfig {
   variant: string;
   /** Seed of the evaluation set and of sampling. */
   seed: number;
+  /** TLDR: length tag put before every prompt (`<short>`, `<medium>`, `<long>`); absent or null = untagged. */
+  lengthTag?: 'short' | 'medium' | 'long' | null;
 }
 
 export interface TaskSettings {
@@ -222,6 +224,7 @@ export const evalConfigSchema = z.strictObject({
   size: int(1, 4096),
   variant: z.string().min(1).max(64),
   seed: int(0, 2 ** 31 - 1),
+  lengthTag: z.enum(['short', 'medium', 'long']).nullable().optional(),
 });
 
 export const rlConfigSchema = z.strictObject({

@@ -444,7 +444,7 @@ export class SftSession {
   }
 
   private evalSet(evalCfg: EvalConfig): EvalSet {
-    const key = JSON.stringify([evalCfg.size, evalCfg.variant, evalCfg.seed]);
+    const key = JSON.stringify([evalCfg.size, evalCfg.variant, evalCfg.seed, evalCfg.lengthTag ?? null]);
     if (this.evalSetCache?.key !== key) this.evalSetCache = { key, set: buildEvalSet(this.config, evalCfg) };
     return this.evalSetCache.set;
   }

@@ -35,8 +35,14 @@ describe('experiment files', () => {
     const e = parseExperiment(preset('quick.json'));
     expect(e.config.model.size).toBe('tiny');
     expect(e.config.sft.learningRate).toBe(DEFAULT_RUN_CONFIG.sft.learningRate);
-    expect(e.decodes).toHaveLength(2);
-    expect(e.decodes[1]).toMatchObject({ intervention: 'cap', thinkingBudgetTokens: 2, maxNewTokens: 8 });
+    expect(e.config.rl?.steps).toBe(1);
+    expect(e.config.rl?.loss.lossType).toBe('dapo'); // from the RL defaults
+    expect(e.evaluations.map((x) => [x.stage, x.lengthTag])).toEqual([
+      ['sft', null],
+      ['rl', 'short'],
+      ['rl', null],
+    ]);
+    expect(e.evaluations[2]!.decode).toMatchObject({ intervention: 'cap', thinkingBudgetTokens: 2, maxNewTokens: 8 });
     expect(e.out).toBe('experiments/out/quick.stoptime.json');
   });
 
@@ -48,6 +54,10 @@ describe('experiment files', () => {
       /^sweeps\[0\]\.values\[0\]\.stopTemperature:/,
     );
     expect(issuesOf({ name: 'x', sweeps: [{ series: 'nope', values: [1] }] }).join()).toMatch(/sweeps\.0\.series/);
+    expect(issuesOf({ name: 'x', evaluations: [{ decode: {}, stage: 'rl' }] }).join()).toMatch(
+      /^evaluations\[0\]\.stage:/,
+    );
+    expect(issuesOf({ name: 'x', config: { rl: { temperature: 0.5 } } }).join()).toMatch(/^config\.rl\.temperature:/);
     const hostile = JSON.parse('{"name":"x","config":{"__proto__":{"polluted":true},"seed":2}}');
     expect(parseExperiment(hostile).config.seed).toBe(2);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -60,12 +70,19 @@ describe('running an experiment on the adapter', () => {
     const experiment: Experiment = parseExperiment(preset('quick.json'));
     const lines: string[] = [];
     const { run, state } = await runExperiment(createGpuBackend(ctx), experiment, (l) => lines.push(l), 0);
-    expect(run.stepsDone).toBe(2);
-    expect(run.evalPoints.map((p) => p.series)).toEqual(['temperature', 'cap']);
+    // 2 SFT steps, then 1 RL step continuing the count.
+    expect(run.stepsDone).toBe(3);
+    expect(run.evalPoints.map((p) => [p.series, p.step, p.lengthTag ?? null])).toEqual([
+      ['temperature', 2, null],
+      ['temperature', 3, 'short'],
+      ['cap', 3, null],
+    ]);
     // The cap forces `</think>` after 2 thinking tokens.
-    expect(run.evalPoints[1]!.meanThinkingTokens).toBeLessThanOrEqual(2);
+    expect(run.evalPoints[2]!.meanThinkingTokens).toBeLessThanOrEqual(2);
+    expect(run.evalPoints[1]!.samples.every((s) => s.prompt.startsWith('<short>'))).toBe(true);
     expect(lines.some((l) => /^step 2\/2/.test(l))).toBe(true);
-    expect(lines.filter((l) => /accuracy/.test(l))).toHaveLength(2);
+    expect(lines.some((l) => /^rl step 1\/1/.test(l))).toBe(true);
+    expect(lines.filter((l) => / accuracy +[\d.]+%/.test(l))).toHaveLength(3);
     const back = parseRunFile(exportRunFile(run, state, 'inline').json);
     expect(back.run.evalPoints).toEqual(JSON.parse(JSON.stringify(run.evalPoints)));
     expect(back.run.config).toEqual(experiment.config);
