@@ -95,6 +95,7 @@ export function buildSftData(c: RunConfig): SftData {
     config: taskConfigFor(c),
     style: c.task.targetStyle,
     instructions: c.task.instructions,
+    lengthTags: c.sft.lengthTags ?? null,
   });
   const all = samples.map((s) => tokenizeExample(s.prompt, s.target));
   const sequences = all.filter((s) => fitsContext(s, seqLen));

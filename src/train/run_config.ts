@@ -87,6 +87,12 @@ export interface SftConfig {
   samplesEverySteps: number;
   /** Weights saved (to IndexedDB, by the UI) every this many steps. */
   checkpointEverySteps: number;
+  /**
+   * TLDR warm start: each training prompt gets the length tag of its own trace (`<short>` below `shortBelow` thinking
+   * tokens, `<long>` from `longFrom`, `<medium>` between), so the model learns what the tags mean before RL.
+   * Absent or null: untagged prompts.
+   */
+  lengthTags?: { shortBelow: number; longFrom: number } | null;
 }
 
 /**
@@ -279,6 +285,10 @@ export const runConfigSchema = z.strictObject({
     evalLossEverySteps: int(0, 1_000_000),
     samplesEverySteps: int(0, 1_000_000),
     checkpointEverySteps: int(1, 1_000_000),
+    lengthTags: z
+      .strictObject({ shortBelow: int(1, 4096), longFrom: int(1, 4096) })
+      .nullable()
+      .optional(),
   }),
   eval: evalConfigSchema,
   decode: decodeConfigSchema,
@@ -302,6 +312,13 @@ export function runConfigIssues(input: unknown, limits: SizeLimits = BASELINE_LI
   const task = getTask(c.task.id);
   if (c.task.instructions === 'diverse' && task.diverseVariant === null) {
     issues.push({ path: 'task.instructions', message: `task '${c.task.id}' has no diverse-instruction variant` });
+  }
+  const tags = c.sft.lengthTags;
+  if (tags && tags.shortBelow >= tags.longFrom) {
+    issues.push({
+      path: 'sft.lengthTags',
+      message: `shortBelow (${tags.shortBelow}) must be below longFrom (${tags.longFrom})`,
+    });
   }
   if (!task.variants.includes(c.eval.variant)) {
     issues.push({

@@ -23,6 +23,7 @@ import {
   modelConfigFor,
   optimConfigFor,
   type RunConfig,
+  runConfigIssues,
   taskConfigFor,
 } from '../../src/train/run_config';
 import type { Batch } from '../../src/train/trainer';
@@ -297,4 +298,29 @@ it('tokenizeExample keeps the prompt/target boundary', () => {
   const s = tokenizeExample('1+2=', '<think>1+2=3;=3</think><answer>3</answer><eos>');
   expect(s.promptTokens).toBe(4);
   expect(decode(s.ids.subarray(4, 5))).toBe('<think>');
+});
+
+describe('length-tagged SFT data (TLDR warm start)', () => {
+  it("tags each prompt with the level of its own trace's thinking length", () => {
+    const tagged: RunConfig = { ...small, sft: { ...small.sft, lengthTags: { shortBelow: 8, longFrom: 14 } } };
+    const data = buildSftData(tagged);
+    const levels = new Set<string>();
+    for (const s of data.sequences) {
+      const text = decode(Array.from(s.ids));
+      const tag = /^<(short|medium|long)>/.exec(text)?.[1];
+      const think = /<think>(.*?)<\/think>/.exec(text)?.[1] ?? '';
+      const n = encode(think).length;
+      const want = n < 8 ? 'short' : n >= 14 ? 'long' : 'medium';
+      expect(tag, text).toBe(want);
+      levels.add(want);
+    }
+    expect(levels.size).toBeGreaterThanOrEqual(2);
+    // Untagged by default.
+    expect(buildSftData(small).sequences.every((s) => !decode(Array.from(s.ids)).startsWith('<'))).toBe(true);
+  });
+
+  it('rejects thresholds in the wrong order, naming the field', () => {
+    const bad = { ...small, sft: { ...small.sft, lengthTags: { shortBelow: 20, longFrom: 10 } } };
+    expect(runConfigIssues(bad).map((i) => i.path)).toContain('sft.lengthTags');
+  });
 });
