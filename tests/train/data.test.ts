@@ -317,6 +317,11 @@ describe('length-tagged SFT data (TLDR warm start)', () => {
     expect(levels.size).toBeGreaterThanOrEqual(2);
     // Untagged by default.
     expect(buildSftData(small).sequences.every((s) => !decode(Array.from(s.ids)).startsWith('<'))).toBe(true);
+    // Held-out prompts (loss batch and sample prompts) are tagged the same way.
+    const heldOut = buildHeldOutData(tagged);
+    expect(heldOut.samplePrompts.length).toBeGreaterThan(0);
+    expect(heldOut.samplePrompts.every((p) => /^<(short|medium|long)>/.test(p.prompt))).toBe(true);
+    expect(decode(Array.from(heldOut.batch!.tokens.subarray(0, 1)))).toMatch(/^<(short|medium|long)>$/);
   });
 
   it('rejects thresholds in the wrong order, naming the field', () => {
