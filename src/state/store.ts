@@ -15,16 +15,19 @@ import type { TrainerState } from '../train/backend';
 import type { MetricKey } from '../train/metrics';
 import type { EvalPoint, SeriesId } from '../train/results';
 import {
+  DEFAULT_RL_CONFIG,
   DEFAULT_RUN_CONFIG,
   type DecodeConfig,
   decodeConfigSchema,
   type EvalConfig,
   evalConfigSchema,
   type RunConfig,
+  rlConfigFor,
   runConfigIssues,
 } from '../train/run_config';
 import type {
   EngineInfo,
+  RolloutsEvent,
   SelfTestResult,
   StoptimeWorkerApi,
   TrainingState,
@@ -83,8 +86,10 @@ export type SessionState = TrainingState | 'starting';
 /** The training session of this page (at most one). */
 export interface Session {
   runId: string;
+  /** 'sft': supervised training; 'rl': the RL stage (GRPO / TLDR) continuing the run from its checkpoint. */
+  kind: 'sft' | 'rl';
   state: SessionState;
-  /** Optimiser steps done. */
+  /** Steps done on the run's timeline (an RL stage's steps continue after the SFT steps). */
   step: number;
   totalSteps: number;
   message: string | null;
@@ -140,6 +145,8 @@ export interface PlaygroundState {
   session: Session | null;
   /** Latest value of each training metric of the session. */
   live: Partial<Record<MetricKey, number>>;
+  /** The latest rollouts of the RL session (its step on the run's timeline); in memory only, for the rollout viewer. */
+  rollouts: RolloutsEvent | null;
   evaluation: EvaluationStatus;
   /** The eval point whose traces and histogram are shown (null: the active run's latest). */
   selectedPoint: { runId: string; pointId: string } | null;
@@ -156,6 +163,11 @@ export interface PlaygroundState {
   setEvalSettings(patch: Partial<EvalConfig>): void;
   copyLink(): Promise<void>;
   start(): Promise<void>;
+  /**
+   * Runs the RL stage on the active run from its stored checkpoint, with the edited RL settings (`config.rl`, the
+   * defaults when absent); its metrics continue the run's timeline after the checkpoint's step.
+   */
+  startRl(): Promise<void>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -163,6 +175,8 @@ export interface PlaygroundState {
   dismissInterrupted(): void;
   evaluateNow(): void;
   sweep(series: SeriesId): void;
+  /** Evaluates the current decode settings once per TLDR level (prompts tagged short, medium, long). */
+  sweepLevels(): void;
   selectRun(runId: string): void;
   applyRunSettings(runId: string): void;
   toggleCompare(runId: string): void;
@@ -215,6 +229,13 @@ function transferred(state: TrainerState): TrainerState {
 }
 
 let engineReady: Promise<EngineInfo | null> = Promise.resolve(null);
+/**
+ * Added to the steps of the session's events: 0 for SFT; for an RL stage the step of the checkpoint it started from,
+ * so its steps continue the run's timeline.
+ */
+let sessionStepOffset = 0;
+/** Added to the step of an evaluation point: the offset of the RL session whose weights the worker holds, else 0. */
+let modelStepOffset = 0;
 /** The run whose Stop was pressed while it was 'starting', before its train call reached the worker. */
 let stopWhileStarting: string | null = null;
 let initStarted = false;
@@ -292,8 +313,9 @@ function elapsedMs(now = performance.now()): number {
   return clock.baseMs + now - clock.startedAt - paused;
 }
 
-function onWorkerEvent(runId: string, event: WorkerEvent): void {
+function onWorkerEvent(runId: string, raw: WorkerEvent): void {
   if (useStore.getState().session?.runId !== runId) return;
+  const event = { ...raw, step: raw.step + sessionStepOffset };
   if (event.type === 'checkpoint') {
     flush();
     saveCheckpoint(runId, event.step, event.state);
@@ -326,6 +348,7 @@ function flush(): void {
   let { samples, status, stepsDone } = run;
   let { state, step, message: note } = session;
   let live = s.live;
+  let rollouts = s.rollouts;
   let statusChanged = false;
   let error: string | null = null;
   for (const { event, elapsedMs: atMs } of events) {
@@ -342,7 +365,9 @@ function flush(): void {
       stepsDone = Math.max(stepsDone, event.step);
     } else if (event.type === 'samples') {
       samples = { step: event.step, samples: event.samples };
-    } else {
+    } else if (event.type === 'rollouts') {
+      rollouts = event;
+    } else if (event.type === 'status') {
       state = event.state;
       step = event.step;
       stepsDone = event.step;
@@ -356,6 +381,7 @@ function flush(): void {
     runs: { ...s.runs, [run.id]: { ...run, timeline, samples, status, stepsDone, updatedAt: Date.now() } },
     session: { ...session, state, step, message: note },
     live,
+    rollouts,
     ...(error !== null ? { error } : {}),
   });
   if (statusChanged) saveRunNow(run.id);
@@ -370,7 +396,8 @@ function confirmState(from: TrainingState, to: TrainingState): void {
   flush();
   const session = useStore.getState().session;
   if (session?.state !== from) return;
-  onWorkerEvent(session.runId, { type: 'status', state: to, step: session.step, message: null });
+  // The event's step goes through the session's offset again: hand it the worker's own step.
+  onWorkerEvent(session.runId, { type: 'status', state: to, step: session.step - sessionStepOffset, message: null });
   flush();
 }
 
@@ -382,7 +409,12 @@ function updateRun(runId: string, update: (r: RunRecord) => RunRecord): RunRecor
   return next;
 }
 
-function saveCheckpoint(runId: string, step: number, state: TrainerState): void {
+/**
+ * Stores `state` as the run's checkpoint at timeline step `step` (its `step` is set to it: an RL session counts its own
+ * optimiser steps from 0, the run's checkpoint counts the run's).
+ */
+function saveCheckpoint(runId: string, step: number, raw: TrainerState): void {
+  const state = raw.step === step ? raw : { ...raw, step };
   const run = updateRun(runId, (r) => ({ ...r, checkpointStep: step, updatedAt: Date.now() }));
   if (!run) return;
   const timer = saveTimers.get(runId);
@@ -402,6 +434,8 @@ interface EvalJob {
   runId: string;
   decode: DecodeConfig;
   label: string;
+  /** Overrides the edited evaluation settings' TLDR length tag (the levels sweep). */
+  lengthTag?: EvalConfig['lengthTag'];
 }
 
 let settleTimer: ReturnType<typeof setTimeout> | null = null;
@@ -459,6 +493,7 @@ async function ensureModel(runId: string): Promise<void> {
   if (!state) throw new Error(`run '${run.name}' has no saved weights to evaluate`);
   syncQueueStatus({ loading: true, label: `loading the weights of '${run.name}'` });
   await worker().loadModel(run.config, transferred(state));
+  modelStepOffset = 0;
   useStore.setState({ modelRunId: runId });
 }
 
@@ -489,8 +524,12 @@ function pump(): Promise<void> {
           const s = useStore.getState();
           const run = s.runs[job.runId];
           if (!run) continue;
-          const point = await worker().evaluate(job.decode, evalConfigFor(run, s.config.eval));
-          addEvalPoint(job.runId, point);
+          const evalCfg = evalConfigFor(run, s.config.eval);
+          const point = await worker().evaluate(
+            job.decode,
+            job.lengthTag === undefined ? evalCfg : { ...evalCfg, lengthTag: job.lengthTag },
+          );
+          addEvalPoint(job.runId, { ...point, step: point.step + modelStepOffset });
         } catch (e) {
           sweepJobs = [];
           useStore.setState({ error: `Evaluation failed: ${message(e)}` });
@@ -591,10 +630,15 @@ function showToast(text: string, undo: DeletedRun | null = null): void {
   }, TOAST_MS);
 }
 
-/** Runs a training session for `run` (a new run, or an interrupted one from its checkpoint). */
-async function runSession(run: RunRecord, resumeFrom?: TrainerState): Promise<void> {
+/**
+ * Runs a training session for `run`: SFT (a new run, or an interrupted one from its checkpoint `from`), or with
+ * kind 'rl' the RL stage from the checkpoint `from` (required), its steps continuing after `from.step`.
+ */
+async function runSession(run: RunRecord, from?: TrainerState, kind: 'sft' | 'rl' = 'sft'): Promise<void> {
   buffer = [];
   stopWhileStarting = null;
+  const offset = kind === 'rl' ? (from?.step ?? run.stepsDone) : 0;
+  sessionStepOffset = offset;
   // The session exists from here on (synchronously), so a second Start cannot begin another one.
   useStore.setState((s) => ({
     runs: { ...s.runs, [run.id]: run },
@@ -604,15 +648,18 @@ async function runSession(run: RunRecord, resumeFrom?: TrainerState): Promise<vo
     selectedPoint: null,
     session: {
       runId: run.id,
+      kind,
       state: 'starting',
       step: run.stepsDone,
-      totalSteps: run.config.sft.steps,
+      totalSteps: kind === 'rl' ? offset + rlConfigFor(run.config).steps : run.config.sft.steps,
       message: null,
     },
     live: {},
+    rollouts: null,
   }));
   saveRunNow(run.id);
   await drainEvaluations();
+  modelStepOffset = offset;
   Object.assign(clock, {
     baseMs: run.timeline.at(-1)?.elapsedMs ?? 0,
     startedAt: performance.now(),
@@ -624,7 +671,10 @@ async function runSession(run: RunRecord, resumeFrom?: TrainerState): Promise<vo
   let failure: string | null = null;
   try {
     await engineReady;
-    const training = worker().train(run.config, listener, resumeFrom && transferred(resumeFrom));
+    const training =
+      kind === 'rl' && from
+        ? worker().trainRl(run.config, listener, transferred(from))
+        : worker().train(run.config, listener, from && transferred(from));
     // A Stop pressed before the train call was sent: the worker takes a stop that follows it (it sets up first).
     if (stopWhileStarting === run.id) void worker().stop();
     summary = await training;
@@ -633,7 +683,7 @@ async function runSession(run: RunRecord, resumeFrom?: TrainerState): Promise<vo
   }
   flush();
   const finalState: TrainingState = summary ? summary.state : 'error';
-  const steps = summary?.steps ?? useStore.getState().session?.step ?? run.stepsDone;
+  const steps = summary ? offset + summary.steps : (useStore.getState().session?.step ?? run.stepsDone);
   const done = updateRun(run.id, (r) => ({
     ...r,
     status: finalState,
@@ -649,7 +699,7 @@ async function runSession(run: RunRecord, resumeFrom?: TrainerState): Promise<vo
   if (summary && done && done.checkpointStep !== steps) {
     try {
       const state = await worker().readModel();
-      saveCheckpoint(run.id, state.step, state);
+      saveCheckpoint(run.id, kind === 'rl' ? steps : state.step, state);
     } catch (e) {
       useStore.setState({ error: `Could not read the final weights: ${message(e)}` });
     }
@@ -672,6 +722,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
   modelRunId: null,
   session: null,
   live: {},
+  rollouts: null,
   evaluation: { busy: false, label: null, queued: 0, loading: false },
   selectedPoint: null,
   interrupted: null,
@@ -803,6 +854,47 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     await runSession(run);
   },
 
+  async startRl() {
+    const s = get();
+    const run = s.activeRunId === null ? undefined : s.runs[s.activeRunId];
+    if (!run || isActive(s.session) || s.engine === null) return;
+    if (run.checkpointStep === null) {
+      set({ error: `Run '${run.name}' has no checkpoint to start RL from.` });
+      return;
+    }
+    const config: RunConfig = { ...run.config, rl: s.config.rl ?? run.config.rl ?? DEFAULT_RL_CONFIG };
+    const issues = runConfigIssues(config);
+    if (issues.length > 0) {
+      set({ error: `Fix the RL settings first: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
+      return;
+    }
+    let state: TrainerState | undefined;
+    try {
+      await dbChain;
+      state = db ? await db.getCheckpoint(run.id) : undefined;
+      if (!state && s.modelRunId === run.id) state = await worker().readModel();
+    } catch (e) {
+      set({ error: `Could not read the checkpoint of '${run.name}': ${message(e)}` });
+      return;
+    }
+    if (!state) {
+      set({ error: `Run '${run.name}' has no saved checkpoint to start RL from.` });
+      return;
+    }
+    if (isActive(get().session)) return;
+    const from = state;
+    const rlRun: RunRecord = {
+      ...run,
+      config,
+      status: 'running',
+      stepsDone: from.step,
+      checkpointStep: from.step,
+      timeline: run.timeline.filter((p) => p.step <= from.step),
+      updatedAt: Date.now(),
+    };
+    await runSession(rlRun, from, 'rl');
+  },
+
   async pause() {
     if (get().session?.state !== 'running') return;
     await worker().pause();
@@ -871,6 +963,23 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
         runId: run.id,
         decode: apply(s.config.decode, v),
         label: `${series} sweep ${i + 1}/${values.length}: ${knob} = ${v}`,
+      });
+    });
+    syncQueueStatus();
+    void pump();
+  },
+
+  sweepLevels() {
+    const s = get();
+    const run = evalTarget(s);
+    if (!run || !canEvaluate(s, run)) return;
+    const levels = ['short', 'medium', 'long'] as const;
+    levels.forEach((lengthTag, i) => {
+      sweepJobs.push({
+        runId: run.id,
+        decode: s.config.decode,
+        label: `levels sweep ${i + 1}/${levels.length}: <${lengthTag}>`,
+        lengthTag,
       });
     });
     syncQueueStatus();

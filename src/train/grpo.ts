@@ -20,8 +20,7 @@
  * are sampled at temperature 1 (validated), so the sampler's distribution is the policy the ratio refers to.
  * `step` counts RL steps (rollout batches); the checkpoint's TrainerState.step counts optimiser steps (μ per RL step).
  *
- * Events are the SFT session's (sft.ts SessionEvent) plus `rollouts`, which the worker's event type does not carry
- * yet (see RlSessionEvent).
+ * Events are the SFT session's (sft.ts SessionEvent) plus `rollouts` (RlSessionEvent, the worker's WorkerEvent).
  */
 
 import { ConfigError, type ModelConfig } from '../model/config';

@@ -9,6 +9,7 @@ import { AccuracyChart, HistogramChart, PointTraces, RatesChart, TrainingChart }
 import { DecodePanel } from './DecodePanel';
 import { EnginePanel } from './EnginePanel';
 import { Header, Notices } from './Header';
+import { RlPanel } from './RlPanel';
 import { RunsPanel } from './RunsPanel';
 import { TrainPanel } from './TrainPanel';
 
@@ -36,6 +37,7 @@ export function App() {
       <div className="layout">
         <div className="col-controls">
           <TrainPanel />
+          <RlPanel />
         </div>
         <main className="col-charts">
           <div className="chart-grid">

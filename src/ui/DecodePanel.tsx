@@ -170,6 +170,13 @@ function TargetLine() {
   );
 }
 
+const LENGTH_TAGS = [
+  { value: 'none', label: 'none' },
+  { value: 'short', label: '<short>' },
+  { value: 'medium', label: '<medium>' },
+  { value: 'long', label: '<long>' },
+] as const;
+
 export function DecodePanel() {
   const decode = useStore((s) => s.config.decode);
   const evalSettings = useStore((s) => s.config.eval);
@@ -186,7 +193,7 @@ export function DecodePanel() {
     if (!run) return false;
     return isActive(s.session) || s.modelRunId === run.id || run.checkpointStep !== null;
   });
-  const { sweep, evaluateNow } = useStore.getState();
+  const { sweep, sweepLevels, evaluateNow } = useStore.getState();
   const issues = useMemo(() => {
     const d = decodeConfigSchema.safeParse(decode);
     const e = evalConfigSchema.safeParse(evalSettings);
@@ -247,6 +254,15 @@ export function DecodePanel() {
           onChange={(v) => setEvalSettings({ variant: v })}
           issue={issueAt(issues, 'eval.variant')}
         />
+        <SelectField
+          label="Length tag"
+          value={evalSettings.lengthTag ?? 'none'}
+          options={LENGTH_TAGS}
+          onChange={(v) => setEvalSettings({ lengthTag: v === 'none' ? null : v })}
+          issue={issueAt(issues, 'eval.lengthTag')}
+          hint="TLDR level put before every prompt"
+          testId="length-tag"
+        />
         <NumberField
           label="Max new tokens"
           value={decode.maxNewTokens}
@@ -269,6 +285,15 @@ export function DecodePanel() {
           onClick={evaluateNow}
         >
           Evaluate now
+        </button>
+        <button
+          type="button"
+          data-testid="sweep-levels"
+          disabled={!canRun || issues.length > 0}
+          onClick={sweepLevels}
+          title="Evaluates the current settings with prompts tagged <short>, <medium> and <long>"
+        >
+          Sweep levels
         </button>
       </div>
       <div className="sweeps">

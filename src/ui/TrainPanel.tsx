@@ -45,6 +45,8 @@ const FIELD_PATHS = [
   'sft.checkpointEverySteps',
   'eval',
   'decode',
+  // The RL panel (RlPanel.tsx) shows these.
+  'rl',
 ];
 
 function TrainForm() {
@@ -282,7 +284,10 @@ const LiveStats = memo(function LiveStats() {
     [showSession, live, activeRun],
   );
   const step = showSession ? session.step : (activeRun?.stepsDone ?? 0);
-  const total = showSession ? session.totalSteps : (activeRun?.config.sft.steps ?? 0);
+  // A run continued by an RL stage has more steps than its SFT steps.
+  const total = showSession
+    ? session.totalSteps
+    : Math.max(activeRun?.config.sft.steps ?? 0, activeRun?.stepsDone ?? 0);
   const fraction = values[METRIC.progressFraction] ?? (total > 0 ? step / total : 0);
   const state = showSession ? session.state : (activeRun?.status ?? 'idle');
   const secondsLeft = values[METRIC.secondsLeft];

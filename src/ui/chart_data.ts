@@ -95,8 +95,13 @@ export function latestValues(timeline: readonly MetricPoint[]): Partial<Record<s
   return out;
 }
 
-/** The knob a method varies, as "τ = 0.5", "B = 32 tokens", … */
-export function settingLabel(p: Pick<EvalPoint, 'series' | 'decode'>): string {
+/** The knob a method varies, as "τ = 0.5", "B = 32 tokens", … (with the TLDR level the prompts were tagged with). */
+export function settingLabel(p: Pick<EvalPoint, 'series' | 'decode' | 'lengthTag'>): string {
+  const knob = knobLabel(p);
+  return p.lengthTag ? `${knob} · <${p.lengthTag}>` : knob;
+}
+
+function knobLabel(p: Pick<EvalPoint, 'series' | 'decode'>): string {
   const d = p.decode;
   switch (p.series) {
     case 'temperature':

@@ -4,6 +4,7 @@
  * Progress comes back as one stream of typed events (`WorkerEvent`) through a callback passed with Comlink.proxy.
  */
 import type { TrainerState } from '../train/backend';
+import type { RlSessionEvent, RolloutsEvent } from '../train/grpo';
 import type { EvalPoint } from '../train/results';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import type { SelfTestResult } from '../train/selftest';
@@ -19,7 +20,8 @@ export interface EngineInfo {
 
 /** The session's own types (src/train/sft.ts), re-exported under the worker's names. */
 export type TrainingState = SessionState;
-export type WorkerEvent = SessionEvent;
+/** The SFT session's events plus the RL session's `rollouts` (an SFT run never sends one). */
+export type WorkerEvent = RlSessionEvent;
 export type WorkerEventListener = (event: WorkerEvent) => void;
 export type TrainSummary = SessionSummary;
 
@@ -36,6 +38,12 @@ export interface StoptimeWorkerApi {
    * stream to `onEvent`. Settles when the run finishes or is stopped; the trained model stays loaded for `evaluate`.
    */
   train(config: RunConfig, onEvent: WorkerEventListener, resumeFrom?: TrainerState): Promise<TrainSummary>;
+  /**
+   * Runs the RL stage (GRPO / TLDR, src/train/grpo.ts) for `config` (its `rl` settings, DEFAULT_RL_CONFIG when
+   * absent) from the SFT checkpoint `from`; replaces the current model like `train`. Events stream to `onEvent` with
+   * RL steps (from 0); pause, resume, stop, evaluate and readModel act on this session while it is current.
+   */
+  trainRl(config: RunConfig, onEvent: WorkerEventListener, from: TrainerState): Promise<TrainSummary>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -50,4 +58,4 @@ export interface StoptimeWorkerApi {
   readModel(): Promise<TrainerState>;
 }
 
-export type { SelfTestResult };
+export type { RolloutsEvent, SelfTestResult, SessionEvent };

@@ -1,14 +1,15 @@
 /// <reference lib="webworker" />
 /**
  * The engine worker: owns the compute backend (the GPUDevice, or the CPU reference backend where WebGPU is missing)
- * and the current model, and implements StoptimeWorkerApi, exposed with comlink. One SFT session at a time holds the
- * current model; training, evaluation and weight reads are serialised inside it.
+ * and the current model, and implements StoptimeWorkerApi, exposed with comlink. One session at a time (SFT, or the
+ * GRPO session of an RL stage) holds the current model; training, evaluation and weight reads are serialised inside it.
  */
 import * as Comlink from 'comlink';
 import { createGpuContext, type GpuContext } from '../gpu/context';
 import type { Backend, TrainerState } from '../train/backend';
 import { createCpuBackend } from '../train/backend_cpu';
 import { createGpuBackend } from '../train/backend_gpu';
+import { GrpoSession } from '../train/grpo';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import { runSelfTest } from '../train/selftest';
 import { SftSession } from '../train/sft';
@@ -21,8 +22,10 @@ interface Engine {
 }
 
 let engine: Promise<Engine> | null = null;
-let session: SftSession | null = null;
-/** True from the moment `train` is called until it settles (also while it still sets its session up). */
+/** The current model's session: both kinds offer pause/resume/stop/evaluate/readState/destroy. */
+type Session = SftSession | GrpoSession;
+let session: Session | null = null;
+/** True from the moment `train` or `trainRl` is called until it settles (also while it still sets its session up). */
 let training = false;
 /** A `stop` that arrived while `train` was still setting its session up (the session did not exist to take it). */
 let stopBeforeRun = false;
@@ -55,7 +58,7 @@ function getEngine(forceCpu = false): Promise<Engine> {
   return engine;
 }
 
-function currentSession(): SftSession {
+function currentSession(): Session {
   if (!session) throw new Error('no model yet: train one, or select a saved run with a checkpoint');
   return session;
 }
@@ -73,17 +76,36 @@ function send(listener: WorkerEventListener, event: WorkerEvent): void {
 }
 
 /** Destroys the current session and installs `next()`; with `forTraining` false, refused while a run trains. */
-function replaceSession(next: () => SftSession, forTraining: boolean): Promise<SftSession> {
+function replaceSession<S extends Session>(next: () => S, forTraining: boolean): Promise<S> {
   const swap = replacing.then(async () => {
     if (!forTraining && training) throw new Error('a run is training: stop it first');
     const old = session;
     session = null;
     await old?.destroy();
-    session = next();
-    return session;
+    const created = next();
+    session = created;
+    return created;
   });
   replacing = swap.catch(() => {});
   return swap;
+}
+
+/** Installs the session `create` makes (as the current model) and runs it; one training call at a time. */
+async function runTraining(create: (backend: Backend) => Session): Promise<TrainSummary> {
+  // Claimed before the first await: a second train or a loadModel arriving meanwhile is refused.
+  if (training) throw new Error('a run is training: stop it first');
+  training = true;
+  stopBeforeRun = false;
+  try {
+    const { backend } = await getEngine();
+    const s = await replaceSession(() => create(backend), true);
+    const run = s.run();
+    if (stopBeforeRun) s.stop();
+    return await run;
+  } finally {
+    training = false;
+    stopBeforeRun = false;
+  }
 }
 
 const api = {
@@ -98,20 +120,11 @@ const api = {
   },
 
   async train(config: RunConfig, onEvent: WorkerEventListener, resumeFrom?: TrainerState): Promise<TrainSummary> {
-    // Claimed before the first await: a second train or a loadModel arriving meanwhile is refused.
-    if (training) throw new Error('a run is training: stop it first');
-    training = true;
-    stopBeforeRun = false;
-    try {
-      const { backend } = await getEngine();
-      const s = await replaceSession(() => new SftSession(backend, config, (e) => send(onEvent, e), resumeFrom), true);
-      const run = s.run();
-      if (stopBeforeRun) s.stop();
-      return await run;
-    } finally {
-      training = false;
-      stopBeforeRun = false;
-    }
+    return runTraining((backend) => new SftSession(backend, config, (e) => send(onEvent, e), resumeFrom));
+  },
+
+  async trainRl(config: RunConfig, onEvent: WorkerEventListener, from: TrainerState): Promise<TrainSummary> {
+    return runTraining((backend) => new GrpoSession(backend, config, (e) => send(onEvent, e), from));
   },
 
   async pause() {

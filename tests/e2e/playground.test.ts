@@ -2,7 +2,7 @@
  * The playground end to end in real headless Chromium with WebGPU (SwiftShader where there is no GPU), driven as a
  * newcomer would: open the app with a small config in the URL, train a few steps and see the loss update, drag the
  * temperature slider and see a new chart point, run a TS sweep, export the run and import it back (and a broken file
- * changes nothing), reload mid-training and resume, stop a run while it is still starting. A long-task observer checks that no main-thread task runs over
+ * changes nothing), continue it with a one-step RL stage and see its rollouts, reload mid-training and resume, stop a run while it is still starting. A long-task observer checks that no main-thread task runs over
  * 50 ms while training. Then the same app in a browser without WebGPU: a banner, and training on the CPU backend.
  * Screenshots go to test-results/.
  */
@@ -128,6 +128,32 @@ describe('the playground in Chromium with WebGPU', () => {
     await page.getByTestId('import-run').setInputFiles(broken);
     await expect.poll(() => page.getByTestId('error-box').textContent(), { timeout: 30_000 }).toMatch(/JSON/i);
     expect(await runRows(page)).toBe(rows + 1);
+
+    // RL stage (GRPO / TLDR) on the imported run, from its checkpoint, with a tiny config typed into the RL panel:
+    // its one step continues the run's timeline after the SFT steps, and the viewer lists the G = 2 rollouts.
+    for (const [testId, value] of [
+      ['rl-steps', '1'],
+      ['rl-prompts', '3'],
+      ['rl-generations', '2'],
+      ['rl-max-tokens', '12'],
+      ['rl-samples-every', '0'],
+    ] as const) {
+      await page.getByTestId(testId).fill(value);
+    }
+    const rlStart = page.getByTestId('rl-start');
+    await expect.poll(() => rlStart.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await rlStart.click();
+    await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBe(CONFIG.sft.steps + 1);
+    await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 60_000 }).toMatch(/finished/);
+    const reward = Number(await page.getByTestId('rl-reward').textContent());
+    // Correctness (0 or 1) + format reward 0.1 − a length penalty of at most λ·(12 − 1)/1 tokens over a budget.
+    expect(Number.isFinite(reward)).toBe(true);
+    expect(reward).toBeLessThanOrEqual(1.1);
+    await expect.poll(() => page.getByTestId('rollout-completion').count(), { timeout: 10_000 }).toBe(2);
+    expect(await page.getByTestId('rollout-viewer').textContent()).toMatch(/advantage/);
+    expect(await page.getByTestId('rl-start').isEnabled()).toBe(true);
+    await page.screenshot({ path: 'test-results/e2e-rl.png', fullPage: true });
+
     // After a reload the runs are still there (IndexedDB), the broken import included nowhere.
     await page.reload();
     await expect.poll(() => runRows(page), { timeout: 30_000 }).toBe(rows + 1);

@@ -6,15 +6,17 @@ import { createCpuBackend } from '../../src/train/backend_cpu';
 import { createGpuBackend } from '../../src/train/backend_gpu';
 import { learningRateAt } from '../../src/train/config';
 import { buildHeldOutData } from '../../src/train/data';
+import type { RlSessionEvent } from '../../src/train/grpo';
 import { METRIC, METRIC_KEYS, type MetricKey } from '../../src/train/metrics';
 import { DEFAULT_RUN_CONFIG, modelConfigFor, optimConfigFor, type RunConfig } from '../../src/train/run_config';
 import { MetricsWindow, type SessionEvent, type SessionSummary, SftSession } from '../../src/train/sft';
 import type { TrainSummary, WorkerEvent } from '../../src/worker/api';
 import { gpuContext } from '../helpers/gpu';
 
-// The session's event types are the worker's, declared on the train side (imports flow worker → train).
+// The sessions' event types are the worker's, declared on the train side (imports flow worker → train): the SFT
+// session's events plus the RL session's `rollouts`.
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-const eventTypesMatch: Equal<SessionEvent, WorkerEvent> = true;
+const eventTypesMatch: Equal<SessionEvent | Extract<RlSessionEvent, { type: 'rollouts' }>, WorkerEvent> = true;
 const summaryTypesMatch: Equal<SessionSummary, TrainSummary> = true;
 
 describe('MetricsWindow', () => {
