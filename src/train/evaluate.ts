@@ -28,7 +28,7 @@ import {
 } from './eval_metrics';
 import type { EvalPoint, TraceSample } from './results';
 import { seriesFor } from './results';
-import { type DecodeConfig, decodeConfigSchema, zodIssues } from './run_config';
+import { type DecodeConfig, decodeConfigSchema, evalConfigSchema, zodIssues } from './run_config';
 
 /** What 'extend' writes in place of an early `</think>` (s1's "Wait"). */
 export const EXTENSION_TEXT = 'Wait,';
@@ -159,6 +159,14 @@ export function traceSample(t: GeneratedTrace): TraceSample {
 export const SAMPLES_PER_VERDICT = 4;
 
 let pointCounter = 0;
+
+/** Rejects untrusted decode and evaluation settings with a ConfigError naming every bad field. */
+export function checkEvalRequest(decode: unknown, evalCfg: unknown): void {
+  const d = decodeConfigSchema.safeParse(decode);
+  const e = evalConfigSchema.safeParse(evalCfg);
+  const issues = [...(d.success ? [] : zodIssues(d.error, 'decode')), ...(e.success ? [] : zodIssues(e.error, 'eval'))];
+  if (issues.length > 0) throw new ConfigError(issues);
+}
 
 /**
  * Evaluates the decoder's current weights on `evalSet` with decode settings `d`. `step`: training steps of the

@@ -23,7 +23,7 @@
  * Events are the SFT session's (sft.ts SessionEvent) plus `rollouts` (RlSessionEvent, the worker's WorkerEvent).
  */
 
-import { ConfigError, type ModelConfig } from '../model/config';
+import type { ModelConfig } from '../model/config';
 import type { Completion } from '../model/generate';
 import { buildRlPrompts } from '../tasks/datasets';
 import { getTask } from '../tasks/index';
@@ -41,7 +41,7 @@ import {
 import type { LengthTag } from '../tasks/types';
 import type { Backend, DecodeBackend, TrainBackend, TrainerState } from './backend';
 import { buildEvalSet, type EvalItem, type EvalSet, HELD_OUT_SEED_OFFSET, SAMPLE_PROMPTS } from './data';
-import { evaluateModel, generateTraces, traceSample, traceStats } from './evaluate';
+import { checkEvalRequest, evaluateModel, generateTraces, traceSample, traceStats } from './evaluate';
 import { type GrpoBatch, type GrpoLossConfig, groupAdvantages, grpoStep } from './grpo_loss';
 import { METRIC, type MetricKey, RL_THINKING_TOKENS_BY_LEVEL } from './metrics';
 import type { EvalPoint } from './results';
@@ -49,9 +49,7 @@ import { groupRewards, type RewardParts, type ScoredCompletion } from './rewards
 import {
   DEFAULT_DECODE_CONFIG,
   type DecodeConfig,
-  decodeConfigSchema,
   type EvalConfig,
-  evalConfigSchema,
   modelConfigFor,
   parseRunConfig,
   type RlConfig,
@@ -59,8 +57,8 @@ import {
   rlConfigFor,
   rlOptimConfigFor,
   taskConfigFor,
-  zodIssues,
 } from './run_config';
+import { Mutex, RunControl } from './run_control';
 import { LOG_WINDOW_MS, MetricsWindow, type SessionEvent, type SessionState, type SessionSummary } from './sft';
 
 /** One sampled completion of a group, as the rollout viewer shows it. */
@@ -219,24 +217,6 @@ export function packRollouts(
   return { tokens, targets, completionMask };
 }
 
-/** A FIFO mutex (as sft.ts): `run` calls execute one at a time, in call order. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-}
-
 export class GrpoSession {
   readonly config: RunConfig;
   readonly rl: RlConfig;
@@ -251,11 +231,8 @@ export class GrpoSession {
   private readonly lossConfig: GrpoLossConfig;
   private stepsDone = 0;
   private state: SessionState | 'idle' = 'idle';
-  private pauseRequested = false;
-  private stopRequested = false;
-  private wake: (() => void) | null = null;
-  private runPromise: Promise<SessionSummary> | null = null;
   private destroyed = false;
+  private readonly control = new RunControl<SessionSummary>();
   private window = new MetricsWindow(performance.now());
   private samplePrompts: RlItem[] | null = null;
   private evalSetCache: { key: string; set: EvalSet } | null = null;
@@ -316,41 +293,26 @@ export class GrpoSession {
   /** Trains until rl.steps steps are done or `stop()` is called; calling it again after a stop continues. */
   run(): Promise<SessionSummary> {
     if (this.destroyed) return Promise.reject(new Error('the session was destroyed'));
-    if (this.runPromise) return Promise.reject(new Error('the session is already training'));
-    this.stopRequested = false;
-    this.pauseRequested = false;
-    const p = this.train().finally(() => {
-      this.runPromise = null;
-    });
-    this.runPromise = p;
-    return p;
+    return this.control.start(() => this.train());
   }
 
   /** Holds training after the step in progress. */
   pause(): void {
-    if (this.runPromise) this.pauseRequested = true;
+    this.control.pause();
   }
 
   resume(): void {
-    this.pauseRequested = false;
-    this.wakeUp();
+    this.control.resume();
   }
 
   /** Ends training after the step in progress (also from pause). */
   stop(): void {
-    if (this.runPromise) this.stopRequested = true;
-    this.wakeUp();
+    this.control.stop();
   }
 
   /** Evaluates the policy's current weights (as SftSession.evaluate), between two RL steps. */
   async evaluate(decode: DecodeConfig, evalCfg: EvalConfig): Promise<EvalPoint> {
-    const d = decodeConfigSchema.safeParse(decode);
-    const e = evalConfigSchema.safeParse(evalCfg);
-    const issues = [
-      ...(d.success ? [] : zodIssues(d.error, 'decode')),
-      ...(e.success ? [] : zodIssues(e.error, 'eval')),
-    ];
-    if (issues.length > 0) throw new ConfigError(issues);
+    checkEvalRequest(decode, evalCfg);
     return this.atStepBoundary(() =>
       evaluateModel(this.decoder, this.evalSet(evalCfg), decode, { step: this.stepsDone, seed: evalCfg.seed }),
     );
@@ -365,7 +327,7 @@ export class GrpoSession {
     if (this.destroyed) return;
     this.stop();
     this.destroyed = true;
-    await this.runPromise?.catch(() => {});
+    await this.control.inFlight?.catch(() => {});
     await this.lock.run(async () => {
       await this.policy.drain().catch(() => {});
       this.decoder.destroy();
@@ -383,16 +345,11 @@ export class GrpoSession {
       this.setState('running', null);
       this.window = new MetricsWindow(performance.now());
       while (this.stepsDone < total) {
-        if (this.stopRequested) break;
-        if (this.pauseRequested) {
+        if (this.control.stopping) break;
+        if (this.control.pausing) {
           this.flushMetrics();
           this.setState('paused', null);
-          while (this.pauseRequested && !this.stopRequested) {
-            await new Promise<void>((resolve) => {
-              this.wake = resolve;
-            });
-          }
-          if (this.stopRequested) break;
+          if (await this.control.waitWhilePaused()) break;
           this.setState('running', null);
           this.window = new MetricsWindow(performance.now());
           continue;
@@ -630,12 +587,6 @@ export class GrpoSession {
 
   private emit(event: RlSessionEvent): void {
     this.onEvent(event);
-  }
-
-  private wakeUp(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
   }
 }
 

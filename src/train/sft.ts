@@ -17,7 +17,6 @@
  * this side so that imports keep flowing worker → train; tests/train/sft.test.ts checks that they stay identical.
  */
 
-import { ConfigError } from '../model/config';
 import type { Backend, DecodeBackend, TrainBackend, TrainerState } from './backend';
 import {
   batchAt,
@@ -28,21 +27,19 @@ import {
   type HeldOutData,
   type SftData,
 } from './data';
-import { evaluateModel, generateTraces, traceSample } from './evaluate';
+import { checkEvalRequest, evaluateModel, generateTraces, traceSample } from './evaluate';
 import { METRIC, type MetricKey } from './metrics';
 import type { EvalPoint, TraceSample } from './results';
 import {
   DEFAULT_DECODE_CONFIG,
   type DecodeConfig,
-  decodeConfigSchema,
   type EvalConfig,
-  evalConfigSchema,
   modelConfigFor,
   optimConfigFor,
   parseRunConfig,
   type RunConfig,
-  zodIssues,
 } from './run_config';
+import { Mutex, RunControl } from './run_control';
 
 export type SessionState = 'running' | 'paused' | 'stopped' | 'finished' | 'error';
 
@@ -78,24 +75,6 @@ export interface SftSessionOptions {
 export const DEFAULT_DECODE_ROWS = 32;
 export const DEFAULT_MAX_IN_FLIGHT = { webgpu: 2, cpu: 1 } as const;
 export const LOG_WINDOW_MS = 100;
-
-/** A FIFO mutex: `run` calls execute one at a time, in call order. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-}
 
 /**
  * One logging window: the per-step values of the steps since `startMs`, reduced to their means (NaN left out)
@@ -162,11 +141,8 @@ export class SftSession {
   private stepsDone: number;
   private stepsQueued: number;
   private state: SessionState | 'idle' = 'idle';
-  private pauseRequested = false;
-  private stopRequested = false;
-  private wake: (() => void) | null = null;
-  private runPromise: Promise<SessionSummary> | null = null;
   private destroyed = false;
+  private readonly control = new RunControl<SessionSummary>();
   private window: MetricsWindow = newWindow();
   /** Queued steps (and held-out losses) whose results the loop has not awaited yet. */
   private readonly pending: Promise<void>[] = [];
@@ -237,30 +213,21 @@ export class SftSession {
    */
   run(): Promise<SessionSummary> {
     if (this.destroyed) return Promise.reject(new Error('the session was destroyed'));
-    if (this.runPromise) return Promise.reject(new Error('the session is already training'));
-    this.stopRequested = false;
-    this.pauseRequested = false;
-    const p = this.train().finally(() => {
-      this.runPromise = null;
-    });
-    this.runPromise = p;
-    return p;
+    return this.control.start(() => this.train());
   }
 
   /** Holds training after the step in progress (no busy wait); a no-op when not running. */
   pause(): void {
-    if (this.runPromise) this.pauseRequested = true;
+    this.control.pause();
   }
 
   resume(): void {
-    this.pauseRequested = false;
-    this.wakeUp();
+    this.control.resume();
   }
 
   /** Ends training after the step in progress (also from pause); `run` then settles with state 'stopped'. */
   stop(): void {
-    if (this.runPromise) this.stopRequested = true;
-    this.wakeUp();
+    this.control.stop();
   }
 
   /**
@@ -268,13 +235,7 @@ export class SftSession {
    * runs or is paused it waits for the step in progress and holds the next one until it is done.
    */
   async evaluate(decode: DecodeConfig, evalCfg: EvalConfig): Promise<EvalPoint> {
-    const d = decodeConfigSchema.safeParse(decode);
-    const e = evalConfigSchema.safeParse(evalCfg);
-    const issues = [
-      ...(d.success ? [] : zodIssues(d.error, 'decode')),
-      ...(e.success ? [] : zodIssues(e.error, 'eval')),
-    ];
-    if (issues.length > 0) throw new ConfigError(issues);
+    checkEvalRequest(decode, evalCfg);
     return this.atStepBoundary(async () => {
       const set = this.evalSet(evalCfg);
       return evaluateModel(this.getDecoder(), set, decode, { step: this.stepsDone, seed: evalCfg.seed });
@@ -291,7 +252,7 @@ export class SftSession {
     if (this.destroyed) return;
     this.stop();
     this.destroyed = true;
-    await this.runPromise?.catch(() => {});
+    await this.control.inFlight?.catch(() => {});
     await this.lock.run(async () => {
       await this.trainer.drain().catch(() => {});
       this.decoder?.destroy();
@@ -318,17 +279,12 @@ export class SftSession {
       while (this.stepsQueued < total) {
         // Wait for a free slot first, so a pause or stop asked for meanwhile takes effect before the next step.
         while (pending.length >= this.maxInFlight) await pending.shift();
-        if (this.stopRequested) break;
-        if (this.pauseRequested) {
+        if (this.control.stopping) break;
+        if (this.control.pausing) {
           await settleAll(pending);
           this.flushMetrics();
           this.setState('paused', null);
-          while (this.pauseRequested && !this.stopRequested) {
-            await new Promise<void>((resolve) => {
-              this.wake = resolve;
-            });
-          }
-          if (this.stopRequested) break;
+          if (await this.control.waitWhilePaused()) break;
           this.setState('running', null);
           this.window = newWindow();
           continue;
@@ -471,12 +427,6 @@ export class SftSession {
 
   private emit(event: SessionEvent): void {
     this.onEvent(event);
-  }
-
-  private wakeUp(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
   }
 }
 
