@@ -23,7 +23,7 @@ import type { LengthTag } from '../tasks/types';
 import type { Backend } from '../train/backend';
 import { GrpoSession } from '../train/grpo';
 import { METRIC } from '../train/metrics';
-import type { EvalPoint, SeriesId } from '../train/results';
+import { applySweepValue, type EvalPoint, type SeriesId } from '../train/results';
 import {
   DEFAULT_RL_CONFIG,
   DEFAULT_RUN_CONFIG,
@@ -35,22 +35,6 @@ import {
 import { type SessionEvent, SftSession } from '../train/sft';
 
 const SERIES = ['temperature', 'ts', 'bias', 'cap', 'extend'] as const;
-
-/** How a swept value enters the decode settings (the same knobs as the playground's sweep buttons). */
-export function applySweepValue(series: SeriesId, d: DecodeConfig, value: number): DecodeConfig {
-  switch (series) {
-    case 'temperature':
-      return { ...d, intervention: 'none', temperature: value };
-    case 'ts':
-      return { ...d, intervention: 'ts', stopTemperature: value };
-    case 'bias':
-      return { ...d, intervention: 'bias', stopLogitBias: value };
-    case 'cap':
-      return { ...d, intervention: 'cap', thinkingBudgetTokens: value };
-    case 'extend':
-      return { ...d, intervention: 'extend', minThinkingTokens: value };
-  }
-}
 
 const plainObject = z.record(z.string().max(64), z.unknown());
 

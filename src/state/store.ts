@@ -13,7 +13,7 @@ import { create } from 'zustand';
 import { getTask } from '../tasks/index';
 import type { TrainerState } from '../train/backend';
 import type { MetricKey } from '../train/metrics';
-import type { EvalPoint, SeriesId } from '../train/results';
+import { applySweepValue, type EvalPoint, type SeriesId } from '../train/results';
 import {
   DEFAULT_RL_CONFIG,
   DEFAULT_RUN_CONFIG,
@@ -49,36 +49,19 @@ export const SETTLE_MS = 250;
 /** Undo toasts disappear after this long. */
 export const TOAST_MS = 8000;
 
-/** The values each method's "Sweep" button evaluates, and how a value enters the decode settings. */
+/** The values each method's "Sweep" button evaluates (a value enters the decode settings by applySweepValue). */
 export interface Sweep {
   /** The knob's name in labels. */
   knob: string;
   values: readonly number[];
-  apply(d: DecodeConfig, v: number): DecodeConfig;
 }
 
 export const SWEEPS: Record<SeriesId, Sweep> = {
-  temperature: {
-    knob: 'temperature',
-    values: [0, 0.3, 0.6, 1.0],
-    apply: (d, v) => ({ ...d, intervention: 'none', temperature: v }),
-  },
-  ts: { knob: 'τ', values: [0.25, 0.5, 1, 2, 4], apply: (d, v) => ({ ...d, intervention: 'ts', stopTemperature: v }) },
-  bias: {
-    knob: 'bias',
-    values: [-4, -2, 0, 2, 4],
-    apply: (d, v) => ({ ...d, intervention: 'bias', stopLogitBias: v }),
-  },
-  cap: {
-    knob: 'B',
-    values: [8, 16, 32, 64, 128],
-    apply: (d, v) => ({ ...d, intervention: 'cap', thinkingBudgetTokens: v }),
-  },
-  extend: {
-    knob: 'min tokens',
-    values: [16, 32, 64],
-    apply: (d, v) => ({ ...d, intervention: 'extend', minThinkingTokens: v }),
-  },
+  temperature: { knob: 'temperature', values: [0, 0.3, 0.6, 1.0] },
+  ts: { knob: 'τ', values: [0.25, 0.5, 1, 2, 4] },
+  bias: { knob: 'bias', values: [-4, -2, 0, 2, 4] },
+  cap: { knob: 'B', values: [8, 16, 32, 64, 128] },
+  extend: { knob: 'min tokens', values: [16, 32, 64] },
 };
 
 export type SessionState = TrainingState | 'starting';
@@ -957,11 +940,11 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const s = get();
     const run = evalTarget(s);
     if (!run || !canEvaluate(s, run)) return;
-    const { values, apply, knob } = SWEEPS[series];
+    const { values, knob } = SWEEPS[series];
     values.forEach((v, i) => {
       sweepJobs.push({
         runId: run.id,
-        decode: apply(s.config.decode, v),
+        decode: applySweepValue(series, s.config.decode, v),
         label: `${series} sweep ${i + 1}/${values.length}: ${knob} = ${v}`,
       });
     });

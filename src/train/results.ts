@@ -8,6 +8,22 @@ import type { DecodeConfig, Intervention } from './run_config';
 /** Chart series: one per stopping method ('temperature' = plain decoding, the temperature being the swept knob). */
 export type SeriesId = 'temperature' | 'ts' | 'bias' | 'cap' | 'extend';
 
+/** How a swept value enters the decode settings (the playground's sweep buttons and the headless runner's sweeps). */
+export function applySweepValue(series: SeriesId, d: DecodeConfig, value: number): DecodeConfig {
+  switch (series) {
+    case 'temperature':
+      return { ...d, intervention: 'none', temperature: value };
+    case 'ts':
+      return { ...d, intervention: 'ts', stopTemperature: value };
+    case 'bias':
+      return { ...d, intervention: 'bias', stopLogitBias: value };
+    case 'cap':
+      return { ...d, intervention: 'cap', thinkingBudgetTokens: value };
+    case 'extend':
+      return { ...d, intervention: 'extend', minThinkingTokens: value };
+  }
+}
+
 export function seriesFor(intervention: Intervention): SeriesId {
   return intervention === 'none' ? 'temperature' : intervention;
 }
