@@ -1,15 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: bundles bench/bench.ts for Node (vite.node.config.ts) and runs it with the WebGPU environment.
 // Arguments after `--` go to the benchmark (e.g. `npm run bench -- --preset small --steps 50`).
-import { spawnSync } from 'node:child_process';
-import { webgpuEnv } from './webgpu-env.mjs';
+import { buildAndRun } from './node-entry.mjs';
 
-const build = spawnSync('npx', ['vite', 'build', '--config', 'vite.node.config.ts', '--logLevel', 'warn'], {
-  stdio: 'inherit',
-});
-if (build.status !== 0) process.exit(build.status ?? 1);
-const run = spawnSync(process.execPath, ['dist-node/bench.mjs', ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env: webgpuEnv(),
-});
-process.exit(run.status ?? 1);
+buildAndRun('bench');
