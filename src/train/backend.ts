@@ -51,13 +51,8 @@ export interface Backend {
   readonly kind: 'webgpu' | 'cpu';
   /** Adapter description ("vendor / architecture / description") or "CPU reference". */
   readonly adapterName: string;
-  createTrainer(
-    config: ModelConfig,
-    optim: OptimConfig,
-    batchSize: number,
-    seqLen: number,
-    initial?: TrainerState,
-  ): TrainBackend;
+  /** A trainer with fresh weights from `config.seed`; continue from a saved state with `loadState`. */
+  createTrainer(config: ModelConfig, optim: OptimConfig, batchSize: number, seqLen: number): TrainBackend;
   /** A decoder that always reads `source`'s current weights (on the GPU: the same buffer, no copy). */
   createDecoder(source: TrainBackend, rows: number): DecodeBackend;
   destroy(): void;

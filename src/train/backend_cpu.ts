@@ -14,8 +14,8 @@ export function createCpuBackend(): Backend {
   return {
     kind: 'cpu',
     adapterName: 'CPU reference',
-    createTrainer(config, optim, batchSize, seqLen, initial) {
-      return new CpuTrainer(config, optim, batchSize, seqLen, initial);
+    createTrainer(config, optim, batchSize, seqLen) {
+      return new CpuTrainer(config, optim, batchSize, seqLen);
     },
     createDecoder(source: TrainBackend, rows: number): DecodeBackend {
       if (!(source instanceof CpuTrainer)) throw new Error('the CPU backend decodes only its own trainers');

@@ -53,10 +53,8 @@ export function createGpuBackend(ctx: GpuContext): Backend {
   return {
     kind: 'webgpu',
     adapterName: ctx.adapterName,
-    createTrainer(config, optim, batchSize, seqLen, initial) {
-      const t = new GpuTrainBackend(ctx, config, optim, batchSize, seqLen);
-      if (initial) void t.loadState(initial);
-      return t;
+    createTrainer(config, optim, batchSize, seqLen) {
+      return new GpuTrainBackend(ctx, config, optim, batchSize, seqLen);
     },
     createDecoder(source: TrainBackend, rows: number): DecodeBackend {
       if (!(source instanceof GpuTrainBackend)) throw new Error('the WebGPU backend decodes only its own trainers');

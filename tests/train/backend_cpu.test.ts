@@ -74,12 +74,13 @@ describe('CPU backend', () => {
     backend.destroy();
   });
 
-  it('creates a trainer from a saved state and decodes only its own trainers', async () => {
+  it('loads a saved state into a new trainer and decodes only its own trainers', async () => {
     const backend = createCpuBackend();
     const a = backend.createTrainer(config, optim, B, T);
     await a.step(reverseBatch(seeded(29), B, k));
     const saved = await a.readState();
-    const b = backend.createTrainer({ ...config, seed: 8 }, optim, B, T, saved);
+    const b = backend.createTrainer({ ...config, seed: 8 }, optim, B, T);
+    await b.loadState(saved);
     expect(await b.readState()).toEqual(saved);
     const foreign = { ...b } as TrainBackend;
     expect(() => backend.createDecoder(foreign, 1)).toThrow(/only its own trainers/);
