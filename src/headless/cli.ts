@@ -1,6 +1,8 @@
 /**
- * `npm run experiment -- <experiment.json>`: runs a headless experiment (src/headless/experiment.ts) on the WebGPU
- * adapter Dawn finds and writes the run file the playground imports. Bundled for Node by vite.node.config.ts.
+ * `npm run experiment -- <experiment.json> [--backend webgpu|cpu]`: runs a headless experiment
+ * (src/headless/experiment.ts) on the WebGPU adapter Dawn finds (default), or on the CPU reference backend (the
+ * playground's fallback without WebGPU: same sessions, f64 reference model), and writes the run file the playground
+ * imports. Bundled for Node by vite.node.config.ts.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -8,16 +10,32 @@ import { create, globals } from 'webgpu';
 import { createGpuContext } from '../gpu/context';
 import { ConfigError } from '../model/config';
 import { exportRunFile } from '../state/run_file';
+import type { Backend } from '../train/backend';
+import { createCpuBackend } from '../train/backend_cpu';
 import { createGpuBackend } from '../train/backend_gpu';
 import { parseExperiment, runExperiment } from './experiment';
 
 Object.assign(globalThis, globals);
 
 const MAX_EXPERIMENT_BYTES = 1 << 20;
+const USAGE = 'usage: npm run experiment -- <experiment.json> [--backend webgpu|cpu]   (presets: experiments/*.json)';
+
+function parseArgs(argv: readonly string[]): { file: string; backend: 'webgpu' | 'cpu' } {
+  const rest = [...argv];
+  let backend: 'webgpu' | 'cpu' = 'webgpu';
+  const i = rest.indexOf('--backend');
+  if (i >= 0) {
+    const value = rest[i + 1];
+    if (value !== 'webgpu' && value !== 'cpu') throw new Error(`--backend: expected 'webgpu' or 'cpu'\n${USAGE}`);
+    backend = value;
+    rest.splice(i, 2);
+  }
+  if (rest.length !== 1 || rest[0]!.startsWith('--')) throw new Error(USAGE);
+  return { file: rest[0]!, backend };
+}
 
 async function main(): Promise<void> {
-  const file = process.argv[2];
-  if (!file) throw new Error('usage: npm run experiment -- <experiment.json>   (presets: experiments/*.json)');
+  const { file, backend: backendKind } = parseArgs(process.argv.slice(2));
   if (statSync(file).size > MAX_EXPERIMENT_BYTES) throw new Error(`${file}: larger than ${MAX_EXPERIMENT_BYTES} bytes`);
   let doc: unknown;
   try {
@@ -26,14 +44,15 @@ async function main(): Promise<void> {
     throw new Error(`${file}: not valid JSON (${e instanceof Error ? e.message : e})`);
   }
   const experiment = parseExperiment(doc);
-  const ctx = await createGpuContext(create([]) as unknown as GPU);
-  console.log(`experiment ${experiment.name} on ${ctx.adapterName}`);
-  const { run, state } = await runExperiment(createGpuBackend(ctx), experiment, (line) => console.log(line));
+  const ctx = backendKind === 'webgpu' ? await createGpuContext(create([]) as unknown as GPU) : null;
+  const backend: Backend = ctx ? createGpuBackend(ctx) : createCpuBackend();
+  console.log(`experiment ${experiment.name} on ${backend.adapterName}`);
+  const { run, state } = await runExperiment(backend, experiment, (line) => console.log(line));
   const { json } = exportRunFile(run, state, 'inline');
   mkdirSync(dirname(experiment.out), { recursive: true });
   writeFileSync(experiment.out, json);
   console.log(`wrote ${experiment.out} (import it in the playground: Runs → Import)`);
-  ctx.device.destroy();
+  ctx?.device.destroy();
 }
 
 main().then(

@@ -7,12 +7,14 @@
  *     "name": "stopping-arithmetic",
  *     "config":      { …any part of a RunConfig, merged over DEFAULT_RUN_CONFIG… },
  *     "evaluations": [ { "decode": { …part of a DecodeConfig… }, "lengthTag": "short", "stage": "sft" }, … ],
- *     "sweeps":      [ { "series": "ts", "values": [0.5, 1, 2], "decode": { "temperature": 0.6 } }, … ],
+ *     "sweeps":      [ { "series": "ts", "values": [0.5, 1, 2], "decode": { "temperature": 0.6 }, "stage": "sft" }, … ],
  *     "out":         "experiments/out/stopping-arithmetic.stoptime.json"
  *   }
  * Stages: SFT for config.sft.steps steps; then, when the config has an `rl` section, GRPO/TLDR from the SFT weights
- * (src/train/grpo.ts). Each evaluation runs after its `stage` (default: the last one), with its prompts tagged with
- * `lengthTag` when given (TLDR levels); sweeps run after the last stage. All on the fixed evaluation set config.eval.
+ * (src/train/grpo.ts). Each evaluation and sweep runs after its `stage` (default: the last one), evaluations first,
+ * with prompts tagged with `lengthTag` when given (TLDR levels). All on the fixed evaluation set config.eval, so
+ * `experiments/reproduce-efficient-reasoners.json` chains SFT → baseline, TS and budget-forcing sweeps → TLDR →
+ * the three levels in one run.
  * The output holds the config, the metric timeline (RL steps continue the SFT step count), the evaluation points
  * and the final weights.
  */
@@ -61,6 +63,8 @@ export const experimentSchema = z.strictObject({
         series: z.enum(SERIES),
         values: z.array(z.number().finite()).min(1).max(32),
         decode: plainObject.optional(),
+        lengthTag: z.enum(['short', 'medium', 'long']).optional(),
+        stage: z.enum(['sft', 'rl']).optional(),
       }),
     )
     .max(16)
@@ -130,9 +134,12 @@ export function parseExperiment(input: unknown): Experiment {
     check(ev.decode, `evaluations[${i}].decode`, ev.lengthTag ?? null, ev.stage ?? lastStage);
   });
   (e.sweeps ?? []).forEach((s, i) => {
+    if (s.stage === 'rl' && !config.rl) {
+      issues.push({ path: `sweeps[${i}].stage`, message: "'rl' needs an rl section in config" });
+    }
     const base = deepMerge(config.decode, s.decode ?? {}) as DecodeConfig;
     s.values.forEach((v, j) => {
-      check(applySweepValue(s.series, base, v), `sweeps[${i}].values[${j}]`, null, lastStage);
+      check(applySweepValue(s.series, base, v), `sweeps[${i}].values[${j}]`, s.lengthTag ?? null, s.stage ?? lastStage);
     });
   });
   if (issues.length > 0) throw new ConfigError(issues);
@@ -230,6 +237,7 @@ export async function runExperiment(
     let state = await session.readState();
     if (config.rl) {
       const sftSteps = summary.steps;
+      run.rlStartStep = sftSteps;
       const rlSteps = config.rl.steps;
       const rlStart = performance.now();
       lastLogMs = Number.NEGATIVE_INFINITY;

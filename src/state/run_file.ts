@@ -146,6 +146,7 @@ const evalPointSchema = z.strictObject({
   decode: decodeConfigSchema,
   variant: z.string().min(1).max(64),
   lengthTag: z.enum(['short', 'medium', 'long']).optional(),
+  stage: z.enum(['sft', 'rl']).optional(),
   problems: count(),
   accuracy: fraction(),
   meanThinkingTokens: nonNegative(),
@@ -189,6 +190,7 @@ const runRecordSchema = z.strictObject({
   evalPoints: z.array(evalPointSchema).max(L.maxEvalPoints),
   samples: z.strictObject({ step: count(), samples: z.array(traceSampleSchema).max(L.maxSamples) }).nullable(),
   checkpointStep: count().nullable(),
+  rlStartStep: count().nullable().optional(),
 });
 
 const weightsSchema = z

@@ -10,7 +10,7 @@
  * heldOutPercent. Formats, keys and eval capacities: docs/tasks.md.
  */
 import { createRng, type Rng } from '../util/rng';
-import { hashKey, lengthTagFor, wrapTarget } from './format';
+import { hashKey, type LengthTagRule, tagFor, wrapTarget } from './format';
 import { type AnyTask, getTask } from './index';
 import { countTokens } from './tokenizer';
 import type { LengthTag, Sample, TargetStyle, TaskId } from './types';
@@ -36,8 +36,8 @@ export interface SftOptions extends BaseDatasetOptions {
   instructions?: 'fixed' | 'diverse';
   /** Variant for fixed instructions (default 'id'). */
   variant?: string;
-  /** When set, each prompt gets the length tag of its own trace's thinking length. */
-  lengthTags?: { shortBelow: number; longFrom: number } | null;
+  /** When set, each prompt gets the length tag of its own trace's thinking length (bar `untaggedPercent`). */
+  lengthTags?: LengthTagRule | null;
 }
 
 export interface RlPrompt<P = unknown> {
@@ -86,12 +86,13 @@ export function makeSample(
   style: TargetStyle,
   rng: Rng,
   config: unknown,
-  lengthTags: { shortBelow: number; longFrom: number } | null = null,
+  lengthTags: LengthTagRule | null = null,
+  seed = 0,
 ): Sample<unknown> {
   const written = style === 'cot' ? task.writeTrace(problem, rng, config) : task.writeAnswerOnly(problem);
   const target = wrapTarget(written);
   const thinkingTokens = written.think === null ? 0 : countTokens(written.think);
-  const lengthTag = lengthTags ? lengthTagFor(thinkingTokens, lengthTags.shortBelow, lengthTags.longFrom) : null;
+  const lengthTag = lengthTags ? tagFor(lengthTags, thinkingTokens, task.problemKey(problem), seed) : null;
   const prompt = task.renderPrompt(problem, lengthTag);
   return {
     prompt,
@@ -121,7 +122,7 @@ export function buildSftSet(opts: SftOptions): Sample<unknown>[] {
   for (let i = 0; i < opts.size; i++) {
     const r = rng.fork();
     const problem = task.generate(r, config, { variant, accept: (k) => !isHeldOut(k, pct) });
-    out.push(makeSample(task, problem, opts.style, r, config, opts.lengthTags ?? null));
+    out.push(makeSample(task, problem, opts.style, r, config, opts.lengthTags ?? null, opts.seed));
   }
   return out;
 }

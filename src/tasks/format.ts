@@ -24,6 +24,29 @@ export function wrapTarget(w: WrittenTarget): string {
   return `${think}${ANSWER_START}${w.answer}${ANSWER_END}${EOS}`;
 }
 
+/** How length tags are assigned to SFT prompts (TLDR warm start); see `tagFor`. */
+export interface LengthTagRule {
+  shortBelow: number;
+  longFrom: number;
+  /** Percent of prompts (0–100) left untagged, chosen by problem key and seed, so the model keeps its untagged mode. */
+  untaggedPercent?: number;
+}
+
+/**
+ * The tag an SFT prompt gets under `rule`: its own trace's level, or null for the `untaggedPercent` of problems whose
+ * hash of (seed, problem key) falls below it (deterministic, independent of draw order).
+ */
+export function tagFor(
+  rule: LengthTagRule,
+  thinkingTokens: number,
+  problemKey: string,
+  seed: number,
+): LengthTag | null {
+  const untagged = rule.untaggedPercent ?? 0;
+  if (untagged > 0 && hashKey(`untagged:${seed}:${problemKey}`) % 100 < untagged) return null;
+  return lengthTagFor(thinkingTokens, rule.shortBelow, rule.longFrom);
+}
+
 /** Tag for a thinking length: short below `shortBelow`, long at or above `longFrom`, medium between. */
 export function lengthTagFor(thinkingTokens: number, shortBelow: number, longFrom: number): LengthTag {
   if (thinkingTokens < shortBelow) return 'short';

@@ -19,7 +19,7 @@
  */
 
 import { buildEvalSuite, buildSftSet } from '../tasks/datasets';
-import { LENGTH_TAG_TEXT, lengthTagFor } from '../tasks/format';
+import { LENGTH_TAG_TEXT, tagFor } from '../tasks/format';
 import { getTask, type LengthTag, type TaskId } from '../tasks/index';
 import { encode, PAD_ID } from '../tasks/tokenizer';
 import { createRng, shuffleInPlace } from '../util/rng';
@@ -216,8 +216,10 @@ export function buildHeldOutData(c: RunConfig): HeldOutData {
   );
   // With length-tagged SFT, held-out prompts carry the tag of their own trace too, as the training prompts do.
   const tags = c.sft.lengthTags ?? null;
-  const promptOf = (s: (typeof samples)[number]) =>
-    tags ? LENGTH_TAG_TEXT[lengthTagFor(s.meta.thinkingTokens, tags.shortBelow, tags.longFrom)] + s.prompt : s.prompt;
+  const promptOf = (s: (typeof samples)[number]) => {
+    const tag = tags ? tagFor(tags, s.meta.thinkingTokens, s.meta.key, c.seed) : null;
+    return tag ? LENGTH_TAG_TEXT[tag] + s.prompt : s.prompt;
+  };
   const fitting = samples.map((s) => ({ s, prompt: promptOf(s), seq: tokenizeExample(promptOf(s), s.target) }));
   const inBatch = fitting.filter((f) => fitsContext(f.seq, seqLen)).slice(0, c.sft.batchSize);
   const samplePrompts = fitting

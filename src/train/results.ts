@@ -59,6 +59,8 @@ export interface EvalPoint {
   variant: string;
   /** TLDR level the prompts were tagged with (absent: untagged). */
   lengthTag?: LengthTag;
+  /** Which training stage produced the weights: 'rl' after a GRPO / TLDR stage; absent = 'sft'. */
+  stage?: 'sft' | 'rl';
   problems: number;
   /** Fraction verified correct. */
   accuracy: number;

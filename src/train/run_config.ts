@@ -90,9 +90,10 @@ export interface SftConfig {
   /**
    * TLDR warm start: each training prompt gets the length tag of its own trace (`<short>` below `shortBelow` thinking
    * tokens, `<long>` from `longFrom`, `<medium>` between), so the model learns what the tags mean before RL.
-   * Absent or null: untagged prompts.
+   * `untaggedPercent` of the problems (by problem key and seed) stay untagged, so the same SFT model also answers
+   * plain prompts (the baseline and decode-time interventions). Absent or null: untagged prompts.
    */
-  lengthTags?: { shortBelow: number; longFrom: number } | null;
+  lengthTags?: { shortBelow: number; longFrom: number; untaggedPercent?: number } | null;
 }
 
 /**
@@ -286,7 +287,7 @@ export const runConfigSchema = z.strictObject({
     samplesEverySteps: int(0, 1_000_000),
     checkpointEverySteps: int(1, 1_000_000),
     lengthTags: z
-      .strictObject({ shortBelow: int(1, 4096), longFrom: int(1, 4096) })
+      .strictObject({ shortBelow: int(1, 4096), longFrom: int(1, 4096), untaggedPercent: int(0, 100).optional() })
       .nullable()
       .optional(),
   }),

@@ -37,10 +37,11 @@ describe('experiment files', () => {
     expect(e.config.sft.learningRate).toBe(DEFAULT_RUN_CONFIG.sft.learningRate);
     expect(e.config.rl?.steps).toBe(1);
     expect(e.config.rl?.loss.lossType).toBe('dapo'); // from the RL defaults
+    // Listed order: evaluations, then sweep points; each with its stage (default: the last one, here 'rl').
     expect(e.evaluations.map((x) => [x.stage, x.lengthTag])).toEqual([
       ['sft', null],
       ['rl', 'short'],
-      ['rl', null],
+      ['sft', null],
     ]);
     expect(e.evaluations[2]!.decode).toMatchObject({ intervention: 'cap', thinkingBudgetTokens: 2, maxNewTokens: 8 });
     expect(e.out).toBe('experiments/out/quick.stoptime.json');
@@ -57,6 +58,9 @@ describe('experiment files', () => {
     expect(issuesOf({ name: 'x', evaluations: [{ decode: {}, stage: 'rl' }] }).join()).toMatch(
       /^evaluations\[0\]\.stage:/,
     );
+    expect(issuesOf({ name: 'x', sweeps: [{ series: 'ts', values: [1], stage: 'rl' }] }).join()).toMatch(
+      /^sweeps\[0\]\.stage:/,
+    );
     expect(issuesOf({ name: 'x', config: { rl: { temperature: 0.5 } } }).join()).toMatch(/^config\.rl\.temperature:/);
     const hostile = JSON.parse('{"name":"x","config":{"__proto__":{"polluted":true},"seed":2}}');
     expect(parseExperiment(hostile).config.seed).toBe(2);
@@ -70,16 +74,17 @@ describe('running an experiment on the adapter', () => {
     const experiment: Experiment = parseExperiment(preset('quick.json'));
     const lines: string[] = [];
     const { run, state } = await runExperiment(createGpuBackend(ctx), experiment, (l) => lines.push(l), 0);
-    // 2 SFT steps, then 1 RL step continuing the count.
+    // 2 SFT steps, then 1 RL step continuing the count. Each stage's evaluations and sweeps run after it.
     expect(run.stepsDone).toBe(3);
-    expect(run.evalPoints.map((p) => [p.series, p.step, p.lengthTag ?? null])).toEqual([
-      ['temperature', 2, null],
-      ['temperature', 3, 'short'],
-      ['cap', 3, null],
+    expect(run.rlStartStep).toBe(2);
+    expect(run.evalPoints.map((p) => [p.series, p.step, p.lengthTag ?? null, p.stage ?? 'sft'])).toEqual([
+      ['temperature', 2, null, 'sft'],
+      ['cap', 2, null, 'sft'],
+      ['temperature', 3, 'short', 'rl'],
     ]);
     // The cap forces `</think>` after 2 thinking tokens.
-    expect(run.evalPoints[2]!.meanThinkingTokens).toBeLessThanOrEqual(2);
-    expect(run.evalPoints[1]!.samples.every((s) => s.prompt.startsWith('<short>'))).toBe(true);
+    expect(run.evalPoints[1]!.meanThinkingTokens).toBeLessThanOrEqual(2);
+    expect(run.evalPoints[2]!.samples.every((s) => s.prompt.startsWith('<short>'))).toBe(true);
     expect(lines.some((l) => /^step 2\/2/.test(l))).toBe(true);
     expect(lines.some((l) => /^rl step 1\/1/.test(l))).toBe(true);
     expect(lines.filter((l) => / accuracy +[\d.]+%/.test(l))).toHaveLength(3);

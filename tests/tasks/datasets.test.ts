@@ -58,6 +58,38 @@ describe('datasets', () => {
       expect(s.prompt.startsWith(`<${want}>`)).toBe(true);
     }
     expect(new Set(set.map((s) => s.meta.lengthTag)).size).toBe(3);
+    // untaggedPercent: that share of problems (by key and seed) keeps a plain prompt; the rest are tagged as before,
+    // with the same targets (the choice draws nothing from the trace writer's random stream).
+    const mixed = buildSftSet({
+      task: 'arithmetic',
+      size: 400,
+      seed: 4,
+      style: 'cot',
+      lengthTags: { shortBelow: 30, longFrom: 80, untaggedPercent: 25 },
+    });
+    const tagged400 = buildSftSet({
+      task: 'arithmetic',
+      size: 400,
+      seed: 4,
+      style: 'cot',
+      lengthTags: { shortBelow: 30, longFrom: 80 },
+    });
+    expect(mixed.map((s) => s.target)).toEqual(tagged400.map((s) => s.target));
+    const untagged = mixed.filter((s) => s.meta.lengthTag === null);
+    // Binomial(400, 0.25): mean 100, sd ≈ 8.7; [60, 140] is > 4.5 sd wide either side.
+    expect(untagged.length).toBeGreaterThan(60);
+    expect(untagged.length).toBeLessThan(140);
+    for (const [i, s] of mixed.entries()) {
+      if (s.meta.lengthTag === null) expect(s.prompt.startsWith('<')).toBe(false);
+      else expect(s.prompt).toBe(tagged400[i]!.prompt);
+    }
+    // The choice follows the problem, not its position: a repeated problem gets the same treatment.
+    const byKey = new Map<string, boolean>();
+    for (const s of mixed) {
+      const seen = byKey.get(s.meta.key);
+      if (seen !== undefined) expect(s.meta.lengthTag === null).toBe(seen);
+      byKey.set(s.meta.key, s.meta.lengthTag === null);
+    }
     const rl = buildRlPrompts({ task: 'general_points', size: 5, seed: 1, lengthTag: 'short' });
     for (const r of rl) expect(r.prompt.startsWith('<short>cards ')).toBe(true);
   });
