@@ -1,17 +1,20 @@
 /**
  * Saved playground runs in the browser's IndexedDB (through `idb`), so runs and their checkpoints survive a reload.
  *
- * Two object stores (schema version 1):
- *   - 'runs'        RunRecord, key `id`, index 'by-name' (to name imported copies);
- *   - 'checkpoints' one checkpoint per run, key `runId`: weights, AdamW moments (Float32Arrays, stored as typed arrays
- *                   by the structured clone) and the step.
+ * Three object stores (schema version 2):
+ *   - 'runs'         RunRecord, key `id`, index 'by-name' (to name imported copies);
+ *   - 'checkpoints'  one checkpoint per run, key `runId`: weights, AdamW moments (Float32Arrays, stored as typed arrays
+ *                    by the structured clone) and the step;
+ *   - 'rlReferences' (version 2) for a run with an RL stage whose loss has a KL term (rl.loss.beta > 0), key `runId`:
+ *                    the weights the stage began from, its frozen reference model, which resuming the stage needs
+ *                    once the run's checkpoint holds RL weights. Moments null.
  *
  * Invariant: a run's `checkpointStep` is the step of its stored checkpoint (null when none). Only the methods that
  * write checkpoints set it: `saveCheckpoint`, `restoreRun`, `importRun`; `putRun` keeps the stored value, so a record
  * held in memory while a checkpoint is saved cannot overwrite the newer step.
  *
- * Every write that touches both stores is one readwrite transaction, awaited to its `done`, so a run and its
- * checkpoint never disagree after a crash or a quota error. Free of React and zustand: the UI store calls this.
+ * Every write that touches more than one store is one readwrite transaction, awaited to its `done`, so a run and its
+ * stored weights never disagree after a crash or a quota error. Free of React and zustand: the UI store calls this.
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import { buildParamLayout } from '../model/params';
@@ -20,7 +23,7 @@ import { modelConfigFor } from '../train/run_config';
 import { RUN_FILE_LIMITS } from './run_file';
 import type { RunRecord, RunStatus } from './run_record';
 
-export const RUNS_DB_VERSION = 1;
+export const RUNS_DB_VERSION = 2;
 
 interface StoredCheckpoint {
   runId: string;
@@ -35,12 +38,15 @@ interface StoredCheckpoint {
 interface RunsSchema extends DBSchema {
   runs: { key: string; value: RunRecord; indexes: { 'by-name': string } };
   checkpoints: { key: string; value: StoredCheckpoint };
+  rlReferences: { key: string; value: StoredCheckpoint };
 }
 
 /** What `deleteRun` removed, to put back with `restoreRun` (undo). */
 export interface DeletedRun {
   run: RunRecord;
   checkpoint: TrainerState | null;
+  /** The RL stage's reference weights (see 'rlReferences'); null when none were stored. */
+  rlReference: TrainerState | null;
 }
 
 export interface RunsDb {
@@ -52,9 +58,15 @@ export interface RunsDb {
   /** In one transaction: replaces the run's checkpoint and stores the run with `checkpointStep = state.step`. */
   saveCheckpoint(run: RunRecord, state: TrainerState): Promise<void>;
   getCheckpoint(runId: string): Promise<TrainerState | undefined>;
-  /** Removes the run and its checkpoint; returns them for undo (undefined when there was no such run). */
+  /**
+   * In one transaction: stores the run (`checkpointStep` kept as stored, like `putRun`) and replaces its RL reference
+   * weights with `reference` (removes them for null), so a run record naming an RL stage never outlives its reference.
+   */
+  saveRlReference(run: RunRecord, reference: TrainerState | null): Promise<void>;
+  getRlReference(runId: string): Promise<TrainerState | undefined>;
+  /** Removes the run, its checkpoint and RL reference; returns them for undo (undefined when there was no such run). */
   deleteRun(id: string): Promise<DeletedRun | undefined>;
-  /** Puts a deleted run and its checkpoint back as they were. */
+  /** Puts a deleted run, its checkpoint and RL reference back as they were. */
   restoreRun(deleted: DeletedRun): Promise<void>;
   /**
    * Stores an imported run and its checkpoint in one transaction under a fresh id, named "name (imported)" (then
@@ -174,6 +186,7 @@ export async function openRunsDb(name = 'stoptime'): Promise<RunsDb> {
         runs.createIndex('by-name', 'name');
         database.createObjectStore('checkpoints', { keyPath: 'runId' });
       }
+      if (oldVersion < 2) database.createObjectStore('rlReferences', { keyPath: 'runId' });
     },
     blocking() {
       // Another tab opens a newer schema: let it upgrade. Later calls here fail with InvalidStateError.
@@ -182,6 +195,7 @@ export async function openRunsDb(name = 'stoptime'): Promise<RunsDb> {
   });
 
   const both = () => db.transaction(['runs', 'checkpoints'], 'readwrite');
+  const all = () => db.transaction(['runs', 'checkpoints', 'rlReferences'], 'readwrite');
 
   return {
     async listRuns() {
@@ -218,25 +232,58 @@ export async function openRunsDb(name = 'stoptime'): Promise<RunsDb> {
       return c && toState(c);
     },
 
+    async saveRlReference(run, reference) {
+      const stored = reference && toStored(run, reference);
+      const tx = db.transaction(['runs', 'rlReferences'], 'readwrite');
+      await within(tx, async () => {
+        const runs = tx.objectStore('runs');
+        const references = tx.objectStore('rlReferences');
+        const before = await runs.get(run.id);
+        await Promise.all([
+          runs.put({ ...run, checkpointStep: before?.checkpointStep ?? null }),
+          stored ? references.put(stored) : references.delete(run.id),
+        ]);
+      });
+    },
+
+    async getRlReference(runId) {
+      const c = await db.get('rlReferences', runId);
+      return c && toState(c);
+    },
+
     async deleteRun(id) {
-      const tx = both();
+      const tx = all();
       return within(tx, async () => {
         const run = await tx.objectStore('runs').get(id);
         const checkpoint = await tx.objectStore('checkpoints').get(id);
-        // The checkpoint goes even without a run (none should be left behind).
-        await Promise.all([tx.objectStore('runs').delete(id), tx.objectStore('checkpoints').delete(id)]);
-        return run && { run, checkpoint: checkpoint ? toState(checkpoint) : null };
+        const rlReference = await tx.objectStore('rlReferences').get(id);
+        // The weights go even without a run (none should be left behind).
+        await Promise.all([
+          tx.objectStore('runs').delete(id),
+          tx.objectStore('checkpoints').delete(id),
+          tx.objectStore('rlReferences').delete(id),
+        ]);
+        return (
+          run && {
+            run,
+            checkpoint: checkpoint ? toState(checkpoint) : null,
+            rlReference: rlReference ? toState(rlReference) : null,
+          }
+        );
       });
     },
 
     async restoreRun(deleted) {
       const checkpoint = deleted.checkpoint && toStored(deleted.run, deleted.checkpoint);
-      const tx = both();
+      const rlReference = deleted.rlReference && toStored(deleted.run, deleted.rlReference);
+      const tx = all();
       await within(tx, async () => {
         const checkpoints = tx.objectStore('checkpoints');
+        const references = tx.objectStore('rlReferences');
         await Promise.all([
           tx.objectStore('runs').put({ ...deleted.run, checkpointStep: checkpoint ? checkpoint.step : null }),
           checkpoint ? checkpoints.put(checkpoint) : checkpoints.delete(deleted.run.id),
+          rlReference ? references.put(rlReference) : references.delete(deleted.run.id),
         ]);
       });
     },

@@ -18,12 +18,14 @@ function opened(): RunsDb {
   return db;
 }
 
-/** Buffers of a checkpoint, to transfer them back instead of copying. */
-function buffers(state: TrainerState | null | undefined): ArrayBuffer[] {
-  if (!state) return [];
+/** Buffers of checkpoints, to transfer them back instead of copying. */
+function buffers(...states: (TrainerState | null | undefined)[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
-  for (const a of [state.params, state.m, state.v]) {
-    if (a && a.buffer instanceof ArrayBuffer && !out.includes(a.buffer)) out.push(a.buffer);
+  for (const state of states) {
+    if (!state) continue;
+    for (const a of [state.params, state.m, state.v]) {
+      if (a && a.buffer instanceof ArrayBuffer && !out.includes(a.buffer)) out.push(a.buffer);
+    }
   }
   return out;
 }
@@ -40,9 +42,14 @@ const api = {
     const state = await opened().getCheckpoint(runId);
     return state && Comlink.transfer(state, buffers(state));
   },
+  saveRlReference: (run: RunRecord, reference: TrainerState | null) => opened().saveRlReference(run, reference),
+  async getRlReference(runId: string): Promise<TrainerState | undefined> {
+    const state = await opened().getRlReference(runId);
+    return state && Comlink.transfer(state, buffers(state));
+  },
   async deleteRun(id: string): Promise<DeletedRun | undefined> {
     const deleted = await opened().deleteRun(id);
-    return deleted && Comlink.transfer(deleted, buffers(deleted.checkpoint));
+    return deleted && Comlink.transfer(deleted, buffers(deleted.checkpoint, deleted.rlReference));
   },
   restoreRun: (deleted: DeletedRun) => opened().restoreRun(deleted),
   importRun: (run: RunRecord, checkpoint: TrainerState | null) => opened().importRun(run, checkpoint),

@@ -27,6 +27,7 @@ import {
 } from '../train/run_config';
 import type {
   EngineInfo,
+  GrpoResume,
   RolloutsEvent,
   SelfTestResult,
   StoptimeWorkerApi,
@@ -35,7 +36,7 @@ import type {
   WorkerEvent,
 } from '../worker/api';
 import { exportRunFile, parseRunFile, RUN_FILE_LIMITS } from './run_file';
-import type { RunRecord, RunStatus } from './run_record';
+import { type ResumePlan, type RunRecord, type RunStatus, resumePlanFor } from './run_record';
 import { type DeletedRun, describeStorageError, newRunId } from './runs_db';
 import type { RunsDbWorkerApi } from './runs_db.worker';
 import { configFromHash, configToHash } from './url';
@@ -99,6 +100,10 @@ export interface InterruptedNotice {
   name: string;
   step: number;
   checkpointStep: number | null;
+  /** Timeline step at which the run's RL stage began (null: no RL stage, the run was interrupted in SFT). */
+  rlStartStep: number | null;
+  /** What Resume continues (resumePlanFor); null without a checkpoint. */
+  resumes: ResumePlan['stage'] | null;
 }
 
 export interface Toast {
@@ -148,12 +153,17 @@ export interface PlaygroundState {
   start(): Promise<void>;
   /**
    * Runs the RL stage on the active run from its stored checkpoint, with the edited RL settings (`config.rl`, the
-   * defaults when absent); its metrics continue the run's timeline after the checkpoint's step.
+   * defaults when absent); its metrics continue the run's timeline after the checkpoint's step, which becomes the
+   * run's `rlStartStep`. Refused for a run that already has an RL stage (an interrupted one resumes with resumeRun).
    */
   startRl(): Promise<void>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Continues an interrupted run from its stored checkpoint with its own settings (shown in the form): SFT, or its RL
+   * stage (restarted from the stored SFT weights when the stage had saved no checkpoint yet); see resumePlanFor.
+   */
   resumeRun(runId: string): Promise<void>;
   dismissInterrupted(): void;
   evaluateNow(): void;
@@ -614,13 +624,37 @@ function showToast(text: string, undo: DeletedRun | null = null): void {
 }
 
 /**
- * Runs a training session for `run`: SFT (a new run, or an interrupted one from its checkpoint `from`), or with
- * kind 'rl' the RL stage from the checkpoint `from` (required), its steps continuing after `from.step`.
+ * Saves `run` (which names its RL stage in `rlStartStep`) together with the stage's starting weights `from`, kept for a
+ * resume once the run's checkpoint holds RL weights: the frozen reference of the KL term (β > 0; none is kept
+ * otherwise). Queued before the session's first save of the run, in one transaction with the record, so a stored
+ * record naming the stage always has its reference. Copies the weights: `from` itself goes to the engine worker.
  */
-async function runSession(run: RunRecord, from?: TrainerState, kind: 'sft' | 'rl' = 'sft'): Promise<void> {
+function saveRlStart(run: RunRecord, from: TrainerState): void {
+  const reference: TrainerState | null =
+    rlConfigFor(run.config).loss.beta > 0 ? { params: from.params.slice(), m: null, v: null, step: from.step } : null;
+  void dbWrite(async (d) => {
+    if (!deletedRunIds.has(run.id)) await d.saveRlReference(run, reference && transferred(reference));
+  });
+}
+
+/** An RL stage for runSession: where its steps start on the run's timeline, and what resuming it needs. */
+interface RlStage {
+  /** Timeline step at which the stage began (the run's rlStartStep): added to the session's RL steps. */
+  offset: number;
+  /** Set to resume an interrupted stage: runSession's `from` is then its checkpoint with the stage's optimiser step. */
+  resume?: GrpoResume;
+}
+
+/**
+ * Runs a training session for `run`: SFT (a new run, or an interrupted one from its checkpoint `from`), or with
+ * `rl` the RL stage from `from` (required): the SFT weights, or with `rl.resume` the stage's own checkpoint; its steps
+ * continue after `rl.offset`.
+ */
+async function runSession(run: RunRecord, from?: TrainerState, rl?: RlStage): Promise<void> {
   buffer = [];
   stopWhileStarting = null;
-  const offset = kind === 'rl' ? (from?.step ?? run.stepsDone) : 0;
+  const kind = rl ? 'rl' : 'sft';
+  const offset = rl?.offset ?? 0;
   sessionStepOffset = offset;
   // The session exists from here on (synchronously), so a second Start cannot begin another one.
   useStore.setState((s) => ({
@@ -654,9 +688,15 @@ async function runSession(run: RunRecord, from?: TrainerState, kind: 'sft' | 'rl
   let failure: string | null = null;
   try {
     await engineReady;
+    const reference = rl?.resume?.reference;
     const training =
-      kind === 'rl' && from
-        ? worker().trainRl(run.config, listener, transferred(from))
+      rl && from
+        ? worker().trainRl(
+            run.config,
+            listener,
+            transferred(from),
+            rl.resume && { reference: reference ? transferred(reference) : null },
+          )
         : worker().train(run.config, listener, from && transferred(from));
     // A Stop pressed before the train call was sent: the worker takes a stop that follows it (it sets up first).
     if (stopWhileStarting === run.id) void worker().stop();
@@ -761,6 +801,9 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
           name: interrupted.name,
           step: interrupted.stepsDone,
           checkpointStep: interrupted.checkpointStep,
+          rlStartStep: interrupted.rlStartStep ?? null,
+          resumes:
+            interrupted.checkpointStep === null ? null : resumePlanFor(interrupted, interrupted.checkpointStep).stage,
         },
       }));
     } catch (e) {
@@ -813,13 +856,16 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
   async start() {
     const s = get();
     if (isActive(s.session) || s.engine === null) return;
-    const issues = runConfigIssues(s.config);
+    // The RL settings are the RL stage's (startRl takes the panel's then): they don't block SFT, and invalid ones stay
+    // out of this run's config, which the worker would reject (the rule of sftConfigIssues and sftRunConfig).
+    const { rl, ...sftOnly } = s.config;
+    const issues = runConfigIssues(sftOnly);
     if (issues.length > 0) {
       set({ error: `Fix the settings first: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
       return;
     }
     const now = Date.now();
-    const c = s.config;
+    const c: RunConfig = rl === undefined || runConfigIssues(s.config).length === 0 ? s.config : sftOnly;
     const run: RunRecord = {
       id: newRunId(),
       name: uniqueName(`${c.task.id} ${c.task.targetStyle} ${c.model.size} seed ${c.seed}`, s.runs),
@@ -843,6 +889,14 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     if (!run || isActive(s.session) || s.engine === null) return;
     if (run.checkpointStep === null) {
       set({ error: `Run '${run.name}' has no checkpoint to start RL from.` });
+      return;
+    }
+    if (run.rlStartStep != null) {
+      // Its checkpoint holds RL weights and its timeline and settings describe that stage: a second stage would
+      // overwrite both. An interrupted stage continues with Resume.
+      set({
+        error: `Run '${run.name}' already has an RL stage (from step ${run.rlStartStep}): start RL from a run that has only been trained with SFT${run.status === 'interrupted' ? ', or Resume this one' : ''}.`,
+      });
       return;
     }
     const config: RunConfig = { ...run.config, rl: s.config.rl ?? run.config.rl ?? DEFAULT_RL_CONFIG };
@@ -872,10 +926,12 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
       status: 'running',
       stepsDone: from.step,
       checkpointStep: from.step,
+      rlStartStep: from.step,
       timeline: run.timeline.filter((p) => p.step <= from.step),
       updatedAt: Date.now(),
     };
-    await runSession(rlRun, from, 'rl');
+    saveRlStart(rlRun, from);
+    await runSession(rlRun, from, { offset: from.step });
   },
 
   async pause() {
@@ -907,18 +963,51 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
       set({ error: `Run '${run.name}' has no saved checkpoint to resume from.` });
       return;
     }
-    // Show the run's own settings in the form (decode and evaluation settings stay as they are).
+    // The stored checkpoint's step is the run's timeline step (an RL stage's checkpoints included).
+    const checkpointStep = state.step;
+    const plan = resumePlanFor(run, checkpointStep);
+    const rl = rlConfigFor(run.config);
+    let reference: TrainerState | null = null;
+    if (plan.stage === 'rl' && rl.loss.beta > 0) {
+      reference = (await db?.getRlReference(runId).catch(() => undefined)) ?? null;
+      if (!reference) {
+        set({
+          error: `Run '${run.name}' cannot resume its RL stage: the weights it began from (the reference of its KL term, rl.loss.beta = ${rl.loss.beta}) were not saved.`,
+        });
+        return;
+      }
+    }
+    if (isActive(get().session)) return;
+    // Show the run's own settings in the form, its RL settings included (decode and evaluation settings stay as they
+    // are).
     get().setConfig((c) => ({ ...run.config, decode: c.decode, eval: c.eval }));
     const resumed: RunRecord = {
       ...run,
       status: 'running',
-      stepsDone: state.step,
-      checkpointStep: state.step,
-      timeline: run.timeline.filter((p) => p.step <= state.step),
-      samples: run.samples && run.samples.step <= state.step ? run.samples : null,
+      stepsDone: checkpointStep,
+      checkpointStep,
+      timeline: run.timeline.filter((p) => p.step <= checkpointStep),
+      samples: run.samples && run.samples.step <= checkpointStep ? run.samples : null,
       updatedAt: Date.now(),
     };
-    await runSession(resumed, state);
+    switch (plan.stage) {
+      case 'sft':
+        await runSession(resumed, state);
+        return;
+      case 'rl-restart': {
+        const restarted: RunRecord = { ...resumed, rlStartStep: plan.rlStartStep };
+        saveRlStart(restarted, state);
+        await runSession(restarted, state, { offset: plan.rlStartStep });
+        return;
+      }
+      case 'rl':
+        await runSession(
+          resumed,
+          { ...state, step: plan.optimiserSteps },
+          { offset: plan.rlStartStep, resume: { reference } },
+        );
+        return;
+    }
   },
 
   dismissInterrupted() {
@@ -1037,7 +1126,11 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const deleted = toast.undo;
     set({ toast: null });
     try {
-      await db.restoreRun(deleted.checkpoint ? { ...deleted, checkpoint: transferred(deleted.checkpoint) } : deleted);
+      await db.restoreRun({
+        ...deleted,
+        checkpoint: deleted.checkpoint && transferred(deleted.checkpoint),
+        rlReference: deleted.rlReference && transferred(deleted.rlReference),
+      });
       deletedRunIds.delete(deleted.run.id);
       const run = await db.getRun(deleted.run.id);
       if (!run) throw new Error('the restored run was not found');

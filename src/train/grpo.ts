@@ -20,6 +20,11 @@
  * are sampled at temperature 1 (validated), so the sampler's distribution is the policy the ratio refers to.
  * `step` counts RL steps (rollout batches); the checkpoint's TrainerState.step counts optimiser steps (μ per RL step).
  *
+ * An interrupted stage resumes (GrpoSessionOptions.resume) from one of its checkpoints: weights, moments and optimiser
+ * step kept, RL steps done = optimiser steps / μ. Prompts and sampling seeds of step s are pure functions of
+ * (seed, s), so the resumed stage continues exactly as if it had not stopped; the reference model is then the stage's
+ * starting (SFT) weights, passed separately, not the resumed policy.
+ *
  * Events are the SFT session's (sft.ts SessionEvent) plus `rollouts` (RlSessionEvent, the worker's WorkerEvent).
  */
 
@@ -90,6 +95,46 @@ export interface GrpoSessionOptions {
    * `from` must hold its weights.
    */
   model?: ModelConfig;
+  /**
+   * Resume an interrupted RL stage: `from` is then one of its checkpoints (see GrpoResume), not the SFT weights.
+   * Absent: a fresh stage from `from`'s weights.
+   */
+  resume?: GrpoResume;
+}
+
+/** What resuming an RL stage needs besides the checkpoint `from` (whose step counts the stage's optimiser steps). */
+export interface GrpoResume {
+  /**
+   * The weights the stage began from (the SFT checkpoint): the frozen reference model of the KL term. Required when
+   * rl.loss.beta > 0; ignored otherwise (only its params are read).
+   */
+  reference?: TrainerState | null;
+}
+
+/**
+ * RL steps done by a stage whose checkpoint has taken `optimiserSteps` optimiser steps (μ = numIterations per RL
+ * step); throws a RangeError naming `field` when that is not a whole number of RL steps within the stage's `steps`.
+ */
+export function rlStepsDoneAt(
+  rl: Pick<RlConfig, 'steps' | 'numIterations'>,
+  optimiserSteps: number,
+  field: string,
+): number {
+  const mu = rl.numIterations;
+  if (!Number.isSafeInteger(optimiserSteps) || optimiserSteps < 0) {
+    throw new RangeError(`${field} must be a non-negative integer (optimiser steps), got ${optimiserSteps}`);
+  }
+  if (optimiserSteps % mu !== 0) {
+    throw new RangeError(
+      `${field} = ${optimiserSteps} optimiser steps is not a whole number of RL steps (rl.numIterations = ${mu} per RL step)`,
+    );
+  }
+  if (optimiserSteps > rl.steps * mu) {
+    throw new RangeError(
+      `${field} = ${optimiserSteps} optimiser steps exceeds the stage's rl.steps · rl.numIterations = ${rl.steps} · ${mu}`,
+    );
+  }
+  return optimiserSteps / mu;
 }
 
 /** A prompt of an RL step: its text, ids, problem and length tag. */
@@ -239,7 +284,11 @@ export class GrpoSession {
   private lastSamplesStep = -1;
   private lastCheckpointStep = -1;
 
-  /** Validates `config` (ConfigError naming every bad field) and loads `from`'s weights into the policy. */
+  /**
+   * Validates `config` (ConfigError naming every bad field) and loads `from`'s weights into the policy: with fresh
+   * moments and step counter for a new stage, or, with `options.resume`, the checkpoint as it is (its step must be a
+   * whole number of RL steps within rl.steps; β > 0 needs `options.resume.reference`).
+   */
   constructor(
     backend: Backend,
     config: RunConfig,
@@ -257,14 +306,29 @@ export class GrpoSession {
     this.lossConfig = { ...rl.loss, maxCompletionLength: rl.maxCompletionTokens };
     const rows = rl.promptsPerStep * rl.generationsPerPrompt;
     const optim = rlOptimConfigFor(this.config);
-    // The SFT weights with fresh moments and step counter: the RL optimiser starts anew.
-    const start: TrainerState = { params: from.params, m: null, v: null, step: 0 };
+    const resume = options.resume;
+    // Fresh stage: the SFT weights with fresh moments and step counter (the RL optimiser starts anew), and the same
+    // weights as the reference. Resumed stage: the checkpoint as saved, and the stage's starting weights as reference.
+    const start: TrainerState = resume ? from : { params: from.params, m: null, v: null, step: 0 };
+    let referenceStart: TrainerState | null = null;
+    if (rl.loss.beta > 0) {
+      if (resume && !resume.reference) {
+        throw new Error(
+          `resuming an RL stage with rl.loss.beta = ${rl.loss.beta} > 0 needs resume.reference: the weights the stage began from (its KL reference)`,
+        );
+      }
+      referenceStart = { params: (resume?.reference ?? from).params, m: null, v: null, step: 0 };
+    }
+    this.stepsDone = resume ? rlStepsDoneAt(rl, from.step, 'resume: from.step') : 0;
     this.policy = backend.createTrainer(model, optim, rows, model.contextLength);
     let reference: TrainBackend | null = null;
     try {
-      reference = rl.loss.beta > 0 ? backend.createTrainer(model, optim, rows, model.contextLength) : null;
+      reference = referenceStart ? backend.createTrainer(model, optim, rows, model.contextLength) : null;
       // A state of the wrong shape throws here (naming the field), not from the first step.
-      const loads = [this.policy.loadState(start), ...(reference ? [reference.loadState(start)] : [])];
+      const loads = [
+        this.policy.loadState(start),
+        ...(reference && referenceStart ? [reference.loadState(referenceStart)] : []),
+      ];
       this.ready = Promise.all(loads).then(() => {});
       this.decoder = backend.createDecoder(this.policy, rows);
     } catch (e) {
@@ -281,7 +345,7 @@ export class GrpoSession {
     return this.policy;
   }
 
-  /** RL steps done. */
+  /** RL steps done (counting those of the checkpoint a resumed stage started from). */
   get step(): number {
     return this.stepsDone;
   }
@@ -313,9 +377,10 @@ export class GrpoSession {
   /** Evaluates the policy's current weights (as SftSession.evaluate), between two RL steps. */
   async evaluate(decode: DecodeConfig, evalCfg: EvalConfig): Promise<EvalPoint> {
     checkEvalRequest(decode, evalCfg);
-    return this.atStepBoundary(() =>
+    const point = await this.atStepBoundary(() =>
       evaluateModel(this.decoder, this.evalSet(evalCfg), decode, { step: this.stepsDone, seed: evalCfg.seed }),
     );
+    return { ...point, stage: 'rl' };
   }
 
   /** The policy's weights, moments and optimiser step counter (between RL steps while training runs). */

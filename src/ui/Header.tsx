@@ -2,7 +2,7 @@
  * Page header and the notices under it: the engine's backend badge (WebGPU adapter, or a yellow banner when the CPU
  * reference backend runs), URL-hash notices, the interrupted-run banner, the error box and the toast (with Undo).
  */
-import { useStore } from '../state/store';
+import { type InterruptedNotice, useStore } from '../state/store';
 
 export function Header() {
   const engine = useStore((s) => s.engine);
@@ -32,6 +32,24 @@ export function Header() {
       </span>
     </header>
   );
+}
+
+/** The interrupted banner's sentence: which stage stopped where, and what Resume continues from. */
+function interruptedText(n: InterruptedNotice): string {
+  const where =
+    n.rlStartStep === null
+      ? `Run “${n.name}” was interrupted at step ${n.step}`
+      : `Run “${n.name}” was interrupted in its RL stage (begun after step ${n.rlStartStep}) at step ${n.step}`;
+  switch (n.resumes) {
+    case null:
+      return `${where} and has no checkpoint to resume from.`;
+    case 'sft':
+      return `${where} (checkpoint at step ${n.checkpointStep}). Resume?`;
+    case 'rl':
+      return `${where} (checkpoint at step ${n.checkpointStep}). Resume the RL stage?`;
+    case 'rl-restart':
+      return `${where}, before the stage saved a checkpoint: Resume restarts the RL stage from the checkpoint at step ${n.checkpointStep}.`;
+  }
 }
 
 export function Notices() {
@@ -73,12 +91,7 @@ export function Notices() {
       )}
       {interrupted && (
         <div className="banner banner-warn" role="status" data-testid="interrupted-banner">
-          <span>
-            Run “{interrupted.name}” was interrupted at step {interrupted.step}
-            {interrupted.checkpointStep !== null
-              ? ` (checkpoint at step ${interrupted.checkpointStep}). Resume?`
-              : ' and has no checkpoint to resume from.'}
-          </span>
+          <span>{interruptedText(interrupted)}</span>
           <span className="button-row">
             {interrupted.checkpointStep !== null && (
               <button

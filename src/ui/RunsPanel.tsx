@@ -5,7 +5,7 @@
  */
 import { memo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { RunRecord } from '../state/run_record';
+import { type RunRecord, stepsLabel } from '../state/run_record';
 import { isActive, useStore } from '../state/store';
 import { RUN_COLORS } from './chart_data';
 
@@ -22,7 +22,6 @@ const RunRow = memo(function RunRow({ run, colorIndex }: { run: RunRecord; color
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(run.name);
   const cancelled = useRef(false);
-  const c = run.config;
   return (
     <li className={active ? 'run run-active' : 'run'} data-testid="run-row" data-run-id={run.id}>
       <div className="run-line">
@@ -81,8 +80,8 @@ const RunRow = memo(function RunRow({ run, colorIndex }: { run: RunRecord; color
         )}
       </div>
       <div className="run-meta">
-        <span className={`state state-${run.status}`}>{training ? 'training' : statusText(run)}</span> · step{' '}
-        {run.stepsDone}/{c.sft.steps} · {run.evalPoints.length} pts
+        <span className={`state state-${run.status}`}>{training ? 'training' : statusText(run)}</span> ·{' '}
+        {stepsLabel(run)} · {run.evalPoints.length} pts
         {run.checkpointStep !== null ? ` · ckpt @${run.checkpointStep}` : ' · no weights'}
       </div>
       <div className="run-actions">

@@ -4,7 +4,7 @@
  * Progress comes back as one stream of typed events (`WorkerEvent`) through a callback passed with Comlink.proxy.
  */
 import type { TrainerState } from '../train/backend';
-import type { RlSessionEvent, RolloutsEvent } from '../train/grpo';
+import type { GrpoResume, RlSessionEvent, RolloutsEvent } from '../train/grpo';
 import type { EvalPoint } from '../train/results';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import type { SelfTestResult } from '../train/selftest';
@@ -42,8 +42,16 @@ export interface StoptimeWorkerApi {
    * Runs the RL stage (GRPO / TLDR, src/train/grpo.ts) for `config` (its `rl` settings, DEFAULT_RL_CONFIG when
    * absent) from the SFT checkpoint `from`; replaces the current model like `train`. Events stream to `onEvent` with
    * RL steps (from 0); pause, resume, stop, evaluate and readModel act on this session while it is current.
+   * With `resume`, `from` is instead a checkpoint of an interrupted RL stage (its step counting the stage's optimiser
+   * steps, rl.numIterations per RL step) and the stage continues from it, its events counting the RL steps already
+   * done; `resume.reference` holds the weights the stage began from (required when rl.loss.beta > 0).
    */
-  trainRl(config: RunConfig, onEvent: WorkerEventListener, from: TrainerState): Promise<TrainSummary>;
+  trainRl(
+    config: RunConfig,
+    onEvent: WorkerEventListener,
+    from: TrainerState,
+    resume?: GrpoResume,
+  ): Promise<TrainSummary>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -58,4 +66,4 @@ export interface StoptimeWorkerApi {
   readModel(): Promise<TrainerState>;
 }
 
-export type { RolloutsEvent, SelfTestResult, SessionEvent };
+export type { GrpoResume, RolloutsEvent, SelfTestResult, SessionEvent };

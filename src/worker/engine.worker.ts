@@ -9,7 +9,7 @@ import { createGpuContext, type GpuContext } from '../gpu/context';
 import type { Backend, TrainerState } from '../train/backend';
 import { createCpuBackend } from '../train/backend_cpu';
 import { createGpuBackend } from '../train/backend_gpu';
-import { GrpoSession } from '../train/grpo';
+import { type GrpoResume, GrpoSession } from '../train/grpo';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import { runSelfTest } from '../train/selftest';
 import { SftSession } from '../train/sft';
@@ -123,8 +123,15 @@ const api = {
     return runTraining((backend) => new SftSession(backend, config, (e) => send(onEvent, e), resumeFrom));
   },
 
-  async trainRl(config: RunConfig, onEvent: WorkerEventListener, from: TrainerState): Promise<TrainSummary> {
-    return runTraining((backend) => new GrpoSession(backend, config, (e) => send(onEvent, e), from));
+  async trainRl(
+    config: RunConfig,
+    onEvent: WorkerEventListener,
+    from: TrainerState,
+    resume?: GrpoResume,
+  ): Promise<TrainSummary> {
+    return runTraining(
+      (backend) => new GrpoSession(backend, config, (e) => send(onEvent, e), from, resume ? { resume } : {}),
+    );
   },
 
   async pause() {

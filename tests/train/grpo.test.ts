@@ -206,6 +206,105 @@ describe('GrpoSession control (CPU backend)', () => {
   }, 30_000);
 });
 
+describe('GrpoSession resume (CPU backend)', () => {
+  // μ = 2 (old log-probs, two optimiser steps per RL step) and β > 0 (the frozen reference): a resume must keep the
+  // moments and optimiser step (learning-rate schedule, bias correction) and the SFT weights as the reference.
+  const N = 5;
+  const k = 2;
+  const resumable: RunConfig = {
+    ...config,
+    rl: {
+      ...rl,
+      steps: N,
+      promptsPerStep: 4,
+      generationsPerPrompt: 4,
+      numIterations: 2,
+      loss: { ...rl.loss, beta: 0.04 },
+      checkpointEverySteps: 1000,
+    },
+  };
+  const perStep = (events: RlSessionEvent[]) =>
+    rlMetrics(events).map((v) => [v[METRIC.rlRewardMean], v[METRIC.rlKl], v[METRIC.rlLoss]]);
+
+  it('N steps straight equal k steps, a stop, and a new session resumed from the stop checkpoint for N − k steps', async () => {
+    const sft = await sftState();
+    const straight = await runSession(createCpuBackend(), resumable, sft);
+    expect(rlMetrics(straight.events)).toHaveLength(N);
+
+    // k steps, then a stop (requested while step k reports its rollouts, so it takes effect right after step k).
+    const firstEvents: RlSessionEvent[] = [];
+    const first: GrpoSession = new GrpoSession(
+      createCpuBackend(),
+      resumable,
+      (e) => {
+        firstEvents.push(e);
+        if (e.type === 'rollouts' && e.step === k) first.stop();
+      },
+      sft,
+      { model, logWindowMs: 0 },
+    );
+    expect(await first.run()).toEqual({ state: 'stopped', steps: k });
+    await first.destroy();
+    const checkpoint = firstEvents.find((e) => e.type === 'checkpoint');
+    if (checkpoint?.type !== 'checkpoint') throw new Error('no checkpoint at the stop');
+    expect(checkpoint.step).toBe(k);
+    expect(checkpoint.state.step).toBe(k * 2); // optimiser steps: μ per RL step
+
+    const resumedEvents: RlSessionEvent[] = [];
+    const resumed = new GrpoSession(createCpuBackend(), resumable, (e) => resumedEvents.push(e), checkpoint.state, {
+      model,
+      logWindowMs: 0,
+      resume: { reference: sft },
+    });
+    expect(resumed.step).toBe(k);
+    expect(await resumed.run()).toEqual({ state: 'finished', steps: N });
+    const final = await resumed.readState();
+    expect(final.step).toBe(N * 2);
+    // The CPU backend is deterministic: the same weights to the bit, the same rewards, KL and loss per step.
+    expect(final.params).toEqual(straight.params);
+    const straightSteps = perStep(straight.events);
+    expect([...perStep(firstEvents), ...perStep(resumedEvents)]).toEqual(straightSteps);
+    // After k updates the policy has moved away from the reference: a KL of exactly 0 would mean the resumed policy
+    // served as its own reference.
+    expect(perStep(resumedEvents)[0]![1]).toBeGreaterThan(0);
+    expect(rollouts(resumedEvents).map((e) => e.step)).toEqual([3, 4, 5]);
+    expect(rollouts(resumedEvents).map((e) => e.completions)).toEqual(
+      rollouts(straight.events)
+        .slice(k)
+        .map((e) => e.completions),
+    );
+    await resumed.destroy();
+    await straight.session.destroy();
+  }, 60_000);
+
+  it('refuses a checkpoint that is not a whole number of RL steps within rl.steps, or β > 0 without the reference', async () => {
+    const sft = await sftState(2);
+    const at = (step: number) => ({ ...sft, step });
+    const make = (state: TrainerState, resume: { reference?: TrainerState | null }, c: RunConfig = resumable) =>
+      new GrpoSession(createCpuBackend(), c, () => {}, state, { model, resume });
+    expect(() => make(at(3), { reference: sft })).toThrow(
+      /resume: from\.step = 3 .*not a whole number of RL steps.*rl\.numIterations = 2/,
+    );
+    expect(() => make(at((N + 1) * 2), { reference: sft })).toThrow(/resume: from\.step = 12 .*exceeds .*rl\.steps/);
+    expect(() => make(at(-2), { reference: sft })).toThrow(/from\.step must be a non-negative integer/);
+    expect(() => make(at(2), {})).toThrow(/resume\.reference/);
+    expect(() => make(at(2), { reference: null })).toThrow(/resume\.reference/);
+    // A reference of another model's size is refused like the checkpoint itself.
+    expect(() => make(at(2), { reference: { ...sft, params: new Float32Array(5) } })).toThrow(/params/);
+    // β = 0 needs no reference; a stage resumed at its end finishes at once with its last checkpoint.
+    const noKl: RunConfig = { ...resumable, rl: { ...resumable.rl!, loss: { ...rl.loss, beta: 0 } } };
+    const events: RlSessionEvent[] = [];
+    const done = new GrpoSession(createCpuBackend(), noKl, (e) => events.push(e), at(N * 2), {
+      model,
+      resume: {},
+    });
+    expect(await done.run()).toEqual({ state: 'finished', steps: N });
+    expect(rollouts(events)).toEqual([]);
+    expect(events.flatMap((e) => (e.type === 'checkpoint' ? [e.step] : []))).toEqual([N]);
+    await done.destroy();
+  }, 30_000);
+});
+
 async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const t0 = performance.now();
   while (!condition()) {
