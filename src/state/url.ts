@@ -6,14 +6,21 @@
  * Parsing treats the hash as hostile: it never throws, never evaluates anything and never writes a key it did not
  * define. Each field is checked on its own (format, then the run-config schema and its cross-field rules); a bad one
  * keeps its default and produces a notice naming the key, so one broken value does not discard the rest of the link.
+ *
+ * The RL settings (`rl`, optional in the config: absent means DEFAULT_RL_CONFIG) are written only when the config
+ * has them, and a link without any valid RL key leaves `rl` as it was, so old links and RL-free configs are unchanged.
  */
+import type { LengthTag } from '../tasks/types';
+import type { RewardConfig } from '../train/rewards';
 import {
   DEFAULT_RUN_CONFIG,
   type DecodeConfig,
   type EvalConfig,
   type Intervention,
+  type RlConfig,
   RUN_CONFIG_VERSION,
   type RunConfig,
+  rlConfigFor,
   runConfigIssues,
   type SftConfig,
   type TaskSettings,
@@ -30,6 +37,8 @@ interface SettingBase {
   key: string;
   /** Dotted config path, as in `runConfigIssues` ("sft.batchSize"). */
   path: string;
+  /** 'rl': part of the optional RL section, written only when the config has one. */
+  section?: 'rl';
 }
 
 export interface NumberSetting extends SettingBase {
@@ -47,7 +56,19 @@ export interface EnumSetting extends SettingBase {
   parse(c: RunConfig, raw: string): RunConfig | null;
 }
 
-export type Setting = NumberSetting | EnumSetting;
+/** An ordered list of distinct names, written as a comma list ("short,long") or `empty` for none. */
+export interface ListSetting extends SettingBase {
+  kind: 'list';
+  values: readonly string[];
+  /** The value written for an empty list. */
+  empty: string;
+  /** The encoded list. */
+  get(c: RunConfig): string;
+  /** Null when `raw` is neither `empty` nor a comma list of `values`. */
+  parse(c: RunConfig, raw: string): RunConfig | null;
+}
+
+export type Setting = NumberSetting | EnumSetting | ListSetting;
 
 function num(
   key: string,
@@ -79,6 +100,56 @@ function choice<V extends string>(
   };
 }
 
+/** A yes/no setting, written as 1 / 0. */
+function flag(
+  key: string,
+  path: string,
+  get: (c: RunConfig) => boolean,
+  set: (c: RunConfig, v: boolean) => RunConfig,
+): EnumSetting {
+  return choice(
+    key,
+    path,
+    ['0', '1'],
+    (c) => (get(c) ? '1' : '0'),
+    (c, v) => set(c, v === '1'),
+  );
+}
+
+function list<V extends string>(
+  key: string,
+  path: string,
+  values: readonly V[],
+  empty: string,
+  get: (c: RunConfig) => readonly V[],
+  set: (c: RunConfig, v: V[]) => RunConfig,
+): ListSetting {
+  return {
+    kind: 'list',
+    key,
+    path,
+    values,
+    empty,
+    get: (c) => (get(c).length === 0 ? empty : get(c).join(',')),
+    parse(c, raw) {
+      if (raw === empty) return set(c, []);
+      const items: V[] = [];
+      for (const part of raw.split(',')) {
+        const v = values.find((x) => x === part);
+        if (v === undefined) return null;
+        items.push(v);
+      }
+      // Repeats pass here and are refused by the run-config rules, with their own message.
+      return set(c, items);
+    },
+  };
+}
+
+/** `setting` as part of the optional RL section. */
+function inRl<S extends Setting>(setting: S): S {
+  return { ...setting, section: 'rl' };
+}
+
 const task = (c: RunConfig, patch: Partial<TaskSettings>): RunConfig => ({ ...c, task: { ...c.task, ...patch } });
 const sft = (c: RunConfig, patch: Partial<SftConfig>): RunConfig => ({ ...c, sft: { ...c.sft, ...patch } });
 const evalSet = (c: RunConfig, patch: Partial<EvalConfig>): RunConfig => ({ ...c, eval: { ...c.eval, ...patch } });
@@ -86,6 +157,21 @@ const decode = (c: RunConfig, patch: Partial<DecodeConfig>): RunConfig => ({
   ...c,
   decode: { ...c.decode, ...patch },
 });
+
+// RL setters start from the config's RL settings, or the defaults when it has none (see rlConfigFor).
+const rl = (c: RunConfig, patch: Partial<RlConfig>): RunConfig => ({ ...c, rl: { ...rlConfigFor(c), ...patch } });
+const rlLoss = (c: RunConfig, patch: Partial<RlConfig['loss']>): RunConfig =>
+  rl(c, { loss: { ...rlConfigFor(c).loss, ...patch } });
+const rlReward = (c: RunConfig, patch: Partial<RewardConfig>): RunConfig =>
+  rl(c, { reward: { ...rlConfigFor(c).reward, ...patch } });
+const rlBudget = (level: LengthTag) =>
+  num(
+    `rlb${level}`,
+    `rl.reward.budgets.${level}`,
+    true,
+    (c) => rlConfigFor(c).reward.budgets[level],
+    (c, v) => rlReward(c, { budgets: { ...rlConfigFor(c).reward.budgets, [level]: v } }),
+  );
 
 const INTERVENTIONS: readonly Intervention[] = ['none', 'ts', 'bias', 'cap', 'extend'];
 /** Every eval variant of every task; `runConfigIssues` then checks it against the chosen task. */
@@ -312,6 +398,153 @@ export const SETTINGS: readonly Setting[] = [
     (c) => c.decode.maxNewTokens,
     (c, v) => decode(c, { maxNewTokens: v }),
   ),
+  // The RL stage: every field of RlConfig but `temperature`, which must be 1.
+  ...[
+    num(
+      'rlsteps',
+      'rl.steps',
+      true,
+      (c) => rlConfigFor(c).steps,
+      (c, steps) => rl(c, { steps }),
+    ),
+    num(
+      'rlprompts',
+      'rl.promptsPerStep',
+      true,
+      (c) => rlConfigFor(c).promptsPerStep,
+      (c, promptsPerStep) => rl(c, { promptsPerStep }),
+    ),
+    num(
+      'rlgens',
+      'rl.generationsPerPrompt',
+      true,
+      (c) => rlConfigFor(c).generationsPerPrompt,
+      (c, generationsPerPrompt) => rl(c, { generationsPerPrompt }),
+    ),
+    num(
+      'rllr',
+      'rl.learningRate',
+      false,
+      (c) => rlConfigFor(c).learningRate,
+      (c, learningRate) => rl(c, { learningRate }),
+    ),
+    num(
+      'rlclip',
+      'rl.gradClipNorm',
+      false,
+      (c) => rlConfigFor(c).gradClipNorm,
+      (c, gradClipNorm) => rl(c, { gradClipNorm }),
+    ),
+    num(
+      'rlmaxnew',
+      'rl.maxCompletionTokens',
+      true,
+      (c) => rlConfigFor(c).maxCompletionTokens,
+      (c, maxCompletionTokens) => rl(c, { maxCompletionTokens }),
+    ),
+    choice(
+      'rlloss',
+      'rl.loss.lossType',
+      ['grpo', 'dr_grpo', 'dapo'],
+      (c) => rlConfigFor(c).loss.lossType,
+      (c, lossType) => rlLoss(c, { lossType }),
+    ),
+    num(
+      'rleps',
+      'rl.loss.epsilon',
+      false,
+      (c) => rlConfigFor(c).loss.epsilon,
+      (c, epsilon) => rlLoss(c, { epsilon }),
+    ),
+    num(
+      'rlepshi',
+      'rl.loss.epsilonHigh',
+      false,
+      (c) => rlConfigFor(c).loss.epsilonHigh,
+      (c, epsilonHigh) => rlLoss(c, { epsilonHigh }),
+    ),
+    num(
+      'rlbeta',
+      'rl.loss.beta',
+      false,
+      (c) => rlConfigFor(c).loss.beta,
+      (c, beta) => rlLoss(c, { beta }),
+    ),
+    flag(
+      'rlmasktrunc',
+      'rl.loss.maskTruncatedCompletions',
+      (c) => rlConfigFor(c).loss.maskTruncatedCompletions,
+      (c, maskTruncatedCompletions) => rlLoss(c, { maskTruncatedCompletions }),
+    ),
+    num(
+      'rliters',
+      'rl.numIterations',
+      true,
+      (c) => rlConfigFor(c).numIterations,
+      (c, numIterations) => rl(c, { numIterations }),
+    ),
+    choice(
+      'rlscale',
+      'rl.scaleRewards',
+      ['group', 'batch', 'none'],
+      (c) => rlConfigFor(c).scaleRewards,
+      (c, scaleRewards) => rl(c, { scaleRewards }),
+    ),
+    num(
+      'rlstdfloor',
+      'rl.stdFloor',
+      false,
+      (c) => rlConfigFor(c).stdFloor,
+      (c, stdFloor) => rl(c, { stdFloor }),
+    ),
+    num(
+      'rlformat',
+      'rl.reward.formatReward',
+      false,
+      (c) => rlConfigFor(c).reward.formatReward,
+      (c, formatReward) => rlReward(c, { formatReward }),
+    ),
+    choice(
+      'rlpenalty',
+      'rl.reward.lengthPenalty',
+      ['none', 'budget', 'group'],
+      (c) => rlConfigFor(c).reward.lengthPenalty,
+      (c, lengthPenalty) => rlReward(c, { lengthPenalty }),
+    ),
+    num(
+      'rllambda',
+      'rl.reward.lambda',
+      false,
+      (c) => rlConfigFor(c).reward.lambda,
+      (c, lambda) => rlReward(c, { lambda }),
+    ),
+    rlBudget('short'),
+    rlBudget('medium'),
+    rlBudget('long'),
+    // Order matters (prompt i of step s gets levels[(s·P + i) mod L]), so the list is kept as written.
+    list(
+      'rllevels',
+      'rl.levels',
+      ['short', 'medium', 'long'],
+      'none',
+      (c) => rlConfigFor(c).levels,
+      (c, levels) => rl(c, { levels }),
+    ),
+    num(
+      'rlsampleevery',
+      'rl.evalEverySteps',
+      true,
+      (c) => rlConfigFor(c).evalEverySteps,
+      (c, evalEverySteps) => rl(c, { evalEverySteps }),
+    ),
+    num(
+      'rlckptevery',
+      'rl.checkpointEverySteps',
+      true,
+      (c) => rlConfigFor(c).checkpointEverySteps,
+      (c, checkpointEverySteps) => rl(c, { checkpointEverySteps }),
+    ),
+  ].map(inRl),
 ];
 
 const BY_KEY: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.key, s]));
@@ -319,11 +552,14 @@ const BY_KEY: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.key,
 /** Plain decimal or exponent notation only ("0.003", "3e-3", "-4"); no hex, "Infinity" or whitespace. */
 const NUMBER_PATTERN = /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
-/** The hash (with '#') that encodes every setting of `config`. */
+/** The hash (with '#') that encodes every setting of `config` (the RL ones only when it has RL settings). */
 export function configToHash(config: RunConfig): string {
   const params = new URLSearchParams();
   params.set(VERSION_KEY, String(RUN_CONFIG_VERSION));
-  for (const s of SETTINGS) params.set(s.key, String(s.get(config)));
+  for (const s of SETTINGS) {
+    if (s.section === 'rl' && config.rl === undefined) continue;
+    params.set(s.key, String(s.get(config)));
+  }
   return `#${params.toString()}`;
 }
 
@@ -343,6 +579,11 @@ function shown(text: string): string {
 
 function applyOne(config: RunConfig, setting: Setting, raw: string): RunConfig | string {
   if (raw.length > MAX_VALUE_CHARS) return 'value too long';
+  if (setting.kind === 'list') {
+    const next = setting.parse(config, raw);
+    if (next !== null) return next;
+    return `must be '${setting.empty}' or a comma list of ${setting.values.join(', ')}`;
+  }
   if (setting.kind === 'enum') {
     const next = setting.parse(config, raw);
     if (next !== null) return next;
@@ -400,19 +641,25 @@ export function configFromHash(hash: string, base: RunConfig = DEFAULT_RUN_CONFI
       }
     }
     // Range and cross-field rules: put each offending setting back to its base value, one round per dependency.
+    // An issue about a group of settings ("rl.reward.budgets": short ≤ medium ≤ long) reverts each applied one in it.
     for (let round = 0; round <= SETTINGS.length; round++) {
       const issues = runConfigIssues(config);
-      if (issues.length === 0) return { config, notices, found: true };
+      if (issues.length === 0) return { config: keepRlSection(config, base, applied), notices, found: true };
       let reverted = false;
       for (const issue of issues) {
-        const setting = SETTINGS.find((s) => issue.path === s.path || issue.path.startsWith(`${s.path}.`));
-        if (setting === undefined || !applied.has(setting)) continue;
-        notices.push(
-          `Ignored '${setting.key}=${shown(String(setting.get(config)))}' (${setting.path}): ${issue.message}.`,
+        const settings = SETTINGS.filter(
+          (s) =>
+            applied.has(s) &&
+            (issue.path === s.path || issue.path.startsWith(`${s.path}.`) || s.path.startsWith(`${issue.path}.`)),
         );
-        config = revert(config, setting, base);
-        applied.delete(setting);
-        reverted = true;
+        for (const setting of settings) {
+          notices.push(
+            `Ignored '${setting.key}=${shown(String(setting.get(config)))}' (${setting.path}): ${issue.message}.`,
+          );
+          config = revert(config, setting, base);
+          applied.delete(setting);
+          reverted = true;
+        }
       }
       if (!reverted) break;
     }
@@ -437,4 +684,15 @@ export function configFromHash(hash: string, base: RunConfig = DEFAULT_RUN_CONFI
 function revert(config: RunConfig, setting: Setting, base: RunConfig): RunConfig {
   if (setting.kind === 'number') return setting.set(config, setting.get(base));
   return setting.parse(config, setting.get(base)) ?? config;
+}
+
+/**
+ * `config` with the base's RL section (present or absent) when no RL setting of the link was kept: reverting an RL
+ * setting writes the base value into a section that may not have existed, and a link whose RL keys were all refused
+ * should read like one without them.
+ */
+function keepRlSection(config: RunConfig, base: RunConfig, applied: ReadonlySet<Setting>): RunConfig {
+  if ([...applied].some((s) => s.section === 'rl')) return config;
+  const { rl: _rl, ...rest } = config;
+  return base.rl === undefined ? rest : { ...rest, rl: base.rl };
 }

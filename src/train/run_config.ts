@@ -333,6 +333,31 @@ export function runConfigIssues(input: unknown, limits: SizeLimits = BASELINE_LI
   return issues;
 }
 
+/** The config without its RL settings (absent `rl`: the defaults, see rlConfigFor). */
+function withoutRl(c: RunConfig): RunConfig {
+  const { rl: _rl, ...rest } = c;
+  return rest;
+}
+
+/**
+ * The problems that block the SFT stage: every issue of the config except those of its RL settings, which only the
+ * RL stage reads (the RL panel shows them and blocks its own start). The config is checked without `rl` rather than
+ * filtered, because a schema failure inside `rl` would otherwise hide the cross-field issues of the other sections.
+ */
+export function sftConfigIssues(c: RunConfig, limits: SizeLimits = BASELINE_LIMITS): ConfigIssue[] {
+  return runConfigIssues(withoutRl(c), limits);
+}
+
+/**
+ * The config an SFT run is started (and saved) with: `c` itself, less its RL settings when those are invalid, so
+ * the worker accepts it while the RL panel still holds the edits (the RL stage takes the panel's settings when it
+ * starts). Only meaningful when `sftConfigIssues(c)` is empty.
+ */
+export function sftRunConfig(c: RunConfig, limits: SizeLimits = BASELINE_LIMITS): RunConfig {
+  if (c.rl === undefined || runConfigIssues(c, limits).length === 0) return c;
+  return withoutRl(c);
+}
+
 /** Cross-field rules of an RL config that passed the schema. */
 function rlConfigIssues(rl: RlConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];

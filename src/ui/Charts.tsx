@@ -1,7 +1,8 @@
 /**
  * The playground's charts (recharts, animations off, every line bounded to MAX_CHART_POINTS):
- *   (a) trace length vs accuracy: one marker series per stopping method, its latest-step points joined into a curve;
- *       hover shows the point's settings, click selects it;
+ *   (a) trace length vs accuracy: one marker series per stopping method on the SFT model and, after an RL stage, one
+ *       per method on the RL model (the plain-decoding one, "TLDR", joins the length levels); each joins its latest
+ *       points into a curve (dashed for the RL model); hover shows the point's settings, click selects it;
  *   (b) thinking-length histogram, correct vs wrong, of the selected point (default: the latest);
  *   (c) repetition rate and stop rate per eval point;
  *   (d) training curves (train and held-out loss by step);
@@ -40,16 +41,19 @@ import {
 import { useShallow } from 'zustand/react/shallow';
 import type { MetricPoint } from '../state/run_record';
 import { type PlaygroundState, selectedEvalPoint, useStore } from '../state/store';
-import type { EvalPoint, SeriesId } from '../train/results';
+import type { EvalPoint } from '../train/results';
 import {
+  CHART_SERIES_COLOR,
+  CHART_SERIES_IDS,
+  CHART_SERIES_SHAPE,
+  chartSeriesLabel,
+  chartSeriesOf,
+  type MarkerShape,
   percent,
+  type RlName,
   RUN_COLORS,
+  rlSeriesName,
   type ScatterDatum,
-  SERIES_COLOR,
-  SERIES_IDS,
-  SERIES_LABEL,
-  SERIES_SHAPE,
-  SERIES_SHORT,
   scatterDatum,
   seriesGroups,
   settingLabel,
@@ -113,13 +117,14 @@ const DOMAIN_UNIT: [number, number] = [0, 1];
 const EVAL_DOT = { r: 2 };
 const SCATTER_CURSOR = { strokeDasharray: '3 3' };
 const lossTick = (v: number) => v.toFixed(2);
-const curveLines = new Map<string, { stroke: string; strokeWidth: number }>();
-/** The joint-line style of a colour, one object per colour. */
-function curveLine(color: string) {
-  let line = curveLines.get(color);
+const curveLines = new Map<string, { stroke: string; strokeWidth: number; strokeDasharray?: string }>();
+/** The joint-line style of a colour (dashed: the RL model's), one object per style. */
+function curveLine(color: string, dashed: boolean) {
+  const key = `${color}${dashed ? ':dashed' : ''}`;
+  let line = curveLines.get(key);
   if (!line) {
-    line = { stroke: color, strokeWidth: 2 };
-    curveLines.set(color, line);
+    line = dashed ? { stroke: color, strokeWidth: 2, strokeDasharray: '6 3' } : { stroke: color, strokeWidth: 2 };
+    curveLines.set(key, line);
   }
   return line;
 }
@@ -177,9 +182,17 @@ function ChartFrame({
   );
 }
 
-const SHAPE_GLYPH = { circle: '●', diamond: '◆', square: '■', triangle: '▲', star: '★' } as const;
+const SHAPE_GLYPH: Record<MarkerShape, string> = {
+  circle: '●',
+  diamond: '◆',
+  square: '■',
+  triangle: '▲',
+  star: '★',
+  wye: 'Y',
+  cross: '✚',
+};
 
-/** Compare-mode legend: one colour per run, and (for eval points) one marker shape per method. */
+/** Compare-mode legend: one colour per run, and (for eval points) one marker shape per chart series. */
 function CompareLegend({
   ids,
   names,
@@ -188,7 +201,7 @@ function CompareLegend({
 }: {
   ids: readonly string[];
   names: readonly string[];
-  series?: readonly SeriesId[];
+  series?: readonly { id: string; shape: MarkerShape; label: string }[];
   note?: string;
 }) {
   return (
@@ -199,9 +212,9 @@ function CompareLegend({
           {names[i]}
         </span>
       ))}
-      {series?.map((id) => (
-        <span key={id} className="legend-item muted">
-          {SHAPE_GLYPH[SERIES_SHAPE[id]]} {SERIES_SHORT[id]}
+      {series?.map((s) => (
+        <span key={s.id} className="legend-item muted">
+          {SHAPE_GLYPH[s.shape]} {s.label}
         </span>
       ))}
       {note && <span className="legend-item muted">{note}</span>}
@@ -312,8 +325,8 @@ function PointTooltip({ active, payload }: TooltipContentProps) {
   return (
     <div className="tooltip">
       <div className="tooltip-title">
-        <span className="swatch" style={{ background: SERIES_COLOR[d.series] }} />
-        {SERIES_LABEL[d.series]}
+        <span className="swatch" style={{ background: CHART_SERIES_COLOR[d.chartSeries] }} />
+        {d.seriesLabel}
       </div>
       <div>{d.setting}</div>
       <div>
@@ -338,22 +351,35 @@ export const AccuracyChart = memo(function AccuracyChart() {
   const liveIds = useStore(useShallow(chartRunIds));
   const livePoints = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.evalPoints ?? EMPTY_POINTS)));
   const liveNames = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.name ?? '')));
+  const liveRlNames = useStore(useShallow((s) => liveIds.map((id) => runRlName(s, id))));
   const liveSelected = useStore(useShallow((s) => s.selectedPoint));
-  const { ids, pointLists, names, selected } = useLagged(
+  const { ids, pointLists, names, rlNames, selected } = useLagged(
     useMemo(
-      () => ({ ids: liveIds, pointLists: livePoints, names: liveNames, selected: liveSelected }),
-      [liveIds, livePoints, liveNames, liveSelected],
+      () => ({ ids: liveIds, pointLists: livePoints, names: liveNames, rlNames: liveRlNames, selected: liveSelected }),
+      [liveIds, livePoints, liveNames, liveRlNames, liveSelected],
     ),
     LAG_MS.accuracy,
   );
   const selectPoint = useStore((s) => s.selectPoint);
-  const groups = useMemo(() => ids.map((id, i) => seriesGroups(id, pointLists[i] ?? [])), [ids, pointLists]);
+  const groups = useMemo(
+    () => ids.map((id, i) => seriesGroups(id, pointLists[i] ?? [], rlNames[i])),
+    [ids, pointLists, rlNames],
+  );
   const selectedDatum = useMemo(() => {
     if (!selected) return null;
     const i = ids.indexOf(selected.runId);
     const p = pointLists[i]?.find((q) => q.id === selected.pointId);
-    return p ? scatterDatum(selected.runId, p) : null;
-  }, [selected, ids, pointLists]);
+    return p ? scatterDatum(selected.runId, p, rlNames[i]) : null;
+  }, [selected, ids, pointLists, rlNames]);
+  // Compare-mode shapes: one entry per chart series present (RL names of different runs joined: "TLDR / GRPO").
+  const legendSeries = useMemo(
+    () =>
+      CHART_SERIES_IDS.flatMap((id) => {
+        const labels = [...new Set(groups.flatMap((g) => g.filter((x) => x.id === id).map((x) => x.short)))];
+        return labels.length === 0 ? [] : [{ id, shape: CHART_SERIES_SHAPE[id], label: labels.join(' / ') }];
+      }),
+    [groups],
+  );
   const empty = groups.every((g) => g.length === 0);
   const compare = ids.length > 1;
   const pick = useCallback(
@@ -369,15 +395,7 @@ export const AccuracyChart = memo(function AccuracyChart() {
       <ChartFrame
         height={CHART_HEIGHT + 30}
         empty={empty ? 'Move the temperature slider or run a sweep: each evaluation adds a point here.' : null}
-        legend={
-          compare ? (
-            <CompareLegend
-              ids={ids}
-              names={names}
-              series={SERIES_IDS.filter((id) => groups.some((g) => g.some((x) => x.series === id)))}
-            />
-          ) : null
-        }
+        legend={compare ? <CompareLegend ids={ids} names={names} series={legendSeries} /> : null}
       >
         <ScatterChart margin={MARGIN}>
           <CartesianGrid stroke="#eceff3" />
@@ -405,27 +423,27 @@ export const AccuracyChart = memo(function AccuracyChart() {
           {!compare && <Legend verticalAlign="top" height={24} />}
           {groups.flatMap((runGroups, i) =>
             runGroups.flatMap((g) => {
-              const color = compare ? runColor(i) : SERIES_COLOR[g.series];
-              const name = compare ? `${names[i]} · ${SERIES_SHORT[g.series]}` : SERIES_SHORT[g.series];
+              const color = compare ? runColor(i) : CHART_SERIES_COLOR[g.id];
+              const name = compare ? `${names[i]} · ${g.short}` : g.short;
               return [
                 <Scatter
-                  key={`${ids[i]}-${g.series}`}
+                  key={`${ids[i]}-${g.id}`}
                   name={name}
                   data={g.all}
                   fill={color}
                   fillOpacity={0.45}
-                  shape={SERIES_SHAPE[g.series]}
+                  shape={CHART_SERIES_SHAPE[g.id]}
                   isAnimationActive={false}
                   onClick={pick}
                   className="clickable"
                 />,
                 <Scatter
-                  key={`${ids[i]}-${g.series}-curve`}
+                  key={`${ids[i]}-${g.id}-curve`}
                   name={`${name} (latest step)`}
                   data={g.curve}
                   fill={color}
-                  line={curveLine(color)}
-                  shape={SERIES_SHAPE[g.series]}
+                  line={curveLine(color, g.stage === 'rl')}
+                  shape={CHART_SERIES_SHAPE[g.id]}
                   legendType="none"
                   isAnimationActive={false}
                   onClick={pick}
@@ -440,24 +458,34 @@ export const AccuracyChart = memo(function AccuracyChart() {
         </ScatterChart>
       </ChartFrame>
     ),
-    [ids, names, groups, selectedData, empty, compare, pick],
+    [ids, names, groups, legendSeries, selectedData, empty, compare, pick],
   );
 });
 
 // ---- the selected point: (b) histogram and traces ----
 
-function useShownPoint(): { runId: string | null; point: EvalPoint | null } {
-  const [runId, point] = useStore(
-    useShallow((s): [string | null, EvalPoint | null] => {
+/** What the RL stage of run `id` is called on the chart ("TLDR" for a run that is not loaded). */
+function runRlName(s: PlaygroundState, id: string): RlName {
+  const run = s.runs[id];
+  return run ? rlSeriesName(run.config, run.evalPoints) : 'TLDR';
+}
+
+function useShownPoint(): { runId: string | null; point: EvalPoint | null; rlName: RlName } {
+  const [runId, point, rlName] = useStore(
+    useShallow((s): [string | null, EvalPoint | null, RlName] => {
       const r = selectedEvalPoint(s);
-      return r ? [r.run.id, r.point] : [null, null];
+      return r ? [r.run.id, r.point, runRlName(s, r.run.id)] : [null, null, 'TLDR'];
     }),
   );
-  return { runId, point };
+  return { runId, point, rlName };
 }
 
 export const HistogramChart = memo(function HistogramChart() {
-  const point = useLagged(useShownPoint().point, LAG_MS.histogram);
+  const shown = useShownPoint();
+  const { point, rlName } = useLagged(
+    useMemo(() => ({ point: shown.point, rlName: shown.rlName }), [shown.point, shown.rlName]),
+    LAG_MS.histogram,
+  );
   const data = useMemo(
     () =>
       (point?.histogram ?? []).map((b) => ({
@@ -472,7 +500,9 @@ export const HistogramChart = memo(function HistogramChart() {
     () => (
       <div>
         <p className="chart-caption">
-          {point ? `${SERIES_LABEL[point.series]} · ${settingLabel(point)} · step ${point.step}` : 'no point yet'}
+          {point
+            ? `${chartSeriesLabel(chartSeriesOf(point), rlName)} · ${settingLabel(point)} · step ${point.step}`
+            : 'no point yet'}
         </p>
         <ChartFrame
           height={CHART_HEIGHT - 20}
@@ -497,7 +527,7 @@ export const HistogramChart = memo(function HistogramChart() {
         </ChartFrame>
       </div>
     ),
-    [point, data],
+    [point, rlName, data],
   );
 });
 
@@ -513,7 +543,7 @@ export const PointTraces = memo(function PointTraces() {
   return (
     <div data-testid="point-traces">
       <p className="point-summary">
-        <span className="swatch" style={{ background: SERIES_COLOR[point.series] }} />
+        <span className="swatch" style={{ background: CHART_SERIES_COLOR[chartSeriesOf(point)] }} />
         <strong>{settingLabel(point)}</strong> · step {point.step} · accuracy {percent(point.accuracy)} of{' '}
         {point.problems} · mean thinking {point.meanThinkingTokens.toFixed(1)} tokens (correct{' '}
         {point.meanThinkingTokensCorrect?.toFixed(1) ?? '—'}, wrong {point.meanThinkingTokensWrong?.toFixed(1) ?? '—'})

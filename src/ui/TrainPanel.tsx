@@ -1,13 +1,14 @@
 /**
  * The training panel: every training setting of the one RunConfig in the store (validated inline with
- * runConfigIssues), the session controls (Start / Pause / Resume / Stop, Copy link) and the live numbers of the run
- * in training (step, losses, tokens/s, step time, progress and time left, latest sample generations).
+ * sftConfigIssues: the RL settings are the RL panel's), the session controls (Start / Pause / Resume / Stop, Copy
+ * link) and the live numbers of the run in training (step, losses, tokens/s, step time, progress and time left,
+ * latest sample generations).
  */
 import { memo, useMemo } from 'react';
 import { isActive, useStore } from '../state/store';
 import { getTask } from '../tasks/index';
 import { METRIC } from '../train/metrics';
-import { PLAYGROUND_MODELS, type PlaygroundModel, type RunConfig, runConfigIssues } from '../train/run_config';
+import { PLAYGROUND_MODELS, type PlaygroundModel, type RunConfig, sftConfigIssues } from '../train/run_config';
 import { formatCompact, formatNumber, formatSeconds, latestValues } from './chart_data';
 import { issueAt, NumberField, SelectField } from './fields';
 import { TraceList } from './TraceList';
@@ -45,15 +46,14 @@ const FIELD_PATHS = [
   'sft.checkpointEverySteps',
   'eval',
   'decode',
-  // The RL panel (RlPanel.tsx) shows these.
-  'rl',
 ];
 
 function TrainForm() {
   const config = useStore((s) => s.config);
   const setConfig = useStore((s) => s.setConfig);
   const locked = useStore((s) => isActive(s.session));
-  const issues = useMemo(() => runConfigIssues(config), [config]);
+  // The RL settings' issues are the RL panel's (RlPanel.tsx): they neither show here nor block Start.
+  const issues = useMemo(() => sftConfigIssues(config), [config]);
   const at = (path: string) => issueAt(issues, path);
   const others = issues.filter((i) => !FIELD_PATHS.some((p) => i.path === p || i.path.startsWith(`${p}.`)));
   const task = (patch: Partial<RunConfig['task']>) => setConfig((c) => ({ ...c, task: { ...c.task, ...patch } }));
@@ -242,7 +242,7 @@ function TrainControls() {
   const state = useStore((s) => s.session?.state ?? null);
   const engineReady = useStore((s) => s.engine !== null);
   const config = useStore((s) => s.config);
-  const valid = useMemo(() => runConfigIssues(config).length === 0, [config]);
+  const valid = useMemo(() => sftConfigIssues(config).length === 0, [config]);
   const { start, pause, resume, stop, copyLink } = useStore.getState();
   const active = state === 'running' || state === 'paused' || state === 'starting';
   return (

@@ -1,11 +1,12 @@
 /**
  * Pure helpers that turn saved runs into what the charts draw: bounded (downsampled) training curves, eval points
- * grouped by stopping method, colours, labels, and the split of a completion into prompt / thinking / answer spans.
- * Charts read only metric keys from src/train/metrics.ts and EvalPoint fields.
+ * grouped by training stage and stopping method, colours, labels, and the split of a completion into prompt /
+ * thinking / answer spans. Charts read only metric keys from src/train/metrics.ts and EvalPoint fields.
  */
 import type { MetricPoint } from '../state/run_record';
 import { METRIC } from '../train/metrics';
 import type { EvalPoint, SeriesId } from '../train/results';
+import { type RunConfig, rlConfigFor } from '../train/run_config';
 
 /**
  * Most points any chart line draws. Recharts' render time grows with the points: in headless Chromium on a shared
@@ -41,14 +42,117 @@ export const SERIES_COLOR: Record<SeriesId, string> = {
   extend: '#ff7f0e',
 };
 
+export type MarkerShape = 'circle' | 'diamond' | 'square' | 'triangle' | 'star' | 'wye' | 'cross';
+
 /** Marker shape per method when colours are taken by runs (compare mode). */
-export const SERIES_SHAPE: Record<SeriesId, 'circle' | 'diamond' | 'square' | 'triangle' | 'star'> = {
+export const SERIES_SHAPE: Record<SeriesId, MarkerShape> = {
   temperature: 'circle',
   ts: 'diamond',
   bias: 'square',
   cap: 'triangle',
   extend: 'star',
 };
+
+/** The training stage whose weights a point evaluated; points saved before points recorded it are SFT points. */
+export type Stage = 'sft' | 'rl';
+
+export function pointStage(p: Pick<EvalPoint, 'stage'>): Stage {
+  return p.stage === 'rl' ? 'rl' : 'sft';
+}
+
+/**
+ * A line of the trace-length vs accuracy chart. SFT-stage points keep their method's series (the SeriesId itself), as
+ * before RL existed; RL-stage points never join those: plain decoding of the RL model is 'rl' (the TLDR or GRPO line,
+ * joining the length levels), any other method on the RL model is 'rl-<method>'.
+ */
+export type ChartSeriesId = SeriesId | 'rl' | `rl-${Exclude<SeriesId, 'temperature'>}`;
+
+export const CHART_SERIES_IDS: readonly ChartSeriesId[] = [
+  ...SERIES_IDS,
+  'rl',
+  'rl-ts',
+  'rl-bias',
+  'rl-cap',
+  'rl-extend',
+];
+
+/** The chart series of a point (see ChartSeriesId). */
+export function chartSeriesOf(p: Pick<EvalPoint, 'series' | 'stage'>): ChartSeriesId {
+  const method = p.series;
+  if (pointStage(p) === 'sft') return method;
+  return method === 'temperature' ? 'rl' : (`rl-${method}` as const);
+}
+
+const SERIES_OF: Record<ChartSeriesId, { method: SeriesId; stage: Stage }> = {
+  temperature: { method: 'temperature', stage: 'sft' },
+  ts: { method: 'ts', stage: 'sft' },
+  bias: { method: 'bias', stage: 'sft' },
+  cap: { method: 'cap', stage: 'sft' },
+  extend: { method: 'extend', stage: 'sft' },
+  rl: { method: 'temperature', stage: 'rl' },
+  'rl-ts': { method: 'ts', stage: 'rl' },
+  'rl-bias': { method: 'bias', stage: 'rl' },
+  'rl-cap': { method: 'cap', stage: 'rl' },
+  'rl-extend': { method: 'extend', stage: 'rl' },
+};
+
+/** The stopping method of a chart series. */
+export function chartSeriesMethod(id: ChartSeriesId): SeriesId {
+  return SERIES_OF[id].method;
+}
+
+export function chartSeriesStage(id: ChartSeriesId): Stage {
+  return SERIES_OF[id].stage;
+}
+
+/** RL-stage colours: the rest of the same ten-colour palette, so no RL line shares a colour with an SFT one. */
+export const CHART_SERIES_COLOR: Record<ChartSeriesId, string> = {
+  ...SERIES_COLOR,
+  rl: '#e377c2',
+  'rl-ts': '#8c564b',
+  'rl-bias': '#bcbd22',
+  'rl-cap': '#7f7f7f',
+  'rl-extend': '#17becf',
+};
+
+/**
+ * Marker shapes in compare mode (colours are the runs'): the RL line has a shape of its own, and every other RL series
+ * a cross, so RL markers never look like SFT ones of the same run.
+ */
+export const CHART_SERIES_SHAPE: Record<ChartSeriesId, MarkerShape> = {
+  ...SERIES_SHAPE,
+  rl: 'wye',
+  'rl-ts': 'cross',
+  'rl-bias': 'cross',
+  'rl-cap': 'cross',
+  'rl-extend': 'cross',
+};
+
+/** What the RL stage is called on the chart (see rlSeriesName). */
+export type RlName = 'TLDR' | 'GRPO';
+
+/**
+ * "TLDR" when anything in the run's RL stage is about length: a length penalty in the reward, levels mixed into its
+ * prompts, or an RL-stage point evaluated with a length tag; otherwise the stage is plain "GRPO".
+ */
+export function rlSeriesName(config: RunConfig, points: readonly Pick<EvalPoint, 'stage' | 'lengthTag'>[]): RlName {
+  const rl = rlConfigFor(config);
+  const tagged = points.some((p) => pointStage(p) === 'rl' && p.lengthTag);
+  return rl.reward.lengthPenalty === 'none' && rl.levels.length === 0 && !tagged ? 'GRPO' : 'TLDR';
+}
+
+/** Short name for legends: "TS τ" (SFT model), "TLDR" (RL model, plain decoding), "TLDR · TS τ". */
+export function chartSeriesShort(id: ChartSeriesId, rlName: RlName = 'TLDR'): string {
+  if (chartSeriesStage(id) === 'sft') return SERIES_SHORT[chartSeriesMethod(id)];
+  return id === 'rl' ? rlName : `${rlName} · ${SERIES_SHORT[chartSeriesMethod(id)]}`;
+}
+
+/** Full name for tooltips and captions. */
+export function chartSeriesLabel(id: ChartSeriesId, rlName: RlName = 'TLDR'): string {
+  if (chartSeriesStage(id) === 'sft') return SERIES_LABEL[chartSeriesMethod(id)];
+  if (id === 'rl') return `${rlName}: the RL model, plain decoding (short / medium / long levels)`;
+  return `${rlName} · ${SERIES_LABEL[chartSeriesMethod(id)]}`;
+}
 
 export const RUN_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 
@@ -95,10 +199,14 @@ export function latestValues(timeline: readonly MetricPoint[]): Partial<Record<s
   return out;
 }
 
-/** The knob a method varies, as "τ = 0.5", "B = 32 tokens", … (with the TLDR level the prompts were tagged with). */
-export function settingLabel(p: Pick<EvalPoint, 'series' | 'decode' | 'lengthTag'>): string {
+/**
+ * The knob a method varies, as "τ = 0.5", "B = 32 tokens", … with the TLDR level the prompts were tagged with and,
+ * for the weights of an RL stage, "after RL" ("temperature 0 · <short> · after RL").
+ */
+export function settingLabel(p: Pick<EvalPoint, 'series' | 'decode' | 'lengthTag' | 'stage'>): string {
   const knob = knobLabel(p);
-  return p.lengthTag ? `${knob} · <${p.lengthTag}>` : knob;
+  const level = p.lengthTag ? ` · <${p.lengthTag}>` : '';
+  return `${knob}${level}${pointStage(p) === 'rl' ? ' · after RL' : ''}`;
 }
 
 function knobLabel(p: Pick<EvalPoint, 'series' | 'decode'>): string {
@@ -124,7 +232,12 @@ export interface ScatterDatum {
   pointId: string;
   x: number;
   y: number;
+  /** The stopping method. */
   series: SeriesId;
+  /** The chart line the point belongs to (stage and method). */
+  chartSeries: ChartSeriesId;
+  /** That line's full name (chartSeriesLabel). */
+  seriesLabel: string;
   setting: string;
   step: number;
   stopRate: number;
@@ -133,7 +246,9 @@ export interface ScatterDatum {
   variant: string;
 }
 
-export function scatterDatum(runId: string, p: EvalPoint): ScatterDatum {
+/** `rlName`: what the run's RL stage is called (rlSeriesName). */
+export function scatterDatum(runId: string, p: EvalPoint, rlName: RlName = 'TLDR'): ScatterDatum {
+  const chartSeries = chartSeriesOf(p);
   return {
     key: `${runId}:${p.id}`,
     runId,
@@ -141,6 +256,8 @@ export function scatterDatum(runId: string, p: EvalPoint): ScatterDatum {
     x: p.meanThinkingTokens,
     y: p.accuracy,
     series: p.series,
+    chartSeries,
+    seriesLabel: chartSeriesLabel(chartSeries, rlName),
     setting: settingLabel(p),
     step: p.step,
     stopRate: p.stopRate,
@@ -151,28 +268,81 @@ export function scatterDatum(runId: string, p: EvalPoint): ScatterDatum {
 }
 
 export interface SeriesGroup {
+  /** The chart line (stage and method). */
+  id: ChartSeriesId;
+  /** Its stopping method. */
   series: SeriesId;
-  /** Every point of the method (markers). */
+  stage: Stage;
+  /** Legend name (chartSeriesShort). */
+  short: string;
+  /** Every point of the series (markers). */
   all: ScatterDatum[];
-  /** The points at the latest evaluated step, sorted by x: joined into the method's curve. */
+  /** The points joined into the series' curve, sorted by x (see seriesGroups). */
   curve: ScatterDatum[];
 }
 
-/** Eval points grouped by method; each method's curve joins its points evaluated on the latest weights. */
-export function seriesGroups(runId: string, points: readonly EvalPoint[]): SeriesGroup[] {
+/**
+ * Eval points grouped by stage and method (ChartSeriesId), in CHART_SERIES_IDS order. A curve joins points evaluated
+ * on the series' latest weights, by thinking length. The RL line ('rl') joins the length levels: among its tagged
+ * points at the latest step, those of the decode setting that covers the most levels (ties: the one evaluated last),
+ * the latest point of each level, so it reads as the RL model's length/accuracy trade-off; an RL stage evaluated
+ * without tags joins its latest-step points like any method. `rlName` names the RL series (rlSeriesName).
+ */
+export function seriesGroups(runId: string, points: readonly EvalPoint[], rlName: RlName = 'TLDR'): SeriesGroup[] {
   const groups: SeriesGroup[] = [];
-  for (const series of SERIES_IDS) {
-    const mine = points.filter((p) => p.series === series);
+  for (const id of CHART_SERIES_IDS) {
+    const mine = points.filter((p) => chartSeriesOf(p) === id);
     if (mine.length === 0) continue;
-    const all = downsample(mine, MAX_CHART_POINTS).map((p) => scatterDatum(runId, p));
+    const datum = (p: EvalPoint) => scatterDatum(runId, p, rlName);
+    const all = downsample(mine, MAX_CHART_POINTS).map(datum);
     const lastStep = Math.max(...mine.map((p) => p.step));
-    const curve = mine
-      .filter((p) => p.step === lastStep)
-      .map((p) => scatterDatum(runId, p))
-      .sort((a, b) => a.x - b.x);
-    groups.push({ series, all, curve });
+    const latest = mine.filter((p) => p.step === lastStep);
+    const joined = id === 'rl' && latest.some((p) => p.lengthTag) ? levelCurve(latest) : latest;
+    const curve = joined.map(datum).sort((a, b) => a.x - b.x);
+    groups.push({
+      id,
+      series: chartSeriesMethod(id),
+      stage: chartSeriesStage(id),
+      short: chartSeriesShort(id, rlName),
+      all,
+      curve,
+    });
   }
   return groups;
+}
+
+/** What makes two plain-decoding evaluations the same setting (their intervention is 'none'). */
+function plainDecodeKey(p: EvalPoint): string {
+  const d = p.decode;
+  return `${d.temperature}|${d.topK}|${d.topP}|${d.maxNewTokens}`;
+}
+
+/** The tagged points of one decode setting, one per level (the latest), as described in seriesGroups. */
+function levelCurve(points: readonly EvalPoint[]): EvalPoint[] {
+  // Per decode setting: level → its latest point (later in the run's list = evaluated later), and when last touched.
+  const bySetting = new Map<string, { levels: Map<string, EvalPoint>; lastIndex: number }>();
+  points.forEach((p, i) => {
+    if (!p.lengthTag) return;
+    const key = plainDecodeKey(p);
+    let entry = bySetting.get(key);
+    if (!entry) {
+      entry = { levels: new Map(), lastIndex: i };
+      bySetting.set(key, entry);
+    }
+    entry.levels.set(p.lengthTag, p);
+    entry.lastIndex = i;
+  });
+  let best: { levels: Map<string, EvalPoint>; lastIndex: number } | null = null;
+  for (const entry of bySetting.values()) {
+    if (
+      best === null ||
+      entry.levels.size > best.levels.size ||
+      (entry.levels.size === best.levels.size && entry.lastIndex > best.lastIndex)
+    ) {
+      best = entry;
+    }
+  }
+  return best === null ? [] : [...best.levels.values()];
 }
 
 export type TraceSpan = { kind: 'text' | 'think' | 'tag'; text: string };

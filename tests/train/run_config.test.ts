@@ -1,0 +1,64 @@
+/**
+ * Which issues block the SFT stage (src/train/run_config.ts): the RL settings belong to the RL stage, so invalid ones
+ * neither block SFT nor reach the SFT run's config, while every other issue still does.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_RL_CONFIG,
+  DEFAULT_RUN_CONFIG,
+  type RlConfig,
+  type RunConfig,
+  runConfigIssues,
+  sftConfigIssues,
+  sftRunConfig,
+} from '../../src/train/run_config';
+
+const withRl = (patch: Partial<RlConfig>, base: RunConfig = DEFAULT_RUN_CONFIG): RunConfig => ({
+  ...base,
+  rl: { ...DEFAULT_RL_CONFIG, ...patch },
+});
+const paths = (c: RunConfig) => sftConfigIssues(c).map((i) => i.path);
+
+describe('sftConfigIssues', () => {
+  it('ignores RL settings that break the schema or a cross-field rule', () => {
+    const outOfRange = withRl({ steps: 0 });
+    expect(runConfigIssues(outOfRange).map((i) => i.path)).toContain('rl.steps');
+    expect(sftConfigIssues(outOfRange)).toEqual([]);
+    const budgets = withRl({ reward: { ...DEFAULT_RL_CONFIG.reward, budgets: { short: 50, medium: 32, long: 64 } } });
+    expect(runConfigIssues(budgets).map((i) => i.path)).toEqual(['rl.reward.budgets']);
+    expect(sftConfigIssues(budgets)).toEqual([]);
+  });
+
+  it('keeps every non-RL issue, including cross-field ones that an RL schema failure would hide', () => {
+    const diverse: RunConfig = { ...DEFAULT_RUN_CONFIG, task: { ...DEFAULT_RUN_CONFIG.task, instructions: 'diverse' } };
+    const both = withRl({ generationsPerPrompt: 1 }, diverse);
+    // The whole-config check stops at the schema failure in `rl` and never reaches the cross-field rule…
+    expect(runConfigIssues(both).map((i) => i.path)).toEqual(['rl.generationsPerPrompt']);
+    // …which the SFT check still reports.
+    expect(paths(both)).toEqual(['task.instructions']);
+    const badSft = withRl({ steps: -1 }, { ...DEFAULT_RUN_CONFIG, sft: { ...DEFAULT_RUN_CONFIG.sft, steps: 0 } });
+    expect(paths(badSft)).toEqual(['sft.steps']);
+  });
+
+  it('is empty for a valid config with or without RL settings', () => {
+    expect(sftConfigIssues(DEFAULT_RUN_CONFIG)).toEqual([]);
+    expect(sftConfigIssues(withRl({ steps: 5, levels: ['long'] }))).toEqual([]);
+  });
+});
+
+describe('sftRunConfig', () => {
+  it('keeps valid RL settings and an absent rl as they are', () => {
+    const valid = withRl({ steps: 7, learningRate: 2e-5 });
+    expect(sftRunConfig(valid)).toBe(valid);
+    expect(sftRunConfig(DEFAULT_RUN_CONFIG)).toBe(DEFAULT_RUN_CONFIG);
+  });
+
+  it('drops invalid RL settings, leaving a config the worker accepts', () => {
+    const invalid = withRl({ levels: ['short', 'short'], steps: 9 });
+    expect(runConfigIssues(invalid).length).toBeGreaterThan(0);
+    const sft = sftRunConfig(invalid);
+    expect('rl' in sft).toBe(false);
+    expect(sft).toEqual(DEFAULT_RUN_CONFIG);
+    expect(runConfigIssues(sft)).toEqual([]);
+  });
+});
