@@ -23,6 +23,7 @@
 import { z } from 'zod';
 import { buildParamLayout } from '../model/params';
 import { loadSafetensors, SafetensorsError, saveSafetensors } from '../model/safetensors';
+import { TASK_IDS } from '../tasks/index';
 import type { TrainerState } from '../train/backend';
 import { METRIC_KEYS, type MetricKey } from '../train/metrics';
 import {
@@ -53,6 +54,9 @@ export const RUN_FILE_LIMITS = {
   /** Sample traces per evaluation point, and in the run's latest training samples. */
   maxSamples: 256,
   maxHistogramBins: 4096,
+  /** Suite results of a run (one per task variant) and turns of one sample episode (Sokoban: 30 actions at most). */
+  maxSuites: 64,
+  maxSuiteTurns: 256,
   /** A prompt or completion (1024 tokens, special tokens spelled out, fit with room to spare). */
   maxTraceChars: 65_536,
   /** Run names, adapter descriptions, verifier reasons. */
@@ -132,6 +136,36 @@ const traceSampleSchema = z.strictObject({
   finished: z.boolean(),
 });
 
+const suiteSampleSchema = z.strictObject({
+  prompt: z.string().max(L.maxTraceChars),
+  success: z.boolean(),
+  reason: z.string().max(L.maxLabelChars),
+  turns: z
+    .array(
+      z.strictObject({
+        completion: z.string().max(L.maxTraceChars),
+        action: z.string().max(L.maxLabelChars).nullable(),
+        note: z.string().max(L.maxLabelChars),
+        thinkingTokens: count(),
+      }),
+    )
+    .max(L.maxSuiteTurns),
+  board: z.string().max(L.maxTraceChars).optional(),
+});
+
+const suiteResultSchema = z.strictObject({
+  task: z.enum(TASK_IDS),
+  suite: z.string().min(1).max(64),
+  kind: z.enum(['id', 'instruction', 'difficulty', 'fake', 'training']),
+  unit: z.enum(['episode', 'answer']),
+  problems: count(),
+  successes: count(),
+  meanThinkingTokens: nonNegative(),
+  meanActions: nonNegative().nullable(),
+  evalTimeMs: nonNegative(),
+  samples: z.array(suiteSampleSchema).max(L.maxSamples),
+});
+
 const histogramBinSchema = z.strictObject({
   startTokens: count(),
   widthTokens: z.number().int().min(1),
@@ -191,6 +225,7 @@ const runRecordSchema = z.strictObject({
   samples: z.strictObject({ step: count(), samples: z.array(traceSampleSchema).max(L.maxSamples) }).nullable(),
   checkpointStep: count().nullable(),
   rlStartStep: count().nullable().optional(),
+  suiteResults: z.array(suiteResultSchema).max(L.maxSuites).nullable().optional(),
 });
 
 const weightsSchema = z

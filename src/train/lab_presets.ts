@@ -1,0 +1,96 @@
+/**
+ * The SFT-generalization lab's methods: the second paper's comparison (answer-only vs chain-of-thought SFT, fixed vs
+ * diverse instructions, against GRPO warm-started from a short SFT), as RunConfigs for a task. The playground queues
+ * them one at a time and the headless runner runs them from a matrix preset (experiments/generalization-*.json); both
+ * save one run per method with its suite results, and the results matrix puts the runs side by side.
+ *
+ * Every method of a task shares the model, seed, batch and evaluation settings, so a row differs from another only in
+ * what the method changes. Sokoban prompts (a 6×6 board and an action line, up to 179 tokens with a trace) need the
+ * 'medium' model's context of 256; General Points five-card traces do too.
+ */
+import { getTask } from '../tasks/index';
+import type { TaskId } from '../tasks/types';
+import { DEFAULT_RL_CONFIG, DEFAULT_RUN_CONFIG, type RunConfig } from './run_config';
+
+export type LabMethodId = 'answer' | 'diverse_answer' | 'cot' | 'diverse_cot' | 'grpo';
+
+export interface LabMethod {
+  id: LabMethodId;
+  /** Row label in the matrix, also the run's name prefix. */
+  label: string;
+  /** Whether the method needs a task with a diverse-instruction variant (Sokoban's). */
+  needsDiverse: boolean;
+}
+
+export const LAB_METHODS: readonly LabMethod[] = [
+  { id: 'answer', label: 'SFT answer-only', needsDiverse: false },
+  { id: 'diverse_answer', label: 'SFT diverse + answer-only', needsDiverse: true },
+  { id: 'cot', label: 'SFT chain-of-thought', needsDiverse: false },
+  { id: 'diverse_cot', label: 'SFT diverse + chain-of-thought', needsDiverse: true },
+  { id: 'grpo', label: 'GRPO (from short SFT)', needsDiverse: false },
+];
+
+/** Tasks the lab runs (the paper's two). */
+export type LabTask = Extract<TaskId, 'sokoban' | 'general_points'>;
+export const LAB_TASKS: readonly LabTask[] = ['sokoban', 'general_points'];
+
+/** Scale of a lab run: 'paper' the published preset; 'smoke' a few steps, for checking the pipeline end to end. */
+export type LabScale = 'paper' | 'smoke';
+
+const SCALE = {
+  paper: { sftSteps: 3000, warmStartSteps: 500, rlSteps: 300, evalSize: 128, model: 'medium' as const },
+  smoke: { sftSteps: 4, warmStartSteps: 2, rlSteps: 1, evalSize: 4, model: 'medium' as const },
+};
+
+/** The run config of one method on a task. */
+export function labConfig(task: LabTask, method: LabMethodId, scale: LabScale = 'paper', seed = 1): RunConfig {
+  const s = SCALE[scale];
+  const base: RunConfig = {
+    ...DEFAULT_RUN_CONFIG,
+    seed,
+    task: { ...DEFAULT_RUN_CONFIG.task, id: task, targetStyle: 'cot', instructions: 'fixed' },
+    model: { size: s.model },
+    sft: {
+      ...DEFAULT_RUN_CONFIG.sft,
+      steps: s.sftSteps,
+      trainSize: 8000,
+      learningRate: 1e-3,
+      samplesEverySteps: scale === 'smoke' ? 0 : DEFAULT_RUN_CONFIG.sft.samplesEverySteps,
+      evalLossEverySteps: scale === 'smoke' ? 0 : DEFAULT_RUN_CONFIG.sft.evalLossEverySteps,
+    },
+    eval: { ...DEFAULT_RUN_CONFIG.eval, size: s.evalSize },
+    decode: { ...DEFAULT_RUN_CONFIG.decode, temperature: 0, maxNewTokens: 160 },
+  };
+  switch (method) {
+    case 'answer':
+      return { ...base, task: { ...base.task, targetStyle: 'answer' } };
+    case 'diverse_answer':
+      return { ...base, task: { ...base.task, targetStyle: 'answer', instructions: 'diverse' } };
+    case 'cot':
+      return base;
+    case 'diverse_cot':
+      return { ...base, task: { ...base.task, instructions: 'diverse' } };
+    case 'grpo':
+      return {
+        ...base,
+        sft: { ...base.sft, steps: s.warmStartSteps },
+        rl: {
+          ...DEFAULT_RL_CONFIG,
+          steps: s.rlSteps,
+          promptsPerStep: scale === 'smoke' ? 2 : 16,
+          generationsPerPrompt: scale === 'smoke' ? 2 : 8,
+          learningRate: 5e-5,
+          maxCompletionTokens: 160,
+          levels: [],
+          reward: { ...DEFAULT_RL_CONFIG.reward, lengthPenalty: 'none' },
+          evalEverySteps: 0,
+        },
+      };
+  }
+}
+
+/** The methods a task can run (the diverse ones need a task with a diverse-instruction variant). */
+export function labMethodsFor(task: LabTask): LabMethod[] {
+  const hasDiverse = getTask(task).diverseVariant !== null;
+  return LAB_METHODS.filter((m) => hasDiverse || !m.needsDiverse);
+}
