@@ -12,7 +12,7 @@ export default defineConfig({
     emptyOutDir: true,
     minify: false,
     rollupOptions: {
-      input: { bench: 'bench/bench.ts', experiment: 'src/headless/cli.ts' },
+      input: { bench: 'bench/bench.ts', experiment: 'src/headless/cli.ts', report: 'src/headless/report_cli.ts' },
       external: ['webgpu'],
       output: { format: 'es', entryFileNames: '[name].mjs' },
     },
