@@ -14,7 +14,10 @@
  * Variants: 'id' (4 cards, J/Q/K=10); 'face_11_12_13', 'face_5', 'face_7', 'face_12' (face-card rule changes, hands
  * always contain a face card); 'high_card' (one card is a number 14..19); 'five_cards'; 'fake_face' (the prompt states
  * J=11,Q=12,K=13 but the verifier applies J=Q=K=10; hands contain a face card and are solvable under the verifier's
- * rule). Only hands solvable under the verifier's rule are generated.
+ * rule); 'diverse' (diverse-rule training data: each problem draws its own face rule from a pool that shares no value
+ * with any other variant's rule, so every evaluation rule stays unseen; the problem carries the rule in `rule`, the
+ * prompt states it and the verifier applies it; hands contain a face card). Only hands solvable under the verifier's
+ * rule are generated.
  *
  * Solver: exhaustive search over all expression trees (every pair of the current numbers combined with every operator
  * in both orders, recursively), exact rational arithmetic, memoised on the sorted multiset of current values.
@@ -22,7 +25,8 @@
  * Lengths: maxSequenceTokens(config) = config.maxSequenceTokens (256 by default) is guaranteed: hands whose
  * minimal CoT (no dead ends) would not fit are rejected, and dead ends are dropped until the sequence fits. Measured
  * longest CoT sequences over 600 samples per variant (seed 777, length tag included): id 191, face_11_12_13 208,
- * face_5 184, face_7 190, face_12 196, high_card 203, five_cards 237, fake_face 204 (table in docs/tasks.md).
+ * face_5 184, face_7 190, face_12 196, high_card 203, five_cards 237, fake_face 204, diverse 189 (table in
+ * docs/tasks.md).
  */
 import type { Rng } from '../util/rng';
 import { shuffleInPlace } from '../util/rng';
@@ -39,7 +43,8 @@ export type GpVariant =
   | 'face_12'
   | 'high_card'
   | 'five_cards'
-  | 'fake_face';
+  | 'fake_face'
+  | 'diverse';
 
 export const GP_VARIANTS: readonly GpVariant[] = [
   'id',
@@ -50,6 +55,8 @@ export const GP_VARIANTS: readonly GpVariant[] = [
   'high_card',
   'five_cards',
   'fake_face',
+  // Last, so the eval-suite seeds of the variants above (seed + index) are what they were before it existed.
+  'diverse',
 ];
 
 /** Values of J, Q, K. */
@@ -61,10 +68,10 @@ export interface FaceRule {
 
 export interface GpVariantSpec {
   numCards: number;
-  /** Rule stated in the prompt. */
-  promptRule: FaceRule;
-  /** Rule the verifier applies. */
-  verifierRule: FaceRule;
+  /** Rule stated in the prompt; null when each problem draws its own (GpProblem.rule, see drawDiverseRule). */
+  promptRule: FaceRule | null;
+  /** Rule the verifier applies; null when each problem draws its own (stated and applied alike). */
+  verifierRule: FaceRule | null;
   /** One card is replaced by a number 14..19. */
   highCard: boolean;
   /** Every hand contains at least one J, Q or K. */
@@ -84,7 +91,25 @@ export const GP_VARIANT_SPECS: Record<GpVariant, GpVariantSpec> = {
   high_card: { numCards: 4, promptRule: TEN, verifierRule: TEN, highCard: true, requireFace: false },
   five_cards: { numCards: 5, promptRule: TEN, verifierRule: TEN, highCard: false, requireFace: false },
   fake_face: { numCards: 4, promptRule: SEQ, verifierRule: TEN, highCard: false, requireFace: true },
+  diverse: { numCards: 4, promptRule: null, verifierRule: null, highCard: false, requireFace: true },
 };
+
+/**
+ * Face values the diverse variant draws from. The evaluation variants use 10 (id, high_card, five_cards, fake_face's
+ * verifier), 11/12/13 (face_11_12_13, fake_face's prompt), 5, 7 and 12; none is here, so no drawn rule is ever an
+ * evaluation rule, nor shares a face value with one.
+ */
+export const DIVERSE_FACE_VALUES: readonly number[] = [2, 3, 4, 6, 8, 9];
+
+/**
+ * A face rule for one diverse problem: half the time J=Q=K=v (like face_5/7/12), otherwise J, Q, K three distinct
+ * values in random order (like face_11_12_13), all from DIVERSE_FACE_VALUES: 6 + 120 rules.
+ */
+export function drawDiverseRule(rng: Rng): FaceRule {
+  if (rng.int(2) === 0) return same(DIVERSE_FACE_VALUES[rng.int(DIVERSE_FACE_VALUES.length)] as number);
+  const [J, Q, K] = shuffleInPlace(rng, [...DIVERSE_FACE_VALUES]) as [number, number, number];
+  return { J, Q, K };
+}
 
 export interface GeneralPointsConfig {
   target: number;
@@ -107,6 +132,9 @@ export interface GpProblem {
   values: number[];
   target: number;
   variant: GpVariant;
+  /** The problem's own face rule, stated in the prompt and applied by the verifier: set only by the variants that
+   * draw one per problem ('diverse'); the others' rules are in GP_VARIANT_SPECS. */
+  rule?: FaceRule;
   /** One solution formula (found by the solver, canonical search order). */
   solution: string;
 }
@@ -286,9 +314,24 @@ export function problemKey(p: GpProblem): string {
   return `gp:${p.target}:${[...p.values].sort((x, y) => x - y).join(',')}`;
 }
 
+function ruleOf(p: GpProblem, fixed: FaceRule | null): FaceRule {
+  const r = fixed ?? p.rule;
+  if (!r) throw new Error(`general_points: problem of variant '${p.variant}' carries no face rule (field 'rule')`);
+  return r;
+}
+
+/** Face rule the prompt states for this problem. */
+export function promptRuleOf(p: GpProblem): FaceRule {
+  return ruleOf(p, GP_VARIANT_SPECS[p.variant].promptRule);
+}
+
+/** Face rule the verifier applies to this problem (its `values` are the cards under it). */
+export function verifierRuleOf(p: GpProblem): FaceRule {
+  return ruleOf(p, GP_VARIANT_SPECS[p.variant].verifierRule);
+}
+
 export function questionText(p: GpProblem): string {
-  const spec = GP_VARIANT_SPECS[p.variant];
-  return `cards ${p.cards.join(',')};${faceRuleText(spec.promptRule)};target ${p.target}:`;
+  return `cards ${p.cards.join(',')};${faceRuleText(promptRuleOf(p))};target ${p.target}:`;
 }
 
 export function renderPrompt(p: GpProblem, lengthTag: LengthTag | null = null): string {
@@ -400,8 +443,17 @@ export function generate(
     const cards = Array.from({ length: spec.numCards }, () => drawCard(rng));
     if (spec.highCard) cards[rng.int(cards.length)] = String(14 + rng.int(6));
     if (spec.requireFace && !cards.some((c) => c === 'J' || c === 'Q' || c === 'K')) continue;
-    const values = cards.map((c) => cardValue(c, spec.verifierRule));
-    const draft: GpProblem = { cards, values, target: config.target, variant, solution: '' };
+    // Drawn per attempt, so no single rule's held-out or solvable space can exhaust the attempts.
+    const rule = spec.verifierRule ?? drawDiverseRule(rng);
+    const values = cards.map((c) => cardValue(c, rule));
+    const draft: GpProblem = {
+      cards,
+      values,
+      target: config.target,
+      variant,
+      solution: '',
+      ...(spec.verifierRule === null ? { rule } : {}),
+    };
     if (opts.accept && !opts.accept(problemKey(draft))) continue;
     const r = search(values, config.target, memo);
     if (!r) continue;

@@ -53,7 +53,7 @@ export const generalPointsTask: TaskDef<gp.GpProblem, gp.GeneralPointsConfig, gp
   id: 'general_points',
   defaultConfig: gp.DEFAULT_GENERAL_POINTS_CONFIG,
   variants: gp.GP_VARIANTS,
-  diverseVariant: null,
+  diverseVariant: 'diverse',
   generate: gp.generate,
   renderPrompt: gp.renderPrompt,
   writeTrace: gp.writeTrace,

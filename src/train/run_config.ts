@@ -64,7 +64,7 @@ export interface TaskSettings {
   id: TaskId;
   /** 'cot': `<think>` trace then answer; 'answer': answer only. */
   targetStyle: 'cot' | 'answer';
-  /** 'diverse' needs a task with a diverse-instruction variant (Sokoban). */
+  /** 'diverse' needs a task with a diverse-instruction variant (Sokoban, General Points). */
   instructions: 'fixed' | 'diverse';
   /** Arithmetic only: operand digits, trace style and thinking cap (the others use their task defaults). */
   arithmeticMaxDigits: number;
@@ -356,6 +356,25 @@ export function sftConfigIssues(c: RunConfig, limits: SizeLimits = BASELINE_LIMI
 export function sftRunConfig(c: RunConfig, limits: SizeLimits = BASELINE_LIMITS): RunConfig {
   if (c.rl === undefined || runConfigIssues(c, limits).length === 0) return c;
   return withoutRl(c);
+}
+
+/** The config an RL stage trains with, or every issue that keeps it from starting (see rlStageConfig). */
+export type RlStageConfig = { ok: true; config: RunConfig } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * The config of an RL stage begun on a run whose config is `runConfig`: the run's own settings (what its SFT
+ * trained: model, task, evaluation) with the RL settings being edited (`editedRl`), else the run's, else the
+ * defaults. The edited SFT settings play no part, so they cannot block (or leak into) the stage; the store's
+ * startRl and the RL panel's Start button both use this one rule.
+ */
+export function rlStageConfig(
+  runConfig: RunConfig,
+  editedRl: RlConfig | undefined,
+  limits: SizeLimits = BASELINE_LIMITS,
+): RlStageConfig {
+  const config: RunConfig = { ...runConfig, rl: editedRl ?? rlConfigFor(runConfig) };
+  const issues = runConfigIssues(config, limits);
+  return issues.length === 0 ? { ok: true, config } : { ok: false, issues };
 }
 
 /** Cross-field rules of an RL config that passed the schema. */

@@ -94,10 +94,34 @@ describe('datasets', () => {
     for (const r of rl) expect(r.prompt.startsWith('<short>cards ')).toBe(true);
   });
 
-  it('diverse instructions exist only for Sokoban', () => {
+  it('diverse instructions exist for Sokoban and General Points, not arithmetic', () => {
     const set = buildSftSet({ task: 'sokoban', size: 10, seed: 1, style: 'answer', instructions: 'diverse' });
     expect(set.every((s) => s.meta.variant === 'diverse')).toBe(true);
     for (const s of set) expect(s.prompt).toContain(`=Up`);
+    // General Points: each prompt states its own face rule, none an evaluation variant's, on training-side problems.
+    const gpSet = buildSftSet({ task: 'general_points', size: 60, seed: 1, style: 'cot', instructions: 'diverse' });
+    const gpDef = getTask('general_points');
+    const evalRuleTexts = new Set(
+      gpDef.variants
+        .filter((v) => v !== 'diverse')
+        .map(
+          (variant) => buildEvalSuite({ task: 'general_points', variant, size: 5, seed: 1 })[0]!.prompt.split(';')[1],
+        ),
+    );
+    expect(evalRuleTexts).toEqual(
+      new Set(['A=1,J=Q=K=10', 'A=1,J=11,Q=12,K=13', 'A=1,J=Q=K=5', 'A=1,J=Q=K=7', 'A=1,J=Q=K=12']),
+    );
+    const ruleTexts = new Set<string>();
+    for (const s of gpSet) {
+      expect(s.meta.variant).toBe('diverse');
+      const ruleText = s.prompt.split(';')[1] as string;
+      expect(ruleText).toMatch(/^A=1,J=(Q=K=\d|\d,Q=\d,K=\d)$/);
+      expect(evalRuleTexts.has(ruleText)).toBe(false);
+      ruleTexts.add(ruleText);
+      expect(isHeldOut(s.meta.key)).toBe(false);
+      expect(gpDef.verify(s.problem, s.target).correct).toBe(true);
+    }
+    expect(ruleTexts.size).toBeGreaterThan(20);
     expect(() => buildSftSet({ task: 'arithmetic', size: 1, seed: 1, style: 'cot', instructions: 'diverse' })).toThrow(
       /no diverse/,
     );

@@ -4,7 +4,9 @@ import { extractAnswer, extractThink, wrapTarget } from '../../src/tasks/format'
 import {
   cardValue,
   DEFAULT_GENERAL_POINTS_CONFIG,
+  DIVERSE_FACE_VALUES,
   type Expr,
+  type FaceRule,
   formatExpr,
   GP_VARIANT_SPECS,
   GP_VARIANTS,
@@ -14,6 +16,7 @@ import {
   leaves,
   parseFormula,
   problemKey,
+  promptRuleOf,
   RANKS,
   renderPrompt,
   solve,
@@ -21,7 +24,7 @@ import {
   writeAnswerOnly,
   writeTrace,
 } from '../../src/tasks/general_points';
-import { countTokens, encode } from '../../src/tasks/tokenizer';
+import { countTokens, decode, encode } from '../../src/tasks/tokenizer';
 import { createRng, type Rng } from '../../src/util/rng';
 
 const hand = (values: number[], target = 24): GpProblem => ({
@@ -294,7 +297,7 @@ describe('general points: variants', () => {
       const honest: GpProblem = {
         ...prob,
         variant: 'face_11_12_13',
-        values: prob.cards.map((c) => cardValue(c, GP_VARIANT_SPECS.face_11_12_13.verifierRule)),
+        values: prob.cards.map((c) => cardValue(c, GP_VARIANT_SPECS.face_11_12_13.verifierRule as FaceRule)),
       };
       expect(renderPrompt(prob, 'long')).toBe(renderPrompt(honest, 'long'));
       prob.cards.forEach((c, i) => {
@@ -321,8 +324,8 @@ describe('general points: variants', () => {
   });
 
   it('keys are the value multiset: card order and J/Q/K-vs-10 spelling do not matter, the rule does', () => {
-    const mk = (cards: string[], variant: GpProblem['variant'] = 'id'): GpProblem => {
-      const rule = GP_VARIANT_SPECS[variant].verifierRule;
+    const mk = (cards: string[], variant: Exclude<GpProblem['variant'], 'diverse'> = 'id'): GpProblem => {
+      const rule = GP_VARIANT_SPECS[variant].verifierRule as FaceRule;
       return { cards, values: cards.map((c) => cardValue(c, rule)), target: 24, variant, solution: '' };
     };
     expect(problemKey(mk(['4', '3', '2', 'A']))).toBe(problemKey(mk(['A', '2', '3', '4'])));
@@ -338,6 +341,97 @@ describe('general points: variants', () => {
     const a = Array.from({ length: 20 }, (_, i) => generate(createRng(i)));
     const b = Array.from({ length: 20 }, (_, i) => generate(createRng(i)));
     expect(a).toEqual(b);
+  });
+});
+
+describe('general points: diverse rules', () => {
+  const isFace = (c: string) => c === 'J' || c === 'Q' || c === 'K';
+  const ruleKey = (r: FaceRule) => `${r.J},${r.Q},${r.K}`;
+  // Every rule another variant states or applies: a diverse rule must be none of them, nor share a face value.
+  const evalRules = GP_VARIANTS.filter((v) => v !== 'diverse').flatMap((v) => {
+    const spec = GP_VARIANT_SPECS[v];
+    return [spec.promptRule, spec.verifierRule] as FaceRule[];
+  });
+  const evalFaceValues = new Set(evalRules.flatMap((r) => [r.J, r.Q, r.K]));
+  const rng = createRng(57);
+  const probs = Array.from({ length: 300 }, () => generate(rng, DEFAULT_GENERAL_POINTS_CONFIG, { variant: 'diverse' }));
+
+  it('each problem carries a pool rule that no other variant uses, half uniform and half distinct', () => {
+    expect(GP_VARIANT_SPECS.diverse.promptRule).toBeNull();
+    expect(evalRules.length).toBeGreaterThanOrEqual(14);
+    for (const v of DIVERSE_FACE_VALUES) expect(evalFaceValues.has(v)).toBe(false);
+    const seen = new Set<string>();
+    let uniform = 0;
+    for (const prob of probs) {
+      const rule = prob.rule as FaceRule;
+      expect(rule).toBeDefined();
+      for (const v of [rule.J, rule.Q, rule.K]) {
+        expect(DIVERSE_FACE_VALUES).toContain(v);
+        expect(evalFaceValues.has(v)).toBe(false);
+      }
+      expect(evalRules.map(ruleKey)).not.toContain(ruleKey(rule));
+      const distinct = new Set([rule.J, rule.Q, rule.K]).size;
+      expect([1, 3]).toContain(distinct);
+      if (distinct === 1) uniform++;
+      seen.add(ruleKey(rule));
+    }
+    // Binomial(300, 1/2): mean 150, sd ≈ 8.7.
+    expect(uniform).toBeGreaterThan(110);
+    expect(uniform).toBeLessThan(190);
+    // 6 uniform + 120 ordered distinct rules: 300 draws show many of them, every pool value among them.
+    expect(seen.size).toBeGreaterThan(60);
+    const valuesSeen = new Set(probs.flatMap((p) => [p.rule?.J, p.rule?.Q, p.rule?.K]));
+    expect([...valuesSeen].sort()).toEqual([...DIVERSE_FACE_VALUES].sort());
+  });
+
+  it('the prompt states the rule, hands hold a face card, values follow the rule, and decode(encode(x)) = x', () => {
+    for (const prob of probs) {
+      const r = prob.rule as FaceRule;
+      const text = r.J === r.Q && r.Q === r.K ? `A=1,J=Q=K=${r.J}` : `A=1,J=${r.J},Q=${r.Q},K=${r.K}`;
+      expect(renderPrompt(prob)).toBe(`cards ${prob.cards.join(',')};${text};target 24:`);
+      expect(promptRuleOf(prob)).toEqual(r);
+      expect(prob.cards).toHaveLength(4);
+      expect(prob.cards.some(isFace)).toBe(true);
+      prob.cards.forEach((c, i) => {
+        expect(RANKS).toContain(c);
+        expect(prob.values[i]).toBe(isFace(c) ? r[c as 'J' | 'Q' | 'K'] : c === 'A' ? 1 : Number(c));
+      });
+      const full = renderPrompt(prob, 'medium') + wrapTarget(writeTrace(prob, rng));
+      expect(decode(encode(full))).toBe(full);
+    }
+  });
+
+  it('written answers verify under the stated rule and are rejected when faces count as 10', () => {
+    for (const prob of probs) {
+      const target = wrapTarget(writeTrace(prob, rng));
+      expect(verify(prob, target)).toMatchObject({ correct: true, reason: 'ok' });
+      expect(verify(prob, wrapTarget(writeAnswerOnly(prob))).correct).toBe(true);
+      // The same cards read with J=Q=K=10 (as in training): the answer uses the stated face values, so it fails.
+      const asTen: GpProblem = {
+        ...prob,
+        variant: 'id',
+        values: prob.cards.map((c) => cardValue(c, GP_VARIANT_SPECS.id.verifierRule as FaceRule)),
+      };
+      expect(verify(asTen, target).reason).toMatch(/^wrong-cards/);
+      // And a solution found under J=Q=K=10, when there is one, fails under the stated rule.
+      const e = solve(asTen.values);
+      if (e) expect(verify(prob, `<answer>${formatExpr(e)}</answer>`).reason).toMatch(/^wrong-cards/);
+    }
+  });
+
+  it('is deterministic per seed, and a problem without its rule is refused with a clear error', () => {
+    const a = Array.from({ length: 30 }, (_, i) =>
+      generate(createRng(i), DEFAULT_GENERAL_POINTS_CONFIG, { variant: 'diverse' }),
+    );
+    const b = Array.from({ length: 30 }, (_, i) =>
+      generate(createRng(i), DEFAULT_GENERAL_POINTS_CONFIG, { variant: 'diverse' }),
+    );
+    expect(a).toEqual(b);
+    expect(new Set(a.map((p) => renderPrompt(p))).size).toBeGreaterThan(25);
+    const { rule: _rule, ...bare } = a[0] as GpProblem;
+    expect(() => renderPrompt(bare)).toThrow(/variant 'diverse' carries no face rule \(field 'rule'\)/);
+    // The fixed-rule variants carry none.
+    expect(generate(createRng(1)).rule).toBeUndefined();
   });
 });
 

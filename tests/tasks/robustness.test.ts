@@ -13,11 +13,13 @@ const gpProblem = gp.generate(rng);
 const gp5Problem = gp.generate(rng, gp.DEFAULT_GENERAL_POINTS_CONFIG, { variant: 'five_cards' });
 const skProblem = sk.generate(rng);
 const skDiverse = sk.generate(rng, sk.DEFAULT_SOKOBAN_CONFIG, { variant: 'diverse' });
+const gpDiverse = gp.generate(rng, gp.DEFAULT_GENERAL_POINTS_CONFIG, { variant: 'diverse' });
 
 const verifiers: [string, (c: string) => VerifyResult][] = [
   ['arithmetic', (c) => ar.verify(arProblem, c)],
   ['general_points', (c) => gp.verify(gpProblem, c)],
   ['general_points/5', (c) => gp.verify(gp5Problem, c)],
+  ['general_points/diverse', (c) => gp.verify(gpDiverse, c)],
   ['sokoban', (c) => sk.verify(skProblem, c)],
   ['sokoban/diverse', (c) => sk.verify(skDiverse, c)],
 ];
