@@ -32,7 +32,7 @@ export interface BaseDatasetOptions {
 
 export interface SftOptions extends BaseDatasetOptions {
   style: TargetStyle;
-  /** 'diverse' draws a new action vocabulary per sample (Sokoban only). Default 'fixed'. */
+  /** 'diverse' draws new instructions per sample (Sokoban: action names; General Points: the face-card rule). Default 'fixed'. */
   instructions?: 'fixed' | 'diverse';
   /** Variant for fixed instructions (default 'id'). */
   variant?: string;

@@ -18,7 +18,7 @@ export interface LabMethod {
   id: LabMethodId;
   /** Row label in the matrix, also the run's name prefix. */
   label: string;
-  /** Whether the method needs a task with a diverse-instruction variant (Sokoban's). */
+  /** Whether the method needs a task with a diverse-instruction variant (Sokoban and General Points have one). */
   needsDiverse: boolean;
 }
 
@@ -34,12 +34,35 @@ export const LAB_METHODS: readonly LabMethod[] = [
 export type LabTask = Extract<TaskId, 'sokoban' | 'general_points'>;
 export const LAB_TASKS: readonly LabTask[] = ['sokoban', 'general_points'];
 
-/** Scale of a lab run: 'paper' the published preset; 'smoke' a few steps, for checking the pipeline end to end. */
+/**
+ * Scale of a lab run: 'paper' the published preset; 'smoke' a few steps of the 'small' model with batch 2, for
+ * checking the pipeline end to end on a software adapter. Its context (128) holds answer-only Sokoban and General
+ * Points prompts but not Sokoban's chain-of-thought targets, so a smoke run of a CoT method on Sokoban is refused by
+ * the SFT data check ("none of the training examples fits").
+ */
 export type LabScale = 'paper' | 'smoke';
 
 const SCALE = {
-  paper: { sftSteps: 3000, warmStartSteps: 500, rlSteps: 300, evalSize: 128, model: 'medium' as const },
-  smoke: { sftSteps: 4, warmStartSteps: 2, rlSteps: 1, evalSize: 4, model: 'medium' as const },
+  paper: {
+    sftSteps: 3000,
+    warmStartSteps: 500,
+    rlSteps: 300,
+    batchSize: 32,
+    trainSize: 8000,
+    evalSize: 128,
+    maxNewTokens: 160,
+    model: 'medium' as const,
+  },
+  smoke: {
+    sftSteps: 2,
+    warmStartSteps: 2,
+    rlSteps: 1,
+    batchSize: 2,
+    trainSize: 64,
+    evalSize: 4,
+    maxNewTokens: 16,
+    model: 'small' as const,
+  },
 };
 
 /** The run config of one method on a task. */
@@ -53,13 +76,14 @@ export function labConfig(task: LabTask, method: LabMethodId, scale: LabScale = 
     sft: {
       ...DEFAULT_RUN_CONFIG.sft,
       steps: s.sftSteps,
-      trainSize: 8000,
+      batchSize: s.batchSize,
+      trainSize: s.trainSize,
       learningRate: 1e-3,
       samplesEverySteps: scale === 'smoke' ? 0 : DEFAULT_RUN_CONFIG.sft.samplesEverySteps,
       evalLossEverySteps: scale === 'smoke' ? 0 : DEFAULT_RUN_CONFIG.sft.evalLossEverySteps,
     },
     eval: { ...DEFAULT_RUN_CONFIG.eval, size: s.evalSize },
-    decode: { ...DEFAULT_RUN_CONFIG.decode, temperature: 0, maxNewTokens: 160 },
+    decode: { ...DEFAULT_RUN_CONFIG.decode, temperature: 0, maxNewTokens: s.maxNewTokens },
   };
   switch (method) {
     case 'answer':
@@ -80,7 +104,7 @@ export function labConfig(task: LabTask, method: LabMethodId, scale: LabScale = 
           promptsPerStep: scale === 'smoke' ? 2 : 16,
           generationsPerPrompt: scale === 'smoke' ? 2 : 8,
           learningRate: 5e-5,
-          maxCompletionTokens: 160,
+          maxCompletionTokens: s.maxNewTokens,
           levels: [],
           reward: { ...DEFAULT_RL_CONFIG.reward, lengthPenalty: 'none' },
           evalEverySteps: 0,

@@ -91,7 +91,7 @@ function TrainForm() {
         onChange={(instructions) => task({ instructions })}
         disabled={!hasDiverse}
         issue={at('task.instructions')}
-        hint={hasDiverse ? 'diverse-instruction variant' : 'only sokoban has a diverse variant'}
+        hint={hasDiverse ? 'diverse-instruction variant' : 'sokoban and general points have a diverse variant'}
       />
       <SelectField
         label="Model size"

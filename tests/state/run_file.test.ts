@@ -396,10 +396,12 @@ describe('random valid runs round-trip (property)', () => {
   const SIZES: PlaygroundModel[] = ['tiny', 'small', 'medium'];
   const STATUSES: RunStatus[] = ['running', 'paused', 'stopped', 'finished', 'interrupted', 'imported', 'error'];
   const SERIES: SeriesId[] = ['temperature', 'ts', 'bias', 'cap', 'extend'];
-  // Valid task settings (the cross-field rules: diverse instructions only for Sokoban, variants of the task).
+  // Valid task settings (the cross-field rules: diverse instructions only for tasks with a diverse variant, variants
+  // of the task).
   const TASKS = [
     { id: 'arithmetic', instructions: 'fixed', variants: ['id', 'add', 'sub', 'mul', 'more_digits'] },
     { id: 'general_points', instructions: 'fixed', variants: ['id'] },
+    { id: 'general_points', instructions: 'diverse', variants: ['id'] },
     { id: 'sokoban', instructions: 'diverse', variants: ['id'] },
     { id: 'sokoban', instructions: 'fixed', variants: ['id'] },
   ] as const;
