@@ -9,6 +9,7 @@ import { AccuracyChart, HistogramChart, PointTraces, RatesChart, TrainingChart }
 import { DecodePanel } from './DecodePanel';
 import { EnginePanel } from './EnginePanel';
 import { Header, Notices } from './Header';
+import { LabSection } from './LabSection';
 import { RlPanel } from './RlPanel';
 import { RunsPanel } from './RunsPanel';
 import { TrainPanel } from './TrainPanel';
@@ -64,6 +65,7 @@ export function App() {
           <EnginePanel />
         </div>
       </div>
+      <LabSection />
     </div>
   );
 }

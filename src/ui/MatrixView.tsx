@@ -1,0 +1,474 @@
+/**
+ * The generalization lab's results matrix (src/state/matrix.ts): rows = saved runs (one per method), columns = the
+ * task's evaluation suites grouped by kind, each cell the success rate, count and 95% Wilson interval on a viridis
+ * colour scale (src/ui/matrix_scale.ts). A cell is a button: it opens the suite's sample episodes or answers for that
+ * run below the table (Sokoban replayed on a board, General Points with its formula checked). Runs come from the store
+ * (saved and imported runs alike: any with suite results); checkboxes leave some out. Exports the matrix as JSON and
+ * CSV.
+ */
+import { memo, useMemo, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import {
+  buildMatrix,
+  findSuiteResult,
+  hasSuiteResults,
+  type MatrixCell,
+  type MatrixColumn,
+  type MatrixRow,
+  type MatrixRunSummary,
+  matrixToCsv,
+  matrixToJson,
+  type ResultsMatrix,
+  suiteTasks,
+  wilsonInterval,
+} from '../state/matrix';
+import type { RunRecord } from '../state/run_record';
+import { useStore } from '../state/store';
+import type { TaskId } from '../tasks/types';
+import type { SuiteKind, SuiteResult, SuiteSample } from '../train/suite_types';
+import { CompletionText } from './CompletionText';
+import { GpDetail } from './GpDetail';
+import { NO_RATE_COLOR, rateColor, scaleGradient, textColorFor } from './matrix_scale';
+import { SokobanEpisode } from './SokobanBoard';
+
+const TASK_LABEL: Record<TaskId, string> = {
+  sokoban: 'Sokoban',
+  general_points: 'General Points',
+  arithmetic: 'Arithmetic',
+};
+/** Task selector order: the lab's two tasks first. */
+const TASK_ORDER: readonly TaskId[] = ['sokoban', 'general_points', 'arithmetic'];
+
+const KIND_LABEL: Record<SuiteKind, string> = {
+  id: 'In distribution',
+  training: 'Training variant',
+  instruction: 'Unseen instructions',
+  difficulty: 'Harder',
+  fake: 'Fake instruction',
+};
+
+const KIND_HELP: Record<SuiteKind, string> = {
+  id: 'the training distribution',
+  training: 'in distribution only for the methods trained on it (diverse instructions)',
+  instruction: 'the same problems under instructions or rules no method trained on',
+  difficulty: 'harder problems (bigger boards, more boxes, more or higher cards)',
+  fake: 'the prompt states an unseen mapping the environment ignores: following the prompt fails',
+};
+
+const pct = (x: number) => `${Math.round(100 * x)}`;
+const pct1 = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function summaryText(s: MatrixRunSummary): string {
+  const parts = [s.targetStyle === 'cot' ? 'CoT' : 'answer-only', s.instructions, s.modelSize, `SFT ${s.sftSteps}`];
+  if (s.rlSteps !== null) parts.push(`RL ${s.rlSteps}`);
+  return parts.join(' · ');
+}
+
+function unitWord(unit: MatrixColumn['unit'], n: number): string {
+  return unit === 'episode' ? (n === 1 ? 'episode' : 'episodes') : n === 1 ? 'answer' : 'answers';
+}
+
+function cellLabel(row: MatrixRow, col: MatrixColumn, c: MatrixCell): string {
+  const rate = c.rate === null ? 'no problems' : pct1(c.rate);
+  return (
+    `${row.label}, suite ${col.suite} (${KIND_LABEL[col.kind]}): ${c.successes} of ${c.problems} ` +
+    `${unitWord(col.unit, c.problems)} succeeded, ${rate}, 95% interval ${pct1(c.ci[0])} to ${pct1(c.ci[1])}`
+  );
+}
+
+/** Saves text as a file through a temporary object URL. */
+function downloadText(text: string, fileName: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.style.display = 'none';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function CellButton({
+  row,
+  col,
+  cell,
+  selected,
+  onSelect,
+}: {
+  row: MatrixRow;
+  col: MatrixColumn;
+  cell: MatrixCell;
+  selected: boolean;
+  onSelect: () => void;
+}) {
+  const background = cell.rate === null ? NO_RATE_COLOR : rateColor(cell.rate);
+  const color = textColorFor(background);
+  const [lo, hi] = cell.ci;
+  return (
+    <button
+      type="button"
+      className="matrix-cell"
+      style={{ background, color }}
+      aria-pressed={selected}
+      aria-label={cellLabel(row, col, cell)}
+      title="Show the sample episodes of this suite"
+      onClick={onSelect}
+      data-testid="matrix-cell"
+    >
+      <span className="cell-rate">{cell.rate === null ? '—' : `${pct(cell.rate)}%`}</span>
+      <span className="cell-count">
+        {cell.successes}/{cell.problems}
+      </span>
+      <span className="cell-ci-bar" aria-hidden="true">
+        <span className="ci-range" style={{ left: `${100 * lo}%`, width: `${100 * (hi - lo)}%` }} />
+        {cell.rate !== null && <span className="ci-mark" style={{ left: `${100 * cell.rate}%` }} />}
+      </span>
+      <span className="cell-ci">
+        {pct(lo)}–{pct(hi)}
+      </span>
+    </button>
+  );
+}
+
+function MatrixTable({
+  matrix,
+  selected,
+  onSelect,
+}: {
+  matrix: ResultsMatrix;
+  selected: { runId: string; suite: string } | null;
+  onSelect: (runId: string, suite: string) => void;
+}) {
+  const groups: { kind: SuiteKind; count: number }[] = [];
+  for (const col of matrix.columns) {
+    const g = groups.at(-1);
+    if (g && g.kind === col.kind) g.count++;
+    else groups.push({ kind: col.kind, count: 1 });
+  }
+  return (
+    <div className="matrix-scroll">
+      <table className="matrix" data-testid="results-matrix">
+        <caption className="sr-only">
+          Success rate of each method (rows) on each evaluation suite (columns) of {TASK_LABEL[matrix.task]}
+        </caption>
+        <thead>
+          <tr>
+            <th rowSpan={2} scope="col" className="matrix-corner">
+              Method (run)
+            </th>
+            {groups.map((g, i) => (
+              <th
+                // biome-ignore lint/suspicious/noArrayIndexKey: groups follow the column order
+                key={i}
+                colSpan={g.count}
+                scope="colgroup"
+                className="matrix-kind"
+                title={KIND_HELP[g.kind]}
+              >
+                {KIND_LABEL[g.kind]}
+              </th>
+            ))}
+          </tr>
+          <tr>
+            {matrix.columns.map((col) => (
+              <th key={col.suite} scope="col" className="matrix-suite" title={`${col.suite}: ${KIND_HELP[col.kind]}`}>
+                {col.suite}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {matrix.rows.map((row, i) => (
+            <tr key={row.runId}>
+              <th scope="row" className="matrix-method">
+                <div className="matrix-method-name" title={row.label}>
+                  {row.label}
+                </div>
+                <div className="muted small">{summaryText(row.summary)}</div>
+              </th>
+              {matrix.columns.map((col, j) => {
+                const cell = matrix.cells[i]?.[j] ?? null;
+                return (
+                  <td key={col.suite}>
+                    {cell ? (
+                      <CellButton
+                        row={row}
+                        col={col}
+                        cell={cell}
+                        selected={selected?.runId === row.runId && selected.suite === col.suite}
+                        onSelect={() => onSelect(row.runId, col.suite)}
+                      />
+                    ) : (
+                      <span className="matrix-missing" title="This run was not evaluated on this suite">
+                        <span aria-hidden="true">—</span>
+                        <span className="sr-only">not evaluated</span>
+                      </span>
+                    )}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ScaleLegend() {
+  return (
+    <div className="matrix-legend">
+      <span className="legend-scale">
+        <span className="small">0%</span>
+        <span className="legend-bar" style={{ background: scaleGradient() }} aria-hidden="true" />
+        <span className="small">100%</span>
+      </span>
+      <span className="hint">
+        Colour: success rate on the viridis scale, perceptually uniform (equal steps in rate look equal; darker is
+        lower, readable in greyscale and with colour-vision deficiencies); text is black or white, whichever contrasts
+        more. Each cell: rate, successes/problems, and the 95% Wilson interval, drawn as a bar (tick: the rate) and
+        written below it. — : not evaluated.
+      </span>
+    </div>
+  );
+}
+
+function SampleBody({ task, suite, sample }: { task: TaskId; suite: string; sample: SuiteSample }) {
+  if (task === 'sokoban') return <SokobanEpisode sample={sample} />;
+  if (task === 'general_points') return <GpDetail sample={sample} suite={suite} />;
+  return (
+    <ol className="sample-turns">
+      {sample.turns.map((turn, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: turns of a sample never reorder
+        <li key={i}>
+          <span className="muted small">
+            answer {turn.action ?? 'none'} · {turn.note} · {turn.thinkingTokens} thinking tokens
+          </span>
+          <CompletionText prompt={i === 0 ? sample.prompt : undefined} completion={turn.completion} />
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function CellDetails({ run, result, onClose }: { run: RunRecord; result: SuiteResult; onClose: () => void }) {
+  const [index, setIndex] = useState(0);
+  const sample = result.samples[Math.min(index, result.samples.length - 1)];
+  const [lo, hi] = wilsonInterval(result.successes, result.problems);
+  const verb = result.unit === 'episode' ? 'solved' : 'correct';
+  return (
+    <section className="matrix-details" aria-labelledby="matrix-details-title" data-testid="matrix-details">
+      <div className="matrix-details-head">
+        <h3 id="matrix-details-title">
+          {run.name} · {result.suite} <span className="muted">({KIND_LABEL[result.kind]})</span>
+        </h3>
+        <button type="button" className="link" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      <p className="small matrix-details-stats">
+        {result.successes}/{result.problems} {unitWord(result.unit, result.problems)} {verb}
+        {result.problems > 0 && ` (${pct1(result.successes / result.problems)}, 95% CI ${pct1(lo)}–${pct1(hi)})`} · mean{' '}
+        {result.meanThinkingTokens.toFixed(1)} thinking tokens
+        {result.meanActions !== null && ` · ${result.meanActions.toFixed(1)} actions per episode`} · evaluated in{' '}
+        {(result.evalTimeMs / 1000).toFixed(1)} s
+      </p>
+      {sample === undefined ? (
+        <p className="muted small">No samples were kept for this suite.</p>
+      ) : (
+        <>
+          <fieldset className="sample-picker">
+            <legend className="sr-only">Sample</legend>
+            {result.samples.map((s, i) => (
+              <button
+                // biome-ignore lint/suspicious/noArrayIndexKey: a result's samples never reorder
+                key={i}
+                type="button"
+                className={s.success ? 'sample-ok' : 'sample-bad'}
+                aria-pressed={i === Math.min(index, result.samples.length - 1)}
+                title={s.reason}
+                onClick={() => setIndex(i)}
+              >
+                <span aria-hidden="true">{s.success ? '✓' : '✗'}</span> {result.unit} {i + 1}
+                <span className="sr-only">{s.success ? ', succeeded' : ', failed'}</span>
+              </button>
+            ))}
+          </fieldset>
+          <p className="small">
+            <span className={sample.success ? 'mark-ok' : 'mark-bad'}>{sample.success ? 'Succeeded' : 'Failed'}</span>:{' '}
+            {sample.reason}
+          </p>
+          <SampleBody key={`${result.suite}/${index}`} task={result.task} suite={result.suite} sample={sample} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function RunChooser({
+  runs,
+  excluded,
+  onToggle,
+}: {
+  runs: readonly RunRecord[];
+  excluded: ReadonlySet<string>;
+  onToggle: (runId: string) => void;
+}) {
+  return (
+    <fieldset className="matrix-runs">
+      <legend className="subhead">Runs in the matrix</legend>
+      {runs.map((r) => (
+        <label key={r.id} className="check">
+          <input
+            type="checkbox"
+            checked={!excluded.has(r.id)}
+            onChange={() => onToggle(r.id)}
+            data-testid="matrix-run-toggle"
+          />
+          <span className="matrix-run-name">{r.name}</span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+/** Runs that carry suite results (a training run without them never re-renders the view). */
+function useEvaluatedRuns(): RunRecord[] {
+  return useStore(
+    useShallow((s) =>
+      s.runOrder
+        .map((id) => s.runs[id])
+        .filter((r): r is RunRecord => r !== undefined && (r.suiteResults?.length ?? 0) > 0),
+    ),
+  );
+}
+
+/** The results matrix of the store's evaluated runs. */
+export const MatrixView = memo(function MatrixView() {
+  return <MatrixPanel runs={useEvaluatedRuns()} />;
+});
+
+/** The results matrix over `runs` (those without suite results are ignored): task selector, run choice, table, details. */
+export function MatrixPanel({ runs }: { runs: readonly RunRecord[] }) {
+  const tasks = useMemo(() => {
+    const present = suiteTasks(runs);
+    return TASK_ORDER.filter((t) => present.includes(t));
+  }, [runs]);
+  const [taskChoice, setTaskChoice] = useState<TaskId | null>(null);
+  const task = taskChoice !== null && tasks.includes(taskChoice) ? taskChoice : (tasks[0] ?? null);
+  // Oldest first: the order the lab queues its methods in.
+  const candidates = useMemo(
+    () => (task === null ? [] : runs.filter((r) => hasSuiteResults(r, task)).sort((a, b) => a.createdAt - b.createdAt)),
+    [runs, task],
+  );
+  const [excluded, setExcluded] = useState<ReadonlySet<string>>(new Set());
+  const matrix = useMemo(
+    () =>
+      task === null
+        ? null
+        : buildMatrix(
+            candidates.filter((r) => !excluded.has(r.id)),
+            task,
+          ),
+    [candidates, excluded, task],
+  );
+  const [selected, setSelected] = useState<{ runId: string; suite: string } | null>(null);
+  const selectedRun = selected ? candidates.find((r) => r.id === selected.runId && !excluded.has(r.id)) : undefined;
+  const selectedResult =
+    selected && selectedRun && task !== null ? findSuiteResult(selectedRun, task, selected.suite) : null;
+
+  if (task === null || matrix === null) {
+    return (
+      <p className="muted small" data-testid="results-matrix-empty">
+        No evaluated runs yet. Runs appear here once they carry suite results: the lab's runs, or run files from{' '}
+        <code>npm run experiment</code> with a matrix preset imported in the Runs panel.
+      </p>
+    );
+  }
+  const toggle = (runId: string) =>
+    setExcluded((prev) => {
+      const next = new Set(prev);
+      if (next.has(runId)) next.delete(runId);
+      else next.add(runId);
+      return next;
+    });
+  const empty = matrix.rows.length === 0;
+  return (
+    <div className="matrix-view">
+      <div className="matrix-toolbar">
+        {tasks.length > 1 && (
+          <fieldset className="matrix-tasks">
+            <legend className="sr-only">Task</legend>
+            {tasks.map((t) => (
+              <button
+                key={t}
+                type="button"
+                aria-pressed={t === task}
+                className={t === task ? 'primary' : undefined}
+                onClick={() => {
+                  setTaskChoice(t);
+                  setSelected(null);
+                }}
+              >
+                {TASK_LABEL[t]}
+              </button>
+            ))}
+          </fieldset>
+        )}
+        <div className="button-row matrix-exports">
+          <button
+            type="button"
+            disabled={empty}
+            onClick={() => downloadText(matrixToJson(matrix), `stoptime-matrix-${task}.json`, 'application/json')}
+            data-testid="export-matrix-json"
+          >
+            Export matrix JSON
+          </button>
+          <button
+            type="button"
+            disabled={empty}
+            onClick={() => downloadText(matrixToCsv(matrix), `stoptime-matrix-${task}.csv`, 'text/csv;charset=utf-8')}
+            data-testid="export-matrix-csv"
+          >
+            Export CSV
+          </button>
+        </div>
+      </div>
+      <div className="matrix-body">
+        <RunChooser runs={candidates} excluded={excluded} onToggle={toggle} />
+        <div className="matrix-main">
+          {empty ? (
+            <p className="muted small">Every run is left out: tick one to show it.</p>
+          ) : (
+            <>
+              <MatrixTable
+                matrix={matrix}
+                selected={selectedResult ? selected : null}
+                onSelect={(runId, suite) =>
+                  setSelected((cur) => (cur?.runId === runId && cur.suite === suite ? null : { runId, suite }))
+                }
+              />
+              <ScaleLegend />
+            </>
+          )}
+          {matrix.warnings.length > 0 && (
+            <ul className="issue-list">
+              {matrix.warnings.map((w) => (
+                <li key={w}>{w}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      </div>
+      {selectedRun && selectedResult && (
+        <CellDetails
+          key={`${selectedRun.id}/${selectedResult.suite}`}
+          run={selectedRun}
+          result={selectedResult}
+          onClose={() => setSelected(null)}
+        />
+      )}
+    </div>
+  );
+}

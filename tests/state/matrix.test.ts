@@ -1,0 +1,346 @@
+/**
+ * The generalization lab's results matrix (src/state/matrix.ts): Wilson score intervals, column order by kind and
+ * the task's variant order, missing suites, the CSV's quoting and formula neutralising, and the JSON document.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  buildMatrix,
+  csvText,
+  findSuiteResult,
+  MATRIX_CSV_HEADER,
+  MATRIX_FORMAT,
+  MATRIX_SCHEMA_VERSION,
+  type MatrixJson,
+  matrixToCsv,
+  matrixToJson,
+  SUITE_KIND_ORDER,
+  suiteTasks,
+  WILSON_Z_95,
+  wilsonInterval,
+} from '../../src/state/matrix';
+import type { RunRecord } from '../../src/state/run_record';
+import { getTask } from '../../src/tasks/index';
+import { type LabMethodId, labConfig } from '../../src/train/lab_presets';
+import type { SuiteKind, SuiteResult } from '../../src/train/suite_types';
+
+type Spec = [suite: string, kind: SuiteKind, successes: number, problems: number];
+
+function result(task: SuiteResult['task'], [suite, kind, successes, problems]: Spec): SuiteResult {
+  return {
+    task,
+    suite,
+    kind,
+    unit: task === 'sokoban' ? 'episode' : 'answer',
+    problems,
+    successes,
+    meanThinkingTokens: 0,
+    meanActions: task === 'sokoban' ? 3 : null,
+    evalTimeMs: 1,
+    samples: [],
+  };
+}
+
+let nextId = 0;
+function run(
+  name: string,
+  method: LabMethodId,
+  specs: Spec[],
+  task: 'sokoban' | 'general_points' = 'sokoban',
+): RunRecord {
+  const config = labConfig(task, method, 'smoke');
+  return {
+    id: `run${nextId++}`,
+    name,
+    createdAt: nextId,
+    updatedAt: nextId,
+    config,
+    status: 'finished',
+    adapter: 'CPU reference',
+    stepsDone: config.sft.steps + (config.rl?.steps ?? 0),
+    timeline: [],
+    evalPoints: [],
+    samples: null,
+    checkpointStep: null,
+    rlStartStep: config.rl ? config.sft.steps : null,
+    suiteResults: specs.map((s) => result(task, s)),
+  };
+}
+
+/**
+ * The Wilson bounds as the two roots of (n + z²)p² − (2s + z²)p + s²/n = 0, i.e. the p with |p̂ − p| = z·√(p(1−p)/n):
+ * an independent derivation from the one in src/state/matrix.ts.
+ */
+function wilsonByQuadratic(s: number, n: number, z: number): [number, number] {
+  const a = n + z * z;
+  const b = -(2 * s + z * z);
+  const c = (s * s) / n;
+  const disc = Math.sqrt(b * b - 4 * a * c);
+  return [(-b - disc) / (2 * a), (-b + disc) / (2 * a)];
+}
+
+describe('wilsonInterval', () => {
+  it('matches textbook values at 95%', () => {
+    // 0/10, 10/10, 5/10 at z = 1.96 (Newcombe 1998 / standard tables), to 4 decimals.
+    const cases: [number, number, number, number][] = [
+      [0, 10, 0, 0.2775],
+      [10, 10, 0.7225, 1],
+      [5, 10, 0.2366, 0.7634],
+    ];
+    for (const [s, n, lo, hi] of cases) {
+      const [l, h] = wilsonInterval(s, n);
+      expect(l).toBeCloseTo(lo, 4);
+      expect(h).toBeCloseTo(hi, 4);
+    }
+  });
+
+  it('matches the roots of the score equation for many counts and quantiles', () => {
+    for (const z of [WILSON_Z_95, 1, 2.576]) {
+      for (const n of [1, 2, 3, 7, 32, 128, 1000]) {
+        for (let s = 0; s <= n; s += Math.max(1, Math.floor(n / 9))) {
+          const [lo, hi] = wilsonInterval(s, n, z);
+          const [qlo, qhi] = wilsonByQuadratic(s, n, z);
+          // Both are a handful of f64 operations on numbers below 1e4: agreement to 1e-12 is expected.
+          expect(lo).toBeCloseTo(Math.max(0, qlo), 12);
+          expect(hi).toBeCloseTo(Math.min(1, qhi), 12);
+          expect(lo).toBeLessThanOrEqual(s / n);
+          expect(hi).toBeGreaterThanOrEqual(s / n);
+        }
+      }
+    }
+  });
+
+  it('is exact at the extremes, [0, 1] for no trials, and refuses impossible counts', () => {
+    expect(wilsonInterval(0, 32)[0]).toBe(0);
+    expect(wilsonInterval(32, 32)[1]).toBe(1);
+    expect(wilsonInterval(0, 0)).toEqual([0, 1]);
+    expect(() => wilsonInterval(5, 3)).toThrow(/successes must be an integer in 0\.\.3, got 5/);
+    expect(() => wilsonInterval(-1, 3)).toThrow(/successes/);
+    expect(() => wilsonInterval(1.5, 3)).toThrow(/successes/);
+    expect(() => wilsonInterval(1, Number.NaN)).toThrow(/trials must be a non-negative integer/);
+    expect(() => wilsonInterval(1, 3, 0)).toThrow(/z must be a positive number/);
+  });
+});
+
+describe('buildMatrix', () => {
+  it('orders columns by kind (id, training, instruction, difficulty, fake), then by the task variant order', () => {
+    // Given in a scrambled order, spread over two runs.
+    const a = run('answer', 'answer', [
+      ['fake_numeric', 'fake', 1, 4],
+      ['size10', 'difficulty', 0, 4],
+      ['numeric', 'instruction', 2, 4],
+      ['id', 'id', 4, 4],
+    ]);
+    const b = run('cot', 'cot', [
+      ['boxes2', 'difficulty', 1, 4],
+      ['diverse', 'training', 0, 4],
+      ['alpha', 'instruction', 3, 4],
+      ['size8', 'difficulty', 2, 4],
+    ]);
+    const m = buildMatrix([a, b], 'sokoban');
+    const suites = m.columns.map((c) => c.suite);
+    expect(suites).toEqual(['id', 'diverse', 'alpha', 'numeric', 'size8', 'size10', 'boxes2', 'fake_numeric']);
+    // Independently: kinds never decrease in SUITE_KIND_ORDER, and within a kind the variant index increases.
+    const variants = getTask('sokoban').variants as readonly string[];
+    for (let j = 1; j < m.columns.length; j++) {
+      const prev = m.columns[j - 1]!;
+      const cur = m.columns[j]!;
+      const dk = SUITE_KIND_ORDER.indexOf(cur.kind) - SUITE_KIND_ORDER.indexOf(prev.kind);
+      expect(dk).toBeGreaterThanOrEqual(0);
+      if (dk === 0) expect(variants.indexOf(cur.suite)).toBeGreaterThan(variants.indexOf(prev.suite));
+    }
+  });
+
+  it('puts suites the task does not list last within their kind, by name', () => {
+    const a = run('x', 'cot', [
+      ['zz_new', 'difficulty', 1, 2],
+      ['aa_new', 'difficulty', 1, 2],
+      ['size8', 'difficulty', 1, 2],
+      ['id', 'id', 1, 2],
+    ]);
+    expect(buildMatrix([a], 'sokoban').columns.map((c) => c.suite)).toEqual(['id', 'size8', 'aa_new', 'zz_new']);
+  });
+
+  it('gives null cells for suites a run lacks and counts, rate and interval for the others', () => {
+    const a = run('answer', 'answer', [
+      ['id', 'id', 12, 32],
+      ['alpha', 'instruction', 0, 32],
+    ]);
+    const b = run('grpo', 'grpo', [
+      ['id', 'id', 30, 32],
+      ['size8', 'difficulty', 5, 10],
+    ]);
+    const m = buildMatrix([a, b], 'sokoban');
+    expect(m.rows.map((r) => r.label)).toEqual(['answer', 'grpo']);
+    expect(m.columns.map((c) => c.suite)).toEqual(['id', 'alpha', 'size8']);
+    const [ra, rb] = m.cells;
+    expect(ra![0]).toEqual({ successes: 12, problems: 32, rate: 12 / 32, ci: wilsonInterval(12, 32) });
+    expect(ra![1]!.rate).toBe(0);
+    expect(ra![2]).toBeNull();
+    expect(rb![1]).toBeNull();
+    expect(rb![2]!.ci[0]).toBeCloseTo(0.2366, 4);
+    expect(m.warnings).toEqual([]);
+    // The row summary comes from each run's config.
+    expect(m.rows[0]!.summary).toMatchObject({ task: 'sokoban', targetStyle: 'answer', rlSteps: null });
+    expect(m.rows[1]!.summary.rlSteps).toBe(b.config.rl!.steps);
+  });
+
+  it('leaves out runs without results for the task, other tasks, impossible counts and duplicate suites', () => {
+    const gp = run('gp', 'cot', [['id', 'id', 1, 2]], 'general_points');
+    const none: RunRecord = { ...run('none', 'cot', []), suiteResults: null };
+    const bad = run('bad', 'cot', [
+      ['id', 'id', 5, 3],
+      ['alpha', 'instruction', 1, 2],
+      ['alpha', 'instruction', 2, 2],
+    ]);
+    const m = buildMatrix([gp, none, bad], 'sokoban');
+    expect(m.rows.map((r) => r.label)).toEqual(['bad']);
+    expect(m.columns.map((c) => c.suite)).toEqual(['alpha']);
+    expect(m.cells[0]![0]!.successes).toBe(1);
+    expect(m.warnings).toHaveLength(2);
+    expect(m.warnings[0]).toMatch(/suiteResults\[0\] \(suite 'id'\): successes 5 > problems 3; left out/);
+    expect(m.warnings[1]).toMatch(/suiteResults\[2\] \(suite 'alpha'\): a second result/);
+    expect(findSuiteResult(bad, 'sokoban', 'alpha')!.successes).toBe(1);
+    expect(findSuiteResult(bad, 'sokoban', 'id')).toBeNull();
+    expect(suiteTasks([gp, none, bad])).toEqual(['general_points', 'sokoban']);
+    expect(() => buildMatrix([gp], 'nope' as 'sokoban')).toThrow(/unknown task 'nope'/);
+  });
+
+  it('gives a zero-problem suite a null rate and the [0, 1] interval', () => {
+    const m = buildMatrix([run('a', 'cot', [['id', 'id', 0, 0]])], 'sokoban');
+    expect(m.cells[0]![0]).toEqual({ successes: 0, problems: 0, rate: null, ci: [0, 1] });
+  });
+});
+
+/** A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF records) to read the CSV back. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      record.push(field);
+      field = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i++;
+    } else field += ch;
+  }
+  expect(field).toBe('');
+  expect(record).toEqual([]);
+  return records;
+}
+
+describe('matrixToCsv', () => {
+  const hostile = 'SFT "CoT", v2\nline';
+  const formula = '=HYPERLINK("http://x","y")';
+  const runs = [
+    run(hostile, 'cot', [
+      ['id', 'id', 12, 32],
+      ['size8', 'difficulty', 3, 32],
+    ]),
+    run(formula, 'answer', [['id', 'id', 1, 3]]),
+    run('+1', 'grpo', [['alpha', 'instruction', 0, 0]]),
+  ];
+  const m = buildMatrix(runs, 'sokoban');
+  const csv = matrixToCsv(m);
+
+  it('writes one CRLF record per (method, suite) present, with the header first', () => {
+    const records = parseCsv(csv);
+    expect(records[0]).toEqual([...MATRIX_CSV_HEADER]);
+    expect(records).toHaveLength(1 + 4);
+    for (const r of records) expect(r).toHaveLength(MATRIX_CSV_HEADER.length);
+    const [, first, second] = records;
+    expect(first!.slice(0, 5)).toEqual([hostile, 'id', 'id', '12', '32']);
+    expect(Number(first![5])).toBeCloseTo(12 / 32, 6);
+    const [lo, hi] = wilsonInterval(12, 32);
+    expect(Number(first![6])).toBeCloseTo(lo, 6);
+    expect(Number(first![7])).toBeCloseTo(hi, 6);
+    expect(first![8]).toBe(runs[0]!.id);
+    expect(second!.slice(1, 3)).toEqual(['size8', 'difficulty']);
+  });
+
+  it('quotes text fields, doubles inner quotes and neutralises formula starts', () => {
+    expect(csv).toContain('"SFT ""CoT"", v2\nline"');
+    const records = parseCsv(csv);
+    const names = records.slice(1).map((r) => r[0]);
+    expect(names).toContain(`'${formula}`);
+    expect(names).toContain("'+1");
+    for (const start of ['=', '+', '-', '@', '\t', '\r']) expect(csvText(`${start}x`)).toBe(`"'${start}x"`);
+    expect(csvText('a-b')).toBe('"a-b"');
+    expect(csvText('')).toBe('""');
+  });
+
+  it('leaves rate empty for a zero-problem suite', () => {
+    const last = parseCsv(csv).at(-1)!;
+    expect(last.slice(0, 8)).toEqual(["'+1", 'alpha', 'instruction', '0', '0', '', '0', '1']);
+  });
+});
+
+describe('matrixToJson', () => {
+  it('round-trips through JSON.parse with the format header, rows, columns and every cell count', () => {
+    const runs = [
+      run(
+        'answer',
+        'answer',
+        [
+          ['id', 'id', 12, 32],
+          ['face_5', 'instruction', 4, 32],
+        ],
+        'general_points',
+      ),
+      run(
+        'cot',
+        'cot',
+        [
+          ['id', 'id', 20, 32],
+          ['fake_face', 'fake', 1, 32],
+        ],
+        'general_points',
+      ),
+    ];
+    const m = buildMatrix(runs, 'general_points');
+    const doc = JSON.parse(matrixToJson(m)) as MatrixJson;
+    expect(doc.format).toBe(MATRIX_FORMAT);
+    expect(doc.schemaVersion).toBe(MATRIX_SCHEMA_VERSION);
+    expect(doc.task).toBe('general_points');
+    expect(doc.interval).toEqual({ method: 'wilson', confidence: 0.95, z: WILSON_Z_95 });
+    expect(doc.rows.map((r) => [r.runId, r.name])).toEqual(runs.map((r) => [r.id, r.name]));
+    expect(doc.rows[0]!.config).toEqual({
+      task: 'general_points',
+      targetStyle: 'answer',
+      instructions: 'fixed',
+      modelSize: runs[0]!.config.model.size,
+      sftSteps: runs[0]!.config.sft.steps,
+      rlSteps: null,
+    });
+    expect(doc.columns).toEqual(m.columns);
+    // Every present cell, and only those, with its counts and interval.
+    const present = m.cells.flat().filter((c) => c !== null);
+    expect(doc.cells).toHaveLength(present.length);
+    for (const c of doc.cells) {
+      const i = m.rows.findIndex((r) => r.runId === c.runId);
+      const j = m.columns.findIndex((col) => col.suite === c.suite);
+      const cell = m.cells[i]![j]!;
+      expect([c.successes, c.problems, c.rate, c.ciLow, c.ciHigh]).toEqual([
+        cell.successes,
+        cell.problems,
+        cell.rate,
+        ...cell.ci,
+      ]);
+    }
+    const fake = doc.cells.find((c) => c.suite === 'fake_face')!;
+    expect([fake.runId, fake.kind, fake.successes, fake.problems]).toEqual([runs[1]!.id, 'fake', 1, 32]);
+  });
+});

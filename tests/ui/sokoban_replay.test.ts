@@ -1,0 +1,89 @@
+/**
+ * The Sokoban episode replay of the matrix view's board viewer (src/ui/sokoban_replay.ts): frames follow the task's
+ * own `step` from the parsed start board, invalid turns change nothing, and the cell grid spells the task's board text.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  ACTIONS,
+  type Action,
+  generateLevel,
+  isSolved,
+  parseBoard,
+  renderBoard,
+  type SokobanState,
+  step,
+} from '../../src/tasks/sokoban';
+import { boardCells, CELL_SYMBOL, replayEpisode } from '../../src/ui/sokoban_replay';
+import { createRng } from '../../src/util/rng';
+
+const gridText = (s: SokobanState) =>
+  boardCells(s)
+    .map((row) => row.map((k) => CELL_SYMBOL[k]).join(''))
+    .join('\n');
+
+describe('boardCells', () => {
+  it('spells every symbol the task renders, on a hand-made board', () => {
+    const text = ['#######', '#P_O_X#', '#_√___#', '#__#_O#', '#######'].join('\n');
+    const s = parseBoard(text);
+    expect(gridText(s)).toBe(text);
+    expect(boardCells(s)[1]).toEqual(['wall', 'player', 'floor', 'target', 'floor', 'box', 'wall']);
+    expect(boardCells(s)[2]![2]).toBe('box-on-target');
+    const onTarget = parseBoard(['####', '#S_#', '#X_#', '#O_#', '####'].join('\n'));
+    expect(boardCells(onTarget)[1]![1]).toBe('player-on-target');
+  });
+
+  it("matches the task's renderBoard on generated levels", () => {
+    const rng = createRng(7);
+    for (let k = 0; k < 10; k++) {
+      const { level } = generateLevel(rng);
+      expect(gridText(level)).toBe(renderBoard(level));
+    }
+  });
+});
+
+describe('replayEpisode', () => {
+  it("follows the task's step on random action sequences, invalid turns included", () => {
+    const rng = createRng(11);
+    for (let k = 0; k < 10; k++) {
+      const { level } = generateLevel(rng);
+      const actions: (string | null)[] = Array.from({ length: 20 }, () => {
+        const r = rng.int(6);
+        return r < 4 ? (ACTIONS[r] as Action) : r === 4 ? null : 'fox';
+      });
+      const frames = replayEpisode(renderBoard(level), actions);
+      expect(frames).toHaveLength(actions.length + 1);
+      let s = level;
+      expect(renderBoard(frames[0]!.state)).toBe(renderBoard(s));
+      actions.forEach((a, t) => {
+        const f = frames[t + 1]!;
+        if (a === null || a === 'fox') {
+          expect(f.outcome).toBe('invalid');
+          expect(f.action).toBeNull();
+        } else {
+          const next = step(s, a as Action);
+          expect(f.outcome).toBe(renderBoard(next) === renderBoard(s) ? 'blocked' : 'moved');
+          expect(f.action).toBe(a);
+          s = next;
+        }
+        expect(renderBoard(f.state)).toBe(renderBoard(s));
+        expect(f.solved).toBe(isSolved(s));
+      });
+    }
+  });
+
+  it('ends solved after an optimal plan and not before', () => {
+    const rng = createRng(3);
+    for (let k = 0; k < 5; k++) {
+      const { level, plan } = generateLevel(rng);
+      const frames = replayEpisode(renderBoard(level), plan);
+      expect(frames.at(-1)!.solved).toBe(true);
+      expect(frames.slice(0, -1).some((f) => f.solved)).toBe(false);
+      expect(frames.slice(1).every((f) => f.outcome === 'moved')).toBe(true);
+    }
+  });
+
+  it('reports a malformed board with the parser message', () => {
+    expect(() => replayEpisode('####\n#P#', [])).toThrow(/row 1 has length 3, want 4/);
+    expect(() => replayEpisode('####\n#__#\n####', ['Up'])).toThrow(/no player/);
+  });
+});
