@@ -6,23 +6,26 @@
  * Worker events are buffered and applied at most every FLUSH_INTERVAL_MS in one store update, and a run is written to
  * IndexedDB at most once per SAVE_INTERVAL_MS while it trains, so a fast training loop cannot flood the main thread.
  * Evaluations run one at a time: a settled decode-setting change replaces any earlier one still waiting, and sweeps
- * queue their points behind it.
+ * queue their points behind it. The lab queue trains and evaluates queued lab methods one run at a time, through the
+ * same session path as Start (see `queueLab`).
  */
 import * as Comlink from 'comlink';
 import { create } from 'zustand';
 import { getTask } from '../tasks/index';
 import type { TrainerState } from '../train/backend';
+import { type LabMethodId, type LabScale, type LabTask, labConfig } from '../train/lab_presets';
 import type { MetricKey } from '../train/metrics';
 import { applySweepValue, type EvalPoint, type SeriesId } from '../train/results';
 import {
-  DEFAULT_RL_CONFIG,
   DEFAULT_RUN_CONFIG,
   type DecodeConfig,
   decodeConfigSchema,
   type EvalConfig,
   evalConfigSchema,
+  type RlConfig,
   type RunConfig,
   rlConfigFor,
+  rlStageConfig,
   runConfigIssues,
 } from '../train/run_config';
 import type {
@@ -35,6 +38,18 @@ import type {
   TrainSummary,
   WorkerEvent,
 } from '../worker/api';
+import {
+  currentLabItem,
+  EMPTY_LAB_QUEUE,
+  type LabAction,
+  type LabEndStatus,
+  type LabItem,
+  type LabQueueState,
+  labBusy,
+  labItemSpecs,
+  labQueueIssues,
+  labQueueReducer,
+} from './lab_queue';
 import { exportRunFile, parseRunFile, RUN_FILE_LIMITS } from './run_file';
 import { type ResumePlan, type RunRecord, type RunStatus, resumePlanFor } from './run_record';
 import { type DeletedRun, describeStorageError, newRunId } from './runs_db';
@@ -144,6 +159,11 @@ export interface PlaygroundState {
   error: string | null;
   /** False when IndexedDB could not be opened: runs live in memory only. */
   storageAvailable: boolean;
+  /**
+   * The lab queue (src/state/lab_queue.ts): its items and the one being worked on. While it is busy (labBusy) the worker's
+   * model and session belong to it: Start, Start RL and Resume are refused, and selecting a run loads no weights.
+   */
+  lab: LabQueueState;
 
   init(): Promise<void>;
   setConfig(update: (c: RunConfig) => RunConfig): void;
@@ -157,6 +177,16 @@ export interface PlaygroundState {
    * run's `rlStartStep`. Refused for a run that already has an RL stage (an interrupted one resumes with resumeRun).
    */
   startRl(): Promise<void>;
+  /**
+   * Queues `methods` of the lab's `task` at `scale` (src/train/lab_presets.ts), each evaluated on `suiteSize` problems
+   * per suite (default: the preset's evaluation size), and works through the queue one item at a time: a run named
+   * after the method, SFT as Start runs it, the RL stage from the SFT checkpoint as startRl runs it (when the method's
+   * config has `rl`), then every evaluation suite of the task, saved as the run's `suiteResults`. A failed item is
+   * marked with its reason and the queue goes on. Refused (with an error) while a run outside the queue is training.
+   */
+  queueLab(task: LabTask, methods: readonly LabMethodId[], scale: LabScale, options?: { suiteSize?: number }): void;
+  /** Stops the current lab item's run (as Stop does) and cancels the queued ones. */
+  cancelLab(): Promise<void>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -454,6 +484,8 @@ function canEvaluate(s: PlaygroundState, run: RunRecord): boolean {
   // While a session starts the worker still holds the previous model: wait for the first step.
   if (s.session?.state === 'starting') return false;
   if (isActive(s.session)) return s.session.runId === run.id;
+  // Between the lab queue's stages the worker holds the model of its run, which must stay loaded.
+  if (labBusy(s.lab)) return s.modelRunId === run.id;
   return s.modelRunId === run.id || run.checkpointStep !== null;
 }
 
@@ -480,6 +512,7 @@ async function ensureModel(runId: string): Promise<void> {
   const s = useStore.getState();
   if (s.modelRunId === runId) return;
   if (isActive(s.session)) throw new Error('a training run is in progress: evaluations apply to it');
+  if (labBusy(s.lab)) throw new Error('the lab queue is running: evaluations apply to its current run');
   const run = s.runs[runId];
   if (!run) throw new Error('the run no longer exists');
   const state = run.checkpointStep !== null && db ? await db.getCheckpoint(runId) : null;
@@ -499,7 +532,8 @@ function pump(): Promise<void> {
         if (loadRequest !== null) {
           const id = loadRequest;
           loadRequest = null;
-          if (!isActive(useStore.getState().session)) {
+          const now = useStore.getState();
+          if (!isActive(now.session) && !labBusy(now.lab)) {
             try {
               await ensureModel(id);
             } catch (e) {
@@ -645,12 +679,21 @@ interface RlStage {
   resume?: GrpoResume;
 }
 
+/** How a session of runSession ended. */
+interface SessionOutcome {
+  state: TrainingState;
+  /** Why it failed ('error'); null otherwise. */
+  message: string | null;
+  /** The run's timeline step it ended at. */
+  step: number;
+}
+
 /**
  * Runs a training session for `run`: SFT (a new run, or an interrupted one from its checkpoint `from`), or with
  * `rl` the RL stage from `from` (required): the SFT weights, or with `rl.resume` the stage's own checkpoint; its steps
- * continue after `rl.offset`.
+ * continue after `rl.offset`. Settles when the session has ended and its final weights are queued for saving.
  */
-async function runSession(run: RunRecord, from?: TrainerState, rl?: RlStage): Promise<void> {
+async function runSession(run: RunRecord, from?: TrainerState, rl?: RlStage): Promise<SessionOutcome> {
   buffer = [];
   stopWhileStarting = null;
   const kind = rl ? 'rl' : 'sft';
@@ -728,6 +771,180 @@ async function runSession(run: RunRecord, from?: TrainerState, rl?: RlStage): Pr
     }
   }
   if (summary === null) useStore.setState({ modelRunId: null });
+  return { state: finalState, message: failure ?? (finalState === 'error' ? 'unknown error' : null), step: steps };
+}
+
+/** A new run record for `config`, trained on `adapter`, named `name`. */
+function newRunRecord(config: RunConfig, name: string, adapter: string): RunRecord {
+  const now = Date.now();
+  return {
+    id: newRunId(),
+    name,
+    createdAt: now,
+    updatedAt: now,
+    config,
+    status: 'running',
+    adapter,
+    stepsDone: 0,
+    timeline: [],
+    evalPoints: [],
+    samples: null,
+    checkpointStep: null,
+  };
+}
+
+/** An RL stage ready to begin: the run as the stage begins it, and the SFT weights it starts from. */
+interface PreparedRlStage {
+  run: RunRecord;
+  from: TrainerState;
+}
+
+/**
+ * Prepares an RL stage on `run` from its stored checkpoint, with `editedRl` (the RL panel's settings; undefined: the
+ * run's own, see rlStageConfig). Throws, saying why, for a run that cannot take one: no checkpoint, an RL stage
+ * already, invalid settings, a checkpoint that cannot be read.
+ */
+async function prepareRlStage(run: RunRecord, editedRl: RlConfig | undefined): Promise<PreparedRlStage> {
+  if (run.checkpointStep === null) throw new Error(`Run '${run.name}' has no checkpoint to start RL from.`);
+  if (run.rlStartStep != null) {
+    // Its checkpoint holds RL weights and its timeline and settings describe that stage: a second stage would
+    // overwrite both. An interrupted stage continues with Resume.
+    throw new Error(
+      `Run '${run.name}' already has an RL stage (from step ${run.rlStartStep}): start RL from a run that has only been trained with SFT${run.status === 'interrupted' ? ', or Resume this one' : ''}.`,
+    );
+  }
+  const stage = rlStageConfig(run.config, editedRl);
+  if (!stage.ok) {
+    throw new Error(`Fix the RL settings first: ${stage.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  }
+  let state: TrainerState | undefined;
+  try {
+    await dbChain;
+    state = db ? await db.getCheckpoint(run.id) : undefined;
+    if (!state && useStore.getState().modelRunId === run.id) state = await worker().readModel();
+  } catch (e) {
+    throw new Error(`Could not read the checkpoint of '${run.name}': ${message(e)}`);
+  }
+  if (!state) throw new Error(`Run '${run.name}' has no saved checkpoint to start RL from.`);
+  const from = state;
+  return {
+    from,
+    run: {
+      ...run,
+      config: stage.config,
+      status: 'running',
+      stepsDone: from.step,
+      checkpointStep: from.step,
+      rlStartStep: from.step,
+      timeline: run.timeline.filter((p) => p.step <= from.step),
+      updatedAt: Date.now(),
+    },
+  };
+}
+
+/** Runs a prepared RL stage (its steps continuing the run's timeline after the checkpoint's step). */
+function runRlStage({ run, from }: PreparedRlStage): Promise<SessionOutcome> {
+  saveRlStart(run, from);
+  return runSession(run, from, { offset: from.step });
+}
+
+// ---- the lab queue: one item at a time, each through the same session path as Start and startRl ----
+
+/** True while runLabQueue works through the queue (it ends once no item waits). */
+let labLoopRunning = false;
+
+function labDispatch(action: LabAction): void {
+  useStore.setState((s) => ({ lab: labQueueReducer(s.lab, action) }));
+}
+
+interface LabOutcome {
+  status: LabEndStatus;
+  message: string | null;
+}
+
+/** The outcome of an item whose `stage` session ended without finishing. */
+function unfinished(stage: 'SFT' | 'RL', outcome: SessionOutcome): LabOutcome {
+  if (outcome.state === 'stopped') {
+    const cancelled = useStore.getState().lab.cancelRequested;
+    return {
+      status: 'cancelled',
+      message: `${cancelled ? 'cancelled' : 'stopped'} during ${stage} at step ${outcome.step}`,
+    };
+  }
+  return { status: 'failed', message: `${stage}: ${outcome.message ?? `ended in state '${outcome.state}'`}` };
+}
+
+/** Trains, then evaluates, the lab's current item (the caller ends it with the outcome). */
+async function runLabItem(item: LabItem): Promise<LabOutcome> {
+  const cancelled = (after: string): LabOutcome | null =>
+    useStore.getState().lab.cancelRequested ? { status: 'cancelled', message: `cancelled after ${after}` } : null;
+  const s = useStore.getState();
+  if (s.engine === null) return { status: 'failed', message: 'the engine is not ready' };
+  if (isActive(s.session)) return { status: 'failed', message: 'another run is training' };
+  const issues = runConfigIssues(item.config);
+  if (issues.length > 0) {
+    return {
+      status: 'failed',
+      message: `invalid settings: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    };
+  }
+  const run = newRunRecord(item.config, uniqueName(item.label, s.runs), s.engine.adapter);
+  labDispatch({ type: 'run', runId: run.id });
+  const sft = await runSession(run);
+  if (sft.state !== 'finished') return unfinished('SFT', sft);
+  if (item.config.rl) {
+    const early = cancelled('SFT');
+    if (early) return early;
+    labDispatch({ type: 'stage', status: 'rl' });
+    const trained = useStore.getState().runs[run.id];
+    if (!trained) return { status: 'failed', message: 'the run was deleted' };
+    let prepared: PreparedRlStage;
+    try {
+      // The method's own RL settings (its config's `rl`), not the RL panel's.
+      prepared = await prepareRlStage(trained, undefined);
+    } catch (e) {
+      return { status: 'failed', message: `RL: ${message(e)}` };
+    }
+    const late = cancelled('SFT');
+    if (late) return late;
+    const rl = await runRlStage(prepared);
+    if (rl.state !== 'finished') return unfinished('RL', rl);
+  }
+  const early = cancelled(item.config.rl ? 'RL' : 'SFT');
+  if (early) return early;
+  labDispatch({ type: 'stage', status: 'evaluating' });
+  // The session just ended holds the trained model; nothing loads another while the queue is busy.
+  if (useStore.getState().modelRunId !== run.id) return { status: 'failed', message: "the run's model is not loaded" };
+  const { eval: evalCfg, decode } = item.config;
+  try {
+    const suiteResults = await worker().evaluateSuites({ size: evalCfg.size, seed: evalCfg.seed, decode });
+    if (updateRun(run.id, (r) => ({ ...r, suiteResults, updatedAt: Date.now() }))) saveRunNow(run.id);
+  } catch (e) {
+    return { status: 'failed', message: `suite evaluation: ${message(e)}` };
+  }
+  return { status: 'done', message: null };
+}
+
+/** Works through the queued lab items one at a time until none waits; one loop at a time. */
+async function runLabQueue(): Promise<void> {
+  if (labLoopRunning) return;
+  labLoopRunning = true;
+  try {
+    for (;;) {
+      labDispatch({ type: 'begin' });
+      const item = currentLabItem(useStore.getState().lab);
+      if (item === null) return;
+      let outcome: LabOutcome;
+      try {
+        outcome = await runLabItem(item);
+      } catch (e) {
+        outcome = { status: 'failed', message: message(e) };
+      }
+      labDispatch({ type: 'finish', ...outcome });
+    }
+  } finally {
+    labLoopRunning = false;
+  }
 }
 
 // ---- the store ----
@@ -752,6 +969,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
   toast: null,
   error: null,
   storageAvailable: true,
+  lab: EMPTY_LAB_QUEUE,
 
   async init() {
     if (initStarted) return;
@@ -856,6 +1074,10 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
   async start() {
     const s = get();
     if (isActive(s.session) || s.engine === null) return;
+    if (labBusy(s.lab)) {
+      set({ error: 'The lab queue is running: wait for it to finish, or cancel it, before starting another run.' });
+      return;
+    }
     // The RL settings are the RL stage's (startRl takes the panel's then): they don't block SFT, and invalid ones stay
     // out of this run's config, which the worker would reject (the rule of sftConfigIssues and sftRunConfig).
     const { rl, ...sftOnly } = s.config;
@@ -864,74 +1086,58 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
       set({ error: `Fix the settings first: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
       return;
     }
-    const now = Date.now();
     const c: RunConfig = rl === undefined || runConfigIssues(s.config).length === 0 ? s.config : sftOnly;
-    const run: RunRecord = {
-      id: newRunId(),
-      name: uniqueName(`${c.task.id} ${c.task.targetStyle} ${c.model.size} seed ${c.seed}`, s.runs),
-      createdAt: now,
-      updatedAt: now,
-      config: c,
-      status: 'running',
-      adapter: s.engine.adapter,
-      stepsDone: 0,
-      timeline: [],
-      evalPoints: [],
-      samples: null,
-      checkpointStep: null,
-    };
-    await runSession(run);
+    const name = uniqueName(`${c.task.id} ${c.task.targetStyle} ${c.model.size} seed ${c.seed}`, s.runs);
+    await runSession(newRunRecord(c, name, s.engine.adapter));
   },
 
   async startRl() {
     const s = get();
     const run = s.activeRunId === null ? undefined : s.runs[s.activeRunId];
     if (!run || isActive(s.session) || s.engine === null) return;
-    if (run.checkpointStep === null) {
-      set({ error: `Run '${run.name}' has no checkpoint to start RL from.` });
+    if (labBusy(s.lab)) {
+      set({ error: 'The lab queue is running: wait for it to finish, or cancel it, before starting RL.' });
       return;
     }
-    if (run.rlStartStep != null) {
-      // Its checkpoint holds RL weights and its timeline and settings describe that stage: a second stage would
-      // overwrite both. An interrupted stage continues with Resume.
-      set({
-        error: `Run '${run.name}' already has an RL stage (from step ${run.rlStartStep}): start RL from a run that has only been trained with SFT${run.status === 'interrupted' ? ', or Resume this one' : ''}.`,
-      });
-      return;
-    }
-    const config: RunConfig = { ...run.config, rl: s.config.rl ?? run.config.rl ?? DEFAULT_RL_CONFIG };
-    const issues = runConfigIssues(config);
-    if (issues.length > 0) {
-      set({ error: `Fix the RL settings first: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
-      return;
-    }
-    let state: TrainerState | undefined;
+    let prepared: PreparedRlStage;
     try {
-      await dbChain;
-      state = db ? await db.getCheckpoint(run.id) : undefined;
-      if (!state && s.modelRunId === run.id) state = await worker().readModel();
+      prepared = await prepareRlStage(run, s.config.rl);
     } catch (e) {
-      set({ error: `Could not read the checkpoint of '${run.name}': ${message(e)}` });
+      set({ error: message(e) });
       return;
     }
-    if (!state) {
-      set({ error: `Run '${run.name}' has no saved checkpoint to start RL from.` });
+    // Another session (or the lab queue) may have begun while the checkpoint was read.
+    if (isActive(get().session) || labBusy(get().lab)) return;
+    await runRlStage(prepared);
+  },
+
+  queueLab(task, methods, scale, options) {
+    const s = get();
+    // Every method of a task shares the preset's evaluation settings.
+    const suiteSize = options?.suiteSize ?? labConfig(task, 'answer', scale).eval.size;
+    const issues = labQueueIssues(task, methods, suiteSize);
+    if (issues.length > 0) {
+      set({ error: `Lab queue: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
       return;
     }
-    if (isActive(get().session)) return;
-    const from = state;
-    const rlRun: RunRecord = {
-      ...run,
-      config,
-      status: 'running',
-      stepsDone: from.step,
-      checkpointStep: from.step,
-      rlStartStep: from.step,
-      timeline: run.timeline.filter((p) => p.step <= from.step),
-      updatedAt: Date.now(),
-    };
-    saveRlStart(rlRun, from);
-    await runSession(rlRun, from, { offset: from.step });
+    if (s.engine === null) {
+      set({ error: 'Lab queue: the engine is not ready yet.' });
+      return;
+    }
+    if (isActive(s.session) && !labBusy(s.lab)) {
+      set({ error: 'Lab queue: a run is training; stop it or let it finish before queueing lab methods.' });
+      return;
+    }
+    labDispatch({ type: 'enqueue', specs: labItemSpecs(task, methods, scale, suiteSize) });
+    void runLabQueue();
+  },
+
+  async cancelLab() {
+    if (!labBusy(get().lab)) return;
+    labDispatch({ type: 'cancel' });
+    const item = currentLabItem(get().lab);
+    const session = get().session;
+    if (item !== null && isActive(session) && session.runId === item.runId) await get().stop();
   },
 
   async pause() {
@@ -957,6 +1163,10 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const s = get();
     const run = s.runs[runId];
     if (!run || isActive(s.session) || s.engine === null) return;
+    if (labBusy(s.lab)) {
+      set({ error: 'The lab queue is running: wait for it to finish, or cancel it, before resuming a run.' });
+      return;
+    }
     set({ interrupted: null });
     const state = db && run.checkpointStep !== null ? await db.getCheckpoint(runId).catch(() => undefined) : undefined;
     if (!state) {
@@ -977,7 +1187,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
         return;
       }
     }
-    if (isActive(get().session)) return;
+    if (isActive(get().session) || labBusy(get().lab)) return;
     // Show the run's own settings in the form, its RL settings included (decode and evaluation settings stay as they
     // are).
     get().setConfig((c) => ({ ...run.config, decode: c.decode, eval: c.eval }));
@@ -1062,7 +1272,8 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const s = get();
     if (!s.runs[runId]) return;
     set({ activeRunId: runId, selectedPoint: null });
-    if (!isActive(s.session) && s.modelRunId !== runId && s.runs[runId]?.checkpointStep != null && db) {
+    const free = !isActive(s.session) && !labBusy(s.lab);
+    if (free && s.modelRunId !== runId && s.runs[runId]?.checkpointStep != null && db) {
       loadRequest = runId;
       void pump();
     }
@@ -1091,6 +1302,10 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const s = get();
     const run = s.runs[runId];
     if (!run || (isActive(s.session) && s.session.runId === runId)) return;
+    if (currentLabItem(s.lab)?.runId === runId) {
+      set({ error: `'${run.name}' is the lab queue's current run: cancel the queue or wait for the item to finish.` });
+      return;
+    }
     let deleted: DeletedRun | null = null;
     if (db) {
       deletedRunIds.add(runId);

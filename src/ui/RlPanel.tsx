@@ -1,7 +1,8 @@
 /**
  * The RL panel (GRPO / TLDR, src/train/grpo.ts): the RL settings of the edited config (`config.rl`, the defaults when
- * absent), the reward formula in use, a button that continues the active run from its checkpoint with an RL stage,
- * the stage's live numbers, a small chart of reward and thinking length per level over the RL steps, and a viewer of
+ * absent), the reward formula in use, a button that continues the active run from its checkpoint with an RL stage
+ * (checked with the rule the store's startRl applies, rlStageConfig, and saying why when it cannot), the stage's live
+ * numbers, a small chart of reward and thinking length per level over the RL steps, and a viewer of
  * the latest rollouts (the G completions of one prompt with their rewards and advantages).
  */
 import { memo, useMemo } from 'react';
@@ -17,12 +18,14 @@ import {
   YAxis,
   type YAxisTickContentProps,
 } from 'recharts';
+import type { ConfigIssue } from '../model/config';
+import { labBusy } from '../state/lab_queue';
 import type { MetricPoint } from '../state/run_record';
 import { isActive, useStore } from '../state/store';
 import type { LengthTag } from '../tasks/types';
 import { METRIC, RL_THINKING_TOKENS_BY_LEVEL } from '../train/metrics';
 import { rewardFormula } from '../train/rewards';
-import { type RlConfig, type RunConfig, rlConfigFor, runConfigIssues } from '../train/run_config';
+import { type RlConfig, rlConfigFor, rlStageConfig } from '../train/run_config';
 import { formatNumber, latestValues, percent } from './chart_data';
 import { issueAt, NumberField, SelectField } from './fields';
 
@@ -43,11 +46,20 @@ function tick(p: XAxisTickContentProps | YAxisTickContentProps) {
   );
 }
 
+/** The config of the run RL would start from (the active one), or null. */
+const useActiveRunConfig = () =>
+  useStore((s) => (s.activeRunId === null ? null : (s.runs[s.activeRunId]?.config ?? null)));
+
 function RlForm() {
   const config = useStore((s) => s.config);
+  const runConfig = useActiveRunConfig();
   const setConfig = useStore((s) => s.setConfig);
   const locked = useStore((s) => isActive(s.session));
-  const issues = useMemo(() => runConfigIssues(config), [config]);
+  // The issues of the RL settings shown, on the active run's config as Start RL checks them (else the edited config).
+  const issues = useMemo(() => {
+    const stage = rlStageConfig(runConfig ?? config, rlConfigFor(config));
+    return stage.ok ? [] : stage.issues;
+  }, [runConfig, config]);
   const at = (path: string) => issueAt(issues, path);
   const rl = rlConfigFor(config);
   const set = (patch: Partial<RlConfig>) => setConfig((c) => ({ ...c, rl: { ...rlConfigFor(c), ...patch } }));
@@ -175,31 +187,78 @@ function RlForm() {
   );
 }
 
+interface RlStartContext {
+  engineReady: boolean;
+  /** A session is training (SFT or RL). */
+  training: boolean;
+  labRunning: boolean;
+  /** The active run (what RL would continue), or null. */
+  run: { checkpointStep: number | null; rlStartStep: number | null } | null;
+  /** The issues of the stage's config (rlStageConfig). */
+  issues: readonly ConfigIssue[];
+}
+
+/** Why Start RL cannot begin now (null: it can), in a few words. */
+function rlStartBlocker(c: RlStartContext): string | null {
+  if (!c.engineReady) return 'The engine is starting.';
+  if (c.training) return 'A run is training.';
+  if (c.labRunning) return 'The lab queue is running.';
+  if (c.run === null) return 'Select a run trained with SFT.';
+  if (c.run.checkpointStep === null) return 'This run has no checkpoint: train it first.';
+  if (c.run.rlStartStep != null) {
+    return `This run already has an RL stage (from step ${c.run.rlStartStep}): select a run trained with SFT only.`;
+  }
+  if (c.issues.length === 0) return null;
+  // Issues of the RL settings are marked at their fields; others belong to the run's own config.
+  const others = c.issues.filter((i) => !i.path.startsWith('rl.') && i.path !== 'rl');
+  if (others.length === 0) return 'Fix the RL settings marked in red.';
+  return `The run's settings are invalid: ${others.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+}
+
 function RlControls() {
   const config = useStore((s) => s.config);
   const engineReady = useStore((s) => s.engine !== null);
-  const busy = useStore((s) => isActive(s.session));
-  const hasCheckpoint = useStore((s) =>
-    s.activeRunId === null ? false : (s.runs[s.activeRunId]?.checkpointStep ?? null) !== null,
+  const training = useStore((s) => isActive(s.session));
+  const labRunning = useStore((s) => labBusy(s.lab));
+  const runConfig = useActiveRunConfig();
+  const checkpointStep = useStore((s) =>
+    s.activeRunId === null ? null : (s.runs[s.activeRunId]?.checkpointStep ?? null),
   );
-  const valid = useMemo(
-    () => runConfigIssues({ ...config, rl: rlConfigFor(config) } satisfies RunConfig).length === 0,
-    [config],
-  );
+  const rlStartStep = useStore((s) => (s.activeRunId === null ? null : (s.runs[s.activeRunId]?.rlStartStep ?? null)));
+  // The rule startRl applies: the run's own config with the edited RL settings (never the edited SFT settings).
+  const issues = useMemo(() => {
+    if (runConfig === null) return [];
+    const stage = rlStageConfig(runConfig, config.rl);
+    return stage.ok ? [] : stage.issues;
+  }, [runConfig, config.rl]);
+  const blocker = rlStartBlocker({
+    engineReady,
+    training,
+    labRunning,
+    run: runConfig === null ? null : { checkpointStep, rlStartStep },
+    issues,
+  });
   const startRl = useStore((s) => s.startRl);
   return (
-    <div className="button-row">
-      <button
-        type="button"
-        className="primary"
-        data-testid="rl-start"
-        disabled={busy || !engineReady || !hasCheckpoint || !valid}
-        onClick={() => void startRl()}
-        title={!hasCheckpoint ? 'Select a run with a checkpoint (train one first)' : undefined}
-      >
-        Start RL from this run's checkpoint
-      </button>
-    </div>
+    <>
+      <div className="button-row">
+        <button
+          type="button"
+          className="primary"
+          data-testid="rl-start"
+          disabled={blocker !== null}
+          onClick={() => void startRl()}
+          title={blocker ?? undefined}
+        >
+          Start RL from this run's checkpoint
+        </button>
+      </div>
+      {blocker !== null && !training && (
+        <p className="muted small" data-testid="rl-start-reason">
+          {blocker}
+        </p>
+      )}
+    </>
   );
 }
 

@@ -9,6 +9,8 @@ import type { EvalPoint } from '../train/results';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import type { SelfTestResult } from '../train/selftest';
 import type { SessionEvent, SessionState, SessionSummary } from '../train/sft';
+import type { SuiteResult } from '../train/suite_types';
+import type { SuiteEvalOptions } from '../train/suites';
 
 export interface EngineInfo {
   backend: 'webgpu' | 'cpu';
@@ -62,8 +64,14 @@ export interface StoptimeWorkerApi {
    * Allowed while training runs or is paused (it runs between steps).
    */
   evaluate(decode: DecodeConfig, evalConfig: EvalConfig): Promise<EvalPoint>;
+  /**
+   * Evaluates the current model on every evaluation suite of its task (or `opts.variants`), `opts.size` problems
+   * each (Sokoban: episodes), decoded with `opts.decode`; one SuiteResult per suite, in the task's variant order.
+   * Like `evaluate`, allowed while training runs or is paused (between steps).
+   */
+  evaluateSuites(opts: SuiteEvalOptions): Promise<SuiteResult[]>;
   /** Weights, moments and step of the current model (for export). */
   readModel(): Promise<TrainerState>;
 }
 
-export type { GrpoResume, RolloutsEvent, SelfTestResult, SessionEvent };
+export type { GrpoResume, RolloutsEvent, SelfTestResult, SessionEvent, SuiteEvalOptions, SuiteResult };

@@ -13,6 +13,7 @@ import { type GrpoResume, GrpoSession } from '../train/grpo';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import { runSelfTest } from '../train/selftest';
 import { SftSession } from '../train/sft';
+import type { SuiteEvalOptions } from '../train/suites';
 import type { EngineInfo, StoptimeWorkerApi, TrainSummary, WorkerEvent, WorkerEventListener } from './api';
 
 interface Engine {
@@ -155,6 +156,10 @@ const api = {
 
   async evaluate(decode: DecodeConfig, evalConfig: EvalConfig) {
     return currentSession().evaluate(decode, evalConfig);
+  },
+
+  async evaluateSuites(opts: SuiteEvalOptions) {
+    return currentSession().evaluateSuites(opts);
   },
 
   async readModel() {

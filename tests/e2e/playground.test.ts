@@ -151,7 +151,9 @@ describe('the playground in Chromium with WebGPU', () => {
     expect(reward).toBeLessThanOrEqual(1.1);
     await expect.poll(() => page.getByTestId('rollout-completion').count(), { timeout: 10_000 }).toBe(2);
     expect(await page.getByTestId('rollout-viewer').textContent()).toMatch(/advantage/);
-    expect(await page.getByTestId('rl-start').isEnabled()).toBe(true);
+    // A run has one RL stage: Start RL is now disabled, and says why.
+    expect(await page.getByTestId('rl-start').isEnabled()).toBe(false);
+    expect(await page.getByTestId('rl-start-reason').textContent()).toMatch(/RL stage/i);
     await page.screenshot({ path: 'test-results/e2e-rl.png', fullPage: true });
 
     // After a reload the runs are still there (IndexedDB), the broken import included nowhere.

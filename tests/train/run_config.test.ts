@@ -1,6 +1,7 @@
 /**
- * Which issues block the SFT stage (src/train/run_config.ts): the RL settings belong to the RL stage, so invalid ones
- * neither block SFT nor reach the SFT run's config, while every other issue still does.
+ * Which issues block each stage (src/train/run_config.ts): the RL settings belong to the RL stage, so invalid ones
+ * neither block SFT nor reach the SFT run's config, while every other issue still does; the RL stage takes the run's
+ * own config with the edited RL settings, so the edited SFT settings never block it.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   DEFAULT_RUN_CONFIG,
   type RlConfig,
   type RunConfig,
+  rlStageConfig,
   runConfigIssues,
   sftConfigIssues,
   sftRunConfig,
@@ -60,5 +62,39 @@ describe('sftRunConfig', () => {
     expect('rl' in sft).toBe(false);
     expect(sft).toEqual(DEFAULT_RUN_CONFIG);
     expect(runConfigIssues(sft)).toEqual([]);
+  });
+});
+
+describe('rlStageConfig', () => {
+  const run: RunConfig = { ...DEFAULT_RUN_CONFIG, sft: { ...DEFAULT_RUN_CONFIG.sft, steps: 40 } };
+
+  it("takes the run's own settings with the edited RL settings, whatever the edited SFT settings are", () => {
+    const editedRl: RlConfig = { ...DEFAULT_RL_CONFIG, steps: 12, learningRate: 2e-5 };
+    // The form holds SFT settings the SFT check refuses: a rule over the edited config would block the stage.
+    const edited: RunConfig = { ...DEFAULT_RUN_CONFIG, sft: { ...DEFAULT_RUN_CONFIG.sft, batchSize: 0 }, rl: editedRl };
+    expect(sftConfigIssues(edited).map((i) => i.path)).toEqual(['sft.batchSize']);
+    const stage = rlStageConfig(run, edited.rl);
+    expect(stage).toEqual({ ok: true, config: { ...run, rl: editedRl } });
+    expect(stage.ok && stage.config.sft).toBe(run.sft);
+  });
+
+  it("falls back to the run's RL settings, then to the defaults", () => {
+    const ownRl: RlConfig = { ...DEFAULT_RL_CONFIG, steps: 3, levels: [] };
+    expect(rlStageConfig({ ...run, rl: ownRl }, undefined)).toEqual({ ok: true, config: { ...run, rl: ownRl } });
+    expect(rlStageConfig(run, undefined)).toEqual({ ok: true, config: { ...run, rl: DEFAULT_RL_CONFIG } });
+  });
+
+  it('names every issue of the edited RL settings: schema ranges and cross-field rules', () => {
+    const outOfRange = rlStageConfig(run, { ...DEFAULT_RL_CONFIG, steps: 0, generationsPerPrompt: 1 });
+    expect(outOfRange.ok).toBe(false);
+    expect(outOfRange.ok ? [] : outOfRange.issues.map((i) => i.path)).toEqual(['rl.steps', 'rl.generationsPerPrompt']);
+    const repeated = rlStageConfig(run, { ...DEFAULT_RL_CONFIG, levels: ['short', 'short'] });
+    expect(repeated.ok ? [] : repeated.issues.map((i) => i.path)).toEqual(['rl.levels']);
+  });
+
+  it("reports the run's own issues too (a config the worker would refuse)", () => {
+    const badRun: RunConfig = { ...run, eval: { ...run.eval, variant: 'no-such-variant' } };
+    const stage = rlStageConfig(badRun, DEFAULT_RL_CONFIG);
+    expect(stage.ok ? [] : stage.issues.map((i) => i.path)).toEqual(['eval.variant']);
   });
 });
