@@ -9,11 +9,13 @@ import { dirname } from 'node:path';
 import { create, globals } from 'webgpu';
 import { createGpuContext } from '../gpu/context';
 import { ConfigError } from '../model/config';
+import { buildMatrix, matrixToCsv, matrixToJson } from '../state/matrix';
 import { exportRunFile } from '../state/run_file';
+import type { RunRecord } from '../state/run_record';
 import type { Backend } from '../train/backend';
 import { createCpuBackend } from '../train/backend_cpu';
 import { createGpuBackend } from '../train/backend_gpu';
-import { parseExperiment, runExperiment } from './experiment';
+import { isMatrixPreset, parseExperiment, parseMatrixPreset, runExperiment } from './experiment';
 
 Object.assign(globalThis, globals);
 
@@ -43,15 +45,31 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${e instanceof Error ? e.message : e})`);
   }
-  const experiment = parseExperiment(doc);
+  // Validate before touching the adapter: a bad file fails fast with every problem named.
+  const matrix = isMatrixPreset(doc) ? parseMatrixPreset(doc) : null;
+  const experiments = matrix ? matrix.experiments : [parseExperiment(doc)];
   const ctx = backendKind === 'webgpu' ? await createGpuContext(create([]) as unknown as GPU) : null;
   const backend: Backend = ctx ? createGpuBackend(ctx) : createCpuBackend();
-  console.log(`experiment ${experiment.name} on ${backend.adapterName}`);
-  const { run, state } = await runExperiment(backend, experiment, (line) => console.log(line));
-  const { json } = exportRunFile(run, state, 'inline');
-  mkdirSync(dirname(experiment.out), { recursive: true });
-  writeFileSync(experiment.out, json);
-  console.log(`wrote ${experiment.out} (import it in the playground: Runs → Import)`);
+  const t0 = performance.now();
+  const runs: RunRecord[] = [];
+  for (const experiment of experiments) {
+    console.log(`experiment ${experiment.name} on ${backend.adapterName}`);
+    const { run, state } = await runExperiment(backend, experiment, (line) => console.log(line));
+    const { json } = exportRunFile(run, state, 'inline');
+    mkdirSync(dirname(experiment.out), { recursive: true });
+    writeFileSync(experiment.out, json);
+    console.log(`wrote ${experiment.out} (import it in the playground: Runs → Import)`);
+    runs.push(run);
+  }
+  if (matrix) {
+    const m = buildMatrix(runs, matrix.task);
+    mkdirSync(matrix.outDir, { recursive: true });
+    writeFileSync(`${matrix.outDir}/matrix.json`, matrixToJson(m));
+    writeFileSync(`${matrix.outDir}/matrix.csv`, matrixToCsv(m));
+    console.log(
+      `matrix ${matrix.name}: ${runs.length} methods in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${backend.adapterName}; wrote ${matrix.outDir}/matrix.json and matrix.csv`,
+    );
+  }
   ctx?.device.destroy();
 }
 

@@ -21,9 +21,11 @@
 import { z } from 'zod';
 import { ConfigError } from '../model/config';
 import type { RunRecord } from '../state/run_record';
+import { getTask } from '../tasks/index';
 import type { LengthTag } from '../tasks/types';
 import type { Backend } from '../train/backend';
 import { GrpoSession } from '../train/grpo';
+import { LAB_METHODS, LAB_TASKS, type LabMethodId, type LabTask, labConfig, labMethodsFor } from '../train/lab_presets';
 import { METRIC } from '../train/metrics';
 import { applySweepValue, type EvalPoint, type SeriesId } from '../train/results';
 import {
@@ -35,6 +37,7 @@ import {
   zodIssues,
 } from '../train/run_config';
 import { type SessionEvent, SftSession } from '../train/sft';
+import type { SuiteResult } from '../train/suite_types';
 
 const SERIES = ['temperature', 'ts', 'bias', 'cap', 'extend'] as const;
 
@@ -69,8 +72,91 @@ export const experimentSchema = z.strictObject({
     )
     .max(16)
     .optional(),
+  suites: z
+    .strictObject({
+      size: z.number().int().min(1).max(4096),
+      variants: z.array(z.string().min(1).max(64)).min(1).max(64).optional(),
+      maxActions: z.number().int().min(1).max(256).optional(),
+    })
+    .optional(),
   out: z.string().min(1).max(400).optional(),
 });
+
+/**
+ * A matrix preset (the SFT-generalization lab): one run per method of src/train/lab_presets.ts on a task, each
+ * evaluated on the task's suites; the runner writes every run file and the matrix (JSON and CSV) beside them.
+ *   { "name": "generalization-sokoban",
+ *     "matrix": { "task": "sokoban", "methods": ["answer", …], "scale": "paper", "seed": 1, "suiteSize": 64 } }
+ */
+export const matrixPresetSchema = z.strictObject({
+  name: experimentSchema.shape.name,
+  matrix: z.strictObject({
+    task: z.enum(LAB_TASKS as [LabTask, ...LabTask[]]),
+    methods: z
+      .array(z.enum(LAB_METHODS.map((m) => m.id) as [LabMethodId, ...LabMethodId[]]))
+      .min(1)
+      .max(LAB_METHODS.length)
+      .optional(),
+    scale: z.enum(['paper', 'smoke']).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
+    suiteSize: z.number().int().min(1).max(4096).optional(),
+    maxActions: z.number().int().min(1).max(256).optional(),
+  }),
+  outDir: z.string().min(1).max(400).optional(),
+});
+
+export interface MatrixPreset {
+  name: string;
+  task: LabTask;
+  /** One experiment per method, in order; each writes its run file into `outDir`. */
+  experiments: Experiment[];
+  outDir: string;
+}
+
+/** Whether an untrusted document is a matrix preset (it has a `matrix` key) rather than an experiment. */
+export function isMatrixPreset(input: unknown): boolean {
+  return isRecord(input) && Object.hasOwn(input, 'matrix');
+}
+
+/** Validates a matrix preset and expands it into one experiment per method (a ConfigError names every bad field). */
+export function parseMatrixPreset(input: unknown): MatrixPreset {
+  const parsed = matrixPresetSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error));
+  const { name, matrix } = parsed.data;
+  const outDir = parsed.data.outDir ?? `experiments/out/${name}`;
+  const available = labMethodsFor(matrix.task).map((m) => m.id);
+  const methods = matrix.methods ?? available;
+  const issues = methods.flatMap((m, i) =>
+    available.includes(m)
+      ? []
+      : [
+          {
+            path: `matrix.methods[${i}]`,
+            message: `'${m}' needs a diverse-instruction variant, which ${matrix.task} lacks`,
+          },
+        ],
+  );
+  if (new Set(methods).size !== methods.length)
+    issues.push({ path: 'matrix.methods', message: 'lists a method twice' });
+  if (issues.length > 0) throw new ConfigError(issues);
+  const experiments = methods.map((method) => {
+    const config = labConfig(matrix.task, method, matrix.scale ?? 'paper', matrix.seed ?? 1);
+    const label = LAB_METHODS.find((m) => m.id === method)!.label;
+    return {
+      name: label,
+      config: parseRunConfig(config),
+      evaluations: [],
+      suites: { size: matrix.suiteSize ?? config.eval.size, variants: null, maxActions: matrix.maxActions ?? null },
+      out: `${outDir}/${method}.stoptime.json`,
+    } satisfies Experiment;
+  });
+  return { name, task: matrix.task, experiments, outDir };
+}
 
 export interface ExperimentEvaluation {
   decode: DecodeConfig;
@@ -83,6 +169,8 @@ export interface Experiment {
   config: RunConfig;
   /** Every evaluation, in order (evaluations, then sweep points). */
   evaluations: ExperimentEvaluation[];
+  /** Suite evaluation after the last stage (the generalization lab's matrix); null: none. */
+  suites: { size: number; variants: string[] | null; maxActions: number | null } | null;
   out: string;
 }
 
@@ -143,7 +231,22 @@ export function parseExperiment(input: unknown): Experiment {
     });
   });
   if (issues.length > 0) throw new ConfigError(issues);
-  return { name: e.name, config, evaluations, out: e.out ?? `experiments/out/${e.name}.stoptime.json` };
+  const suites = e.suites
+    ? { size: e.suites.size, variants: e.suites.variants ?? null, maxActions: e.suites.maxActions ?? null }
+    : null;
+  if (suites?.variants) {
+    const known = getTask(config.task.id).variants as readonly string[];
+    suites.variants.forEach((v, i) => {
+      if (!known.includes(v)) {
+        issues.push({
+          path: `suites.variants[${i}]`,
+          message: `'${v}' is not a variant of ${config.task.id} (${known.join(', ')})`,
+        });
+      }
+    });
+    if (issues.length > 0) throw new ConfigError(issues);
+  }
+  return { name: e.name, config, evaluations, suites, out: e.out ?? `experiments/out/${e.name}.stoptime.json` };
 }
 
 /** Problems with a decode config, checked as part of the run config (paths relative to the decode object). */
@@ -268,6 +371,20 @@ export async function runExperiment(
       await evaluate(rl, 'rl', sftSteps);
       state = await rl.readState();
     }
+    if (experiment.suites) {
+      const last = rl ?? session;
+      const suitesStart = performance.now();
+      const results = await last.evaluateSuites({
+        size: experiment.suites.size,
+        seed: config.eval.seed,
+        decode: config.decode,
+        ...(experiment.suites.variants ? { variants: experiment.suites.variants } : {}),
+        ...(experiment.suites.maxActions !== null ? { maxActions: experiment.suites.maxActions } : {}),
+      });
+      run.suiteResults = results;
+      for (const r of results) log(describeSuite(r));
+      log(`suites done in ${((performance.now() - suitesStart) / 1000).toFixed(1)} s`);
+    }
     run.status = 'finished';
     run.updatedAt = Date.now();
     run.checkpointStep = state.step;
@@ -276,6 +393,13 @@ export async function runExperiment(
     await rl?.destroy();
     await session.destroy();
   }
+}
+
+/** One line per suite: suite, kind, success rate with its count, mean thinking tokens (and actions per episode). */
+export function describeSuite(r: SuiteResult): string {
+  const rate = r.problems === 0 ? 0 : (100 * r.successes) / r.problems;
+  const actions = r.meanActions === null ? '' : `  ${r.meanActions.toFixed(1)} actions/episode`;
+  return `suite ${r.suite.padEnd(14)} ${r.kind.padEnd(11)} ${rate.toFixed(1).padStart(5)}% (${r.successes}/${r.problems})  thinking ${r.meanThinkingTokens.toFixed(1)}${actions}  ${r.evalTimeMs.toFixed(0)} ms`;
 }
 
 /** One line: method and knob, accuracy, mean thinking tokens (correct / wrong), stop rate, time. */

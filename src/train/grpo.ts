@@ -65,6 +65,8 @@ import {
 } from './run_config';
 import { Mutex, RunControl } from './run_control';
 import { LOG_WINDOW_MS, MetricsWindow, type SessionEvent, type SessionState, type SessionSummary } from './sft';
+import type { SuiteResult } from './suite_types';
+import { checkSuiteOptions, evaluateSuites, type SuiteEvalOptions } from './suites';
 
 /** One sampled completion of a group, as the rollout viewer shows it. */
 export interface RolloutCompletion {
@@ -381,6 +383,12 @@ export class GrpoSession {
       evaluateModel(this.decoder, this.evalSet(evalCfg), decode, { step: this.stepsDone, seed: evalCfg.seed }),
     );
     return { ...point, stage: 'rl' };
+  }
+
+  /** Evaluates the policy's current weights on the task's evaluation suites (as SftSession.evaluateSuites). */
+  async evaluateSuites(opts: SuiteEvalOptions): Promise<SuiteResult[]> {
+    checkSuiteOptions(this.config, opts);
+    return this.atStepBoundary(() => evaluateSuites(this.decoder, this.config, opts, this.contextLength));
   }
 
   /** The policy's weights, moments and optimiser step counter (between RL steps while training runs). */

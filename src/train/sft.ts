@@ -40,6 +40,8 @@ import {
   type RunConfig,
 } from './run_config';
 import { Mutex, RunControl } from './run_control';
+import type { SuiteResult } from './suite_types';
+import { checkSuiteOptions, evaluateSuites, type SuiteEvalOptions } from './suites';
 
 export type SessionState = 'running' | 'paused' | 'stopped' | 'finished' | 'error';
 
@@ -240,6 +242,15 @@ export class SftSession {
       const set = this.evalSet(evalCfg);
       return evaluateModel(this.getDecoder(), set, decode, { step: this.stepsDone, seed: evalCfg.seed });
     });
+  }
+
+  /**
+   * Evaluates the current weights on the task's evaluation suites (suites.ts), between two steps like `evaluate`.
+   * Bad options throw a ConfigError before anything waits for the step in progress.
+   */
+  async evaluateSuites(opts: SuiteEvalOptions): Promise<SuiteResult[]> {
+    checkSuiteOptions(this.config, opts);
+    return this.atStepBoundary(() => evaluateSuites(this.getDecoder(), this.config, opts, this.contextLength));
   }
 
   /** Weights, AdamW moments and step counter of the current model (between steps while training runs). */

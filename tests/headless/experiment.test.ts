@@ -5,10 +5,17 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type Experiment, parseExperiment, runExperiment } from '../../src/headless/experiment';
+import {
+  type Experiment,
+  isMatrixPreset,
+  parseExperiment,
+  parseMatrixPreset,
+  runExperiment,
+} from '../../src/headless/experiment';
 import { ConfigError } from '../../src/model/config';
 import { exportRunFile, parseRunFile } from '../../src/state/run_file';
 import { createGpuBackend } from '../../src/train/backend_gpu';
+import { LAB_METHODS } from '../../src/train/lab_presets';
 import { DEFAULT_RUN_CONFIG } from '../../src/train/run_config';
 import { gpuContext } from '../helpers/gpu';
 
@@ -28,7 +35,46 @@ describe('experiment files', () => {
   it('every preset parses', () => {
     const files = readdirSync('experiments').filter((f) => f.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(2);
-    for (const f of files) expect(issuesOf(preset(f)), f).toEqual([]);
+    for (const f of files) {
+      const doc = preset(f);
+      if (isMatrixPreset(doc)) expect(() => parseMatrixPreset(doc), f).not.toThrow();
+      else expect(issuesOf(doc), f).toEqual([]);
+    }
+  });
+
+  it('a matrix preset expands into one run per lab method, each with its suites, and names bad fields', () => {
+    const m = parseMatrixPreset(preset('generalization-sokoban.json'));
+    expect(m.experiments.map((e) => e.config.task.id)).toEqual(LAB_METHODS.map(() => 'sokoban'));
+    expect(m.experiments.map((e) => [e.config.task.targetStyle, e.config.task.instructions, !!e.config.rl])).toEqual([
+      ['answer', 'fixed', false],
+      ['answer', 'diverse', false],
+      ['cot', 'fixed', false],
+      ['cot', 'diverse', false],
+      ['cot', 'fixed', true],
+    ]);
+    // Methods differ only in what they change: same model, seed and evaluation settings.
+    expect(new Set(m.experiments.map((e) => JSON.stringify([e.config.model, e.config.seed, e.config.eval]))).size).toBe(
+      1,
+    );
+    expect(
+      m.experiments.every((e) => e.suites?.size === 64 && e.out.startsWith('experiments/out/generalization-sokoban/')),
+    ).toBe(true);
+    const bad = (matrix: object) => {
+      try {
+        parseMatrixPreset({ name: 'x', matrix });
+      } catch (e) {
+        if (e instanceof ConfigError) return e.issues.map((i) => i.path).join();
+        throw e;
+      }
+      return '';
+    };
+    expect(bad({ task: 'arithmetic' })).toMatch(/matrix\.task/);
+    expect(bad({ task: 'sokoban', methods: ['sft'] })).toMatch(/matrix\.methods\.0/);
+    expect(bad({ task: 'sokoban', methods: ['cot', 'cot'] })).toMatch(/matrix\.methods/);
+    expect(bad({ task: 'sokoban', suiteSize: 0 })).toMatch(/matrix\.suiteSize/);
+    expect(
+      issuesOf({ name: 'x', config: { task: { id: 'sokoban' } }, suites: { size: 2, variants: ['size99'] } }).join(),
+    ).toMatch(/^suites\.variants\[0\]:/);
   });
 
   it('merges the config over the defaults and expands sweeps into decode settings', () => {
