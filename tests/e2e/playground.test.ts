@@ -9,9 +9,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunFile } from '../../src/state/run_file';
+import { exportRunFile, parseRunFile } from '../../src/state/run_file';
+import type { RunRecord } from '../../src/state/run_record';
 import { configToHash } from '../../src/state/url';
+import { parseBoard, solve as solveSokoban } from '../../src/tasks/sokoban';
+import { labConfig } from '../../src/train/lab_presets';
 import { DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
+import { evaluateSuitesWith, textPolicy } from '../../src/train/suites';
 import { type App, deprioritiseSoftwareGpu, launchChromium, serveApp, watchProblems } from './browser';
 
 let app: App;
@@ -162,6 +166,85 @@ describe('the playground in Chromium with WebGPU', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 600_000);
+
+  it('shows the suite results of a run in the generalization matrix, steps through an episode, exports CSV; queues and cancels a lab method', async () => {
+    // A run whose suite results come from the real episode loop and verifier, driven by a scripted planner (no model
+    // is trained here: that is what the lab queue does, minutes on a software adapter). The planner reads the board
+    // from the prompt, solves it and answers in the training vocabulary: it solves 'id' and the fake variant (whose
+    // environment keeps the training names) and fails 'numeric' (which accepts only the numbers it states).
+    const config = labConfig('sokoban', 'answer', 'smoke');
+    const planner = textPolicy((prompt) => {
+      const board = prompt.slice(0, prompt.lastIndexOf('\n'));
+      const plan = solveSokoban(parseBoard(board));
+      return `<answer>${plan?.[0] ?? 'Up'}</answer><eos>`;
+    });
+    const suites = ['id', 'numeric', 'fake_numeric'];
+    const suiteResults = await evaluateSuitesWith(planner, config, { size: 2, seed: 5, variants: suites });
+    const t = Date.now();
+    const run: RunRecord = {
+      ...{ id: 'e2e-lab-run', name: 'scripted planner', createdAt: t, updatedAt: t, config, status: 'finished' },
+      ...{
+        adapter: 'scripted policy',
+        stepsDone: 0,
+        timeline: [],
+        evalPoints: [],
+        samples: null,
+        checkpointStep: null,
+      },
+      suiteResults,
+    };
+    mkdirSync('test-results', { recursive: true });
+    const file = 'test-results/e2e-lab.stoptime.json';
+    writeFileSync(file, exportRunFile(run, null, 'inline').json);
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    const problems = watchProblems(page);
+    await page.goto(app.url);
+    await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 30_000 }).toMatch(/WebGPU/);
+    await page.getByTestId('import-run').setInputFiles(file);
+    const cells = page.getByTestId('matrix-cell');
+    await expect.poll(() => cells.count(), { timeout: 30_000 }).toBe(suites.length);
+    // Columns: id, then the instruction variant, then fake; each cell shows its count.
+    const counts = await cells.evaluateAll((els) => els.map((e) => e.querySelector('.cell-count')?.textContent));
+    const want = (suite: string) => {
+      const r = suiteResults.find((x) => x.suite === suite)!;
+      return `${r.successes}/${r.problems}`;
+    };
+    expect(counts).toEqual([want('id'), want('numeric'), want('fake_numeric')]);
+    expect(counts).toEqual(['2/2', '0/2', '2/2']);
+
+    // A cell opens its sample episodes; the board viewer steps to the solved end.
+    await cells.first().click();
+    const details = page.getByTestId('matrix-details');
+    await details.waitFor({ timeout: 10_000 });
+    expect(await details.locator('svg').count()).toBeGreaterThan(0);
+    await details.getByRole('button', { name: /last/i }).click();
+    expect(await details.textContent()).toMatch(/✓ solved/);
+    await page.screenshot({ path: 'test-results/e2e-lab.png', fullPage: true });
+
+    // CSV export: a header and one line per (method, suite).
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-matrix-csv').click()]);
+    const csvPath = 'test-results/e2e-matrix.csv';
+    await csv.saveAs(csvPath);
+    const lines = readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
+    expect(lines).toHaveLength(1 + suites.length);
+    expect(lines[1]).toContain('scripted planner');
+
+    // The lab queue: one General Points method at smoke scale, cancelled while it starts; the queue ends the item as
+    // cancelled and the playground can start a run again.
+    await page.getByTestId('lab-task').selectOption('general_points');
+    await page.getByTestId('lab-scale').selectOption('smoke');
+    for (const m of ['diverse_answer', 'cot', 'diverse_cot', 'grpo'])
+      await page.getByTestId(`lab-method-${m}`).uncheck();
+    await page.getByTestId('lab-queue').click();
+    await page.getByTestId('lab-cancel').click();
+    await expect
+      .poll(() => page.getByTestId('lab-item-0').getAttribute('data-status'), { timeout: 120_000 })
+      .toBe('cancelled');
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 60_000 }).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
 
   it('offers to resume a run interrupted by a reload, from its last checkpoint', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -134,8 +134,16 @@ describe('running an experiment on the adapter', () => {
     expect(lines.some((l) => /^step 2\/2/.test(l))).toBe(true);
     expect(lines.some((l) => /^rl step 1\/1/.test(l))).toBe(true);
     expect(lines.filter((l) => / accuracy +[\d.]+%/.test(l))).toHaveLength(3);
+    // Suites after the last stage, in the task's variant order, each with its kind and a count it can hold.
+    expect(run.suiteResults?.map((r) => [r.suite, r.kind, r.unit, r.problems])).toEqual([
+      ['id', 'id', 'answer', 2],
+      ['more_digits', 'difficulty', 'answer', 2],
+    ]);
+    for (const r of run.suiteResults!) expect(r.successes).toBeLessThanOrEqual(r.problems);
+    expect(lines.filter((l) => /^suite /.test(l))).toHaveLength(2);
     const back = parseRunFile(exportRunFile(run, state, 'inline').json);
     expect(back.run.evalPoints).toEqual(JSON.parse(JSON.stringify(run.evalPoints)));
+    expect(back.run.suiteResults).toEqual(JSON.parse(JSON.stringify(run.suiteResults)));
     expect(back.run.config).toEqual(experiment.config);
     expect(Array.from(back.checkpoint!.params)).toEqual(Array.from(state.params));
   }, 120_000);
