@@ -1384,40 +1384,61 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const json = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
     const weights = files.filter((f) => f.name.toLowerCase().endsWith('.safetensors'));
     const other = files.filter((f) => !json.includes(f) && !weights.includes(f));
-    if (json.length !== 1 || weights.length > 1 || other.length > 0) {
+    // Several run files at once (e.g. the runs of a lab matrix); a separate weights file pairs with exactly one.
+    if (json.length === 0 || other.length > 0 || weights.length > 1 || (weights.length === 1 && json.length > 1)) {
       set({
         error:
-          'Import: pick one .stoptime.json run file, and with it at most one .safetensors weights file ' +
-          `(got ${files.map((f) => `'${f.name}'`).join(', ') || 'no files'}).`,
+          'Import: pick one or more .stoptime.json run files; a .safetensors weights file only together with its one ' +
+          `run file (got ${files.map((f) => `'${f.name}'`).join(', ') || 'no files'}).`,
       });
       return;
     }
     const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-    if (json[0]!.size > RUN_FILE_LIMITS.maxTextChars || (weights[0]?.size ?? 0) > RUN_FILE_LIMITS.maxWeightsBytes) {
-      set({
-        error: `Import: the files are too large (a run file is at most ${mib(RUN_FILE_LIMITS.maxTextChars)}, weights at most ${mib(RUN_FILE_LIMITS.maxWeightsBytes)}).`,
-      });
-      return;
-    }
-    try {
-      const text = await json[0]!.text();
-      const sidecar = weights[0] ? new Uint8Array(await weights[0].arrayBuffer()) : undefined;
-      const parsed = parseRunFile(text, sidecar);
-      let run: RunRecord;
-      if (db) {
-        run = await db.importRun(parsed.run, parsed.checkpoint && transferred(parsed.checkpoint));
-      } else {
-        const live = parsed.run.status === 'running' || parsed.run.status === 'paused';
-        run = { ...parsed.run, id: newRunId(), checkpointStep: null, status: live ? 'imported' : parsed.run.status };
+    const failures: string[] = [];
+    let lastId: string | null = null;
+    let imported = 0;
+    for (const file of json) {
+      if (file.size > RUN_FILE_LIMITS.maxTextChars || (weights[0]?.size ?? 0) > RUN_FILE_LIMITS.maxWeightsBytes) {
+        failures.push(
+          `'${file.name}': too large (a run file is at most ${mib(RUN_FILE_LIMITS.maxTextChars)}, weights at most ${mib(RUN_FILE_LIMITS.maxWeightsBytes)})`,
+        );
+        continue;
       }
-      set((s) => {
-        const runs = { ...s.runs, [run.id]: run };
-        return { runs, runOrder: sortedIds(runs), error: null };
+      try {
+        const text = await file.text();
+        const sidecar = weights[0] ? new Uint8Array(await weights[0].arrayBuffer()) : undefined;
+        const parsed = parseRunFile(text, sidecar);
+        let run: RunRecord;
+        if (db) {
+          run = await db.importRun(parsed.run, parsed.checkpoint && transferred(parsed.checkpoint));
+        } else {
+          const live = parsed.run.status === 'running' || parsed.run.status === 'paused';
+          run = { ...parsed.run, id: newRunId(), checkpointStep: null, status: live ? 'imported' : parsed.run.status };
+        }
+        set((s) => {
+          const runs = { ...s.runs, [run.id]: run };
+          return { runs, runOrder: sortedIds(runs) };
+        });
+        lastId = run.id;
+        imported += 1;
+      } catch (e) {
+        failures.push(`'${file.name}': ${message(e)}`);
+      }
+    }
+    // Each file stands alone: a bad one is reported and the others are kept.
+    if (failures.length > 0) {
+      const what = json.length === 1 ? 'Import of' : `Import: ${failures.length} of ${json.length} files failed:`;
+      set({
+        error:
+          json.length === 1
+            ? `${what} ${failures[0]!.replace(/^'([^']*)': /, "'$1' failed: ")}`
+            : `${what} ${failures.join('; ')}`,
       });
-      get().selectRun(run.id);
-      showToast(`Imported '${run.name}'.`);
-    } catch (e) {
-      set({ error: `Import of '${json[0]!.name}' failed: ${message(e)}` });
+    } else set({ error: null });
+    if (lastId !== null) {
+      get().selectRun(lastId);
+      const name = get().runs[lastId]?.name ?? '';
+      showToast(imported === 1 ? `Imported '${name}'.` : `Imported ${imported} runs.`);
     }
   },
 

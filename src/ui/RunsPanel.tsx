@@ -145,7 +145,7 @@ function ExportImport() {
         </label>
       </div>
       <div className="field">
-        <label htmlFor="import-run">Import run file (.json, optional .safetensors)</label>
+        <label htmlFor="import-run">Import run files (.json; a .safetensors only with its one run file)</label>
         <input
           id="import-run"
           ref={fileInput}
