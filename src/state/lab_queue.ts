@@ -64,6 +64,8 @@ export type LabAction =
   | { type: 'run'; runId: string }
   /** The current item moves on to its RL stage or its suite evaluation. */
   | { type: 'stage'; status: Exclude<LabStageStatus, 'training'> }
+  /** A progress note on the current item (e.g. which suite is being evaluated). */
+  | { type: 'progress'; message: string }
   /** The current item ends; the queue is between items until the next 'begin'. */
   | { type: 'finish'; status: LabEndStatus; message: string | null }
   /** Every queued item is cancelled; the current one (if any) is asked to end. */
@@ -93,11 +95,15 @@ export function labQueueIssues(task: LabTask, methods: readonly string[], suiteS
     }
   }
   if (new Set(methods).size !== methods.length) issues.push({ path: 'methods', message: 'must not repeat a method' });
-  const size = suiteSizeSchema.safeParse(suiteSize);
-  if (!size.success) {
-    issues.push({ path: 'suiteSize', message: size.error.issues.map((i) => i.message).join('; ') });
-  }
+  const sizeIssue = suiteSizeIssue(suiteSize);
+  if (sizeIssue !== null) issues.push({ path: 'suiteSize', message: sizeIssue });
   return issues;
+}
+
+/** What is wrong with a number of problems per suite (the evaluation set's rule), or null. */
+export function suiteSizeIssue(suiteSize: number): string | null {
+  const size = suiteSizeSchema.safeParse(suiteSize);
+  return size.success ? null : size.error.issues.map((i) => i.message).join('; ');
 }
 
 /** The run name of a method on a task. */
@@ -172,6 +178,8 @@ export function labQueueReducer(q: LabQueueState, action: LabAction): LabQueueSt
       return withCurrent(q, action.type, (item) => ({ ...item, runId: action.runId }));
     case 'stage':
       return withCurrent(q, action.type, (item) => ({ ...item, status: action.status }));
+    case 'progress':
+      return withCurrent(q, action.type, (item) => ({ ...item, message: action.message }));
     case 'finish': {
       const done = withCurrent(q, action.type, (item) => ({ ...item, status: action.status, message: action.message }));
       return { ...done, current: null, cancelRequested: false };

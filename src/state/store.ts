@@ -49,9 +49,10 @@ import {
   labItemSpecs,
   labQueueIssues,
   labQueueReducer,
+  suiteSizeIssue,
 } from './lab_queue';
 import { exportRunFile, parseRunFile, RUN_FILE_LIMITS } from './run_file';
-import { type ResumePlan, type RunRecord, type RunStatus, resumePlanFor } from './run_record';
+import { hasRlSteps, type ResumePlan, type RunRecord, type RunStatus, resumePlanFor } from './run_record';
 import { type DeletedRun, describeStorageError, newRunId } from './runs_db';
 import type { RunsDbWorkerApi } from './runs_db.worker';
 import { configFromHash, configToHash } from './url';
@@ -164,6 +165,11 @@ export interface PlaygroundState {
    * model and session belong to it: Start, Start RL and Resume are refused, and selecting a run loads no weights.
    */
   lab: LabQueueState;
+  /**
+   * A suite evaluation of a saved run outside the queue (evaluateRunSuites), with its progress; null when none runs.
+   * While it runs the worker's model belongs to it, as while the lab queue is busy (engineBusy).
+   */
+  suitesEval: { runId: string; message: string; cancelRequested: boolean } | null;
 
   init(): Promise<void>;
   setConfig(update: (c: RunConfig) => RunConfig): void;
@@ -187,6 +193,13 @@ export interface PlaygroundState {
   queueLab(task: LabTask, methods: readonly LabMethodId[], scale: LabScale, options?: { suiteSize?: number }): void;
   /** Stops the current lab item's run (as Stop does) and cancels the queued ones. */
   cancelLab(): Promise<void>;
+  /**
+   * Evaluates a saved run's weights on every suite of its task (`suiteSize` problems each), saving each suite's result
+   * with the run as it arrives: for a run trained outside the queue, imported, or whose queue item was interrupted.
+   */
+  evaluateRunSuites(runId: string, suiteSize: number): Promise<void>;
+  /** Ends evaluateRunSuites after the suite in progress (the suites done are kept). */
+  cancelRunSuites(): void;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -257,13 +270,23 @@ let engineReady: Promise<EngineInfo | null> = Promise.resolve(null);
  * so its steps continue the run's timeline.
  */
 let sessionStepOffset = 0;
-/** Added to the step of an evaluation point: the offset of the RL session whose weights the worker holds, else 0. */
+/**
+ * Added to the step of an evaluation point: the offset of the RL session whose weights the worker holds, or for weights
+ * loaded from a checkpoint the difference between its timeline step and its state's step; else 0.
+ */
 let modelStepOffset = 0;
+/** Stage of the weights the worker holds when they were loaded from a checkpoint (live sessions mark their own). */
+let modelStage: 'sft' | 'rl' = 'sft';
 /** The run whose Stop was pressed while it was 'starting', before its train call reached the worker. */
 let stopWhileStarting: string | null = null;
 let initStarted = false;
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Whether the worker's model belongs to the lab queue or to a suite evaluation (no other run may load or start). */
+export function engineBusy(s: Pick<PlaygroundState, 'lab' | 'suitesEval'>): boolean {
+  return labBusy(s.lab) || s.suitesEval !== null;
+}
 
 export const isActive = (s: Session | null): s is Session =>
   s !== null && (s.state === 'running' || s.state === 'paused' || s.state === 'starting');
@@ -485,7 +508,7 @@ function canEvaluate(s: PlaygroundState, run: RunRecord): boolean {
   if (s.session?.state === 'starting') return false;
   if (isActive(s.session)) return s.session.runId === run.id;
   // Between the lab queue's stages the worker holds the model of its run, which must stay loaded.
-  if (labBusy(s.lab)) return s.modelRunId === run.id;
+  if (engineBusy(s)) return s.modelRunId === run.id;
   return s.modelRunId === run.id || run.checkpointStep !== null;
 }
 
@@ -512,14 +535,16 @@ async function ensureModel(runId: string): Promise<void> {
   const s = useStore.getState();
   if (s.modelRunId === runId) return;
   if (isActive(s.session)) throw new Error('a training run is in progress: evaluations apply to it');
-  if (labBusy(s.lab)) throw new Error('the lab queue is running: evaluations apply to its current run');
+  if (engineBusy(s)) throw new Error('the lab queue is running: evaluations apply to its current run');
   const run = s.runs[runId];
   if (!run) throw new Error('the run no longer exists');
   const state = run.checkpointStep !== null && db ? await db.getCheckpoint(runId) : null;
   if (!state) throw new Error(`run '${run.name}' has no saved weights to evaluate`);
   syncQueueStatus({ loading: true, label: `loading the weights of '${run.name}'` });
   await worker().loadModel(run.config, transferred(state));
-  modelStepOffset = 0;
+  // A checkpoint is saved under its timeline step; an RL stage's state counts the RL optimiser's own steps.
+  modelStepOffset = run.checkpointStep !== null ? run.checkpointStep - state.step : 0;
+  modelStage = run.rlStartStep != null && (run.checkpointStep ?? 0) > run.rlStartStep ? 'rl' : 'sft';
   useStore.setState({ modelRunId: runId });
 }
 
@@ -533,7 +558,7 @@ function pump(): Promise<void> {
           const id = loadRequest;
           loadRequest = null;
           const now = useStore.getState();
-          if (!isActive(now.session) && !labBusy(now.lab)) {
+          if (!isActive(now.session) && !engineBusy(now)) {
             try {
               await ensureModel(id);
             } catch (e) {
@@ -556,7 +581,9 @@ function pump(): Promise<void> {
             job.decode,
             job.lengthTag === undefined ? evalCfg : { ...evalCfg, lengthTag: job.lengthTag },
           );
-          addEvalPoint(job.runId, { ...point, step: point.step + modelStepOffset });
+          // Weights of an RL stage loaded from a checkpoint (an SftSession in the worker) are still RL weights.
+          const stage = point.stage ?? (modelStage === 'rl' ? 'rl' : undefined);
+          addEvalPoint(job.runId, { ...point, step: point.step + modelStepOffset, ...(stage ? { stage } : {}) });
         } catch (e) {
           sweepJobs = [];
           useStore.setState({ error: `Evaluation failed: ${message(e)}` });
@@ -719,7 +746,10 @@ async function runSession(run: RunRecord, from?: TrainerState, rl?: RlStage): Pr
   }));
   saveRunNow(run.id);
   await drainEvaluations();
+  // A weights load that was in flight during the drain may have claimed the model: this session's run holds it now.
+  useStore.setState({ modelRunId: run.id });
   modelStepOffset = offset;
+  modelStage = 'sft';
   Object.assign(clock, {
     baseMs: run.timeline.at(-1)?.elapsedMs ?? 0,
     startedAt: performance.now(),
@@ -806,7 +836,7 @@ interface PreparedRlStage {
  */
 async function prepareRlStage(run: RunRecord, editedRl: RlConfig | undefined): Promise<PreparedRlStage> {
   if (run.checkpointStep === null) throw new Error(`Run '${run.name}' has no checkpoint to start RL from.`);
-  if (run.rlStartStep != null) {
+  if (hasRlSteps(run)) {
     // Its checkpoint holds RL weights and its timeline and settings describe that stage: a second stage would
     // overwrite both. An interrupted stage continues with Resume.
     throw new Error(
@@ -826,7 +856,9 @@ async function prepareRlStage(run: RunRecord, editedRl: RlConfig | undefined): P
     throw new Error(`Could not read the checkpoint of '${run.name}': ${message(e)}`);
   }
   if (!state) throw new Error(`Run '${run.name}' has no saved checkpoint to start RL from.`);
-  const from = state;
+  // A stage stopped before its first step saved the SFT weights under the RL optimiser's count (0): they sit at
+  // timeline step rlStartStep.
+  const from = run.rlStartStep != null ? { ...state, step: run.rlStartStep } : state;
   return {
     from,
     run: {
@@ -843,9 +875,20 @@ async function prepareRlStage(run: RunRecord, editedRl: RlConfig | undefined): P
 }
 
 /** Runs a prepared RL stage (its steps continuing the run's timeline after the checkpoint's step). */
-function runRlStage({ run, from }: PreparedRlStage): Promise<SessionOutcome> {
+async function runRlStage({ run, from }: PreparedRlStage): Promise<SessionOutcome> {
   saveRlStart(run, from);
-  return runSession(run, from, { offset: from.step });
+  const outcome = await runSession(run, from, { offset: from.step });
+  // Only an interrupted stage (a reload) resumes; a stage that ended no longer needs its reference weights.
+  if (outcome.state === 'finished' || outcome.state === 'stopped') dropRlReference(run.id);
+  return outcome;
+}
+
+/** Deletes a run's RL reference weights (with the run's current record, in one transaction). */
+function dropRlReference(runId: string): void {
+  void dbWrite(async (d) => {
+    const current = useStore.getState().runs[runId];
+    if (current && !deletedRunIds.has(runId)) await d.saveRlReference(current, null);
+  });
 }
 
 // ---- the lab queue: one item at a time, each through the same session path as Start and startRl ----
@@ -915,14 +958,52 @@ async function runLabItem(item: LabItem): Promise<LabOutcome> {
   labDispatch({ type: 'stage', status: 'evaluating' });
   // The session just ended holds the trained model; nothing loads another while the queue is busy.
   if (useStore.getState().modelRunId !== run.id) return { status: 'failed', message: "the run's model is not loaded" };
-  const { eval: evalCfg, decode } = item.config;
   try {
-    const suiteResults = await worker().evaluateSuites({ size: evalCfg.size, seed: evalCfg.seed, decode });
-    if (updateRun(run.id, (r) => ({ ...r, suiteResults, updatedAt: Date.now() }))) saveRunNow(run.id);
+    const { done, total } = await evaluateSuitesInTurn(
+      run.id,
+      item.config,
+      (message) => labDispatch({ type: 'progress', message }),
+      () => useStore.getState().lab.cancelRequested,
+    );
+    if (done < total) return { status: 'cancelled', message: `cancelled after ${done} of ${total} suites (kept)` };
   } catch (e) {
     return { status: 'failed', message: `suite evaluation: ${message(e)}` };
   }
   return { status: 'done', message: null };
+}
+
+/**
+ * Evaluates the worker's current model (run `runId`'s) on every suite of its task, one suite per worker call so that
+ * `shouldStop` is honoured between suites; each result is saved with the run as it arrives (a suite's problems and
+ * seeds do not depend on which other suites are evaluated). Returns how many of the task's suites were evaluated.
+ */
+async function evaluateSuitesInTurn(
+  runId: string,
+  config: RunConfig,
+  onProgress: (message: string) => void,
+  shouldStop: () => boolean,
+): Promise<{ done: number; total: number }> {
+  const variants = getTask(config.task.id).variants as readonly string[];
+  const { eval: evalCfg, decode } = config;
+  let done = 0;
+  for (const variant of variants) {
+    if (shouldStop()) break;
+    onProgress(`suite ${done + 1} of ${variants.length}: ${variant}`);
+    const [result] = await worker().evaluateSuites({
+      size: evalCfg.size,
+      seed: evalCfg.seed,
+      decode,
+      variants: [variant],
+    });
+    if (!result) throw new Error(`no result for suite '${variant}'`);
+    const saved = updateRun(runId, (r) => {
+      const kept = (r.suiteResults ?? []).filter((x) => x.suite !== variant);
+      return { ...r, suiteResults: [...kept, result], updatedAt: Date.now() };
+    });
+    if (saved) saveRunNow(runId);
+    done += 1;
+  }
+  return { done, total: variants.length };
 }
 
 /** Works through the queued lab items one at a time until none waits; one loop at a time. */
@@ -970,6 +1051,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
   error: null,
   storageAvailable: true,
   lab: EMPTY_LAB_QUEUE,
+  suitesEval: null,
 
   async init() {
     if (initStarted) return;
@@ -1074,8 +1156,11 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
   async start() {
     const s = get();
     if (isActive(s.session) || s.engine === null) return;
-    if (labBusy(s.lab)) {
-      set({ error: 'The lab queue is running: wait for it to finish, or cancel it, before starting another run.' });
+    if (engineBusy(s)) {
+      set({
+        error:
+          'The lab queue or a suite evaluation is running: wait for it to finish, or cancel it, before starting another run.',
+      });
       return;
     }
     // The RL settings are the RL stage's (startRl takes the panel's then): they don't block SFT, and invalid ones stay
@@ -1095,8 +1180,11 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const s = get();
     const run = s.activeRunId === null ? undefined : s.runs[s.activeRunId];
     if (!run || isActive(s.session) || s.engine === null) return;
-    if (labBusy(s.lab)) {
-      set({ error: 'The lab queue is running: wait for it to finish, or cancel it, before starting RL.' });
+    if (engineBusy(s)) {
+      set({
+        error:
+          'The lab queue or a suite evaluation is running: wait for it to finish, or cancel it, before starting RL.',
+      });
       return;
     }
     let prepared: PreparedRlStage;
@@ -1106,9 +1194,42 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
       set({ error: message(e) });
       return;
     }
-    // Another session (or the lab queue) may have begun while the checkpoint was read.
-    if (isActive(get().session) || labBusy(get().lab)) return;
+    // Another session (or the lab queue) may have begun, or the run been deleted, while the checkpoint was read.
+    if (isActive(get().session) || engineBusy(get())) return;
+    if (!get().runs[run.id] || deletedRunIds.has(run.id)) return;
     await runRlStage(prepared);
+  },
+
+  async evaluateRunSuites(runId, suiteSize) {
+    const s = get();
+    const run = s.runs[runId];
+    if (!run || s.engine === null) return;
+    if (isActive(s.session) || engineBusy(s)) {
+      set({ error: 'Suites can be evaluated when no run trains and the lab queue is idle.' });
+      return;
+    }
+    const sizeIssue = suiteSizeIssue(suiteSize);
+    if (sizeIssue !== null) {
+      set({ error: `Problems per suite: ${sizeIssue}` });
+      return;
+    }
+    set({ suitesEval: { runId, message: `loading the weights of '${run.name}'`, cancelRequested: false } });
+    try {
+      await drainEvaluations();
+      await ensureModel(runId);
+      const config: RunConfig = { ...run.config, eval: { ...run.config.eval, size: suiteSize } };
+      const progress = (message: string) =>
+        set((st) => (st.suitesEval ? { suitesEval: { ...st.suitesEval, message } } : {}));
+      await evaluateSuitesInTurn(runId, config, progress, () => get().suitesEval?.cancelRequested === true);
+    } catch (e) {
+      set({ error: `Suite evaluation of '${run.name}' failed: ${message(e)}` });
+    } finally {
+      set({ suitesEval: null });
+    }
+  },
+
+  cancelRunSuites() {
+    set((s) => (s.suitesEval ? { suitesEval: { ...s.suitesEval, cancelRequested: true } } : {}));
   },
 
   queueLab(task, methods, scale, options) {
@@ -1163,8 +1284,11 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const s = get();
     const run = s.runs[runId];
     if (!run || isActive(s.session) || s.engine === null) return;
-    if (labBusy(s.lab)) {
-      set({ error: 'The lab queue is running: wait for it to finish, or cancel it, before resuming a run.' });
+    if (engineBusy(s)) {
+      set({
+        error:
+          'The lab queue or a suite evaluation is running: wait for it to finish, or cancel it, before resuming a run.',
+      });
       return;
     }
     set({ interrupted: null });
@@ -1187,7 +1311,8 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
         return;
       }
     }
-    if (isActive(get().session) || labBusy(get().lab)) return;
+    if (isActive(get().session) || engineBusy(get())) return;
+    if (!get().runs[runId] || deletedRunIds.has(runId)) return; // deleted while its checkpoint was read
     // Show the run's own settings in the form, its RL settings included (decode and evaluation settings stay as they
     // are).
     get().setConfig((c) => ({ ...run.config, decode: c.decode, eval: c.eval }));
@@ -1207,16 +1332,19 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
       case 'rl-restart': {
         const restarted: RunRecord = { ...resumed, rlStartStep: plan.rlStartStep };
         saveRlStart(restarted, state);
-        await runSession(restarted, state, { offset: plan.rlStartStep });
+        const outcome = await runSession(restarted, state, { offset: plan.rlStartStep });
+        if (outcome.state === 'finished' || outcome.state === 'stopped') dropRlReference(runId);
         return;
       }
-      case 'rl':
-        await runSession(
+      case 'rl': {
+        const outcome = await runSession(
           resumed,
           { ...state, step: plan.optimiserSteps },
           { offset: plan.rlStartStep, resume: { reference } },
         );
+        if (outcome.state === 'finished' || outcome.state === 'stopped') dropRlReference(runId);
         return;
+      }
     }
   },
 
@@ -1272,7 +1400,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const s = get();
     if (!s.runs[runId]) return;
     set({ activeRunId: runId, selectedPoint: null });
-    const free = !isActive(s.session) && !labBusy(s.lab);
+    const free = !isActive(s.session) && !engineBusy(s);
     if (free && s.modelRunId !== runId && s.runs[runId]?.checkpointStep != null && db) {
       loadRequest = runId;
       void pump();

@@ -132,6 +132,7 @@ export function LabQueue() {
   const labRunning = useStore((s) => labBusy(s.lab));
   // A run outside the queue is training: the queue would have to wait for it, so it is not offered.
   const otherRun = useStore((s) => isActive(s.session) && !labBusy(s.lab));
+  const suitesRunning = useStore((s) => s.suitesEval !== null);
   const { queueLab, cancelLab } = useStore.getState();
   const methods = useMemo(() => labMethodsFor(task), [task]);
   const ticked = methods.filter((m) => !unticked.has(m.id)).map((m) => m.id);
@@ -140,9 +141,11 @@ export function LabQueue() {
     ? 'The engine is starting.'
     : otherRun
       ? 'A run is training: let it finish or stop it first.'
-      : issues.length > 0
-        ? issues.map((i) => i.message).join('; ')
-        : null;
+      : suitesRunning
+        ? 'A suite evaluation is running: let it finish or cancel it first.'
+        : issues.length > 0
+          ? issues.map((i) => i.message).join('; ')
+          : null;
   const toggle = (id: LabMethodId, on: boolean) =>
     setUnticked((prev) => {
       const next = new Set(prev);
@@ -241,6 +244,55 @@ export function LabQueue() {
         ones.
       </p>
       <LabItems />
+      <EvaluateSelectedRun suiteSize={suiteSize} sizeValid={issueAt(issues, 'suiteSize') === null} />
     </section>
+  );
+}
+
+/**
+ * Suites for a run trained outside the queue, imported, or whose queue item was interrupted (a reload loses the
+ * queue): the selected run's weights on every suite of its task, with the suite size above.
+ */
+function EvaluateSelectedRun({ suiteSize, sizeValid }: { suiteSize: number; sizeValid: boolean }) {
+  const run = useStore((s) => (s.activeRunId === null ? null : (s.runs[s.activeRunId] ?? null)));
+  const suitesEval = useStore((s) => s.suitesEval);
+  const free = useStore((s) => s.engine !== null && !isActive(s.session) && !labBusy(s.lab) && s.suitesEval === null);
+  const { evaluateRunSuites, cancelRunSuites } = useStore.getState();
+  const blocker =
+    run === null
+      ? 'Select a run in the runs list.'
+      : run.checkpointStep === null
+        ? 'The selected run has no saved weights.'
+        : !sizeValid
+          ? 'Fix the number of problems per suite.'
+          : null;
+  return (
+    <div className="lab-evaluate">
+      <div className="button-row">
+        <button
+          type="button"
+          data-testid="lab-evaluate-run"
+          disabled={!free || blocker !== null}
+          title={blocker ?? undefined}
+          onClick={() => run && void evaluateRunSuites(run.id, suiteSize)}
+        >
+          Evaluate suites of {run ? `'${run.name}'` : 'the selected run'}
+        </button>
+        <button
+          type="button"
+          data-testid="lab-evaluate-cancel"
+          disabled={suitesEval === null || suitesEval.cancelRequested}
+          onClick={() => cancelRunSuites()}
+        >
+          Cancel evaluation
+        </button>
+      </div>
+      {suitesEval !== null && (
+        <p className="muted small" data-testid="lab-evaluate-status">
+          {suitesEval.cancelRequested ? 'cancelling after the current suite… ' : ''}
+          {suitesEval.message}
+        </p>
+      )}
+    </div>
   );
 }

@@ -20,7 +20,7 @@ import {
 } from 'recharts';
 import type { ConfigIssue } from '../model/config';
 import { labBusy } from '../state/lab_queue';
-import type { MetricPoint } from '../state/run_record';
+import { hasRlSteps, type MetricPoint } from '../state/run_record';
 import { isActive, useStore } from '../state/store';
 import type { LengthTag } from '../tasks/types';
 import { METRIC, RL_THINKING_TOKENS_BY_LEVEL } from '../train/metrics';
@@ -193,7 +193,7 @@ interface RlStartContext {
   training: boolean;
   labRunning: boolean;
   /** The active run (what RL would continue), or null. */
-  run: { checkpointStep: number | null; rlStartStep: number | null } | null;
+  run: { checkpointStep: number | null; rlStartStep: number | null; stepsDone: number } | null;
   /** The issues of the stage's config (rlStageConfig). */
   issues: readonly ConfigIssue[];
 }
@@ -205,7 +205,7 @@ function rlStartBlocker(c: RlStartContext): string | null {
   if (c.labRunning) return 'The lab queue is running.';
   if (c.run === null) return 'Select a run trained with SFT.';
   if (c.run.checkpointStep === null) return 'This run has no checkpoint: train it first.';
-  if (c.run.rlStartStep != null) {
+  if (hasRlSteps(c.run)) {
     return `This run already has an RL stage (from step ${c.run.rlStartStep}): select a run trained with SFT only.`;
   }
   if (c.issues.length === 0) return null;
@@ -225,6 +225,7 @@ function RlControls() {
     s.activeRunId === null ? null : (s.runs[s.activeRunId]?.checkpointStep ?? null),
   );
   const rlStartStep = useStore((s) => (s.activeRunId === null ? null : (s.runs[s.activeRunId]?.rlStartStep ?? null)));
+  const stepsDone = useStore((s) => (s.activeRunId === null ? 0 : (s.runs[s.activeRunId]?.stepsDone ?? 0)));
   // The rule startRl applies: the run's own config with the edited RL settings (never the edited SFT settings).
   const issues = useMemo(() => {
     if (runConfig === null) return [];
@@ -235,7 +236,7 @@ function RlControls() {
     engineReady,
     training,
     labRunning,
-    run: runConfig === null ? null : { checkpointStep, rlStartStep },
+    run: runConfig === null ? null : { checkpointStep, rlStartStep, stepsDone },
     issues,
   });
   const startRl = useStore((s) => s.startRl);

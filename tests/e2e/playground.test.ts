@@ -173,45 +173,66 @@ describe('the playground in Chromium with WebGPU', () => {
     // from the prompt, solves it and answers in the training vocabulary: it solves 'id' and the fake variant (whose
     // environment keeps the training names) and fails 'numeric' (which accepts only the numbers it states).
     const config = labConfig('sokoban', 'answer', 'smoke');
-    const planner = textPolicy((prompt) => {
-      const board = prompt.slice(0, prompt.lastIndexOf('\n'));
-      const plan = solveSokoban(parseBoard(board));
-      return `<answer>${plan?.[0] ?? 'Up'}</answer><eos>`;
-    });
+    /** Answers the optimal action: in the training vocabulary, or (`followPrompt`) by the name the prompt maps it to. */
+    const planner = (followPrompt: boolean) =>
+      textPolicy((prompt) => {
+        const cut = prompt.lastIndexOf('\n');
+        const action = solveSokoban(parseBoard(prompt.slice(0, cut)))?.[0] ?? 'Up';
+        // The action line: `act Up,Down,Left,Right:` or `act 1=Up,2=Down,3=Left,4=Right:`.
+        const named = prompt
+          .slice(cut + 5, -1)
+          .split(',')
+          .map((pair) => pair.split('='))
+          .find((pair) => pair.length === 2 && pair[1] === action);
+        return `<answer>${followPrompt && named ? named[0] : action}</answer><eos>`;
+      });
     const suites = ['id', 'numeric', 'fake_numeric'];
-    const suiteResults = await evaluateSuitesWith(planner, config, { size: 2, seed: 5, variants: suites });
-    const t = Date.now();
-    const run: RunRecord = {
-      ...{ id: 'e2e-lab-run', name: 'scripted planner', createdAt: t, updatedAt: t, config, status: 'finished' },
-      ...{
-        adapter: 'scripted policy',
-        stepsDone: 0,
-        timeline: [],
-        evalPoints: [],
-        samples: null,
-        checkpointStep: null,
-      },
-      suiteResults,
-    };
     mkdirSync('test-results', { recursive: true });
-    const file = 'test-results/e2e-lab.stoptime.json';
-    writeFileSync(file, exportRunFile(run, null, 'inline').json);
+    const files: string[] = [];
+    const results: Record<string, Awaited<ReturnType<typeof evaluateSuitesWith>>> = {};
+    for (const [name, follow] of [
+      ['training names', false],
+      ['follows the prompt', true],
+    ] as const) {
+      const suiteResults = await evaluateSuitesWith(planner(follow), config, { size: 2, seed: 5, variants: suites });
+      results[name] = suiteResults;
+      const t = Date.now();
+      const run: RunRecord = {
+        ...{ id: `e2e-${files.length}`, name, createdAt: t + files.length, updatedAt: t, config, status: 'finished' },
+        ...{
+          adapter: 'scripted policy',
+          stepsDone: 0,
+          timeline: [],
+          evalPoints: [],
+          samples: null,
+          checkpointStep: null,
+        },
+        suiteResults,
+      };
+      const file = `test-results/e2e-lab-${files.length}.stoptime.json`;
+      writeFileSync(file, exportRunFile(run, null, 'inline').json);
+      files.push(file);
+    }
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
     const problems = watchProblems(page);
     await page.goto(app.url);
     await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 30_000 }).toMatch(/WebGPU/);
-    await page.getByTestId('import-run').setInputFiles(file);
+    // Both run files in one import: two rows.
+    await page.getByTestId('import-run').setInputFiles(files);
     const cells = page.getByTestId('matrix-cell');
-    await expect.poll(() => cells.count(), { timeout: 30_000 }).toBe(suites.length);
-    // Columns: id, then the instruction variant, then fake; each cell shows its count.
+    await expect.poll(() => cells.count(), { timeout: 30_000 }).toBe(2 * suites.length);
+    // Columns: id, then the instruction variant, then fake; each cell shows its count. The paper's fake-variant
+    // reading: answering in the training vocabulary passes `fake_numeric` and fails `numeric`; following the prompt
+    // does the opposite.
     const counts = await cells.evaluateAll((els) => els.map((e) => e.querySelector('.cell-count')?.textContent));
-    const want = (suite: string) => {
-      const r = suiteResults.find((x) => x.suite === suite)!;
-      return `${r.successes}/${r.problems}`;
-    };
-    expect(counts).toEqual([want('id'), want('numeric'), want('fake_numeric')]);
-    expect(counts).toEqual(['2/2', '0/2', '2/2']);
+    const want = (name: string) =>
+      suites.map((suite) => {
+        const r = results[name]!.find((x) => x.suite === suite)!;
+        return `${r.successes}/${r.problems}`;
+      });
+    expect(counts).toEqual([...want('training names'), ...want('follows the prompt')]);
+    expect(counts).toEqual(['2/2', '0/2', '2/2', '2/2', '2/2', '0/2']);
 
     // A cell opens its sample episodes; the board viewer steps to the solved end.
     await cells.first().click();
@@ -227,8 +248,8 @@ describe('the playground in Chromium with WebGPU', () => {
     const csvPath = 'test-results/e2e-matrix.csv';
     await csv.saveAs(csvPath);
     const lines = readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
-    expect(lines).toHaveLength(1 + suites.length);
-    expect(lines[1]).toContain('scripted planner');
+    expect(lines).toHaveLength(1 + 2 * suites.length);
+    expect(lines.slice(1).filter((l) => l.includes('follows the prompt'))).toHaveLength(suites.length);
 
     // The lab queue: one General Points method at smoke scale, cancelled while it starts; the queue ends the item as
     // cancelled and the playground can start a run again.

@@ -80,8 +80,9 @@ describe('labQueueReducer', () => {
       { type: 'run', runId: 'r0' },
       { type: 'stage', status: 'rl' },
       { type: 'stage', status: 'evaluating' },
+      { type: 'progress', message: 'suite 2 of 10: size8' },
     );
-    expect(currentLabItem(q)).toMatchObject({ status: 'evaluating', runId: 'r0' });
+    expect(currentLabItem(q)).toMatchObject({ status: 'evaluating', runId: 'r0', message: 'suite 2 of 10: size8' });
     q = apply(q, { type: 'finish', status: 'done', message: null });
     expect(q.current).toBeNull();
     expect(q.items[0]).toMatchObject({ status: 'done', runId: 'r0', message: null });
@@ -131,6 +132,7 @@ describe('labQueueReducer', () => {
     for (const action of [
       { type: 'run', runId: 'r' },
       { type: 'stage', status: 'rl' },
+      { type: 'progress', message: 'x' },
       { type: 'finish', status: 'done', message: null },
     ] as const) {
       expect(() => labQueueReducer(queued(1), action)).toThrow(`'${action.type}' needs a current item`);

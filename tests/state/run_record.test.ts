@@ -3,7 +3,7 @@
  * interrupted run resumes (SFT, its RL stage from an RL checkpoint, or the RL stage restarted from the SFT weights).
  */
 import { describe, expect, it } from 'vitest';
-import { resumePlanFor, stepsLabel } from '../../src/state/run_record';
+import { hasRlSteps, resumePlanFor, stepsLabel } from '../../src/state/run_record';
 import { DEFAULT_RL_CONFIG, DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
 
 const sftOnly: RunConfig = { ...DEFAULT_RUN_CONFIG, sft: { ...DEFAULT_RUN_CONFIG.sft, steps: 4 } };
@@ -60,5 +60,15 @@ describe('resumePlanFor', () => {
   it('refuses a checkpoint step that is not a non-negative integer', () => {
     expect(() => resumePlanFor({ config: sftOnly }, -1)).toThrow(/checkpointStep/);
     expect(() => resumePlanFor({ config: withRl(1), rlStartStep: 4 }, 4.5)).toThrow(/checkpointStep/);
+  });
+});
+
+describe('hasRlSteps', () => {
+  it('is true only when the timeline has steps after the RL stage began', () => {
+    expect(hasRlSteps({ stepsDone: 4, rlStartStep: null })).toBe(false);
+    expect(hasRlSteps({ stepsDone: 4, rlStartStep: undefined })).toBe(false);
+    // A stage stopped before its first step: it may start again.
+    expect(hasRlSteps({ stepsDone: 4, rlStartStep: 4 })).toBe(false);
+    expect(hasRlSteps({ stepsDone: 5, rlStartStep: 4 })).toBe(true);
   });
 });
