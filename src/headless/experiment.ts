@@ -369,7 +369,9 @@ export async function runExperiment(
       await rl.run();
       log(`RL done: ${rlSteps} steps in ${((performance.now() - rlStart) / 1000).toFixed(1)} s`);
       await evaluate(rl, 'rl', sftSteps);
-      state = await rl.readState();
+      // The checkpoint is named by its timeline step (SFT steps + RL steps), as the playground saves it, not by the
+      // RL optimiser's own counter.
+      state = { ...(await rl.readState()), step: sftSteps + rl.step };
     }
     if (experiment.suites) {
       const last = rl ?? session;
@@ -395,11 +397,15 @@ export async function runExperiment(
   }
 }
 
-/** One line per suite: suite, kind, success rate with its count, mean thinking tokens (and actions per episode). */
+/**
+ * One line per suite: suite, kind, success rate with its count, mean thinking tokens (and actions per episode), time,
+ * and how many problems failed because a prompt did not fit the context (when any did).
+ */
 export function describeSuite(r: SuiteResult): string {
   const rate = r.problems === 0 ? 0 : (100 * r.successes) / r.problems;
   const actions = r.meanActions === null ? '' : `  ${r.meanActions.toFixed(1)} actions/episode`;
-  return `suite ${r.suite.padEnd(14)} ${r.kind.padEnd(11)} ${rate.toFixed(1).padStart(5)}% (${r.successes}/${r.problems})  thinking ${r.meanThinkingTokens.toFixed(1)}${actions}  ${r.evalTimeMs.toFixed(0)} ms`;
+  const tooLong = (r.tooLong ?? 0) > 0 ? `  ${r.tooLong} too long for the context` : '';
+  return `suite ${r.suite.padEnd(14)} ${r.kind.padEnd(11)} ${rate.toFixed(1).padStart(5)}% (${r.successes}/${r.problems})  thinking ${r.meanThinkingTokens.toFixed(1)}${actions}  ${r.evalTimeMs.toFixed(0)} ms${tooLong}`;
 }
 
 /** One line: method and knob, accuracy, mean thinking tokens (correct / wrong), stop rate, time. */

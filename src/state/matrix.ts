@@ -13,13 +13,16 @@
  *       interval: { method: 'wilson', confidence: 0.95, z },
  *       rows:    [{ runId, name, config: { task, targetStyle, instructions, modelSize, sftSteps, rlSteps }, stepsDone }],
  *       columns: [{ suite, kind, unit }],
- *       cells:   [{ runId, suite, kind, successes, problems, rate, ciLow, ciHigh }],   (present cells, row-major)
+ *       cells:   [{ runId, suite, kind, successes, problems, tooLong, rate, ciLow, ciHigh }],
+ *                (present cells, row-major)
  *       warnings: [string] }
  *     `rate` is null for a suite of zero problems (its interval is then [0, 1]); `rlSteps` null for a run without an
- *     RL stage. A (row, column) pair with no cell means that run was not evaluated on that suite.
+ *     RL stage. `tooLong`: problems that failed because a prompt did not fit the context (counted in `problems`; 0
+ *     for results saved before it was recorded). A (row, column) pair with no cell means that run was not evaluated
+ *     on that suite.
  *
  *   CSV (`matrixToCsv`, RFC 4180, CRLF line ends), one line per present cell:
- *     method,suite,kind,successes,problems,rate,ci_low,ci_high,run_id
+ *     method,suite,kind,successes,problems,too_long,rate,ci_low,ci_high,run_id
  *     Text fields are always quoted (inner quotes doubled); run names are untrusted, so a text field starting with
  *     = + - @ tab or CR gets a leading `'`, which spreadsheets show as text instead of evaluating it as a formula.
  *
@@ -27,6 +30,7 @@
  */
 import { getTask } from '../tasks/index';
 import type { TaskId } from '../tasks/types';
+import { rlConfigFor } from '../train/run_config';
 import type { SuiteKind, SuiteResult } from '../train/suite_types';
 import type { RunRecord } from './run_record';
 
@@ -73,9 +77,13 @@ export interface MatrixRunSummary {
   modelSize: string;
   /** Configured SFT steps. */
   sftSteps: number;
-  /** Configured RL steps; null for a run without an RL stage. */
+  /**
+   * Configured RL steps of a run that had an RL stage (`rlStartStep` set), else null. Whether there was a stage comes
+   * from the run, not the config: an SFT-only run keeps valid RL settings in its config. The steps actually done are
+   * in `stepsDone`.
+   */
   rlSteps: number | null;
-  /** Optimiser steps done (SFT and RL together, as on the run's timeline). */
+  /** Timeline steps done: the SFT steps, then the RL steps (one per RL step, whatever its optimiser steps). */
   stepsDone: number;
 }
 
@@ -96,6 +104,8 @@ export interface MatrixColumn {
 export interface MatrixCell {
   successes: number;
   problems: number;
+  /** Problems that failed because a prompt did not fit the context (part of `problems`; SuiteResult.tooLong). */
+  tooLong: number;
   /** successes / problems; null when the suite had no problems. */
   rate: number | null;
   /** 95% Wilson score interval of the rate ([0, 1] for zero problems). */
@@ -120,16 +130,25 @@ function summaryOf(run: RunRecord): MatrixRunSummary {
     instructions: c.task.instructions,
     modelSize: c.model.size,
     sftSteps: c.sft.steps,
-    rlSteps: c.rl ? c.rl.steps : null,
+    rlSteps: run.rlStartStep != null ? rlConfigFor(c).steps : null,
     stepsDone: run.stepsDone,
   };
 }
 
+/** SuiteResult.tooLong, 0 when absent (results saved before it was recorded). */
+function tooLongOf(r: SuiteResult): number {
+  return r.tooLong ?? 0;
+}
+
 function countIssue(r: SuiteResult): string | null {
   const { problems, successes } = r;
+  const tooLong = tooLongOf(r);
   if (!Number.isSafeInteger(problems) || problems < 0) return `problems is ${problems}, not a non-negative integer`;
   if (!Number.isSafeInteger(successes) || successes < 0) return `successes is ${successes}, not a non-negative integer`;
   if (successes > problems) return `successes ${successes} > problems ${problems}`;
+  if (!Number.isSafeInteger(tooLong) || tooLong < 0) return `tooLong is ${tooLong}, not a non-negative integer`;
+  // A problem refused as too long is a failure.
+  if (tooLong > problems - successes) return `tooLong ${tooLong} > failures ${problems - successes}`;
   return null;
 }
 
@@ -223,6 +242,7 @@ export function buildMatrix(runs: readonly RunRecord[], task: TaskId): ResultsMa
       return {
         successes: r.successes,
         problems: r.problems,
+        tooLong: tooLongOf(r),
         rate: r.problems === 0 ? null : r.successes / r.problems,
         ci: wilsonInterval(r.successes, r.problems),
       };
@@ -248,6 +268,7 @@ export interface MatrixJson {
     kind: SuiteKind;
     successes: number;
     problems: number;
+    tooLong: number;
     rate: number | null;
     ciLow: number;
     ciHigh: number;
@@ -268,6 +289,7 @@ export function matrixJsonDocument(m: ResultsMatrix): MatrixJson {
         kind: col.kind,
         successes: c.successes,
         problems: c.problems,
+        tooLong: c.tooLong,
         rate: c.rate,
         ciLow: c.ci[0],
         ciHigh: c.ci[1],
@@ -315,6 +337,7 @@ export const MATRIX_CSV_HEADER = [
   'kind',
   'successes',
   'problems',
+  'too_long',
   'rate',
   'ci_low',
   'ci_high',
@@ -335,6 +358,7 @@ export function matrixToCsv(m: ResultsMatrix): string {
           csvText(col.kind),
           csvNumber(c.successes),
           csvNumber(c.problems),
+          csvNumber(c.tooLong),
           csvNumber(c.rate),
           csvNumber(c.ci[0]),
           csvNumber(c.ci[1]),

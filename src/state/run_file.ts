@@ -57,6 +57,11 @@ export const RUN_FILE_LIMITS = {
   /** Suite results of a run (one per task variant) and turns of one sample episode (Sokoban: 30 actions at most). */
   maxSuites: 64,
   maxSuiteTurns: 256,
+  /**
+   * Rows and columns of a Sokoban sample's start board (the tasks generate 10×10 at most). The viewer's replay and
+   * drawing grow with cells × boxes, so an unbounded board could freeze the tab.
+   */
+  maxBoardSide: 32,
   /** A prompt or completion (1024 tokens, special tokens spelled out, fit with room to spare). */
   maxTraceChars: 65_536,
   /** Run names, adapter descriptions, verifier reasons. */
@@ -136,6 +141,40 @@ const traceSampleSchema = z.strictObject({
   finished: z.boolean(),
 });
 
+/** Symbols of a rendered Sokoban board (src/tasks/sokoban.ts). */
+const BOARD_SYMBOLS = '#_OXP√S';
+const BOARD_SYMBOL_SET = new Set(BOARD_SYMBOLS);
+
+/**
+ * Why `text` is not a board of at most maxBoardSide × maxBoardSide board symbols, or null. Only the size and the
+ * alphabet are checked here; the viewer's parser reports a board that is malformed otherwise (ragged rows, no player).
+ */
+function boardIssue(text: string): string | null {
+  const side = L.maxBoardSide;
+  const maxChars = side * (side + 1) - 1;
+  if (text.length > maxChars) {
+    return `is ${text.length} characters long, at most ${maxChars} allowed (a board of at most ${side}×${side})`;
+  }
+  const rows = text.split('\n');
+  if (rows.length > side) return `has ${rows.length} rows, at most ${side} allowed`;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as string;
+    if (row.length > side) return `row ${r} has ${row.length} columns, at most ${side} allowed`;
+    for (let c = 0; c < row.length; c++) {
+      const ch = row[c] as string;
+      if (!BOARD_SYMBOL_SET.has(ch)) {
+        return `row ${r} column ${c} holds ${JSON.stringify(ch)}, not a board symbol (${BOARD_SYMBOLS})`;
+      }
+    }
+  }
+  return null;
+}
+
+const boardSchema = z.string().superRefine((text, ctx) => {
+  const message = boardIssue(text);
+  if (message !== null) ctx.addIssue({ code: 'custom', message, input: text });
+});
+
 const suiteSampleSchema = z.strictObject({
   prompt: z.string().max(L.maxTraceChars),
   success: z.boolean(),
@@ -150,7 +189,7 @@ const suiteSampleSchema = z.strictObject({
       }),
     )
     .max(L.maxSuiteTurns),
-  board: z.string().max(L.maxTraceChars).optional(),
+  board: boardSchema.optional(),
 });
 
 const suiteResultSchema = z.strictObject({
@@ -160,6 +199,8 @@ const suiteResultSchema = z.strictObject({
   unit: z.enum(['episode', 'answer']),
   problems: count(),
   successes: count(),
+  /** Optional: files written before it was recorded lack it (read as 0). */
+  tooLong: count().optional(),
   meanThinkingTokens: nonNegative(),
   meanActions: nonNegative().nullable(),
   evalTimeMs: nonNegative(),

@@ -52,6 +52,13 @@ export interface SuiteResult {
   unit: 'episode' | 'answer';
   problems: number;
   successes: number;
+  /**
+   * Problems (episodes) that ended because a prompt did not fit the model's context with room to generate (Sokoban: at
+   * any turn). They still count in `problems` and not in `successes`, so rates stay comparable across methods, but
+   * the matrix flags them: such a failure says the context is too short, not that the model answered wrongly. Absent
+   * in results saved before it was recorded: read as 0.
+   */
+  tooLong?: number;
   /** Mean thinking tokens per generated completion (every turn counts). */
   meanThinkingTokens: number;
   /** Sokoban: mean actions used per episode; null for single-answer tasks. */

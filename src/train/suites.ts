@@ -7,7 +7,8 @@
  *   → Sokoban: episodes, round by round: prompt of every unfinished episode's current board → one completion each
  *     (policy) → parseAction → step → next round, until solved or out of actions
  *   → other tasks: one completion per problem → task.verify
- *   → successes, thinking length, actions, sample episodes → SuiteResult
+ *   → successes, problems refused as too long for the context, thinking length, actions, sample episodes
+ *     → SuiteResult
  *
  * The loop runs on a `SuitePolicy` (prompts → completions). The model's is `decoderPolicy` (generation on a
  * DecodeBackend, chunks of decoder.rows, as evaluate.ts); tests drive the same loop and scoring with scripted
@@ -121,8 +122,13 @@ export function suiteKindOf(task: TaskId, variant: string): SuiteKind {
 
 // ---------------------------------------------------------------- policies
 
-/** A policy's answer to one prompt: a completion, or a refusal (e.g. the prompt leaves no room in the context). */
-export type PolicyReply = { ok: true; completion: string; thinkingTokens: number } | { ok: false; reason: string };
+/**
+ * A policy's answer to one prompt: a completion, or a refusal. `tooLong`: refused because the prompt leaves no room to
+ * generate in the context (counted apart in `SuiteResult.tooLong`).
+ */
+export type PolicyReply =
+  | { ok: true; completion: string; thinkingTokens: number }
+  | { ok: false; reason: string; tooLong: boolean };
 
 /**
  * Answers every prompt of one round (replies in prompt order). `seed`: the round's sampling seed, chosen by the loop.
@@ -144,6 +150,7 @@ export function decoderPolicy(decoder: DecodeBackend, contextLength: number, d: 
       else {
         replies[index] = {
           ok: false,
+          tooLong: true,
           reason: `prompt too long: ${ids.length} tokens leave no room to generate in the context of ${contextLength}`,
         };
       }
@@ -207,6 +214,8 @@ export interface EpisodeOutcome {
   success: boolean;
   /** 'solved', 'out of actions (N)', or why the policy could not answer. */
   reason: string;
+  /** Ended because the policy refused a prompt as too long for the context (at any turn). */
+  tooLong: boolean;
 }
 
 /** u32 sampling seed of round `round` of suite `suite` (distinct streams for every pair). */
@@ -222,7 +231,7 @@ export function roundSeed(seed: number, suite: number, round: number): number {
  * `renderPrompt` (the training prompt format), the policy answers all of them (`seedOf(round)`), each answer is parsed
  * with `parseAction` and applied with `step`. An episode ends when solved or after `maxActions` actions; an answer
  * that names no accepted action uses up an action and changes nothing (as `playEpisode`); a refused prompt ends the
- * episode as a failure.
+ * episode as a failure (`tooLong` when the refusal was for length).
  */
 export async function playEpisodes(
   starts: readonly EpisodeStart[],
@@ -235,6 +244,7 @@ export async function playEpisodes(
     state: s.level,
     turns: [] as SuiteTurn[],
     refused: null as string | null,
+    tooLong: false,
   }));
   const running = () => episodes.filter((e) => e.refused === null && !isSolved(e.state) && e.turns.length < maxActions);
   for (let round = 0; ; round++) {
@@ -251,6 +261,7 @@ export async function playEpisodes(
       const reply = replies[i]!;
       if (!reply.ok) {
         e.refused = reply.reason;
+        e.tooLong = reply.tooLong;
         return;
       }
       const parsed = parseAction(reply.completion, e.start.instruction);
@@ -268,7 +279,7 @@ export async function playEpisodes(
   return episodes.map((e) => {
     const success = episodeReward(e.state, e.turns.length, maxActions) === 1;
     const reason = e.refused ?? (success ? 'solved' : `out of actions (${maxActions})`);
-    return { turns: e.turns, actionsUsed: e.turns.length, finalState: e.state, success, reason };
+    return { turns: e.turns, actionsUsed: e.turns.length, finalState: e.state, success, reason, tooLong: e.tooLong };
   });
 }
 
@@ -321,6 +332,8 @@ interface Scored {
   reason: string;
   turns: SuiteTurn[];
   board?: string;
+  /** Ended by a prompt refused as too long for the context. */
+  tooLong: boolean;
 }
 
 /**
@@ -360,6 +373,7 @@ export async function evaluateSuitesWith(
         reason: o.reason,
         turns: o.turns,
         board: renderBoard(problems[i]!.level),
+        tooLong: o.tooLong,
       }));
       meanActions = mean(outcomes.map((o) => o.actionsUsed));
     } else {
@@ -372,7 +386,9 @@ export async function evaluateSuitesWith(
       }
       scored = samples.map((s, i) => {
         const reply = replies[i]!;
-        if (!reply.ok) return { prompt: s.prompt, success: false, reason: reply.reason, turns: [] };
+        if (!reply.ok) {
+          return { prompt: s.prompt, success: false, reason: reply.reason, turns: [], tooLong: reply.tooLong };
+        }
         const verdict = task.verify(s.problem, reply.completion);
         const turn: SuiteTurn = {
           completion: reply.completion,
@@ -380,7 +396,7 @@ export async function evaluateSuitesWith(
           note: verdict.reason,
           thinkingTokens: reply.thinkingTokens,
         };
-        return { prompt: s.prompt, success: verdict.correct, reason: verdict.reason, turns: [turn] };
+        return { prompt: s.prompt, success: verdict.correct, reason: verdict.reason, turns: [turn], tooLong: false };
       });
     }
     const evalTimeMs = performance.now() - t0;
@@ -393,6 +409,7 @@ export async function evaluateSuitesWith(
       unit: taskId === 'sokoban' ? 'episode' : 'answer',
       problems: scored.length,
       successes: scored.filter((s) => s.success).length,
+      tooLong: scored.filter((s) => s.tooLong).length,
       meanThinkingTokens: turns.length > 0 ? mean(turns.map((t) => t.thinkingTokens)) : 0,
       meanActions,
       evalTimeMs,

@@ -2,7 +2,9 @@
  * The generalization lab's results matrix (src/state/matrix.ts): rows = saved runs (one per method), columns = the
  * task's evaluation suites grouped by kind, each cell the success rate, count and 95% Wilson interval on a viridis
  * colour scale (src/ui/matrix_scale.ts). A cell is a button: it opens the suite's sample episodes or answers for that
- * run below the table (Sokoban replayed on a board, General Points with its formula checked). Runs come from the store
+ * run below the table (Sokoban replayed on a board, General Points with its formula checked). A cell with problems that
+ * failed because a prompt did not fit the model's context is flagged (⚠), since its rate then says more about the
+ * context length than about the method. Runs come from the store
  * (saved and imported runs alike: any with suite results); checkboxes leave some out. Exports the matrix as JSON and
  * CSV.
  */
@@ -68,11 +70,19 @@ function unitWord(unit: MatrixColumn['unit'], n: number): string {
   return unit === 'episode' ? (n === 1 ? 'episode' : 'episodes') : n === 1 ? 'answer' : 'answers';
 }
 
+/** "3 of 4 episodes failed because a prompt did not fit the model's context", or null when none did. */
+function tooLongText(unit: MatrixColumn['unit'], tooLong: number, problems: number): string | null {
+  if (tooLong === 0) return null;
+  return `${tooLong} of ${problems} ${unitWord(unit, problems)} failed because a prompt did not fit the model's context`;
+}
+
 function cellLabel(row: MatrixRow, col: MatrixColumn, c: MatrixCell): string {
   const rate = c.rate === null ? 'no problems' : pct1(c.rate);
+  const tooLong = tooLongText(col.unit, c.tooLong, c.problems);
   return (
     `${row.label}, suite ${col.suite} (${KIND_LABEL[col.kind]}): ${c.successes} of ${c.problems} ` +
-    `${unitWord(col.unit, c.problems)} succeeded, ${rate}, 95% interval ${pct1(c.ci[0])} to ${pct1(c.ci[1])}`
+    `${unitWord(col.unit, c.problems)} succeeded, ${rate}, 95% interval ${pct1(c.ci[0])} to ${pct1(c.ci[1])}` +
+    (tooLong === null ? '' : `; warning: ${tooLong}`)
   );
 }
 
@@ -105,6 +115,7 @@ function CellButton({
   const background = cell.rate === null ? NO_RATE_COLOR : rateColor(cell.rate);
   const color = textColorFor(background);
   const [lo, hi] = cell.ci;
+  const tooLong = tooLongText(col.unit, cell.tooLong, cell.problems);
   return (
     <button
       type="button"
@@ -112,7 +123,7 @@ function CellButton({
       style={{ background, color }}
       aria-pressed={selected}
       aria-label={cellLabel(row, col, cell)}
-      title="Show the sample episodes of this suite"
+      title={`Show the sample ${unitWord(col.unit, 2)} of this suite${tooLong === null ? '' : `. ⚠ ${tooLong}`}`}
       onClick={onSelect}
       data-testid="matrix-cell"
     >
@@ -127,6 +138,11 @@ function CellButton({
       <span className="cell-ci">
         {pct(lo)}–{pct(hi)}
       </span>
+      {tooLong !== null && (
+        <span className="cell-too-long" aria-hidden="true" data-testid="matrix-cell-too-long">
+          ⚠ {cell.tooLong} too long
+        </span>
+      )}
     </button>
   );
 }
@@ -228,7 +244,8 @@ function ScaleLegend() {
         Colour: success rate on the viridis scale, perceptually uniform (equal steps in rate look equal; darker is
         lower, readable in greyscale and with colour-vision deficiencies); text is black or white, whichever contrasts
         more. Each cell: rate, successes/problems, and the 95% Wilson interval, drawn as a bar (tick: the rate) and
-        written below it. — : not evaluated.
+        written below it. ⚠ N too long: N problems failed because a prompt did not fit the model's context (still
+        counted, as failures). — : not evaluated.
       </span>
     </div>
   );
@@ -252,11 +269,16 @@ function SampleBody({ task, suite, sample }: { task: TaskId; suite: string; samp
   );
 }
 
-function CellDetails({ run, result, onClose }: { run: RunRecord; result: SuiteResult; onClose: () => void }) {
+/**
+ * The details pane of one cell: the suite's counts, interval, thinking and actions, the problems that did not fit the
+ * context (when any), and its sample episodes or answers.
+ */
+export function CellDetails({ run, result, onClose }: { run: RunRecord; result: SuiteResult; onClose: () => void }) {
   const [index, setIndex] = useState(0);
   const sample = result.samples[Math.min(index, result.samples.length - 1)];
   const [lo, hi] = wilsonInterval(result.successes, result.problems);
   const verb = result.unit === 'episode' ? 'solved' : 'correct';
+  const tooLong = tooLongText(result.unit, result.tooLong ?? 0, result.problems);
   return (
     <section className="matrix-details" aria-labelledby="matrix-details-title" data-testid="matrix-details">
       <div className="matrix-details-head">
@@ -274,6 +296,12 @@ function CellDetails({ run, result, onClose }: { run: RunRecord; result: SuiteRe
         {result.meanActions !== null && ` · ${result.meanActions.toFixed(1)} actions per episode`} · evaluated in{' '}
         {(result.evalTimeMs / 1000).toFixed(1)} s
       </p>
+      {tooLong !== null && (
+        <p className="small matrix-too-long" data-testid="matrix-details-too-long">
+          <span aria-hidden="true">⚠ </span>
+          {tooLong}. They count as failures, so this rate measures the context length as much as the method.
+        </p>
+      )}
       {sample === undefined ? (
         <p className="muted small">No samples were kept for this suite.</p>
       ) : (

@@ -123,6 +123,7 @@ describe('running an experiment on the adapter', () => {
     // 2 SFT steps, then 1 RL step continuing the count. Each stage's evaluations and sweeps run after it.
     expect(run.stepsDone).toBe(3);
     expect(run.rlStartStep).toBe(2);
+    expect(run.checkpointStep).toBe(3); // the timeline step, not the RL optimiser's count (1)
     expect(run.evalPoints.map((p) => [p.series, p.step, p.lengthTag ?? null, p.stage ?? 'sft'])).toEqual([
       ['temperature', 2, null, 'sft'],
       ['cap', 2, null, 'sft'],

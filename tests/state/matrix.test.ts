@@ -21,11 +21,13 @@ import {
 import type { RunRecord } from '../../src/state/run_record';
 import { getTask } from '../../src/tasks/index';
 import { type LabMethodId, labConfig } from '../../src/train/lab_presets';
+import { DEFAULT_RL_CONFIG } from '../../src/train/run_config';
 import type { SuiteKind, SuiteResult } from '../../src/train/suite_types';
 
-type Spec = [suite: string, kind: SuiteKind, successes: number, problems: number];
+/** `tooLong` left out: the field is absent, as in results saved before it was recorded. */
+type Spec = [suite: string, kind: SuiteKind, successes: number, problems: number, tooLong?: number];
 
-function result(task: SuiteResult['task'], [suite, kind, successes, problems]: Spec): SuiteResult {
+function result(task: SuiteResult['task'], [suite, kind, successes, problems, tooLong]: Spec): SuiteResult {
   return {
     task,
     suite,
@@ -33,6 +35,7 @@ function result(task: SuiteResult['task'], [suite, kind, successes, problems]: S
     unit: task === 'sokoban' ? 'episode' : 'answer',
     problems,
     successes,
+    ...(tooLong === undefined ? {} : { tooLong }),
     meanThinkingTokens: 0,
     meanActions: task === 'sokoban' ? 3 : null,
     evalTimeMs: 1,
@@ -173,7 +176,7 @@ describe('buildMatrix', () => {
     expect(m.rows.map((r) => r.label)).toEqual(['answer', 'grpo']);
     expect(m.columns.map((c) => c.suite)).toEqual(['id', 'alpha', 'size8']);
     const [ra, rb] = m.cells;
-    expect(ra![0]).toEqual({ successes: 12, problems: 32, rate: 12 / 32, ci: wilsonInterval(12, 32) });
+    expect(ra![0]).toEqual({ successes: 12, problems: 32, tooLong: 0, rate: 12 / 32, ci: wilsonInterval(12, 32) });
     expect(ra![1]!.rate).toBe(0);
     expect(ra![2]).toBeNull();
     expect(rb![1]).toBeNull();
@@ -207,7 +210,47 @@ describe('buildMatrix', () => {
 
   it('gives a zero-problem suite a null rate and the [0, 1] interval', () => {
     const m = buildMatrix([run('a', 'cot', [['id', 'id', 0, 0]])], 'sokoban');
-    expect(m.cells[0]![0]).toEqual({ successes: 0, problems: 0, rate: null, ci: [0, 1] });
+    expect(m.cells[0]![0]).toEqual({ successes: 0, problems: 0, tooLong: 0, rate: null, ci: [0, 1] });
+  });
+
+  it('carries the problems refused as too long (0 when the field is absent) and leaves out impossible counts', () => {
+    const a = run('smoke', 'cot', [
+      ['id', 'id', 2, 4, 0],
+      ['size10', 'difficulty', 0, 4, 4],
+      ['size8', 'difficulty', 1, 4],
+      ['boxes2', 'difficulty', 3, 4, 2],
+      ['alpha', 'instruction', 1, 4, 1.5],
+    ]);
+    const m = buildMatrix([a], 'sokoban');
+    expect(m.columns.map((c) => c.suite)).toEqual(['id', 'size8', 'size10']);
+    const cells = m.cells[0]!;
+    expect(cells.map((c) => c!.tooLong)).toEqual([0, 0, 4]);
+    // Too-long problems stay in the rate, as failures.
+    expect(cells[2]).toMatchObject({ successes: 0, problems: 4, rate: 0 });
+    expect(m.warnings).toHaveLength(2);
+    expect(m.warnings[0]).toMatch(/suite 'boxes2'\): tooLong 2 > failures 1; left out/);
+    expect(m.warnings[1]).toMatch(/suite 'alpha'\): tooLong is 1\.5, not a non-negative integer; left out/);
+  });
+
+  it('reports RL steps only for a run that had an RL stage, whatever its config holds', () => {
+    const grpo = run('grpo', 'grpo', [['id', 'id', 1, 2]]);
+    expect(grpo.config.rl).toBeDefined();
+    // The GRPO method's config, stopped after SFT (no RL stage): valid RL settings, no RL steps.
+    const sftOnly: RunRecord = { ...grpo, id: 'sft-only', stepsDone: grpo.config.sft.steps, rlStartStep: null };
+    // A file from before rlStartStep was recorded: no evidence of an RL stage either.
+    const legacy: RunRecord = { ...sftOnly, id: 'legacy', rlStartStep: undefined };
+    // An RL stage on a config without RL settings ran with the defaults.
+    const { rl: _rl, ...noRl } = grpo.config;
+    const defaults: RunRecord = { ...grpo, id: 'defaults', config: noRl };
+    const m = buildMatrix([grpo, sftOnly, legacy, defaults], 'sokoban');
+    expect(m.rows.map((r) => [r.runId, r.summary.rlSteps])).toEqual([
+      [grpo.id, grpo.config.rl!.steps],
+      ['sft-only', null],
+      ['legacy', null],
+      ['defaults', DEFAULT_RL_CONFIG.steps],
+    ]);
+    expect(DEFAULT_RL_CONFIG.steps).not.toBe(grpo.config.rl!.steps);
+    expect(m.rows[1]!.summary.stepsDone).toBe(grpo.config.sft.steps);
   });
 });
 
@@ -250,7 +293,7 @@ describe('matrixToCsv', () => {
       ['id', 'id', 12, 32],
       ['size8', 'difficulty', 3, 32],
     ]),
-    run(formula, 'answer', [['id', 'id', 1, 3]]),
+    run(formula, 'answer', [['id', 'id', 1, 3, 2]]),
     run('+1', 'grpo', [['alpha', 'instruction', 0, 0]]),
   ];
   const m = buildMatrix(runs, 'sokoban');
@@ -262,13 +305,17 @@ describe('matrixToCsv', () => {
     expect(records).toHaveLength(1 + 4);
     for (const r of records) expect(r).toHaveLength(MATRIX_CSV_HEADER.length);
     const [, first, second] = records;
-    expect(first!.slice(0, 5)).toEqual([hostile, 'id', 'id', '12', '32']);
-    expect(Number(first![5])).toBeCloseTo(12 / 32, 6);
+    const col = (name: (typeof MATRIX_CSV_HEADER)[number]) => MATRIX_CSV_HEADER.indexOf(name);
+    expect(first!.slice(0, 6)).toEqual([hostile, 'id', 'id', '12', '32', '0']);
+    expect(Number(first![col('rate')])).toBeCloseTo(12 / 32, 6);
     const [lo, hi] = wilsonInterval(12, 32);
-    expect(Number(first![6])).toBeCloseTo(lo, 6);
-    expect(Number(first![7])).toBeCloseTo(hi, 6);
-    expect(first![8]).toBe(runs[0]!.id);
+    expect(Number(first![col('ci_low')])).toBeCloseTo(lo, 6);
+    expect(Number(first![col('ci_high')])).toBeCloseTo(hi, 6);
+    expect(first![col('run_id')]).toBe(runs[0]!.id);
     expect(second!.slice(1, 3)).toEqual(['size8', 'difficulty']);
+    // too_long: the run's count (2 of its 3 problems), 0 where the result has none.
+    const third = records.find((r) => r[col('run_id')] === runs[1]!.id)!;
+    expect(third.slice(col('successes'), col('too_long') + 1)).toEqual(['1', '3', '2']);
   });
 
   it('quotes text fields, doubles inner quotes and neutralises formula starts', () => {
@@ -284,7 +331,7 @@ describe('matrixToCsv', () => {
 
   it('leaves rate empty for a zero-problem suite', () => {
     const last = parseCsv(csv).at(-1)!;
-    expect(last.slice(0, 8)).toEqual(["'+1", 'alpha', 'instruction', '0', '0', '', '0', '1']);
+    expect(last.slice(0, 9)).toEqual(["'+1", 'alpha', 'instruction', '0', '0', '0', '', '0', '1']);
   });
 });
 
@@ -304,7 +351,7 @@ describe('matrixToJson', () => {
         'cot',
         'cot',
         [
-          ['id', 'id', 20, 32],
+          ['id', 'id', 20, 32, 5],
           ['fake_face', 'fake', 1, 32],
         ],
         'general_points',
@@ -333,13 +380,20 @@ describe('matrixToJson', () => {
       const i = m.rows.findIndex((r) => r.runId === c.runId);
       const j = m.columns.findIndex((col) => col.suite === c.suite);
       const cell = m.cells[i]![j]!;
-      expect([c.successes, c.problems, c.rate, c.ciLow, c.ciHigh]).toEqual([
+      expect([c.successes, c.problems, c.tooLong, c.rate, c.ciLow, c.ciHigh]).toEqual([
         cell.successes,
         cell.problems,
+        cell.tooLong,
         cell.rate,
         ...cell.ci,
       ]);
     }
+    expect(doc.cells.map((c) => [c.runId, c.suite, c.tooLong])).toEqual([
+      [runs[0]!.id, 'id', 0],
+      [runs[0]!.id, 'face_5', 0],
+      [runs[1]!.id, 'id', 5],
+      [runs[1]!.id, 'fake_face', 0],
+    ]);
     const fake = doc.cells.find((c) => c.suite === 'fake_face')!;
     expect([fake.runId, fake.kind, fake.successes, fake.problems]).toEqual([runs[1]!.id, 'fake', 1, 32]);
   });

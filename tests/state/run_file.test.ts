@@ -11,6 +11,7 @@ import {
   RunFileError,
 } from '../../src/state/run_file';
 import type { MetricPoint, RunRecord, RunStatus } from '../../src/state/run_record';
+import { generateLevel, renderBoard } from '../../src/tasks/sokoban';
 import type { TrainerState } from '../../src/train/backend';
 import { METRIC, METRIC_KEYS, type MetricKey } from '../../src/train/metrics';
 import type { EvalPoint, SeriesId, TraceSample } from '../../src/train/results';
@@ -22,6 +23,7 @@ import {
   type PlaygroundModel,
   type RunConfig,
 } from '../../src/train/run_config';
+import type { SuiteResult } from '../../src/train/suite_types';
 import { createRng } from '../../src/util/rng';
 
 const TINY: RunConfig = { ...DEFAULT_RUN_CONFIG, model: { size: 'tiny' }, seed: 5 };
@@ -389,6 +391,77 @@ describe('hostile run files', () => {
     expect(Object.prototype).not.toHaveProperty('polluted');
     // Format and version read from the object's own fields, never through an inherited one.
     expect(errorOf('{"__proto__":{"format":"stoptime-run","schemaVersion":1}}').issues[0]!.path).toBe('format');
+  });
+});
+
+describe('suite results', () => {
+  const { level } = generateLevel(createRng(1));
+  function evaluatedRun(): RunRecord {
+    const suite = (over: Partial<SuiteResult>): SuiteResult => ({
+      task: 'sokoban',
+      suite: 'size10',
+      kind: 'difficulty',
+      unit: 'episode',
+      problems: 4,
+      successes: 1,
+      meanThinkingTokens: 2.5,
+      meanActions: 7.25,
+      evalTimeMs: 120.5,
+      samples: [
+        {
+          prompt: `${renderBoard(level)}\nact Up,Down,Left,Right:`,
+          success: false,
+          reason: 'prompt too long: 133 tokens leave no room to generate in the context of 128',
+          turns: [{ completion: '<answer>Up</answer><eos>', action: 'Up', note: 'ok', thinkingTokens: 0 }],
+          board: renderBoard(level),
+        },
+      ],
+      ...over,
+    });
+    // A result with the too-long count, and one saved before it was recorded (no field).
+    return {
+      ...makeRun(),
+      checkpointStep: null,
+      suiteResults: [suite({ tooLong: 2 }), suite({ suite: 'id', kind: 'id' })],
+    };
+  }
+  /** The evaluated run's file, parsed back to a document to edit. */
+  const doc = () => docOf(exportRunFile(evaluatedRun(), null, 'inline').json);
+  const boardPath = 'run.suiteResults[0].samples[0].board';
+  const setBoard = (board: string) => {
+    const d = doc();
+    d.run.suiteResults![0]!.samples[0]!.board = board;
+    return d;
+  };
+
+  it('round-trip with their boards and too-long counts; a result without the count stays without', () => {
+    const evaluated = evaluatedRun();
+    const parsed = parseRunFile(exportRunFile(evaluated, null, 'inline').json).run;
+    expect(parsed).toStrictEqual(evaluated);
+    expect(parsed.suiteResults!.map((r) => r.tooLong)).toEqual([2, undefined]);
+  });
+
+  it('a board of more than 32 rows or columns, or with a symbol no board has, is refused naming the sample', () => {
+    const side = RUN_FILE_LIMITS.maxBoardSide;
+    const rows = (n: number, width: number) =>
+      Array.from({ length: n }, (_, r) => (r === 0 ? `P${'_'.repeat(width - 1)}` : '#'.repeat(width))).join('\n');
+    // The largest allowed board parses (the replay, not the file, says whether it is a playable level).
+    const largest = setBoard(rows(side, side));
+    expect(parseRunFile(JSON.stringify(largest)).run.suiteResults![0]!.samples[0]!.board).toBe(rows(side, side));
+    expectRejected(setBoard(rows(side + 1, 4)), boardPath, /has 33 rows, at most 32 allowed/);
+    expectRejected(setBoard(rows(3, side + 1)), boardPath, /row 0 has 33 columns, at most 32 allowed/);
+    expectRejected(setBoard('#P#\n#<#'), boardPath, /row 1 column 1 holds "<", not a board symbol \(#_OXP√S\)/);
+    expectRejected(
+      setBoard('#'.repeat(RUN_FILE_LIMITS.maxTraceChars)),
+      boardPath,
+      /is 65536 characters long, at most 1055/,
+    );
+  });
+
+  it('a too-long count must be a count', () => {
+    const d = doc();
+    (d.run.suiteResults![0] as unknown as Record<string, unknown>).tooLong = -1;
+    expectRejected(d, 'run.suiteResults[0].tooLong', /expected number ≥ 0, got -1/);
   });
 });
 

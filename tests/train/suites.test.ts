@@ -136,6 +136,9 @@ function recording(policy: SuitePolicy): { policy: SuitePolicy; rounds: { prompt
 function expectConsistent(r: SuiteResult, maxActions: number): void {
   expect(r.successes).toBeGreaterThanOrEqual(0);
   expect(r.successes).toBeLessThanOrEqual(r.problems);
+  // Problems refused as too long are failures.
+  expect(r.tooLong).toBeGreaterThanOrEqual(0);
+  expect(r.tooLong).toBeLessThanOrEqual(r.problems - r.successes);
   const wins = r.samples.filter((s) => s.success);
   const losses = r.samples.filter((s) => !s.success);
   expect(wins).toHaveLength(Math.min(SUITE_SAMPLES_PER_VERDICT, r.successes));
@@ -204,6 +207,7 @@ describe('fake variants, scored as the paper defines them (scripted policies thr
     const fakeWords = await run('words', 'fake_numeric');
     expect([fakeStated.suite, fakeStated.kind, fakeStated.unit]).toEqual(['fake_numeric', 'fake', 'episode']);
     expect(fakeStated.successes).toBe(0);
+    expect(fakeStated.tooLong).toBe(0); // wrong answers, not refusals
     expect(fakeWords.successes).toBe(6);
     expect((await run('stated', 'numeric')).successes).toBe(6);
     expect((await run('words', 'numeric')).successes).toBe(0);
@@ -239,6 +243,68 @@ describe('fake variants, scored as the paper defines them (scripted policies thr
     expect(faceS!.successes).toBe(8);
     expect(faceT!.successes).toBe(0);
     for (const s of fakeT!.samples) expect([s.turns[0]!.note, s.turns[0]!.thinkingTokens]).toEqual(['ok', 0]);
+  });
+});
+
+describe('prompts refused as too long for the context', () => {
+  /** Replies to round `round`'s prompt `i` with `refuse(round, i)` when it names a refusal, else with `answer`. */
+  function refusing(
+    answer: (prompt: string) => string,
+    refuse: (round: number, i: number) => { reason: string; tooLong: boolean } | null,
+  ): SuitePolicy {
+    const inner = textPolicy(answer);
+    let round = 0;
+    return async (prompts, seed) => {
+      const replies = await inner(prompts, seed);
+      const r = round++;
+      return replies.map((reply, i) => {
+        const refusal = refuse(r, i);
+        return refusal === null ? reply : { ok: false, ...refusal };
+      });
+    };
+  }
+
+  it('Sokoban: an episode refused at a later turn counts as too long; another refusal does not', async () => {
+    // Round 1 (each episode's second prompt): the first running episode is refused for length, the second for
+    // another reason; the others play on to the solution.
+    const policy = refusing(sokobanPlanner('words'), (round, i) =>
+      round !== 1
+        ? null
+        : i === 0
+          ? { reason: 'prompt too long: test', tooLong: true }
+          : i === 1
+            ? { reason: 'busy', tooLong: false }
+            : null,
+    );
+    const [r] = await evaluateSuitesWith(policy, sokobanRun, { size: 5, seed: 40, variants: ['id'], maxActions: 30 });
+    expectConsistent(r!, 30);
+    expect([r!.problems, r!.successes, r!.tooLong]).toEqual([5, 3, 1]);
+    const failures = r!.samples.filter((s) => !s.success);
+    expect(failures.map((s) => [s.reason, s.turns.length])).toEqual([
+      ['prompt too long: test', 1],
+      ['busy', 1],
+    ]);
+  });
+
+  it('answer tasks: a refused prompt counts as too long only when refused for length', async () => {
+    const solved = { count: 0 };
+    const policy = refusing(gpSolver('stated', solved), (_round, i) =>
+      i % 3 === 0
+        ? { reason: 'prompt too long: test', tooLong: true }
+        : i % 3 === 1
+          ? { reason: 'busy', tooLong: false }
+          : null,
+    );
+    const [r] = await evaluateSuitesWith(policy, gpRun, { size: 9, seed: 2, variants: ['id'] });
+    expectConsistent(r!, 0);
+    expect([r!.problems, r!.successes, r!.tooLong]).toEqual([9, 3, 3]);
+    // Without refusals nothing is too long.
+    const [plain] = await evaluateSuitesWith(textPolicy(gpSolver('stated', solved)), gpRun, {
+      size: 9,
+      seed: 2,
+      variants: ['id'],
+    });
+    expect([plain!.successes, plain!.tooLong]).toEqual([9, 0]);
   });
 });
 
@@ -382,12 +448,26 @@ describe('episodes with the model, on the GPU and the CPU backend', () => {
       expect(e).toBeGreaterThanOrEqual(0);
       expect(s.turns).toEqual(gpuOutcomes[e]!.turns);
     }
-    // A 10×10 board (133 prompt tokens) leaves no room in a context of 128: every episode fails, saying why.
+    // A 10×10 board (133 prompt tokens) leaves no room in a context of 128: every episode fails, saying why, and is
+    // counted as too long; none of the 'id' episodes is.
     expect([size10.successes, size10.meanActions, size10.meanThinkingTokens]).toEqual([0, 0, 0]);
+    expect(size10.tooLong).toBe(size10.problems);
+    expect(id.tooLong).toBe(0);
     for (const s of size10.samples) {
       expect(s.turns).toEqual([]);
       expect(s.reason).toMatch(/prompt too long: 133 tokens .* context of 128/);
     }
+    // An answer task: the model's policy refuses every General Points prompt in a context of 8 tokens (before any
+    // generation), and each is a too-long failure.
+    const [gpShort] = await evaluateSuites(
+      cpuDecoder,
+      gpRun,
+      { size: 3, seed: 1, variants: ['id'], decode: greedy },
+      8,
+    );
+    expectConsistent(gpShort!, 0);
+    expect([gpShort!.problems, gpShort!.successes, gpShort!.tooLong]).toEqual([3, 0, 3]);
+    for (const s of gpShort!.samples) expect(s.reason).toMatch(/prompt too long: \d+ tokens .* context of 8/);
   }, 60_000);
 
   it('the sessions evaluate their current weights on the suites', async () => {

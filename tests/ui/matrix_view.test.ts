@@ -14,7 +14,7 @@ import { generateLevel, renderBoard } from '../../src/tasks/sokoban';
 import { labConfig } from '../../src/train/lab_presets';
 import type { SuiteKind, SuiteResult, SuiteSample } from '../../src/train/suite_types';
 import { GpDetail } from '../../src/ui/GpDetail';
-import { MatrixPanel } from '../../src/ui/MatrixView';
+import { CellDetails, MatrixPanel } from '../../src/ui/MatrixView';
 import { SokobanEpisode } from '../../src/ui/SokobanBoard';
 import { createRng } from '../../src/util/rng';
 
@@ -80,6 +80,7 @@ describe('MatrixPanel', () => {
     run('r1', 'SFT CoT', 'sokoban', [
       result('sokoban', 'size8', 'difficulty', 3, 32),
       result('sokoban', 'id', 'id', 12, 32),
+      { ...result('sokoban', 'size10', 'difficulty', 0, 32), tooLong: 32 },
     ]),
     run('r2', '<script>alert(1)</script>', 'sokoban', [result('sokoban', 'id', 'id', 32, 32)]),
     run('r3', 'GP CoT', 'general_points', [result('general_points', 'id', 'id', 1, 4)]),
@@ -90,7 +91,7 @@ describe('MatrixPanel', () => {
   it('draws kind groups, suites and one button per present cell with its count and interval', () => {
     expect(html).toContain('data-testid="results-matrix"');
     expect(html.indexOf('In distribution')).toBeLessThan(html.indexOf('Harder'));
-    expect(html.match(/data-testid="matrix-cell"/g)).toHaveLength(3);
+    expect(html.match(/data-testid="matrix-cell"/g)).toHaveLength(4);
     const [lo, hi] = wilsonInterval(12, 32);
     expect(html).toContain(
       `SFT CoT, suite id (In distribution): 12 of 32 episodes succeeded, 37.5%, 95% interval ${(100 * lo).toFixed(1)}% to ${(100 * hi).toFixed(1)}%`,
@@ -103,6 +104,17 @@ describe('MatrixPanel', () => {
     expect(html).not.toContain('GP CoT');
     expect(html).not.toContain('not evaluated</span></label>');
     expect(html.match(/data-testid="matrix-run-toggle"/g)).toHaveLength(2);
+  });
+
+  it('flags a cell whose prompts did not fit the context, in its text, label and title, and no other', () => {
+    expect(html.match(/data-testid="matrix-cell-too-long"/g)).toHaveLength(1);
+    expect(html).toContain('data-testid="matrix-cell-too-long">⚠ 32 too long</span>');
+    const warning = '32 of 32 episodes failed because a prompt did not fit the model&#x27;s context';
+    expect(html).toContain(`SFT CoT, suite size10 (Harder): 0 of 32 episodes succeeded, 0.0%`);
+    expect(html).toMatch(new RegExp(`aria-label="SFT CoT, suite size10 [^"]*; warning: ${warning}"`));
+    expect(html).toContain(`title="Show the sample episodes of this suite. ⚠ ${warning}"`);
+    // The other cells carry no warning.
+    expect(html.match(/warning: /g)).toHaveLength(1);
   });
 
   it('escapes run names and enables the exports', () => {
@@ -131,6 +143,17 @@ describe('cell details', () => {
     const html = renderToStaticMarkup(createElement(SokobanEpisode, { sample }));
     expect(html).toContain('Cannot replay: the start board cannot be read (sokoban: row 1 has length 2, want 3)');
     expect(html.match(/<li>/g)).toHaveLength(sample.turns.length);
+  });
+
+  it('says how many problems did not fit the context, and nothing when none or the count is absent', () => {
+    const sokobanRun = run('r9', 'SFT CoT', 'sokoban', []);
+    const details = (r: SuiteResult) =>
+      renderToStaticMarkup(createElement(CellDetails, { run: sokobanRun, result: r, onClose: () => {} }));
+    const flagged = details({ ...result('sokoban', 'size10', 'difficulty', 1, 4), tooLong: 3 });
+    expect(flagged).toContain('data-testid="matrix-details-too-long"');
+    expect(flagged).toContain('3 of 4 episodes failed because a prompt did not fit the model&#x27;s context');
+    expect(details({ ...result('sokoban', 'id', 'id', 1, 4), tooLong: 0 })).not.toContain('matrix-details-too-long');
+    expect(details(result('sokoban', 'id', 'id', 1, 4))).not.toContain('matrix-details-too-long');
   });
 
   it('checks a General Points answer with the task verifier', () => {

@@ -13,7 +13,7 @@ import {
   type SokobanState,
   step,
 } from '../../src/tasks/sokoban';
-import { boardCells, CELL_SYMBOL, replayEpisode } from '../../src/ui/sokoban_replay';
+import { boardCells, CELL_SYMBOL, MAX_REPLAY_BOARD_SIDE, replayEpisode } from '../../src/ui/sokoban_replay';
 import { createRng } from '../../src/util/rng';
 
 const gridText = (s: SokobanState) =>
@@ -80,6 +80,24 @@ describe('replayEpisode', () => {
       expect(frames.slice(0, -1).some((f) => f.solved)).toBe(false);
       expect(frames.slice(1).every((f) => f.outcome === 'moved')).toBe(true);
     }
+  });
+
+  it('refuses a board over 32×32 before parsing it, and replays one of 32×32', () => {
+    /** A walled `h`×`w` room with the player in a corner and a box beside a target. */
+    const room = (h: number, w: number) =>
+      Array.from({ length: h }, (_, r) => {
+        if (r === 0 || r === h - 1) return '#'.repeat(w);
+        const inner = r === 1 ? `PXO${'_'.repeat(w - 5)}` : '_'.repeat(w - 2);
+        return `#${inner}#`;
+      }).join('\n');
+    expect(MAX_REPLAY_BOARD_SIDE).toBe(32);
+    const frames = replayEpisode(room(32, 32), ['Right']);
+    expect([frames[0]!.state.height, frames[0]!.state.width]).toEqual([32, 32]);
+    expect(frames[1]!.solved).toBe(true); // the box is pushed onto the target
+    expect(() => replayEpisode(room(33, 8), [])).toThrow(/33 rows and up to 8 columns; .* at most 32×32/);
+    expect(() => replayEpisode(room(8, 33), [])).toThrow(/8 rows and up to 33 columns/);
+    // Checked before parsing: a huge malformed board gets the size message, not the parser's.
+    expect(() => replayEpisode(`${'#'.repeat(40_000)}\n#`, [])).toThrow(/up to 40000 columns/);
   });
 
   it('reports a malformed board with the parser message', () => {
