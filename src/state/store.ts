@@ -659,7 +659,8 @@ function sortedIds(runs: Readonly<Record<string, RunRecord>>): string[] {
     .map((r) => r.id);
 }
 
-function download(blob: Blob, fileName: string): void {
+/** Saves a blob as a file through a temporary object URL (exports of runs and of the results matrix). */
+export function download(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

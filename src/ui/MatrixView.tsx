@@ -25,7 +25,7 @@ import {
   wilsonInterval,
 } from '../state/matrix';
 import type { RunRecord } from '../state/run_record';
-import { useStore } from '../state/store';
+import { download, useStore } from '../state/store';
 import type { TaskId } from '../tasks/types';
 import type { SuiteKind, SuiteResult, SuiteSample } from '../train/suite_types';
 import { CompletionText } from './CompletionText';
@@ -86,17 +86,9 @@ function cellLabel(row: MatrixRow, col: MatrixColumn, c: MatrixCell): string {
   );
 }
 
-/** Saves text as a file through a temporary object URL. */
+/** Saves text as a file (the store's download helper). */
 function downloadText(text: string, fileName: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.style.display = 'none';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  download(new Blob([text], { type }), fileName);
 }
 
 function CellButton({
