@@ -426,6 +426,7 @@ export function MatrixPanel({ runs }: { runs: readonly RunRecord[] }) {
                 type="button"
                 aria-pressed={t === task}
                 className={t === task ? 'primary' : undefined}
+                data-testid={`matrix-task-${t}`}
                 onClick={() => {
                   setTaskChoice(t);
                   setSelected(null);

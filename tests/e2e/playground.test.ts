@@ -3,18 +3,23 @@
  * newcomer would: open the app with a small config in the URL, train a few steps and see the loss update, drag the
  * temperature slider and see a new chart point, run a TS sweep, export the run and import it back (and a broken file
  * changes nothing), continue it with a one-step RL stage and see its rollouts, reload mid-training and resume, stop a run while it is still starting. A long-task observer checks that no main-thread task runs over
- * 50 ms while training. Then the same app in a browser without WebGPU: a banner, and training on the CPU backend.
+ * 50 ms while training. The generalization lab: run files with suite results (scored by scripted planners) in the
+ * results matrix, an episode stepped to its end, CSV export, a saved run's suites evaluated through the worker, and a
+ * lab method queued and cancelled. Then the same app in a browser without WebGPU: a banner, and training on the CPU
+ * backend.
  * Screenshots go to test-results/.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initParams } from '../../src/model/params';
 import { exportRunFile, parseRunFile } from '../../src/state/run_file';
 import type { RunRecord } from '../../src/state/run_record';
 import { configToHash } from '../../src/state/url';
+import { getTask } from '../../src/tasks/index';
 import { parseBoard, solve as solveSokoban } from '../../src/tasks/sokoban';
 import { labConfig } from '../../src/train/lab_presets';
-import { DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
+import { DEFAULT_RUN_CONFIG, modelConfigFor, type RunConfig } from '../../src/train/run_config';
 import { evaluateSuitesWith, textPolicy } from '../../src/train/suites';
 import { type App, deprioritiseSoftwareGpu, launchChromium, serveApp, watchProblems } from './browser';
 
@@ -250,6 +255,46 @@ describe('the playground in Chromium with WebGPU', () => {
     const lines = readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
     expect(lines).toHaveLength(1 + 2 * suites.length);
     expect(lines.slice(1).filter((l) => l.includes('follows the prompt'))).toHaveLength(suites.length);
+
+    // Suites of a saved run with weights, through the worker: an untrained tiny model on arithmetic (the shortest
+    // prompts: a generation call prefills its prompt token by token, which is what costs on a software adapter), one
+    // problem per suite, 4 new tokens. Every suite gets a cell in the arithmetic matrix; the Sokoban rows stay.
+    const arConfig: RunConfig = {
+      ...CONFIG,
+      task: { ...CONFIG.task, targetStyle: 'answer' },
+      decode: { ...CONFIG.decode, maxNewTokens: 4 },
+    };
+    const params = initParams(modelConfigFor(arConfig));
+    const t0 = Date.now();
+    const arRun: RunRecord = {
+      ...{
+        id: 'e2e-arithmetic',
+        name: 'untrained arithmetic',
+        createdAt: t0,
+        updatedAt: t0,
+        config: arConfig,
+        status: 'finished',
+      },
+      ...{ adapter: 'none', stepsDone: 0, timeline: [], evalPoints: [], samples: null, checkpointStep: 0 },
+    };
+    const arFile = 'test-results/e2e-lab-arithmetic.stoptime.json';
+    writeFileSync(arFile, exportRunFile(arRun, { params, m: null, v: null, step: 0 }, 'inline').json);
+    await page.getByTestId('import-run').setInputFiles(arFile);
+    await expect
+      .poll(() => page.getByTestId('lab-evaluate-run').textContent(), { timeout: 30_000 })
+      .toMatch(/untrained arithmetic/);
+    await page.getByTestId('lab-suite-size').fill('1');
+    await expect.poll(() => page.getByTestId('lab-evaluate-run').isEnabled(), { timeout: 60_000 }).toBe(true);
+    await page.getByTestId('lab-evaluate-run').click();
+    await page.getByTestId('lab-evaluate-status').waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.getByTestId('lab-evaluate-status').count(), { timeout: 240_000 }).toBe(0);
+    await page.getByTestId('matrix-task-arithmetic').click();
+    const arVariants = getTask('arithmetic').variants;
+    await expect.poll(() => cells.count(), { timeout: 10_000 }).toBe(arVariants.length);
+    const arCounts = await cells.evaluateAll((els) => els.map((e) => e.querySelector('.cell-count')?.textContent));
+    for (const c of arCounts) expect(c).toMatch(/^[01]\/1$/);
+    await page.getByTestId('matrix-task-sokoban').click();
+    await expect.poll(() => cells.count(), { timeout: 10_000 }).toBe(2 * suites.length);
 
     // The lab queue: one General Points method at smoke scale, cancelled while it starts; the queue ends the item as
     // cancelled and the playground can start a run again.
