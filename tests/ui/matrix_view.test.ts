@@ -99,7 +99,7 @@ describe('MatrixPanel', () => {
     expect(html).toContain('12/32');
     expect(html).toContain('not evaluated</span>');
     // Sokoban is shown first; the General Points run is behind the task selector, the unevaluated run nowhere.
-    expect(html).toContain('aria-pressed="true" class="primary">Sokoban</button>');
+    expect(html).toContain('aria-pressed="true" class="primary" data-testid="matrix-task-sokoban">Sokoban</button>');
     expect(html).toContain('General Points</button>');
     expect(html).not.toContain('GP CoT');
     expect(html).not.toContain('not evaluated</span></label>');
