@@ -111,6 +111,31 @@ export function traceStats(completion: Completion, correct: boolean, promptIds: 
   };
 }
 
+/**
+ * Generates one completion per prompt with the decode settings `d`, in chunks of decoder.rows (chunk c sampled with
+ * chunkSeed(seed, c)); completions in prompt order. Every prompt must leave room to generate in the context.
+ */
+export async function generateInChunks(
+  decoder: DecodeBackend,
+  prompts: readonly (readonly number[])[],
+  contextLength: number,
+  d: DecodeConfig,
+  seed: number,
+): Promise<Completion[]> {
+  const out: Completion[] = [];
+  for (let from = 0, chunk = 0; from < prompts.length; from += decoder.rows, chunk++) {
+    const part = prompts.slice(from, from + decoder.rows);
+    const shortest = Math.min(...part.map((ids) => ids.length));
+    const options = generateOptionsFor(d, contextLength, shortest, chunkSeed(seed, chunk));
+    const completions = await decoder.generate(part, options);
+    if (completions.length !== part.length) {
+      throw new Error(`decoder returned ${completions.length} completions for ${part.length} prompts`);
+    }
+    out.push(...completions);
+  }
+  return out;
+}
+
 /** Generates a completion for every item (in chunks of decoder.rows) and verifies each with the task. */
 export async function generateTraces(
   decoder: DecodeBackend,
@@ -121,26 +146,19 @@ export async function generateTraces(
   seed: number,
 ): Promise<GeneratedTrace[]> {
   const verifier = getTask(task);
-  const out: GeneratedTrace[] = [];
-  for (let from = 0, chunk = 0; from < items.length; from += decoder.rows, chunk++) {
-    const part = items.slice(from, from + decoder.rows);
-    const shortest = Math.min(...part.map((it) => it.promptIds.length));
-    const options = generateOptionsFor(d, contextLength, shortest, chunkSeed(seed, chunk));
-    const completions = await decoder.generate(
-      part.map((it) => it.promptIds),
-      options,
-    );
-    if (completions.length !== part.length) {
-      throw new Error(`decoder returned ${completions.length} completions for ${part.length} prompts`);
-    }
-    part.forEach((item, i) => {
-      const completion = completions[i]!;
-      const text = decodeTokens(completion.tokens);
-      const verdict = verifier.verify(item.problem, text);
-      out.push({ item, completion, text, verdict, stats: traceStats(completion, verdict.correct, item.promptIds) });
-    });
-  }
-  return out;
+  const completions = await generateInChunks(
+    decoder,
+    items.map((it) => it.promptIds),
+    contextLength,
+    d,
+    seed,
+  );
+  return items.map((item, i) => {
+    const completion = completions[i]!;
+    const text = decodeTokens(completion.tokens);
+    const verdict = verifier.verify(item.problem, text);
+    return { item, completion, text, verdict, stats: traceStats(completion, verdict.correct, item.promptIds) };
+  });
 }
 
 /** The TraceSample shown for a trace. */

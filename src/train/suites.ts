@@ -21,7 +21,6 @@
  */
 
 import { ConfigError, type ConfigIssue } from '../model/config';
-import type { Completion } from '../model/generate';
 import { buildEvalSuite } from '../tasks/datasets';
 import { thinkingTokens as thinkingTokensOfText } from '../tasks/format';
 import { getTask, type TaskId } from '../tasks/index';
@@ -42,7 +41,7 @@ import {
 import { decode as decodeTokens, encode, isEncodable } from '../tasks/tokenizer';
 import type { DecodeBackend } from './backend';
 import { largestEvalSuite } from './data';
-import { chunkSeed, generateOptionsFor, traceStats } from './evaluate';
+import { generateInChunks, traceStats } from './evaluate';
 import {
   DEFAULT_DECODE_CONFIG,
   type DecodeConfig,
@@ -136,9 +135,10 @@ export type PolicyReply =
 export type SuitePolicy = (prompts: readonly string[], seed: number) => Promise<PolicyReply[]>;
 
 /**
- * The model as a policy: prompts are tokenized and generated in chunks of decoder.rows with the decode settings `d`
- * (chunk c of a round sampled with chunkSeed(seed, c), as evaluate.ts); a prompt of contextLength tokens or more is
- * refused, naming both lengths. Thinking tokens are counted as evaluate.ts `traceStats` counts them.
+ * The model as a policy: prompts are tokenized and generated with the decode settings `d` by evaluate.ts
+ * `generateInChunks` (chunks of decoder.rows, chunk c of a round sampled with chunkSeed(seed, c)); a prompt of
+ * contextLength tokens or more is refused, naming both lengths. Thinking tokens are counted as `traceStats` counts
+ * them.
  */
 export function decoderPolicy(decoder: DecodeBackend, contextLength: number, d: DecodeConfig): SuitePolicy {
   return async (prompts, seed) => {
@@ -155,26 +155,21 @@ export function decoderPolicy(decoder: DecodeBackend, contextLength: number, d: 
         };
       }
     });
-    for (let from = 0, chunk = 0; from < fitting.length; from += decoder.rows, chunk++) {
-      const part = fitting.slice(from, from + decoder.rows);
-      const shortest = Math.min(...part.map((p) => p.ids.length));
-      const options = generateOptionsFor(d, contextLength, shortest, chunkSeed(seed, chunk));
-      const completions: Completion[] = await decoder.generate(
-        part.map((p) => p.ids),
-        options,
-      );
-      if (completions.length !== part.length) {
-        throw new Error(`decoder returned ${completions.length} completions for ${part.length} prompts`);
-      }
-      part.forEach((p, i) => {
-        const c = completions[i]!;
-        replies[p.index] = {
-          ok: true,
-          completion: decodeTokens(c.tokens),
-          thinkingTokens: traceStats(c, false, p.ids).thinkingTokens,
-        };
-      });
-    }
+    const completions = await generateInChunks(
+      decoder,
+      fitting.map((p) => p.ids),
+      contextLength,
+      d,
+      seed,
+    );
+    fitting.forEach((p, i) => {
+      const c = completions[i]!;
+      replies[p.index] = {
+        ok: true,
+        completion: decodeTokens(c.tokens),
+        thinkingTokens: traceStats(c, false, p.ids).thinkingTokens,
+      };
+    });
     return replies;
   };
 }
