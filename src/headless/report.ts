@@ -12,7 +12,7 @@
 import { parseRunFile, RunFileError } from '../state/run_file';
 import type { RunRecord } from '../state/run_record';
 import type { LengthTag } from '../tasks/types';
-import type { EvalPoint, SeriesId } from '../train/results';
+import { type EvalPoint, type SeriesId, sweptValue } from '../train/results';
 import type { DecodeConfig } from '../train/run_config';
 
 export type Stage = 'sft' | 'rl';
@@ -43,22 +43,6 @@ const METHOD_LABEL: Record<SeriesId, string> = {
 
 /** The symbol of each method's swept knob. */
 const KNOB_SYMBOL: Record<SeriesId, string> = { temperature: 'T', ts: 'τ', bias: 'bias', cap: 'B', extend: 'min' };
-
-/** The decode field a method sweeps: the one `applySweepValue` (src/train/results.ts) sets for that series. */
-export function knobValue(series: SeriesId, d: DecodeConfig): number {
-  switch (series) {
-    case 'temperature':
-      return d.temperature;
-    case 'ts':
-      return d.stopTemperature;
-    case 'bias':
-      return d.stopLogitBias;
-    case 'cap':
-      return d.thinkingBudgetTokens;
-    case 'extend':
-      return d.minThinkingTokens;
-  }
-}
 
 /** Binomial standard error of an accuracy measured on `problems` problems, as a fraction: sqrt(p(1 − p) / n). */
 export function accuracyStandardError(accuracy: number, problems: number): number {
@@ -152,7 +136,7 @@ export type MarkerShape = 'circle' | 'square' | 'diamond' | 'triangle' | 'triang
 export interface ReportPoint {
   point: EvalPoint;
   stage: Stage;
-  /** Value of the method's swept knob (knobValue). */
+  /** Value of the method's swept knob (sweptValue, src/train/results.ts). */
   knob: number;
   /** The decode settings that differ between points, as "τ = 0.5, T = 0.6". */
   setting: string;
@@ -312,13 +296,13 @@ export function reportSeries(
       g.items.sort(
         (a, b) =>
           (byLevel ? levelRank(a.p) - levelRank(b.p) : 0) ||
-          knobValue(g.method, a.p.decode) - knobValue(g.method, b.p.decode) ||
+          sweptValue(g.method, a.p.decode) - sweptValue(g.method, b.p.decode) ||
           a.index - b.index,
       );
       const points: ReportPoint[] = g.items.map(({ p }) => ({
         point: p,
         stage: p.stage ?? 'sft',
-        knob: knobValue(g.method, p.decode),
+        knob: sweptValue(g.method, p.decode),
         setting: settingOf(g.method, p.decode),
         accuracyPct: 100 * p.accuracy,
         standardErrorPct: 100 * accuracyStandardError(p.accuracy, p.problems),

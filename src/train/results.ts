@@ -24,6 +24,22 @@ export function applySweepValue(series: SeriesId, d: DecodeConfig, value: number
   }
 }
 
+/** The value a method sweeps in decode settings `d`: the field `applySweepValue` sets for that series. */
+export function sweptValue(series: SeriesId, d: DecodeConfig): number {
+  switch (series) {
+    case 'temperature':
+      return d.temperature;
+    case 'ts':
+      return d.stopTemperature;
+    case 'bias':
+      return d.stopLogitBias;
+    case 'cap':
+      return d.thinkingBudgetTokens;
+    case 'extend':
+      return d.minThinkingTokens;
+  }
+}
+
 export function seriesFor(intervention: Intervention): SeriesId {
   return intervention === 'none' ? 'temperature' : intervention;
 }

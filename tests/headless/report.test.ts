@@ -20,7 +20,7 @@ import {
   stageOf,
 } from '../../src/headless/report';
 import type { LengthTag } from '../../src/tasks/types';
-import { applySweepValue, type EvalPoint, type SeriesId } from '../../src/train/results';
+import { applySweepValue, type EvalPoint, type SeriesId, sweptValue } from '../../src/train/results';
 import { DEFAULT_DECODE_CONFIG, DEFAULT_RL_CONFIG, DEFAULT_RUN_CONFIG } from '../../src/train/run_config';
 
 const TLDR_FILE = 'docs/measurements/experiment-tldr-arithmetic-h200.stoptime.json';
@@ -85,6 +85,15 @@ function mixedPoints(): EvalPoint[] {
 const knobs = (s: ReportSeries) => s.points.map((p) => p.knob);
 const levelsOf = (s: ReportSeries) => s.points.map((p) => p.point.lengthTag);
 const ascending = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+describe('sweptValue', () => {
+  it('reads back the value applySweepValue wrote, for every method', () => {
+    for (const series of ['temperature', 'ts', 'bias', 'cap', 'extend'] as const) {
+      for (const v of [0.25, 3, 48])
+        expect(sweptValue(series, applySweepValue(series, DEFAULT_DECODE_CONFIG, v))).toBe(v);
+    }
+  });
+});
 
 describe('reportSeries', () => {
   it('groups SFT points by method, tagged ones into SFT levels, RL ones into TLDR and TLDR · method', () => {

@@ -26,7 +26,7 @@ import { DEFAULT_OPTIM_CONFIG } from '../../src/train/config';
 import { CpuTrainer } from '../../src/train/cpu_trainer';
 import { batchAt, buildSftData } from '../../src/train/data';
 import { GrpoSession, type RlSessionEvent } from '../../src/train/grpo';
-import { METRIC } from '../../src/train/metrics';
+import { METRIC, RL_THINKING_TOKENS_BY_LEVEL } from '../../src/train/metrics';
 import { DEFAULT_RL_CONFIG, DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
 
 const model: ModelConfig = { vocabSize, contextLength: 40, dModel: 32, nLayers: 1, nHeads: 2, mlpRatio: 2, seed: 7 };
@@ -70,12 +70,6 @@ async function taggedSft(): Promise<TrainerState> {
   return trainer.readState();
 }
 
-const levelKey = {
-  short: METRIC.rlThinkingTokensShort,
-  medium: METRIC.rlThinkingTokensMedium,
-  long: METRIC.rlThinkingTokensLong,
-};
-
 describe('TLDR length control (CPU backend)', () => {
   it('orders mean thinking lengths short < medium < long after a short run', async () => {
     const events: RlSessionEvent[] = [];
@@ -88,7 +82,7 @@ describe('TLDR length control (CPU backend)', () => {
     const perStep = events.flatMap((e) => (e.type === 'metrics' && METRIC.rlRewardMean in e.values ? [e.values] : []));
     expect(perStep).toHaveLength(RL_STEPS);
     const meanOf = (steps: typeof perStep, level: LengthTag) =>
-      steps.reduce((a, v) => a + v[levelKey[level]]!, 0) / steps.length;
+      steps.reduce((a, v) => a + v[RL_THINKING_TOKENS_BY_LEVEL[level]]!, 0) / steps.length;
     const before = Object.fromEntries(LEVELS.map((l) => [l, meanOf(perStep.slice(0, 1), l)]));
     const after = Object.fromEntries(LEVELS.map((l) => [l, meanOf(perStep.slice(-5), l)]));
     // The SFT model already follows its tags (the warm start worked).
