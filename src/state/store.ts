@@ -27,6 +27,8 @@ import {
   rlConfigFor,
   rlStageConfig,
   runConfigIssues,
+  sftConfigIssues,
+  sftRunConfig,
 } from '../train/run_config';
 import type {
   EngineInfo,
@@ -1165,14 +1167,13 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
       return;
     }
     // The RL settings are the RL stage's (startRl takes the panel's then): they don't block SFT, and invalid ones stay
-    // out of this run's config, which the worker would reject (the rule of sftConfigIssues and sftRunConfig).
-    const { rl, ...sftOnly } = s.config;
-    const issues = runConfigIssues(sftOnly);
+    // out of this run's config, which the worker would reject.
+    const issues = sftConfigIssues(s.config);
     if (issues.length > 0) {
       set({ error: `Fix the settings first: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
       return;
     }
-    const c: RunConfig = rl === undefined || runConfigIssues(s.config).length === 0 ? s.config : sftOnly;
+    const c = sftRunConfig(s.config);
     const name = uniqueName(`${c.task.id} ${c.task.targetStyle} ${c.model.size} seed ${c.seed}`, s.runs);
     await runSession(newRunRecord(c, name, s.engine.adapter));
   },
