@@ -13,19 +13,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { create, globals } from 'webgpu';
-import { createGpuContext, type GpuContext, waitIdle } from '../src/gpu/context';
+import { type GpuContext, waitIdle } from '../src/gpu/context';
 import { type Dispatch, runDispatches } from '../src/gpu/dispatch';
 import { prepareMatmul } from '../src/gpu/ops/matmul';
 import { createStorage, type TensorRef, whole } from '../src/gpu/tensor';
+import { createNodeGpuContext } from '../src/headless/dawn';
 import { MODEL_PRESETS, type ModelConfig, type ModelPreset, mlpWidth } from '../src/model/config';
 import { Generator } from '../src/model/generate';
 import { DEFAULT_OPTIM_CONFIG } from '../src/train/config';
 import { type Batch, Trainer } from '../src/train/trainer';
 import { createRng } from '../src/util/rng';
 import { benchPlayground } from './playground';
-
-Object.assign(globalThis, globals);
 
 interface Args {
   presets: ModelPreset[];
@@ -186,7 +184,7 @@ function randomBatch(c: ModelConfig, B: number, T: number, seed: number): Batch 
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const ctx = await createGpuContext(create([]) as unknown as GPU);
+  const ctx = await createNodeGpuContext();
   const software = /swiftshader|llvmpipe/i.test(ctx.adapterName);
   console.log(`adapter: ${ctx.adapterName}${software ? ' (software)' : ''}`);
   const report: Record<string, unknown> = {

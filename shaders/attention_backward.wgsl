@@ -38,15 +38,14 @@ var<workgroup> xs: array<f32, 128>; // dout row of the current query (phase 1)
 var<workgroup> red: array<f32, 64>;
 
 fn reduceSum(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 // Row i of the summed matrix, channel d: a dout row (src 0) or a qkv row (src 1), `base` + i·stride + d.

@@ -59,27 +59,25 @@ fn append_kv(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 fn reduceMax(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 fn reduceSum(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -112,8 +110,8 @@ fn attend(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     sum += e;
   }
   let inv = 1.0 / reduceSum(sum, lid);
-  // w[j] were written by the same thread that reads them below only in the strided loop; the output loop reads all
-  // of them, hence the barrier inside reduceSum above suffices (it follows every write of w).
+  // The barriers inside reduceSum follow every write of w, which the output loop below reads across threads. `red`
+  // is reused below, so the reduction's final read of red[0] must finish first: the barrier before `red[lid] = acc`.
 
   let oo = b * p.C + h * hs;
   if (hs <= WG) {
@@ -124,6 +122,7 @@ fn attend(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     if (g < G) {
       for (var j = g; j < n; j += G) { acc = fma(w[j], vCache[cache + j * hs + d], acc); }
     }
+    workgroupBarrier();
     red[lid] = acc;
     workgroupBarrier();
     if (lid < hs) {

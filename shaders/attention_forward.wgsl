@@ -33,27 +33,25 @@ var<workgroup> qs: array<f32, 128>; // the query row of this head
 var<workgroup> red: array<f32, 64>; // reductions and partial outputs
 
 fn reduceMax(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 fn reduceSum(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 @compute @workgroup_size(64, 1, 1)

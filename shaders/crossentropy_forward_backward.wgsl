@@ -30,27 +30,25 @@ const WG: u32 = 64u;
 var<workgroup> red: array<f32, 256>;
 
 fn reduceMax(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 fn reduceSum(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 @compute @workgroup_size(64, 1, 1)

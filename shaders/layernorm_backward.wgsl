@@ -36,6 +36,7 @@ var<workgroup> red: array<f32, 512>;
 
 // Sums a and b over the 32 lanes of row-slot ly (two reductions at once); every lane gets both totals.
 fn rowSum2(a: f32, b: f32, lx: u32, ly: u32) -> vec2<f32> {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   let i = ly * LANES + lx;
   red[i] = a;
   red[256u + i] = b;
@@ -47,9 +48,7 @@ fn rowSum2(a: f32, b: f32, lx: u32, ly: u32) -> vec2<f32> {
     }
     workgroupBarrier();
   }
-  let total = vec2<f32>(red[ly * LANES], red[256u + ly * LANES]);
-  workgroupBarrier();
-  return total;
+  return vec2<f32>(red[ly * LANES], red[256u + ly * LANES]);
 }
 
 @compute @workgroup_size(32, 8, 1)

@@ -23,16 +23,19 @@ const ROWS: u32 = 8u;
 var<workgroup> red: array<f32, 256>; // [ROWS][LANES]
 
 // Sums `v` over the 32 lanes of row-slot `ly`; every lane gets the total. Called uniformly by the whole workgroup.
+// The first barrier keeps this call's writes from overtaking the previous call's reads of `red`. It stands at the
+// start rather than after the final read (`let t = red[..]; workgroupBarrier(); return t;`): that equivalent form
+// returned wrong variances on Dawn's OpenGL ES backend with Mesa llvmpipe (the read was evidently moved past the
+// barrier), and the layernorm tests caught it there.
 fn rowSum(v: f32, lx: u32, ly: u32) -> f32 {
+  workgroupBarrier();
   red[ly * LANES + lx] = v;
   workgroupBarrier();
   for (var s = LANES / 2u; s > 0u; s >>= 1u) {
     if (lx < s) { red[ly * LANES + lx] += red[ly * LANES + lx + s]; }
     workgroupBarrier();
   }
-  let total = red[ly * LANES];
-  workgroupBarrier();
-  return total;
+  return red[ly * LANES];
 }
 
 @compute @workgroup_size(32, 8, 1)

@@ -94,51 +94,47 @@ fn extensionId(k: u32) -> u32 {
 }
 
 fn reduceMax(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 fn reduceSum(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+  return red[0];
 }
 
 fn reduceSumU(v: u32, lid: u32) -> u32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   redU[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { redU[lid] = redU[lid] + redU[lid + s]; }
     workgroupBarrier();
   }
-  let r = redU[0];
-  workgroupBarrier();
-  return r;
+  return redU[0];
 }
 
 fn reduceMaxU(v: u32, lid: u32) -> u32 {
+  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
   redU[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) { redU[lid] = max(redU[lid], redU[lid + s]); }
     workgroupBarrier();
   }
-  let r = redU[0];
-  workgroupBarrier();
-  return r;
+  return redU[0];
 }
 
 // Inclusive prefix sum of sc[0..1024) in place (callers zero-fill beyond V). Thread lid owns sc[4·lid .. 4·lid+4).

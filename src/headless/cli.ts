@@ -6,8 +6,6 @@
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { create, globals } from 'webgpu';
-import { createGpuContext } from '../gpu/context';
 import { ConfigError } from '../model/config';
 import { buildMatrix, matrixToCsv, matrixToJson } from '../state/matrix';
 import { exportRunFile } from '../state/run_file';
@@ -15,9 +13,8 @@ import type { RunRecord } from '../state/run_record';
 import type { Backend } from '../train/backend';
 import { createCpuBackend } from '../train/backend_cpu';
 import { createGpuBackend } from '../train/backend_gpu';
+import { createNodeGpuContext } from './dawn';
 import { isMatrixPreset, parseExperiment, parseMatrixPreset, runExperiment } from './experiment';
-
-Object.assign(globalThis, globals);
 
 const MAX_EXPERIMENT_BYTES = 1 << 20;
 const USAGE = 'usage: npm run experiment -- <experiment.json> [--backend webgpu|cpu]   (presets: experiments/*.json)';
@@ -48,7 +45,7 @@ async function main(): Promise<void> {
   // Validate before touching the adapter: a bad file fails fast with every problem named.
   const matrix = isMatrixPreset(doc) ? parseMatrixPreset(doc) : null;
   const experiments = matrix ? matrix.experiments : [parseExperiment(doc)];
-  const ctx = backendKind === 'webgpu' ? await createGpuContext(create([]) as unknown as GPU) : null;
+  const ctx = backendKind === 'webgpu' ? await createNodeGpuContext() : null;
   const backend: Backend = ctx ? createGpuBackend(ctx) : createCpuBackend();
   const t0 = performance.now();
   const runs: RunRecord[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { create } from 'webgpu';
 import { createGpuContext, DeviceLostError, NoAdapterError } from '../../src/gpu/context';
+import { createNodeGpuContext } from '../../src/headless/dawn';
 import { MODEL_PRESETS, type ModelConfig } from '../../src/model/config';
 import { Generator, GREEDY } from '../../src/model/generate';
 import { DEFAULT_OPTIM_CONFIG } from '../../src/train/config';
@@ -22,7 +23,7 @@ describe('adapter and device errors', () => {
   });
 
   it('a lost device surfaces as an error from training and generation, not a hang', async () => {
-    const ctx = await createGpuContext(create([]) as unknown as GPU);
+    const ctx = await createNodeGpuContext(); // its own device: this test destroys it
     const trainer = new Trainer(ctx, tiny, DEFAULT_OPTIM_CONFIG, 2, 4);
     const gen = new Generator(ctx, trainer.model, 2);
     const batch = { tokens: new Int32Array(8), targets: new Int32Array(8), weights: new Float32Array(8).fill(0.125) };

@@ -3,12 +3,10 @@
  * SwiftShader (see scripts/test.mjs, which sets the environment and fails with instructions when there is no adapter).
  */
 import { afterAll } from 'vitest';
-import { create, globals } from 'webgpu';
-import { createGpuContext, type GpuContext } from '../../src/gpu/context';
+import type { GpuContext } from '../../src/gpu/context';
 import { createStorage, type TensorRef, whole } from '../../src/gpu/tensor';
+import { createNodeGpuContext } from '../../src/headless/dawn';
 import { createRng, type Rng } from '../../src/util/rng';
-
-Object.assign(globalThis, globals);
 
 let contextPromise: Promise<GpuContext> | null = null;
 
@@ -24,7 +22,7 @@ afterAll(async () => {
 /** One device per test file (vitest isolates files), created on first use. */
 export function gpuContext(): Promise<GpuContext> {
   if (!contextPromise) {
-    contextPromise = createGpuContext(create([]) as unknown as GPU);
+    contextPromise = createNodeGpuContext();
   }
   return contextPromise;
 }
