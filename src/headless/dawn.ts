@@ -27,6 +27,8 @@ export function dawnGpu(backend: DawnBackend = dawnBackendFromEnv()): {
   adapterOptions: GPURequestAdapterOptions;
 } {
   if (backend === 'opengles') {
+    // Headless EGL (no display server); Mesa reads it when Dawn opens the display.
+    process.env.EGL_PLATFORM ??= 'surfaceless';
     return {
       gpu: create(['backend=opengles']) as unknown as GPU,
       adapterOptions: { featureLevel: 'compatibility', powerPreference: 'high-performance' },

@@ -25,7 +25,15 @@ import { getTask } from '../tasks/index';
 import type { LengthTag } from '../tasks/types';
 import type { Backend } from '../train/backend';
 import { GrpoSession } from '../train/grpo';
-import { LAB_METHODS, LAB_TASKS, type LabMethodId, type LabTask, labConfig, labMethodsFor } from '../train/lab_presets';
+import {
+  LAB_METHODS,
+  LAB_SCALES,
+  LAB_TASKS,
+  type LabMethodId,
+  type LabTask,
+  labConfig,
+  labMethodsFor,
+} from '../train/lab_presets';
 import { METRIC } from '../train/metrics';
 import { applySweepValue, type EvalPoint, type SeriesId } from '../train/results';
 import {
@@ -97,7 +105,7 @@ export const matrixPresetSchema = z.strictObject({
       .min(1)
       .max(LAB_METHODS.length)
       .optional(),
-    scale: z.enum(['paper', 'smoke']).optional(),
+    scale: z.enum(LAB_SCALES).optional(),
     seed: z
       .number()
       .int()

@@ -26,6 +26,8 @@ export const MODEL_PRESETS = {
   small: { vocabSize: 64, contextLength: 128, dModel: 128, nLayers: 4, nHeads: 4, mlpRatio: 4, seed: 1 },
   /** For the reasoning tasks on a real GPU (context fits every default task trace). */
   medium: { vocabSize: 98, contextLength: 256, dModel: 192, nLayers: 6, nHeads: 6, mlpRatio: 4, seed: 1 },
+  /** medium's context at tiny's width: the lab's 'software' scale, for a machine without a GPU. */
+  narrow: { vocabSize: 98, contextLength: 256, dModel: 64, nLayers: 2, nHeads: 4, mlpRatio: 4, seed: 1 },
 } as const satisfies Record<string, ModelConfig>;
 
 export type ModelPreset = keyof typeof MODEL_PRESETS;

@@ -17,6 +17,7 @@ import {
   type DecodeConfig,
   type EvalConfig,
   type Intervention,
+  PLAYGROUND_MODEL_SIZES,
   type RlConfig,
   RUN_CONFIG_VERSION,
   type RunConfig,
@@ -231,7 +232,7 @@ export const SETTINGS: readonly Setting[] = [
   choice(
     'model',
     'model.size',
-    ['tiny', 'small', 'medium'],
+    PLAYGROUND_MODEL_SIZES,
     (c) => c.model.size,
     (c, size) => ({ ...c, model: { size } }),
   ),

@@ -35,12 +35,18 @@ export type LabTask = Extract<TaskId, 'sokoban' | 'general_points'>;
 export const LAB_TASKS: readonly LabTask[] = ['sokoban', 'general_points'];
 
 /**
- * Scale of a lab run: 'paper' the published preset; 'smoke' a few steps of the 'small' model with batch 2, for
- * checking the pipeline end to end on a software adapter. Its context (128) holds answer-only Sokoban and General
- * Points prompts but not Sokoban's chain-of-thought targets, so a smoke run of a CoT method on Sokoban is refused by
- * the SFT data check ("none of the training examples fits").
+ * Scale of a lab run:
+ * - 'paper': the published preset, for a GPU ('medium' model, 3000 SFT steps of 32).
+ * - 'software': sized for a machine without a GPU (well under an hour per task on two cores with Dawn's OpenGL ES
+ *   backend on Mesa llvmpipe): the 'narrow' model (medium's context, tiny's width), 200 SFT steps of 8, and for
+ *   GRPO 100 SFT steps and 10 RL steps of 8 prompts × 4.
+ *   Too little training to reproduce the paper; it measures the matrix end to end at a scale such a machine affords.
+ * - 'smoke': a few steps of the 'small' model with batch 2, for checking the pipeline end to end. Its context (128)
+ *   holds answer-only Sokoban and General Points prompts but not Sokoban's chain-of-thought targets, so a smoke run
+ *   of a CoT method on Sokoban is refused by the SFT data check ("none of the training examples fits").
  */
-export type LabScale = 'paper' | 'smoke';
+export type LabScale = 'paper' | 'software' | 'smoke';
+export const LAB_SCALES: readonly LabScale[] = ['paper', 'software', 'smoke'];
 
 const SCALE = {
   paper: {
@@ -53,6 +59,16 @@ const SCALE = {
     maxNewTokens: 160,
     model: 'medium' as const,
   },
+  software: {
+    sftSteps: 200,
+    warmStartSteps: 100,
+    rlSteps: 10,
+    batchSize: 8,
+    trainSize: 1600,
+    evalSize: 16,
+    maxNewTokens: 160,
+    model: 'narrow' as const,
+  },
   smoke: {
     sftSteps: 2,
     warmStartSteps: 2,
@@ -63,6 +79,13 @@ const SCALE = {
     maxNewTokens: 16,
     model: 'small' as const,
   },
+};
+
+/** GRPO groups per step: prompts × generations per prompt. */
+const RL_GROUPS: Record<LabScale, { promptsPerStep: number; generationsPerPrompt: number }> = {
+  paper: { promptsPerStep: 16, generationsPerPrompt: 8 },
+  software: { promptsPerStep: 8, generationsPerPrompt: 4 },
+  smoke: { promptsPerStep: 2, generationsPerPrompt: 2 },
 };
 
 /** The run config of one method on a task. */
@@ -101,8 +124,8 @@ export function labConfig(task: LabTask, method: LabMethodId, scale: LabScale = 
         rl: {
           ...DEFAULT_RL_CONFIG,
           steps: s.rlSteps,
-          promptsPerStep: scale === 'smoke' ? 2 : 16,
-          generationsPerPrompt: scale === 'smoke' ? 2 : 8,
+          promptsPerStep: RL_GROUPS[scale].promptsPerStep,
+          generationsPerPrompt: RL_GROUPS[scale].generationsPerPrompt,
           learningRate: 5e-5,
           maxCompletionTokens: s.maxNewTokens,
           levels: [],

@@ -21,7 +21,13 @@ export const PLAYGROUND_MODELS = {
   tiny: { contextLength: 64, dModel: 64, nLayers: 2, nHeads: 4, mlpRatio: 4 },
   small: { contextLength: 128, dModel: 128, nLayers: 4, nHeads: 4, mlpRatio: 4 },
   medium: { contextLength: 256, dModel: 192, nLayers: 6, nHeads: 6, mlpRatio: 4 },
+  /**
+   * medium's context at tiny's width: the reasoning tasks' longest prompts and traces fit, at about 1/16 of medium's
+   * compute per token. The generalization lab's 'software' scale trains it on a machine without a GPU.
+   */
+  narrow: { contextLength: 256, dModel: 64, nLayers: 2, nHeads: 4, mlpRatio: 4 },
 } as const;
+export const PLAYGROUND_MODEL_SIZES = Object.keys(PLAYGROUND_MODELS) as [PlaygroundModel, ...PlaygroundModel[]];
 export type PlaygroundModel = keyof typeof PLAYGROUND_MODELS;
 
 /** What a decode does at the stopping point. One intervention at a time, so each chart series isolates one method. */
@@ -274,7 +280,7 @@ export const runConfigSchema = z.strictObject({
     arithmeticTraceStyle: z.enum(['distilled', 'concise']),
     arithmeticMaxThinkTokens: int(8, 400),
   }),
-  model: z.strictObject({ size: z.enum(['tiny', 'small', 'medium']) }),
+  model: z.strictObject({ size: z.enum(PLAYGROUND_MODEL_SIZES) }),
   sft: z.strictObject({
     steps: int(1, 1_000_000),
     batchSize: int(1, 1024),

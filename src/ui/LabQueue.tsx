@@ -21,7 +21,8 @@ import { issueAt, NumberField, SelectField } from './fields';
 const TASK_LABEL: Record<LabTask, string> = { sokoban: 'Sokoban', general_points: 'General Points (24 game)' };
 const TASK_OPTIONS = LAB_TASKS.map((t) => ({ value: t, label: TASK_LABEL[t] }));
 const SCALE_OPTIONS: readonly { value: LabScale; label: string }[] = [
-  { value: 'paper', label: 'paper (the published preset)' },
+  { value: 'paper', label: 'paper (the published preset, for a GPU)' },
+  { value: 'software', label: 'software (narrow model, 200 steps: fits a machine without a GPU)' },
   { value: 'smoke', label: 'smoke (pipeline check, not a result)' },
 ];
 
@@ -180,7 +181,9 @@ export function LabQueue() {
           hint={
             scale === 'smoke'
               ? "A few steps of the small model, to check the pipeline end to end; its context can't hold Sokoban's CoT targets, so those methods fail the data check."
-              : undefined
+              : scale === 'software'
+                ? "Sized for a software adapter (well under an hour per task on two CPU cores with Dawn's OpenGL ES backend): a measurement of the pipeline at a scale that cannot reproduce the paper."
+                : undefined
           }
           testId="lab-scale"
         />

@@ -15,8 +15,8 @@ import {
 import { ConfigError } from '../../src/model/config';
 import { exportRunFile, parseRunFile } from '../../src/state/run_file';
 import { createGpuBackend } from '../../src/train/backend_gpu';
-import { LAB_METHODS } from '../../src/train/lab_presets';
-import { DEFAULT_RUN_CONFIG } from '../../src/train/run_config';
+import { LAB_METHODS, LAB_TASKS, labConfig, labMethodsFor } from '../../src/train/lab_presets';
+import { DEFAULT_RUN_CONFIG, modelConfigFor, parseRunConfig } from '../../src/train/run_config';
 import { gpuContext } from '../helpers/gpu';
 
 const preset = (name: string): unknown => JSON.parse(readFileSync(`experiments/${name}`, 'utf8'));
@@ -75,6 +75,22 @@ describe('experiment files', () => {
     expect(
       issuesOf({ name: 'x', config: { task: { id: 'sokoban' } }, suites: { size: 2, variants: ['size99'] } }).join(),
     ).toMatch(/^suites\.variants\[0\]:/);
+  });
+
+  it("the 'software' scale keeps the paper's context, so every method of both tasks keeps its training data", () => {
+    for (const task of LAB_TASKS) {
+      for (const m of labMethodsFor(task)) {
+        const software = parseRunConfig(labConfig(task, m.id, 'software'));
+        const paper = labConfig(task, m.id, 'paper');
+        expect(software.model.size, `${task} ${m.id}`).toBe('narrow');
+        expect(modelConfigFor(software).contextLength).toBe(modelConfigFor(paper).contextLength);
+        // What the scale changes is how much is trained, not the method: task settings and decoding are the paper's.
+        expect(software.task).toEqual(paper.task);
+        expect(software.decode).toEqual(paper.decode);
+        expect(software.sft.steps).toBeLessThan(paper.sft.steps);
+        expect(!!software.rl).toBe(!!paper.rl);
+      }
+    }
   });
 
   it('merges the config over the defaults and expands sweeps into decode settings', () => {

@@ -20,6 +20,7 @@ import {
   DEFAULT_RUN_CONFIG,
   type DecodeConfig,
   modelConfigFor,
+  PLAYGROUND_MODEL_SIZES,
   type PlaygroundModel,
   type RunConfig,
 } from '../../src/train/run_config';
@@ -466,7 +467,7 @@ describe('suite results', () => {
 });
 
 describe('random valid runs round-trip (property)', () => {
-  const SIZES: PlaygroundModel[] = ['tiny', 'small', 'medium'];
+  const SIZES: PlaygroundModel[] = [...PLAYGROUND_MODEL_SIZES];
   const STATUSES: RunStatus[] = ['running', 'paused', 'stopped', 'finished', 'interrupted', 'imported', 'error'];
   const SERIES: SeriesId[] = ['temperature', 'ts', 'bias', 'cap', 'extend'];
   // Valid task settings (the cross-field rules: diverse instructions only for tasks with a diverse variant, variants
