@@ -40,11 +40,15 @@ export interface SftData {
   sequences: SftSequence[];
   /** Examples drawn (sft.trainSize). */
   drawn: number;
-  /** Fraction of drawn examples dropped because prompt + target exceeded contextLength + 1 tokens. */
+  /** Fraction of drawn examples dropped because prompt + target exceeded seqLen + 1 tokens. */
   droppedFraction: number;
   /** B: sequences per batch. */
   batchSize: number;
-  /** T: positions per row (the model's context length). */
+  /**
+   * T: positions per row, the training window. By default the longest kept sequence (prompt + target − 1), at most
+   * the model's context: a causal model's losses at positions < T do not depend on padding after them, so rows need
+   * not be padded to the context, and a step costs what the longest sequence needs (answer-only Sokoban: 72 of 256).
+   */
   seqLen: number;
   /** Seed of the epoch shuffles (the run's seed). */
   seed: number;
@@ -85,9 +89,16 @@ export function fitsContext(s: SftSequence, seqLen: number): boolean {
   return s.ids.length <= seqLen + 1 && s.promptTokens >= 1 && s.ids.length > s.promptTokens;
 }
 
-/** The training set of a run, tokenized; throws when no example fits the model's context. */
-export function buildSftData(c: RunConfig): SftData {
-  const seqLen = modelConfigFor(c).contextLength;
+/**
+ * The training set of a run, tokenized; throws when no example fits the model's context. `window` fixes T (a trainer
+ * that already exists, at most the context); by default T is the longest example that fits the context.
+ */
+export function buildSftData(c: RunConfig, window?: number): SftData {
+  const contextLength = modelConfigFor(c).contextLength;
+  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window <= contextLength)) {
+    throw new RangeError(`window must be an integer in [1, ${contextLength}], got ${window}`);
+  }
+  const limit = window ?? contextLength;
   const samples = buildSftSet({
     task: c.task.id,
     size: c.sft.trainSize,
@@ -98,15 +109,18 @@ export function buildSftData(c: RunConfig): SftData {
     lengthTags: c.sft.lengthTags ?? null,
   });
   const all = samples.map((s) => tokenizeExample(s.prompt, s.target));
-  const sequences = all.filter((s) => fitsContext(s, seqLen));
+  const sequences = all.filter((s) => fitsContext(s, limit));
   if (sequences.length === 0) {
     const shortest = Math.min(...all.map((s) => s.ids.length));
     throw new Error(
-      `none of the ${all.length} training examples fits the '${c.model.size}' model's context of ${seqLen} tokens ` +
-        `(shortest prompt + target: ${shortest} tokens, at most ${seqLen + 1} fit): choose a larger model or a ` +
+      `none of the ${all.length} training examples fits the '${c.model.size}' model's context of ${limit} tokens ` +
+        `(shortest prompt + target: ${shortest} tokens, at most ${limit + 1} fit): choose a larger model or a ` +
         'shorter task setting',
     );
   }
+  let longest = 0;
+  for (const s of sequences) longest = Math.max(longest, s.ids.length);
+  const seqLen = window ?? Math.max(1, longest - 1);
   return {
     sequences,
     drawn: all.length,
@@ -199,10 +213,11 @@ export const SAMPLE_PROMPTS = 4;
 
 /**
  * The fixed held-out loss batch and sample prompts of a run: the evaluation split of variant 'id' in the run's
- * target style, min(batchSize, available) problems, packed like training batches.
+ * target style, min(batchSize, available) problems, packed like training batches: T = `seqLen`, the trainer's window
+ * (held-out examples longer than it are left out of the loss batch).
  */
-export function buildHeldOutData(c: RunConfig): HeldOutData {
-  const seqLen = modelConfigFor(c).contextLength;
+export function buildHeldOutData(c: RunConfig, seqLen: number = modelConfigFor(c).contextLength): HeldOutData {
+  const contextLength = modelConfigFor(c).contextLength;
   const want = Math.max(c.sft.batchSize, SAMPLE_PROMPTS);
   const samples = largestEvalSuite(want, (size) =>
     buildEvalSuite({
@@ -223,7 +238,7 @@ export function buildHeldOutData(c: RunConfig): HeldOutData {
   const fitting = samples.map((s) => ({ s, prompt: promptOf(s), seq: tokenizeExample(promptOf(s), s.target) }));
   const inBatch = fitting.filter((f) => fitsContext(f.seq, seqLen)).slice(0, c.sft.batchSize);
   const samplePrompts = fitting
-    .filter((f) => f.seq.promptTokens < seqLen)
+    .filter((f) => f.seq.promptTokens < contextLength)
     .slice(0, SAMPLE_PROMPTS)
     .map((f) => ({
       prompt: f.prompt,

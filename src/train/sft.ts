@@ -72,6 +72,12 @@ export interface SftSessionOptions {
   maxInFlight?: number;
   /** Shortest wall time (ms) a metrics event averages over; slower steps are reported one by one. Default 100. */
   logWindowMs?: number;
+  /**
+   * 'fit' (default): the trainer's window T is the longest training example (buildSftData), built with the session.
+   * 'context': T is the model's context and the training set is built only if `run` is called (`SftSession.load`,
+   * which mostly evaluates).
+   */
+  trainingWindow?: 'fit' | 'context';
 }
 
 export const DEFAULT_DECODE_ROWS = 32;
@@ -177,7 +183,16 @@ export class SftSession {
     }
     this.stepsDone = start;
     this.stepsQueued = start;
-    this.trainer = backend.createTrainer(model, optimConfigFor(c), c.sft.batchSize, model.contextLength);
+    let window: number = model.contextLength;
+    if ((options.trainingWindow ?? 'fit') === 'fit') {
+      try {
+        this.data = buildSftData(c);
+        window = this.data.seqLen;
+      } catch {
+        // No example fits: `run` builds the set again and reports that as the run's error.
+      }
+    }
+    this.trainer = backend.createTrainer(model, optimConfigFor(c), c.sft.batchSize, window);
     try {
       // A state of the wrong shape throws here (naming the field), not later from the first step.
       this.ready = resumeFrom ? this.trainer.loadState(resumeFrom) : Promise.resolve();
@@ -191,7 +206,7 @@ export class SftSession {
 
   /** A session holding a saved model for evaluation only (it can also `run`, continuing that training). */
   static load(backend: Backend, config: RunConfig, state: TrainerState, options: SftSessionOptions = {}): SftSession {
-    return new SftSession(backend, config, () => {}, state, options);
+    return new SftSession(backend, config, () => {}, state, { trainingWindow: 'context', ...options });
   }
 
   /** The model's trainer (for the worker: exports, memory reports). Don't step it while the session runs. */
@@ -280,8 +295,8 @@ export class SftSession {
     const pending = this.pending;
     try {
       await this.ready;
-      this.data ??= buildSftData(c);
-      this.heldOut ??= buildHeldOutData(c);
+      this.data ??= buildSftData(c, this.trainer.seqLen);
+      this.heldOut ??= buildHeldOutData(c, this.trainer.seqLen);
       const data = this.data;
       const heldOut = this.heldOut;
       this.setState('running', null);
@@ -424,7 +439,7 @@ export class SftSession {
     const values = this.window.values(now, {
       stepsDone: this.stepsDone,
       totalSteps: this.config.sft.steps,
-      tokensPerStep: this.config.sft.batchSize * this.contextLength,
+      tokensPerStep: this.config.sft.batchSize * this.trainer.seqLen,
     });
     if (values === null) return;
     this.window = new MetricsWindow(now);

@@ -67,7 +67,7 @@ function weightsSumToOne(batch: Batch): void {
 
 describe('SFT training data', () => {
   it('packs prompt + target with the loss only on the target span, weights summing to 1', () => {
-    const data = buildSftData(small);
+    const data = buildSftData(small, T);
     const samples = buildSftSet({
       task: 'arithmetic',
       size: small.sft.trainSize,
@@ -115,7 +115,7 @@ describe('SFT training data', () => {
   });
 
   it('each epoch visits every example once, in a new order; batch s depends only on (seed, s)', () => {
-    const data = buildSftData({ ...small, sft: { ...small.sft, trainSize: 12, batchSize: 4 } });
+    const data = buildSftData({ ...small, sft: { ...small.sft, trainSize: 12, batchSize: 4 } }, T);
     const rowsOf = (d: SftData, s: number) => {
       const batch = batchAt(d, s);
       return Array.from({ length: 4 }, (_, b) => Array.from(batch.tokens.subarray(b * T, b * T + 8)).join(','));
@@ -129,15 +129,42 @@ describe('SFT training data', () => {
     expect(epoch1).not.toEqual(epoch0);
     expect(epochOrder(data.seed, 0, 12)).not.toEqual(epochOrder(data.seed, 1, 12));
     // Resume: a fresh build asked for step 5 directly gives what the uninterrupted sequence gave.
-    const again = buildSftData({ ...small, sft: { ...small.sft, trainSize: 12, batchSize: 4 } });
+    const again = buildSftData({ ...small, sft: { ...small.sft, trainSize: 12, batchSize: 4 } }, T);
     expect(batchAt(again, 5)).toEqual(batchAt(data, 5));
     expect(rowsOf(again, 5)).toEqual(epoch1.slice(8, 12));
     // A batch larger than the set spans epochs.
     const wide = { ...data, batchSize: 30 };
     expect(batchAt(wide, 1).tokens.length).toBe(30 * T);
     // Another seed, another order.
-    const other = buildSftData({ ...small, seed: 4, sft: { ...small.sft, trainSize: 12, batchSize: 4 } });
+    const other = buildSftData({ ...small, seed: 4, sft: { ...small.sft, trainSize: 12, batchSize: 4 } }, T);
     expect(epochOrder(other.seed, 0, 12)).not.toEqual(epochOrder(data.seed, 0, 12));
+  });
+
+  it('the training window T is the longest example (at most the context); a given window drops longer ones', () => {
+    const fitted = buildSftData(small);
+    const longest = Math.max(...fitted.sequences.map((s) => s.ids.length));
+    expect(fitted.seqLen).toBe(longest - 1);
+    expect(fitted.seqLen).toBeLessThan(T); // one-digit traces are short: rows need not be padded to 64
+    expect(batchAt(fitted, 2).tokens.length).toBe(6 * fitted.seqLen);
+    // The same examples, in the same order, as at the full context: only the padding differs.
+    const full = buildSftData(small, T);
+    expect(full.sequences).toEqual(fitted.sequences);
+    const a = batchAt(fitted, 2);
+    const b = batchAt(full, 2);
+    for (let r = 0; r < 6; r++) {
+      expect(Array.from(b.tokens.subarray(r * T, r * T + fitted.seqLen))).toEqual(
+        Array.from(a.tokens.subarray(r * fitted.seqLen, (r + 1) * fitted.seqLen)),
+      );
+      expect(Array.from(b.targets.subarray(r * T + fitted.seqLen, (r + 1) * T)).every((x) => x === -1)).toBe(true);
+    }
+    // A shorter window keeps only the examples that fit it and counts the others as dropped.
+    const w = fitted.seqLen - 3;
+    const narrow = buildSftData(small, w);
+    expect(narrow.seqLen).toBe(w);
+    expect(narrow.sequences.every((s) => s.ids.length <= w + 1)).toBe(true);
+    expect(narrow.sequences.length).toBe(fitted.sequences.filter((s) => s.ids.length <= w + 1).length);
+    expect(narrow.droppedFraction).toBe(1 - narrow.sequences.length / 40);
+    for (const bad of [0, T + 1, 2.5]) expect(() => buildSftData(small, bad)).toThrow(/window must be an integer/);
   });
 
   it('drops examples longer than the context and reports the fraction; throws when none fits', () => {
@@ -264,7 +291,7 @@ describe('SFT data on the GPU trainer', () => {
     const backend = createGpuBackend(ctx);
     const model = modelConfigFor(small);
     const B = 2;
-    const data = { ...buildSftData(small), batchSize: B };
+    const data = { ...buildSftData(small, T), batchSize: B };
     const batch = batchAt(data, 0);
     const trainer = backend.createTrainer(model, optimConfigFor(small), B, T);
     try {
@@ -289,6 +316,40 @@ describe('SFT data on the GPU trainer', () => {
       expect(count).toBe(batch.targets.filter((x) => x >= 0).length);
     } finally {
       trainer.destroy();
+    }
+  });
+});
+
+describe('the training window on the GPU trainer', () => {
+  it('a step at the fitted window T equals the step at the full context: same loss, same weights after', async () => {
+    const ctx = await gpuContext();
+    const backend = createGpuBackend(ctx);
+    const model = modelConfigFor(small);
+    // Two rows, two steps: enough to compare, and quick on a software adapter.
+    const fitted = { ...buildSftData(small), batchSize: 2 };
+    const full = { ...buildSftData(small, T), batchSize: 2 };
+    expect(fitted.seqLen).toBeLessThan(T);
+    const short = backend.createTrainer(model, optimConfigFor(small), 2, fitted.seqLen);
+    const long = backend.createTrainer(model, optimConfigFor(small), 2, T);
+    try {
+      const losses = async (step: number) => [
+        (await short.step(batchAt(fitted, step))).loss,
+        (await long.step(batchAt(full, step))).loss,
+      ];
+      // Positions < T' see the same tokens in both (causal attention), and padding positions carry no loss, so the
+      // per-position losses are the same numbers; only the order of the f32 sums over B·T positions (loss) and rows
+      // (weight gradients) differs, by a few ulp. After two AdamW steps at lr 1e-3 that is far below 1e-5.
+      for (const step of [0, 1]) {
+        const [a, b] = await losses(step);
+        expect(Math.abs(a! - b!)).toBeLessThan(1e-5 * Math.abs(b!));
+      }
+      const [sa, sb] = [await short.readState(), await long.readState()];
+      let worst = 0;
+      for (let i = 0; i < sa.params.length; i++) worst = Math.max(worst, Math.abs(sa.params[i]! - sb.params[i]!));
+      expect(worst).toBeLessThan(1e-5);
+    } finally {
+      short.destroy();
+      long.destroy();
     }
   });
 });

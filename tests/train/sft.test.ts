@@ -5,7 +5,7 @@ import { getTask } from '../../src/tasks/index';
 import { createCpuBackend } from '../../src/train/backend_cpu';
 import { createGpuBackend } from '../../src/train/backend_gpu';
 import { learningRateAt } from '../../src/train/config';
-import { buildHeldOutData } from '../../src/train/data';
+import { buildHeldOutData, buildSftData } from '../../src/train/data';
 import type { RlSessionEvent } from '../../src/train/grpo';
 import { METRIC, METRIC_KEYS, type MetricKey } from '../../src/train/metrics';
 import { DEFAULT_RUN_CONFIG, modelConfigFor, optimConfigFor, type RunConfig } from '../../src/train/run_config';
@@ -157,12 +157,15 @@ describe('SftSession (WebGPU backend; the CPU backend where noted)', () => {
     const perStep = trainSteps(events);
     expect(perStep.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const optim = optimConfigFor(config);
+    // A step processes B rows of the training window (the longest example), not of the whole context.
+    const window = buildSftData(config).seqLen;
+    expect(window).toBeLessThan(modelConfigFor(config).contextLength);
     for (const e of perStep) {
       const v = e.values;
       expect(v[METRIC.trainLearningRate]).toBeCloseTo(learningRateAt(optim, e.step - 1), 9);
       expect(v[METRIC.trainGradNorm]).toBeGreaterThan(0);
       expect(v[METRIC.stepTimeMs]).toBeGreaterThan(0);
-      expect(v[METRIC.tokensPerSecond]).toBeCloseTo((2 * 64 * 1000) / v[METRIC.stepTimeMs]!, 6);
+      expect(v[METRIC.tokensPerSecond]).toBeCloseTo((2 * window * 1000) / v[METRIC.stepTimeMs]!, 6);
       expect(v[METRIC.progressFraction]).toBe(e.step / 8);
       expect(v[METRIC.secondsLeft]).toBeCloseTo(((8 - e.step) * v[METRIC.stepTimeMs]!) / 1000, 9);
     }
