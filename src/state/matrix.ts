@@ -13,16 +13,17 @@
  *       interval: { method: 'wilson', confidence: 0.95, z },
  *       rows:    [{ runId, name, config: { task, targetStyle, instructions, modelSize, sftSteps, rlSteps }, stepsDone }],
  *       columns: [{ suite, kind, unit }],
- *       cells:   [{ runId, suite, kind, successes, problems, tooLong, rate, ciLow, ciHigh }],
+ *       cells:   [{ runId, suite, kind, successes, problems, tooLong, rate, ciLow, ciHigh, turns, parsedTurns }],
  *                (present cells, row-major)
  *       warnings: [string] }
  *     `rate` is null for a suite of zero problems (its interval is then [0, 1]); `rlSteps` null for a run without an
  *     RL stage. `tooLong`: problems that failed because a prompt did not fit the context (counted in `problems`; 0
- *     for results saved before it was recorded). A (row, column) pair with no cell means that run was not evaluated
- *     on that suite.
+ *     for results saved before it was recorded). `turns` / `parsedTurns`: completions generated and those whose answer
+ *     the task parses (SuiteResult.turns; both null for results saved before they were recorded). A (row, column)
+ *     pair with no cell means that run was not evaluated on that suite.
  *
  *   CSV (`matrixToCsv`, RFC 4180, CRLF line ends), one line per present cell:
- *     method,suite,kind,successes,problems,too_long,rate,ci_low,ci_high,run_id
+ *     method,suite,kind,successes,problems,too_long,rate,ci_low,ci_high,run_id,turns,parsed_turns
  *     Text fields are always quoted (inner quotes doubled); run names are untrusted, so a text field starting with
  *     = + - @ tab or CR gets a leading `'`, which spreadsheets show as text instead of evaluating it as a formula.
  *
@@ -108,6 +109,9 @@ export interface MatrixCell {
   tooLong: number;
   /** successes / problems; null when the suite had no problems. */
   rate: number | null;
+  /** Completions generated and those the task parsed (SuiteResult.turns, .parsedTurns); null when not recorded. */
+  turns: number | null;
+  parsedTurns: number | null;
   /** 95% Wilson score interval of the rate ([0, 1] for zero problems). */
   ci: [number, number];
 }
@@ -149,6 +153,13 @@ function countIssue(r: SuiteResult): string | null {
   if (!Number.isSafeInteger(tooLong) || tooLong < 0) return `tooLong is ${tooLong}, not a non-negative integer`;
   // A problem refused as too long is a failure.
   if (tooLong > problems - successes) return `tooLong ${tooLong} > failures ${problems - successes}`;
+  if ((r.turns === undefined) !== (r.parsedTurns === undefined)) return 'turns and parsedTurns must come together';
+  if (r.turns !== undefined && r.parsedTurns !== undefined) {
+    if (!Number.isSafeInteger(r.turns) || r.turns < 0) return `turns is ${r.turns}, not a non-negative integer`;
+    if (!Number.isSafeInteger(r.parsedTurns) || r.parsedTurns < 0 || r.parsedTurns > r.turns) {
+      return `parsedTurns ${r.parsedTurns} is not an integer in [0, turns ${r.turns}]`;
+    }
+  }
   return null;
 }
 
@@ -245,6 +256,8 @@ export function buildMatrix(runs: readonly RunRecord[], task: TaskId): ResultsMa
         tooLong: tooLongOf(r),
         rate: r.problems === 0 ? null : r.successes / r.problems,
         ci: wilsonInterval(r.successes, r.problems),
+        turns: r.turns ?? null,
+        parsedTurns: r.parsedTurns ?? null,
       };
     }),
   );
@@ -272,6 +285,8 @@ export interface MatrixJson {
     rate: number | null;
     ciLow: number;
     ciHigh: number;
+    turns: number | null;
+    parsedTurns: number | null;
   }[];
   warnings: string[];
 }
@@ -293,6 +308,8 @@ export function matrixJsonDocument(m: ResultsMatrix): MatrixJson {
         rate: c.rate,
         ciLow: c.ci[0],
         ciHigh: c.ci[1],
+        turns: c.turns,
+        parsedTurns: c.parsedTurns,
       });
     });
   });
@@ -342,6 +359,8 @@ export const MATRIX_CSV_HEADER = [
   'ci_low',
   'ci_high',
   'run_id',
+  'turns',
+  'parsed_turns',
 ] as const;
 
 /** The matrix as CSV: a header, then one line per (method, suite) that has a result. */
@@ -363,6 +382,8 @@ export function matrixToCsv(m: ResultsMatrix): string {
           csvNumber(c.ci[0]),
           csvNumber(c.ci[1]),
           csvText(row.runId),
+          csvNumber(c.turns),
+          csvNumber(c.parsedTurns),
         ].join(','),
       );
     });

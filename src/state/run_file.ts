@@ -202,6 +202,9 @@ const suiteResultSchema = z.strictObject({
   /** Optional: files written before it was recorded lack it (read as 0). */
   tooLong: count().optional(),
   meanThinkingTokens: nonNegative(),
+  /** Optional, as tooLong. */
+  turns: count().optional(),
+  parsedTurns: count().optional(),
   meanActions: nonNegative().nullable(),
   evalTimeMs: nonNegative(),
   samples: z.array(suiteSampleSchema).max(L.maxSamples),

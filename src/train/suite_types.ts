@@ -61,6 +61,15 @@ export interface SuiteResult {
   tooLong?: number;
   /** Mean thinking tokens per generated completion (every turn counts). */
   meanThinkingTokens: number;
+  /**
+   * Completions generated (Sokoban: every turn of every episode; other tasks: one per problem whose prompt fit), and
+   * how many of them gave an answer the task parses, right or wrong: an action name the environment accepts, a
+   * General Points formula. parsedTurns / turns separates "answered in the wrong vocabulary or format" from "answered
+   * badly", which a success rate alone cannot (answer-only SFT on an instruction variant keeps writing the training
+   * names). Absent in results saved before they were recorded.
+   */
+  turns?: number;
+  parsedTurns?: number;
   /** Sokoban: mean actions used per episode; null for single-answer tasks. */
   meanActions: number | null;
   /** Wall time of the suite's evaluation. */

@@ -406,6 +406,8 @@ export async function evaluateSuitesWith(
       successes: scored.filter((s) => s.success).length,
       tooLong: scored.filter((s) => s.tooLong).length,
       meanThinkingTokens: turns.length > 0 ? mean(turns.map((t) => t.thinkingTokens)) : 0,
+      turns: turns.length,
+      parsedTurns: turns.filter((t) => t.action !== null).length,
       meanActions,
       evalTimeMs,
       samples: [...keep(true), ...keep(false)].map(toSample),

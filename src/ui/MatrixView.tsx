@@ -82,6 +82,9 @@ function cellLabel(row: MatrixRow, col: MatrixColumn, c: MatrixCell): string {
   return (
     `${row.label}, suite ${col.suite} (${KIND_LABEL[col.kind]}): ${c.successes} of ${c.problems} ` +
     `${unitWord(col.unit, c.problems)} succeeded, ${rate}, 95% interval ${pct1(c.ci[0])} to ${pct1(c.ci[1])}` +
+    (c.turns !== null && c.parsedTurns !== null && c.turns > 0
+      ? `; ${c.parsedTurns} of ${c.turns} answers parsed`
+      : '') +
     (tooLong === null ? '' : `; warning: ${tooLong}`)
   );
 }
@@ -285,8 +288,12 @@ export function CellDetails({ run, result, onClose }: { run: RunRecord; result: 
         {result.successes}/{result.problems} {unitWord(result.unit, result.problems)} {verb}
         {result.problems > 0 && ` (${pct1(result.successes / result.problems)}, 95% CI ${pct1(lo)}–${pct1(hi)})`} · mean{' '}
         {result.meanThinkingTokens.toFixed(1)} thinking tokens
-        {result.meanActions !== null && ` · ${result.meanActions.toFixed(1)} actions per episode`} · evaluated in{' '}
-        {(result.evalTimeMs / 1000).toFixed(1)} s
+        {result.meanActions !== null && ` · ${result.meanActions.toFixed(1)} actions per episode`}
+        {result.turns !== undefined &&
+          result.parsedTurns !== undefined &&
+          result.turns > 0 &&
+          ` · ${result.parsedTurns}/${result.turns} answers parsed (${pct1(result.parsedTurns / result.turns)})`}{' '}
+        · evaluated in {(result.evalTimeMs / 1000).toFixed(1)} s
       </p>
       {tooLong !== null && (
         <p className="small matrix-too-long" data-testid="matrix-details-too-long">

@@ -176,7 +176,15 @@ describe('buildMatrix', () => {
     expect(m.rows.map((r) => r.label)).toEqual(['answer', 'grpo']);
     expect(m.columns.map((c) => c.suite)).toEqual(['id', 'alpha', 'size8']);
     const [ra, rb] = m.cells;
-    expect(ra![0]).toEqual({ successes: 12, problems: 32, tooLong: 0, rate: 12 / 32, ci: wilsonInterval(12, 32) });
+    expect(ra![0]).toEqual({
+      successes: 12,
+      problems: 32,
+      tooLong: 0,
+      rate: 12 / 32,
+      ci: wilsonInterval(12, 32),
+      turns: null,
+      parsedTurns: null,
+    });
     expect(ra![1]!.rate).toBe(0);
     expect(ra![2]).toBeNull();
     expect(rb![1]).toBeNull();
@@ -210,7 +218,15 @@ describe('buildMatrix', () => {
 
   it('gives a zero-problem suite a null rate and the [0, 1] interval', () => {
     const m = buildMatrix([run('a', 'cot', [['id', 'id', 0, 0]])], 'sokoban');
-    expect(m.cells[0]![0]).toEqual({ successes: 0, problems: 0, tooLong: 0, rate: null, ci: [0, 1] });
+    expect(m.cells[0]![0]).toEqual({
+      successes: 0,
+      problems: 0,
+      tooLong: 0,
+      rate: null,
+      ci: [0, 1],
+      turns: null,
+      parsedTurns: null,
+    });
   });
 
   it('carries the problems refused as too long (0 when the field is absent) and leaves out impossible counts', () => {
@@ -230,6 +246,44 @@ describe('buildMatrix', () => {
     expect(m.warnings).toHaveLength(2);
     expect(m.warnings[0]).toMatch(/suite 'boxes2'\): tooLong 2 > failures 1; left out/);
     expect(m.warnings[1]).toMatch(/suite 'alpha'\): tooLong is 1\.5, not a non-negative integer; left out/);
+  });
+
+  it('carries turns and parsed answers (null when not recorded) into cells, JSON and CSV; refuses impossible ones', () => {
+    const withTurns = (spec: Spec, turns?: number, parsedTurns?: number): SuiteResult => ({
+      ...result('sokoban', spec),
+      ...(turns === undefined ? {} : { turns }),
+      ...(parsedTurns === undefined ? {} : { parsedTurns }),
+    });
+    const a = run('answer', 'answer', []);
+    a.suiteResults = [
+      withTurns(['id', 'id', 1, 4], 40, 40),
+      withTurns(['alpha', 'instruction', 0, 4], 40, 0),
+      withTurns(['size8', 'difficulty', 0, 4]),
+      withTurns(['numeric', 'instruction', 0, 4], 40, 41),
+      withTurns(['symbols', 'instruction', 0, 4], 40),
+    ];
+    const m = buildMatrix([a], 'sokoban');
+    expect(m.columns.map((c) => c.suite)).toEqual(['id', 'alpha', 'size8']);
+    expect(m.cells[0]!.map((c) => [c!.turns, c!.parsedTurns])).toEqual([
+      [40, 40],
+      [40, 0],
+      [null, null],
+    ]);
+    expect(m.warnings.join('\n')).toMatch(/suite 'numeric'\): parsedTurns 41 is not an integer in \[0, turns 40\]/);
+    expect(m.warnings.join('\n')).toMatch(/suite 'symbols'\): turns and parsedTurns must come together/);
+    const doc = JSON.parse(matrixToJson(m)) as MatrixJson;
+    expect(doc.cells.map((c) => [c.suite, c.turns, c.parsedTurns])).toEqual([
+      ['id', 40, 40],
+      ['alpha', 40, 0],
+      ['size8', null, null],
+    ]);
+    const records = parseCsv(matrixToCsv(m));
+    const col = (name: (typeof MATRIX_CSV_HEADER)[number]) => MATRIX_CSV_HEADER.indexOf(name);
+    expect(records.slice(1).map((r) => [r[col('suite')], r[col('turns')], r[col('parsed_turns')]])).toEqual([
+      ['id', '40', '40'],
+      ['alpha', '40', '0'],
+      ['size8', '', ''],
+    ]);
   });
 
   it('reports RL steps only for a run that had an RL stage, whatever its config holds', () => {

@@ -464,6 +464,12 @@ describe('suite results', () => {
     (d.run.suiteResults![0] as unknown as Record<string, unknown>).tooLong = -1;
     expectRejected(d, 'run.suiteResults[0].tooLong', /expected number ≥ 0, got -1/);
   });
+
+  it('turn counts must be counts', () => {
+    const d = doc();
+    (d.run.suiteResults![0] as unknown as Record<string, unknown>).parsedTurns = 2.5;
+    expectRejected(d, 'run.suiteResults[0].parsedTurns', /expected int, got 2.5/);
+  });
 });
 
 describe('random valid runs round-trip (property)', () => {

@@ -201,6 +201,9 @@ describe('fake variants, scored as the paper defines them (scripted policies thr
       expect(texts).toHaveLength(r!.meanActions! * 6);
       const thinking = texts.map((t) => countTokens(t.slice('<think>'.length, t.indexOf('</think>'))));
       expect(r!.meanThinkingTokens).toBeCloseTo(thinking.reduce((a, b) => a + b, 0) / texts.length, 9);
+      // Every completion is a turn; the planner always writes one action name, parsed only if the prompt's
+      // environment accepts that vocabulary.
+      expect(r!.turns).toBe(texts.length);
       return r!;
     };
     const fakeStated = await run('stated', 'fake_numeric');
@@ -209,8 +212,14 @@ describe('fake variants, scored as the paper defines them (scripted policies thr
     expect(fakeStated.successes).toBe(0);
     expect(fakeStated.tooLong).toBe(0); // wrong answers, not refusals
     expect(fakeWords.successes).toBe(6);
-    expect((await run('stated', 'numeric')).successes).toBe(6);
-    expect((await run('words', 'numeric')).successes).toBe(0);
+    const numericStated = await run('stated', 'numeric');
+    const numericWords = await run('words', 'numeric');
+    expect(numericStated.successes).toBe(6);
+    expect(numericWords.successes).toBe(0);
+    // Answers parsed: all of them in the environment's vocabulary, none in the other one.
+    expect([fakeWords.parsedTurns, numericStated.parsedTurns]).toEqual([fakeWords.turns, numericStated.turns]);
+    expect([fakeStated.parsedTurns, numericWords.parsedTurns]).toEqual([0, 0]);
+    expect(fakeStated.turns).toBe(6 * 30);
     // The stated-name answers were refused by the environment, using up every action.
     expect(fakeStated.meanActions).toBe(30);
     for (const s of fakeStated.samples) {
@@ -243,6 +252,8 @@ describe('fake variants, scored as the paper defines them (scripted policies thr
     expect(faceS!.successes).toBe(8);
     expect(faceT!.successes).toBe(0);
     for (const s of fakeT!.samples) expect([s.turns[0]!.note, s.turns[0]!.thinkingTokens]).toEqual(['ok', 0]);
+    // One answer per problem, each a formula the parser reads, right or wrong.
+    for (const r of [faceS, fakeS, faceT, fakeT]) expect([r!.turns, r!.parsedTurns]).toEqual([8, 8]);
   });
 });
 
