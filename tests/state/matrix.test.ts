@@ -2,6 +2,7 @@
  * The generalization lab's results matrix (src/state/matrix.ts): Wilson score intervals, column order by kind and
  * the task's variant order, missing suites, the CSV's quoting and formula neutralising, and the JSON document.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   buildMatrix,
@@ -18,6 +19,7 @@ import {
   WILSON_Z_95,
   wilsonInterval,
 } from '../../src/state/matrix';
+import { parseRunFile } from '../../src/state/run_file';
 import type { RunRecord } from '../../src/state/run_record';
 import { getTask } from '../../src/tasks/index';
 import { type LabMethodId, labConfig } from '../../src/train/lab_presets';
@@ -309,6 +311,33 @@ describe('buildMatrix', () => {
 });
 
 /** A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF records) to read the CSV back. */
+describe('the published lab matrices (docs/measurements/generalization-*)', () => {
+  const dirs = readdirSync('docs/measurements')
+    .filter((d) => d.startsWith('generalization-'))
+    .map((d) => `docs/measurements/${d}`);
+
+  it('import as run files, and the matrix rebuilt from them has the counts of the published matrix.csv', () => {
+    expect(dirs.length).toBeGreaterThan(0);
+    for (const dir of dirs) {
+      const files = readdirSync(dir).filter((f) => f.endsWith('.stoptime.json'));
+      const runs = files.map((f) => parseRunFile(readFileSync(`${dir}/${f}`, 'utf8')).run);
+      const task = runs[0]!.config.task.id as 'sokoban' | 'general_points';
+      const m = buildMatrix(runs, task);
+      expect(m.warnings, dir).toEqual([]);
+      const [header, ...records] = parseCsv(readFileSync(`${dir}/matrix.csv`, 'utf8'));
+      const at = (r: string[], name: string) => r[header!.indexOf(name)]!;
+      const published = records.map((r) => [at(r, 'run_id'), at(r, 'suite'), at(r, 'successes'), at(r, 'problems')]);
+      const rebuilt = m.rows.flatMap((row, i) =>
+        m.columns.flatMap((col, j) => {
+          const c = m.cells[i]![j];
+          return c ? [[row.runId, col.suite, String(c.successes), String(c.problems)]] : [];
+        }),
+      );
+      expect(rebuilt.sort(), dir).toEqual(published.sort());
+    }
+  });
+});
+
 function parseCsv(text: string): string[][] {
   const records: string[][] = [];
   let field = '';
