@@ -336,6 +336,21 @@ describe('the published lab matrices (docs/measurements/generalization-*)', () =
       expect(rebuilt.sort(), dir).toEqual(published.sort());
     }
   });
+
+  it('the supplementary lab runs (docs/measurements/lab-*) import too, each with a result for every suite', () => {
+    const lab = readdirSync('docs/measurements').filter((d) => d.startsWith('lab-'));
+    expect(lab.length).toBeGreaterThan(0);
+    for (const d of lab) {
+      for (const f of readdirSync(`docs/measurements/${d}`).filter((x) => x.endsWith('.stoptime.json'))) {
+        const { run } = parseRunFile(readFileSync(`docs/measurements/${d}/${f}`, 'utf8'));
+        const task = getTask(run.config.task.id);
+        expect(
+          run.suiteResults?.map((r) => r.suite),
+          f,
+        ).toEqual([...task.variants]);
+      }
+    }
+  });
 });
 
 function parseCsv(text: string): string[][] {
