@@ -290,6 +290,9 @@ export function engineBusy(s: Pick<PlaygroundState, 'lab' | 'suitesEval'>): bool
   return labBusy(s.lab) || s.suitesEval !== null;
 }
 
+const engineBusyMessage = (action: string) =>
+  `The lab queue or a suite evaluation is running: wait for it to finish, or cancel it, before ${action}.`;
+
 export const isActive = (s: Session | null): s is Session =>
   s !== null && (s.state === 'running' || s.state === 'paused' || s.state === 'starting');
 
@@ -537,7 +540,11 @@ async function ensureModel(runId: string): Promise<void> {
   const s = useStore.getState();
   if (s.modelRunId === runId) return;
   if (isActive(s.session)) throw new Error('a training run is in progress: evaluations apply to it');
-  if (engineBusy(s)) throw new Error('the lab queue is running: evaluations apply to its current run');
+  // A suite evaluation loads the weights of its own run; the lab queue's model and another evaluation's stay.
+  if (labBusy(s.lab)) throw new Error('the lab queue is running: evaluations apply to its current run');
+  if (s.suitesEval !== null && s.suitesEval.runId !== runId) {
+    throw new Error('a suite evaluation is running: evaluations apply to its run');
+  }
   const run = s.runs[runId];
   if (!run) throw new Error('the run no longer exists');
   const state = run.checkpointStep !== null && db ? await db.getCheckpoint(runId) : null;
@@ -878,9 +885,14 @@ async function prepareRlStage(run: RunRecord, editedRl: RlConfig | undefined): P
 }
 
 /** Runs a prepared RL stage (its steps continuing the run's timeline after the checkpoint's step). */
-async function runRlStage({ run, from }: PreparedRlStage): Promise<SessionOutcome> {
+function runRlStage({ run, from }: PreparedRlStage): Promise<SessionOutcome> {
   saveRlStart(run, from);
-  const outcome = await runSession(run, from, { offset: from.step });
+  return runRlSession(run, from, { offset: from.step });
+}
+
+/** runSession for an RL stage (new, restarted or resumed); a stage that ended drops its reference weights. */
+async function runRlSession(run: RunRecord, from: TrainerState, rl: RlStage): Promise<SessionOutcome> {
+  const outcome = await runSession(run, from, rl);
   // Only an interrupted stage (a reload) resumes; a stage that ended no longer needs its reference weights.
   if (outcome.state === 'finished' || outcome.state === 'stopped') dropRlReference(run.id);
   return outcome;
@@ -1160,10 +1172,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const s = get();
     if (isActive(s.session) || s.engine === null) return;
     if (engineBusy(s)) {
-      set({
-        error:
-          'The lab queue or a suite evaluation is running: wait for it to finish, or cancel it, before starting another run.',
-      });
+      set({ error: engineBusyMessage('starting another run') });
       return;
     }
     // The RL settings are the RL stage's (startRl takes the panel's then): they don't block SFT, and invalid ones stay
@@ -1183,10 +1192,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const run = s.activeRunId === null ? undefined : s.runs[s.activeRunId];
     if (!run || isActive(s.session) || s.engine === null) return;
     if (engineBusy(s)) {
-      set({
-        error:
-          'The lab queue or a suite evaluation is running: wait for it to finish, or cancel it, before starting RL.',
-      });
+      set({ error: engineBusyMessage('starting RL') });
       return;
     }
     let prepared: PreparedRlStage;
@@ -1287,10 +1293,7 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
     const run = s.runs[runId];
     if (!run || isActive(s.session) || s.engine === null) return;
     if (engineBusy(s)) {
-      set({
-        error:
-          'The lab queue or a suite evaluation is running: wait for it to finish, or cancel it, before resuming a run.',
-      });
+      set({ error: engineBusyMessage('resuming a run') });
       return;
     }
     set({ interrupted: null });
@@ -1334,19 +1337,16 @@ export const useStore = create<PlaygroundState>()((set, get) => ({
       case 'rl-restart': {
         const restarted: RunRecord = { ...resumed, rlStartStep: plan.rlStartStep };
         saveRlStart(restarted, state);
-        const outcome = await runSession(restarted, state, { offset: plan.rlStartStep });
-        if (outcome.state === 'finished' || outcome.state === 'stopped') dropRlReference(runId);
+        await runRlSession(restarted, state, { offset: plan.rlStartStep });
         return;
       }
-      case 'rl': {
-        const outcome = await runSession(
+      case 'rl':
+        await runRlSession(
           resumed,
           { ...state, step: plan.optimiserSteps },
           { offset: plan.rlStartStep, resume: { reference } },
         );
-        if (outcome.state === 'finished' || outcome.state === 'stopped') dropRlReference(runId);
         return;
-      }
     }
   },
 
