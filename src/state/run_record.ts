@@ -45,10 +45,6 @@ export interface RunRecord {
 }
 
 /**
- * The runs list's step display: "step 4/4" (SFT steps done / sft.steps) for an SFT-only run; for a run with an RL
- * stage "SFT 4/4 · RL 1/5": the SFT steps before the stage, then RL steps done / rl.steps.
- */
-/**
  * Whether the run has RL steps on its timeline. A stage stopped before its first step left `rlStartStep` set and the
  * SFT weights in place: it may start again (from those weights, at timeline step `rlStartStep`).
  */
@@ -56,6 +52,10 @@ export function hasRlSteps(run: Pick<RunRecord, 'stepsDone' | 'rlStartStep'>): b
   return run.rlStartStep != null && run.stepsDone > run.rlStartStep;
 }
 
+/**
+ * The runs list's step display: "step 4/4" (SFT steps done / sft.steps) for an SFT-only run; for a run with an RL
+ * stage "SFT 4/4 · RL 1/5": the SFT steps before the stage, then RL steps done / rl.steps.
+ */
 export function stepsLabel(run: Pick<RunRecord, 'stepsDone' | 'config' | 'rlStartStep'>): string {
   const sftSteps = run.config.sft.steps;
   const rlStart = run.rlStartStep ?? null;

@@ -6,7 +6,7 @@
  */
 import { memo, useMemo, useState } from 'react';
 import { type LabItem, labBusy, labQueueIssues } from '../state/lab_queue';
-import { isActive, useStore } from '../state/store';
+import { engineBusy, isActive, useStore } from '../state/store';
 import {
   LAB_TASKS,
   type LabMethod,
@@ -259,7 +259,7 @@ export function LabQueue() {
 function EvaluateSelectedRun({ suiteSize, sizeValid }: { suiteSize: number; sizeValid: boolean }) {
   const run = useStore((s) => (s.activeRunId === null ? null : (s.runs[s.activeRunId] ?? null)));
   const suitesEval = useStore((s) => s.suitesEval);
-  const free = useStore((s) => s.engine !== null && !isActive(s.session) && !labBusy(s.lab) && s.suitesEval === null);
+  const free = useStore((s) => s.engine !== null && !isActive(s.session) && !engineBusy(s));
   const { evaluateRunSuites, cancelRunSuites } = useStore.getState();
   const blocker =
     run === null
