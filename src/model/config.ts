@@ -2,6 +2,8 @@
  * The model's one serialisable config object, its presets and its validation. Validation runs before any GPU
  * allocation and names the offending field.
  */
+import { MAX_MESSAGE_CHARS, quoteValue, truncate } from '../util/text';
+import { buildParamLayout } from './params';
 
 export interface ModelConfig {
   /** Number of token ids, including special tokens. */
@@ -41,7 +43,7 @@ export interface ConfigIssue {
 export class ConfigError extends Error {
   override name = 'ConfigError';
   constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    super(truncate(issues.map((i) => `${i.path}: ${i.message}`).join('; '), MAX_MESSAGE_CHARS));
   }
 }
 
@@ -56,7 +58,7 @@ export const BASELINE_LIMITS: SizeLimits = { maxStorageBufferBindingSize: 128 * 
 
 export function checkPositiveInteger(issues: ConfigIssue[], path: string, value: unknown, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    issues.push({ path, message: `must be an integer, got ${JSON.stringify(value)}` });
+    issues.push({ path, message: `must be an integer, got ${quoteValue(value)}` });
   } else if (value < 1) {
     issues.push({ path, message: `must be at least 1, got ${value}` });
   } else if (value > max) {
@@ -84,7 +86,8 @@ export function modelConfigIssues(
   const c = config as Record<string, unknown>;
   const known = ['vocabSize', 'contextLength', 'dModel', 'nLayers', 'nHeads', 'mlpRatio', 'seed'];
   for (const key of Object.keys(c)) {
-    if (!known.includes(key)) issues.push({ path: `${prefix}.${key}`, message: 'is not a model config field' });
+    if (!known.includes(key))
+      issues.push({ path: `${prefix}.${truncate(key, 64)}`, message: 'is not a model config field' });
   }
   // The sampler keeps one row of probabilities in workgroup memory (shaders/sample_tokens.wgsl): V ≤ 1024.
   checkPositiveInteger(issues, `${prefix}.vocabSize`, c.vocabSize, 1024);
@@ -96,7 +99,7 @@ export function modelConfigIssues(
   checkPositiveInteger(issues, `${prefix}.nHeads`, c.nHeads, 64);
   checkPositiveInteger(issues, `${prefix}.mlpRatio`, c.mlpRatio, 16);
   if (typeof c.seed !== 'number' || !Number.isSafeInteger(c.seed)) {
-    issues.push({ path: `${prefix}.seed`, message: `must be a safe integer, got ${JSON.stringify(c.seed)}` });
+    issues.push({ path: `${prefix}.seed`, message: `must be a safe integer, got ${quoteValue(c.seed)}` });
   }
   if (issues.length > 0) return issues;
   const m = c as unknown as ModelConfig;
@@ -113,6 +116,20 @@ export function modelConfigIssues(
     issues.push({
       path: prefix,
       message: `largest weight matrix needs ${bytes} bytes, over the device's maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}`,
+    });
+    return issues;
+  }
+  // The parameters live in one arena buffer (so do their gradients and AdamW moments), bound whole by AdamW and the
+  // gradient norm: it must fit both one buffer and one storage binding.
+  const arenaBytes = buildParamLayout(m).totalElements * 4;
+  const [limitName, limit] =
+    limits.maxStorageBufferBindingSize <= limits.maxBufferSize
+      ? ['maxStorageBufferBindingSize', limits.maxStorageBufferBindingSize]
+      : ['maxBufferSize', limits.maxBufferSize];
+  if (arenaBytes > limit) {
+    issues.push({
+      path: prefix,
+      message: `the parameter arena needs ${arenaBytes} bytes, over the device's ${limitName} ${limit}`,
     });
   }
   return issues;

@@ -5,8 +5,9 @@
  *
  * `weights` is null (no checkpoint), the checkpoint's weights as base64 of a safetensors file ('inline', one file to
  * move around), or a reference to a `.safetensors` file written beside the JSON ('separate': the weights load
- * directly into PyTorch, and the JSON stays small and readable). The separate file is checked against the byte count
- * and SHA-256 recorded in the JSON, so a weights file of another run is refused rather than silently mixed in.
+ * directly into PyTorch, and the JSON stays small and readable). Either way the JSON records the SHA-256 of the
+ * safetensors bytes (required), and every imported byte is checked against it: a bit flipped in the base64, or a
+ * weights file of another run, is refused rather than silently mixed in.
  *
  * Only the weights are exported, not the AdamW moments: an imported run that resumes training starts with fresh
  * (zero) moments, as after a warm start; its step counter, and so its learning-rate schedule, continue from the
@@ -16,9 +17,10 @@
  * the file must be finite.
  *
  * Importing treats the file as hostile: a size cap before `JSON.parse`, one zod schema for the whole document with
- * bounds on every number, string and array, the run config's cross-field checks, strict base64, and the safetensors
- * loader's checks of every offset, shape and value. Problems are reported as a RunFileError naming where they are
- * ("run.evalPoints[3].accuracy: expected number ≤ 1, got 1.5").
+ * bounds on every number, string and array, the run config's cross-field checks, the run's internal consistency
+ * (counts within their totals, ordered times and steps), strict base64, the SHA-256, and the safetensors loader's
+ * checks of the layout, metadata, shapes and values. Problems are reported as a RunFileError naming where they are
+ * ("run.evalPoints[3].accuracy: expected number ≤ 1, got 1.5"), at most MAX_MESSAGE_CHARS long.
  */
 import { z } from 'zod';
 import { buildParamLayout } from '../model/params';
@@ -33,6 +35,7 @@ import {
   runConfigIssues,
   runConfigSchema,
 } from '../train/run_config';
+import { MAX_MESSAGE_CHARS, quoteValue, truncate } from '../util/text';
 import { Base64Error, base64ToBytes, bytesToBase64, sha256Hex } from './encoding';
 import type { RunRecord } from './run_record';
 
@@ -69,10 +72,10 @@ export const RUN_FILE_LIMITS = {
   maxIdChars: 128,
 } as const;
 
-/** Weights as stored in the file. */
+/** Weights as stored in the file; `sha256` is the SHA-256 of the safetensors bytes (64 lowercase hex digits). */
 export type RunFileWeights =
-  | { encoding: 'safetensors-base64'; step: number; data: string }
-  | { encoding: 'safetensors-file'; step: number; fileName: string; bytes: number; sha256?: string };
+  | { encoding: 'safetensors-base64'; step: number; data: string; sha256: string }
+  | { encoding: 'safetensors-file'; step: number; fileName: string; bytes: number; sha256: string };
 
 export interface RunFileDocument {
   format: typeof RUN_FILE_FORMAT;
@@ -104,18 +107,33 @@ export interface RunFileIssue {
   message: string;
 }
 
-/** At most this many issues are spelled out in an error message (all are in `issues`). */
-const SHOWN_ISSUES = 5;
+/** An issue whose `path: message` line is at most MAX_MESSAGE_CHARS long (the path cut first to 100). */
+function boundedIssue(i: RunFileIssue): RunFileIssue {
+  const path = truncate(i.path, 100);
+  return { path, message: truncate(i.message, MAX_MESSAGE_CHARS - path.length - 2) };
+}
 
+/**
+ * The error of an import or export. `issues` holds every problem (each bounded); the message spells out as many as
+ * fit in MAX_MESSAGE_CHARS (the first always, cut if need be) and counts the rest.
+ */
 export class RunFileError extends Error {
   override name = 'RunFileError';
-  constructor(
-    readonly issues: RunFileIssue[],
-    intro = 'invalid run file',
-  ) {
-    const shown = issues.slice(0, SHOWN_ISSUES).map((i) => `${i.path}: ${i.message}`);
-    const more = issues.length > SHOWN_ISSUES ? `; …and ${issues.length - SHOWN_ISSUES} more` : '';
-    super(`${intro}: ${shown.join('; ')}${more}`);
+  readonly issues: RunFileIssue[];
+  constructor(issues: RunFileIssue[], intro = 'invalid run file') {
+    const bounded = issues.map(boundedIssue);
+    const lines = bounded.map((i) => `${i.path}: ${i.message}`);
+    // Room for the intro and the longest "; …and N more".
+    const room = MAX_MESSAGE_CHARS - intro.length - 2 - `; …and ${lines.length} more`.length;
+    let text = truncate(lines[0] ?? '', room);
+    let shown = lines.length > 0 ? 1 : 0;
+    while (shown < lines.length && text.length + 2 + lines[shown]!.length <= room) {
+      text += `; ${lines[shown]}`;
+      shown += 1;
+    }
+    const more = shown < lines.length ? `; …and ${lines.length - shown} more` : '';
+    super(`${intro}: ${text}${more}`);
+    this.issues = bounded;
   }
 }
 
@@ -272,22 +290,23 @@ const runRecordSchema = z.strictObject({
   suiteResults: z.array(suiteResultSchema).max(L.maxSuites).nullable().optional(),
 });
 
+/** Required for both encodings: every imported weight byte is checked against it. */
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
+
 const weightsSchema = z
   .discriminatedUnion('encoding', [
     z.strictObject({
       encoding: z.literal('safetensors-base64'),
       step: count(),
       data: z.string().max(L.maxTextChars),
+      sha256: sha256Schema,
     }),
     z.strictObject({
       encoding: z.literal('safetensors-file'),
       step: count(),
       fileName: z.string().min(1).max(255),
       bytes: z.number().int().min(8).max(L.maxWeightsBytes),
-      sha256: z
-        .string()
-        .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits')
-        .optional(),
+      sha256: sha256Schema,
     }),
   ])
   .nullable();
@@ -322,15 +341,10 @@ function formatPath(segments: readonly PropertyKey[]): string {
 
 /** A short description of an untrusted value for a message (never its whole text). */
 function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (typeof value === 'string') {
-    const s = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-    return `string ${s}`;
-  }
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return `string ${quoteValue(value, 41)}`;
   if (Array.isArray(value)) return `an array of ${value.length} items`;
-  return 'an object';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return quoteValue(value);
 }
 
 function quoteList(items: readonly unknown[], max = 8): string {
@@ -342,6 +356,8 @@ function issueMessage(iss: z.core.$ZodIssue): string {
   const input = iss.input;
   switch (iss.code) {
     case 'invalid_type':
+      if (input === undefined && iss.path[iss.path.length - 1] === 'sha256')
+        return 'is missing: a run file records the SHA-256 of its weights (files written before it was required cannot be imported; export the run again)';
       if (input === undefined) return `is missing (expected ${iss.expected})`;
       return `expected ${iss.expected}, got ${describe(input)}`;
     case 'too_big': {
@@ -440,12 +456,11 @@ export function exportRunFile(
   const asInput: z.input<typeof runRecordSchema> = exported;
   const check = runRecordSchema.safeParse(JSON.parse(JSON.stringify(asInput)), { reportInput: true });
   if (!check.success) throw new RunFileError(zodToIssues(check.error, ['run']), 'cannot export this run');
-  const configIssues = runConfigIssues(run.config);
-  if (configIssues.length > 0)
-    throw new RunFileError(
-      configIssues.map((i) => ({ path: `run.config.${i.path}`, message: i.message })),
-      'cannot export this run',
-    );
+  const configIssues = [
+    ...runConfigIssues(run.config).map((i) => ({ path: `run.config.${i.path}`, message: i.message })),
+    ...consistencyIssues(check.data),
+  ];
+  if (configIssues.length > 0) throw new RunFileError(configIssues, 'cannot export this run');
 
   const fileBaseName = runFileBaseName(run);
   let weights: RunFileWeights | null = null;
@@ -453,7 +468,12 @@ export function exportRunFile(
   if (checkpoint) {
     const bytes = checkpointSafetensors(run.config, checkpoint);
     if (mode === 'inline') {
-      weights = { encoding: 'safetensors-base64', step: checkpoint.step, data: bytesToBase64(bytes) };
+      weights = {
+        encoding: 'safetensors-base64',
+        step: checkpoint.step,
+        data: bytesToBase64(bytes),
+        sha256: sha256Hex(bytes),
+      };
     } else {
       weights = {
         encoding: 'safetensors-file',
@@ -500,12 +520,50 @@ function checkHeader(doc: unknown): void {
     throw issue('schemaVersion', `expected ${RUN_FILE_SCHEMA_VERSION}, got ${describe(version)}`);
 }
 
-/** Rules the schema cannot express: run config cross-field checks, unique evaluation ids, checkpoint step. */
+/**
+ * Contradictions inside the run's results: counts beyond their totals, suites of another task or twice, times and
+ * steps out of order. A file that states them was edited or damaged; storing it would show impossible rates.
+ */
+function consistencyIssues(run: z.output<typeof runRecordSchema>): RunFileIssue[] {
+  const issues: RunFileIssue[] = [];
+  const add = (path: string, message: string) => issues.push({ path, message });
+  if (run.createdAt > run.updatedAt) add('run.updatedAt', `is ${run.updatedAt}, before createdAt ${run.createdAt}`);
+  for (let i = 1; i < run.timeline.length; i++) {
+    const step = run.timeline[i]!.step;
+    const before = run.timeline[i - 1]!.step;
+    if (step < before) {
+      add(`run.timeline[${i}].step`, `is ${step}, less than the step before it (${before}): steps must not decrease`);
+      break;
+    }
+  }
+  const suites = new Map<string, number>();
+  (run.suiteResults ?? []).forEach((r, i) => {
+    const at = `run.suiteResults[${i}]`;
+    if (r.task !== run.config.task.id)
+      add(`${at}.task`, `is ${quoteValue(r.task)}, but the run's task is ${quoteValue(run.config.task.id)}`);
+    const first = suites.get(r.suite);
+    if (first !== undefined) add(`${at}.suite`, `duplicate suite ${quoteValue(r.suite)} (also suiteResults[${first}])`);
+    else suites.set(r.suite, i);
+    if (r.successes > r.problems) add(`${at}.successes`, `is ${r.successes}, more than problems (${r.problems})`);
+    const tooLong = r.tooLong ?? 0;
+    // A problem refused for length is a failure: it counts in problems, never in successes.
+    if (r.successes + tooLong > r.problems)
+      add(`${at}.tooLong`, `is ${tooLong}; with ${r.successes} successes that is more than problems (${r.problems})`);
+    if ((r.parsedTurns !== undefined) !== (r.turns !== undefined))
+      add(`${at}.parsedTurns`, 'and turns must be given together');
+    else if (r.parsedTurns !== undefined && r.parsedTurns > r.turns!)
+      add(`${at}.parsedTurns`, `is ${r.parsedTurns}, more than turns (${r.turns})`);
+  });
+  return issues;
+}
+
+/** Rules the schema cannot express: run config cross-field checks, consistency, unique evaluation ids, checkpoint. */
 function crossFieldIssues(file: z.output<typeof runFileSchema>): RunFileIssue[] {
   const issues: RunFileIssue[] = runConfigIssues(file.run.config).map((i) => ({
     path: `run.config.${i.path}`,
     message: i.message,
   }));
+  issues.push(...consistencyIssues(file.run));
   const seen = new Map<string, number>();
   file.run.evalPoints.forEach((p, i) => {
     const first = seen.get(p.id);
@@ -567,14 +625,16 @@ function decodeWeights(
         `the weights file given is ${sidecar.length} bytes, the run file expects ${weights.bytes} (is it ${name}?)`,
       );
     }
-    if (weights.sha256 !== undefined && sha256Hex(sidecar) !== weights.sha256) {
-      throw issue(
-        'weights.sha256',
-        `the weights file given does not match (it is not this run's ${name}, or it is damaged)`,
-      );
-    }
     bytes = sidecar;
     where = `weights file ${name}`;
+  }
+  if (sha256Hex(bytes) !== weights.sha256) {
+    throw issue(
+      'weights.sha256',
+      weights.encoding === 'safetensors-base64'
+        ? 'does not match the bytes of weights.data (the weights were changed or damaged)'
+        : `the weights file given does not match (it is not this run's ${JSON.stringify(weights.fileName)}, or it is damaged)`,
+    );
   }
   const modelConfig = modelConfigFor(config);
   try {
@@ -589,9 +649,10 @@ function decodeWeights(
     } catch {
       other = null;
     }
+    const own = describeModel(modelConfig);
     const message =
-      other !== null
-        ? `are for a different model (${other}); the run's '${config.model.size}' model is ${describeModel(modelConfig)}`
+      other !== null && other !== own
+        ? `are for a different model (${other}); the run's '${config.model.size}' model is ${own}`
         : e.message;
     throw issue(where, message);
   }

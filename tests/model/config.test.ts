@@ -45,6 +45,29 @@ describe('model config validation', () => {
     expect(() => validateModelConfig({ ...good, contextLength: 4096 })).toThrow(/model\.contextLength/);
   });
 
+  it('rejects a model whose parameter arena (one buffer) exceeds the device limits, though each tensor fits', () => {
+    // 64 layers of C 2048, MLP ×8: the largest tensor (c_fc, 2048 × 16384 f32) is exactly 128 MiB, the arena 21 GB.
+    const big = { vocabSize: 1024, contextLength: 1024, dModel: 2048, nLayers: 64, nHeads: 16, mlpRatio: 8, seed: 1 };
+    const issues = modelConfigIssues(big);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe('model');
+    expect(issues[0]!.message).toMatch(
+      /parameter arena needs \d+ bytes, over the device's maxStorageBufferBindingSize/,
+    );
+    // The same small model against a device with a small buffer limit.
+    const limits = { maxStorageBufferBindingSize: 1 << 30, maxBufferSize: 1 << 20 };
+    expect(modelConfigIssues(good, limits).map((i) => i.message)).toEqual([
+      expect.stringMatching(/parameter arena needs \d+ bytes, over the device's maxBufferSize 1048576/),
+    ]);
+  });
+
+  it('messages are bounded whatever the value', () => {
+    const issues = modelConfigIssues({ ...good, dModel: 'x'.repeat(100_000), ['y'.repeat(100_000)]: 1 });
+    expect(issues.map((i) => i.path.length + i.message.length)).toEqual([expect.any(Number), expect.any(Number)]);
+    for (const i of issues) expect(`${i.path}: ${i.message}`.length).toBeLessThanOrEqual(300);
+    expect(() => validateModelConfig({ ...good, dModel: 'x'.repeat(100_000) })).toThrow(/^model\.dModel: must be/);
+  });
+
   it('rejects token ids out of range', () => {
     expect(() => checkTokenIds([0, 5, 64], 64)).toThrow(/tokens\[2\] = 64 is outside the vocabulary \[0, 64\)/);
     expect(() => checkTokenIds([0, -1], 64)).toThrow(/tokens\[1\]/);

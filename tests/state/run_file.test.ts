@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildParamLayout, initParams } from '../../src/model/params';
 import { loadSafetensors } from '../../src/model/safetensors';
-import { bytesToBase64 } from '../../src/state/encoding';
+import { base64ToBytes, bytesToBase64, sha256Hex } from '../../src/state/encoding';
 import {
   exportRunFile,
   parseRunFile,
@@ -26,6 +26,7 @@ import {
 } from '../../src/train/run_config';
 import type { SuiteResult } from '../../src/train/suite_types';
 import { createRng } from '../../src/util/rng';
+import { withHeader } from '../helpers/safetensors';
 
 const TINY: RunConfig = { ...DEFAULT_RUN_CONFIG, model: { size: 'tiny' }, seed: 5 };
 
@@ -137,7 +138,9 @@ function expectRejected(doc: unknown, path: string, message: RegExp, sidecar?: U
   expect(err.issues.map((i) => i.path)).toContain(path);
   const hit = err.issues.find((i) => i.path === path)!;
   expect(hit.message).toMatch(message);
-  expect(err.message).toContain(`${path}: ${hit.message}`);
+  // The message (at most 300 characters) spells the issue out, cut when it is long.
+  expect(err.message.length).toBeLessThanOrEqual(300);
+  expect(err.message).toContain(`${path}: ${hit.message}`.slice(0, 150));
   return err;
 }
 
@@ -283,9 +286,13 @@ describe('hostile run files', () => {
     expect(byPath['run.stepsDone']).toBe('expected int, got 2.5');
     expect(byPath['run.samples']).toBe('expected object, got an array of 0 items');
     expect(byPath['run.config.decode.topK']).toBe('expected number ≥ 0, got -1');
-    // Six issues: five spelled out in the message, the rest counted.
+    // Six issues: as many spelled out as fit in 300 characters, the rest counted.
     expect(err.issues).toHaveLength(6);
-    expect(err.message).toMatch(/; …and 1 more$/);
+    expect(err.message.length).toBeLessThanOrEqual(300);
+    expect(err.message).toMatch(
+      /^invalid run file: run\.config\.decode\.topK: expected number ≥ 0, got -1; run\.stepsDone: /,
+    );
+    expect(err.message).toMatch(/; …and [1-4] more$/);
   });
 
   it('an unknown metric key, an unknown field, a bad enum value', () => {
@@ -336,9 +343,13 @@ describe('hostile run files', () => {
     expectRejected(d, 'weights.data', /not a multiple of 4/);
     const rng = createRng(3);
     const garbage = Uint8Array.from({ length: 4096 }, () => rng.int(256));
-    (d.weights as { data: string }).data = bytesToBase64(garbage);
+    // With a matching hash (anyone can compute one), the loader still refuses the bytes.
+    const weights = d.weights as { data: string; sha256: string };
+    weights.data = bytesToBase64(garbage);
+    weights.sha256 = sha256Hex(garbage);
     expectRejected(d, 'weights.data', /header length|header is not valid/);
-    (d.weights as { data: string }).data = '';
+    weights.data = '';
+    weights.sha256 = sha256Hex(new Uint8Array(0));
     expectRejected(d, 'weights.data', /8-byte header length/);
   });
 
@@ -366,11 +377,11 @@ describe('hostile run files', () => {
     const small = makeRun({ ...TINY, model: { size: 'small' } });
     const smallWeights = exportRunFile(small, makeCheckpoint(small.config, 40), 'separate').safetensors!;
     expectRejected(doc, 'weights.bytes', /the weights file given is \d+ bytes, the run file expects \d+/, smallWeights);
-    // Without the recorded size and hash, the loader still tells the models apart.
+    // With the size and hash edited to match, the loader still tells the models apart.
     const unchecked = docOf(separate.json);
-    const w = unchecked.weights as { bytes: number; sha256?: string };
+    const w = unchecked.weights as { bytes: number; sha256: string };
     w.bytes = smallWeights.length;
-    delete w.sha256;
+    w.sha256 = sha256Hex(smallWeights);
     expectRejected(unchecked, `weights file "${name}"`, /are for a different model/, smallWeights);
     // A sidecar with an inline file, or with a file without weights.
     expectRejected(good(), 'weights', /a separate weights file was given too/, separate.safetensors!);
@@ -392,6 +403,91 @@ describe('hostile run files', () => {
     expect(Object.prototype).not.toHaveProperty('polluted');
     // Format and version read from the object's own fields, never through an inherited one.
     expect(errorOf('{"__proto__":{"format":"stoptime-run","schemaVersion":1}}').issues[0]!.path).toBe('format');
+  });
+});
+
+/** `bytes` with bit `bit` (0–7) of byte `at` flipped. */
+function flipBit(bytes: Uint8Array, at: number, bit: number): Uint8Array {
+  const out = bytes.slice();
+  out[at] = out[at]! ^ (1 << bit);
+  return out;
+}
+
+describe('every imported weight byte is verified', () => {
+  const weightsOf = (d: RunFileDocument) => d.weights as { data: string; sha256?: string };
+
+  it('inline: a bit flipped in the weights (still finite, still valid base64) is refused by the SHA-256', () => {
+    const d = docOf(inline.json);
+    const bytes = base64ToBytes(weightsOf(d).data);
+    // The lowest mantissa bit of the last weight: a finite value a hair away, which nothing else would notice.
+    weightsOf(d).data = bytesToBase64(flipBit(bytes, bytes.length - 4, 0));
+    expectRejected(d, 'weights.sha256', /does not match the bytes of weights\.data/);
+  });
+
+  it('a file without the hash is refused naming the field, inline or separate', () => {
+    const d = docOf(inline.json);
+    delete weightsOf(d).sha256;
+    expectRejected(d, 'weights.sha256', /is missing: a run file records the SHA-256 of its weights/);
+    // Separate: the hash deleted and a same-length weights file with one bit flipped.
+    const s = docOf(separate.json);
+    delete weightsOf(s).sha256;
+    const flipped = flipBit(separate.safetensors!, separate.safetensors!.length - 4, 0);
+    expectRejected(s, 'weights.sha256', /is missing/, flipped);
+    const sha = docOf(separate.json);
+    expectRejected(sha, 'weights.sha256', /the weights file given does not match/, flipped);
+  });
+
+  it('weights re-hashed by an editor still go through the loader: bounded message, metadata of another model', () => {
+    const d = docOf(inline.json);
+    const bytes = base64ToBytes(weightsOf(d).data);
+    const hostile = withHeader(bytes, (h) => ((h['lm_head.weight'] as { dtype: string }).dtype = 'F'.repeat(500_000)));
+    weightsOf(d).data = bytesToBase64(hostile);
+    weightsOf(d).sha256 = sha256Hex(hostile);
+    const err = expectRejected(d, 'weights.data', /lm_head\.weight: dtype "FFFF.*…", only F32 is supported/);
+    expect(err.message.length).toBeLessThanOrEqual(300);
+    // The run's seed changed: the metadata names the model with the other seed.
+    const seed = docOf(inline.json);
+    seed.run.config.seed = 6;
+    expectRejected(seed, 'weights.data', /__metadata__\.stoptime_model_config: seed 5, expected 6/);
+  });
+});
+
+describe('every message is bounded and names its field', () => {
+  it('long values and many issues make a message of at most 300 characters', () => {
+    const d = docOf(inline.json) as unknown as Record<string, unknown> & RunFileDocument;
+    (d.run as unknown as Record<string, unknown>)[`x${'y'.repeat(100_000)}`] = 1;
+    (d.run.config as unknown as Record<string, unknown>).seed = 'z'.repeat(100_000);
+    d.run.evalPoints[0]!.variant = 'v'.repeat(100_000);
+    d.run.timeline[1]!.values = Object.fromEntries(
+      Array.from({ length: 1000 }, (_, i) => [`evil/${'k'.repeat(100)}${i}`, 1]),
+    );
+    const err = errorOf(JSON.stringify(d));
+    expect(err.message.length).toBeLessThanOrEqual(300);
+    expect(err.message).toMatch(/^invalid run file: run(\.|\[)/);
+    expect(err.message).toMatch(/…and \d+ more$/);
+    expect(err.issues.length).toBeGreaterThanOrEqual(4);
+    for (const i of err.issues) expect(`${i.path}: ${i.message}`.length).toBeLessThanOrEqual(300);
+  });
+});
+
+describe('a run is consistent with itself', () => {
+  it('updated before it was created, or timeline steps that decrease, are refused', () => {
+    const t = docOf(inline.json);
+    t.run.updatedAt = t.run.createdAt - 1;
+    expectRejected(t, 'run.updatedAt', /before createdAt/);
+    const s = docOf(inline.json);
+    s.run.timeline[7]!.step = 3;
+    expectRejected(s, 'run.timeline[7].step', /is 3, less than the step before it \(7\)/);
+    // Equal steps are fine (an RL stage's first point may share the SFT stage's last step).
+    const e = docOf(inline.json);
+    e.run.timeline[7]!.step = 7;
+    expect(parseRunFile(JSON.stringify(e)).run.timeline[7]!.step).toBe(7);
+  });
+
+  it('export refuses an inconsistent run too', () => {
+    expect(() => exportRunFile({ ...run, updatedAt: run.createdAt - 1 }, null, 'inline')).toThrow(
+      /cannot export this run: run\.updatedAt: is \d+, before createdAt/,
+    );
   });
 });
 
@@ -421,7 +517,7 @@ describe('suite results', () => {
     });
     // A result with the too-long count, and one saved before it was recorded (no field).
     return {
-      ...makeRun(),
+      ...makeRun({ ...TINY, task: { ...TINY.task, id: 'sokoban' } }),
       checkpointStep: null,
       suiteResults: [suite({ tooLong: 2 }), suite({ suite: 'id', kind: 'id' })],
     };
@@ -463,6 +559,44 @@ describe('suite results', () => {
     const d = doc();
     (d.run.suiteResults![0] as unknown as Record<string, unknown>).tooLong = -1;
     expectRejected(d, 'run.suiteResults[0].tooLong', /expected number ≥ 0, got -1/);
+  });
+
+  it('counts beyond their totals, a suite of another task, a suite twice: refused naming the result', () => {
+    const edit = (f: (r: SuiteResult[]) => void) => {
+      const d = doc();
+      f(d.run.suiteResults!);
+      return d;
+    };
+    expectRejected(
+      edit((r) => (r[1]!.successes = 5)),
+      'run.suiteResults[1].successes',
+      /is 5, more than problems \(4\)/,
+    );
+    expectRejected(
+      edit((r) => (r[0]!.tooLong = 4)),
+      'run.suiteResults[0].tooLong',
+      /is 4; with 1 successes that is more than problems \(4\)/,
+    );
+    expectRejected(
+      edit((r) => Object.assign(r[0]!, { turns: 3, parsedTurns: 4 })),
+      'run.suiteResults[0].parsedTurns',
+      /is 4, more than turns \(3\)/,
+    );
+    expectRejected(
+      edit((r) => Object.assign(r[0]!, { parsedTurns: 4 })),
+      'run.suiteResults[0].parsedTurns',
+      /and turns must be given together/,
+    );
+    expectRejected(
+      edit((r) => (r[1]!.task = 'general_points')),
+      'run.suiteResults[1].task',
+      /is "general_points", but the run's task is "sokoban"/,
+    );
+    expectRejected(
+      edit((r) => (r[1]!.suite = 'size10')),
+      'run.suiteResults[1].suite',
+      /duplicate suite "size10" \(also suiteResults\[0\]\)/,
+    );
   });
 
   it('turn counts must be counts', () => {
@@ -602,7 +736,16 @@ describe('random valid runs round-trip (property)', () => {
       evalPoints,
       samples: fc.option(record({ step: nat(), samples: fc.array(traceSample, { maxLength: 3 }) })),
       checkpointStep: fc.option(nat()),
-    });
+    }).map((r) => ({
+      // A consistent run: updated no earlier than created, timeline steps in order.
+      ...r,
+      createdAt: Math.min(r.createdAt, r.updatedAt),
+      updatedAt: Math.max(r.createdAt, r.updatedAt),
+      timeline: r.timeline
+        .map((p) => p.step)
+        .sort((a, b) => a - b)
+        .map((step, i) => ({ ...r.timeline[i]!, step })),
+    }));
 
   it('without weights, any model size', () => {
     fc.assert(
