@@ -483,8 +483,12 @@ const MAX_NUMBER_DIGITS = 3;
 class ParseError extends Error {}
 
 /** Recursive-descent parser: expr := term (('+'|'-') term)* ; term := factor (('*'|'/') factor)* ;
- * factor := number | '(' expr ')'. Binary operators only; `×` `÷` `−` are accepted as aliases; spaces are skipped. */
+ * factor := number | '(' expr ')'. Binary operators only; `×` `÷` `−` are accepted as aliases; spaces are skipped.
+ * Refuses text over MAX_FORMULA_CHARS ('too-long') and nesting over MAX_DEPTH, so the tree stays shallow enough for
+ * the recursive `leaves` and `evaluate` (10 000 terms would make a 10 000-deep tree and overflow the stack). */
 export function parseFormula(text: string): Expr {
+  if (text.length > MAX_FORMULA_CHARS)
+    throw new ParseError(`too-long: ${text.length} characters, at most ${MAX_FORMULA_CHARS}`);
   let i = 0;
   const skip = (): void => {
     while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;

@@ -205,14 +205,23 @@ function isWall(s: SokobanState, i: number): boolean {
   return i < 0 || i >= s.cells.length || s.cells[i] === '#';
 }
 
-/** The state after one action; walking into a wall or pushing a blocked box leaves the state unchanged. */
+/**
+ * The cell next to `i` in direction `a`, or -1 off the board: the board's edge blocks like a wall even where a board
+ * has no border walls (a flat index would wrap from the end of one row to the start of the next).
+ */
+function neighbour(s: SokobanState, i: number, a: Action): number {
+  const column = i % s.width;
+  if ((a === 'Left' && column === 0) || (a === 'Right' && column === s.width - 1)) return -1;
+  return i + delta(s, a);
+}
+
+/** The state after one action; walking into a wall or the edge, or pushing a blocked box, changes nothing. */
 export function step(s: SokobanState, a: Action): SokobanState {
-  const d = delta(s, a);
-  const to = s.player + d;
+  const to = neighbour(s, s.player, a);
   if (isWall(s, to)) return s;
   const bi = s.boxes.indexOf(to);
   if (bi < 0) return { ...s, player: to };
-  const beyond = to + d;
+  const beyond = neighbour(s, to, a);
   if (isWall(s, beyond) || s.boxes.includes(beyond)) return s;
   const boxes = s.boxes.slice();
   boxes[bi] = beyond;

@@ -6,6 +6,7 @@ import {
   DEFAULT_GENERAL_POINTS_CONFIG,
   DIVERSE_FACE_VALUES,
   type Expr,
+  evaluate,
   type FaceRule,
   formatExpr,
   GP_VARIANT_SPECS,
@@ -14,6 +15,7 @@ import {
   generate,
   isSolvable,
   leaves,
+  MAX_FORMULA_CHARS,
   parseFormula,
   problemKey,
   promptRuleOf,
@@ -455,6 +457,20 @@ describe('general points: config', () => {
 
 describe('general points: verifier', () => {
   const prob = hand([3, 3, 8, 8]);
+  it('parseFormula refuses a formula over MAX_FORMULA_CHARS itself: 10k terms are a parse error, not a stack overflow', () => {
+    for (const op of ['+', '*', '-']) {
+      const text = Array.from({ length: 10_000 }, () => '1').join(op);
+      expect(() => {
+        const e = parseFormula(text);
+        leaves(e);
+        evaluate(e);
+      }).toThrow(/^too-long: 19999 characters, at most 100$/);
+    }
+    const longest = Array.from({ length: 50 }, () => '1').join('+');
+    expect(longest.length).toBe(MAX_FORMULA_CHARS - 1);
+    expect(leaves(parseFormula(longest))).toHaveLength(50);
+  });
+
   it('checks cards, exact value, and syntax', () => {
     expect(verify(prob, '<answer>8/(3-8/3)</answer>').correct).toBe(true);
     expect(verify(prob, '<answer>8 / ( 3 - 8 / 3 )</answer>').correct).toBe(true);

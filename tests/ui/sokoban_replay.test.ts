@@ -100,6 +100,33 @@ describe('replayEpisode', () => {
     expect(() => replayEpisode(`${'#'.repeat(40_000)}\n#`, [])).toThrow(/up to 40000 columns/);
   });
 
+  it('a board without border walls: moves across its edge are blocked, rows never wrap', () => {
+    const outcomes = (board: string, actions: string[]) => {
+      const frames = replayEpisode(board, actions);
+      return frames.slice(1).map((f) => [f.outcome, f.state.player]);
+    };
+    // Left from the start of row 1 would land on the end of row 0; Right from the end of row 0 on the start of row 1.
+    expect(outcomes('___\nP__', ['Left', 'Up', 'Right', 'Right', 'Right'])).toEqual([
+      ['blocked', 3],
+      ['moved', 0],
+      ['moved', 1],
+      ['moved', 2],
+      ['blocked', 2],
+    ]);
+    // Off the top and the bottom.
+    expect(outcomes('P__\n___', ['Up', 'Down', 'Down'])).toEqual([
+      ['blocked', 0],
+      ['moved', 3],
+      ['blocked', 3],
+    ]);
+    // A box is not pushed across the edge either.
+    const pushed = replayEpisode('_PX\nO__', ['Right', 'Down']);
+    expect(pushed.map((f) => f.outcome)).toEqual([null, 'blocked', 'moved']);
+    expect(pushed[2]!.state.boxes).toEqual([2]);
+    const pushedLeft = replayEpisode('___\nXP_', ['Left']);
+    expect(pushedLeft[1]!.outcome).toBe('blocked');
+  });
+
   it('reports a malformed board with the parser message', () => {
     expect(() => replayEpisode('####\n#P#', [])).toThrow(/row 1 has length 3, want 4/);
     expect(() => replayEpisode('####\n#__#\n####', ['Up'])).toThrow(/no player/);
