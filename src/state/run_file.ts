@@ -57,6 +57,8 @@ export const RUN_FILE_LIMITS = {
   /** Sample traces per evaluation point, and in the run's latest training samples. */
   maxSamples: 256,
   maxHistogramBins: 4096,
+  /** Problems of one evaluation point's per-problem outcomes (eval.size is at most 4096). */
+  maxEvalProblems: 4096,
   /** Suite results of a run (one per task variant) and turns of one sample episode (Sokoban: 30 actions at most). */
   maxSuites: 64,
   maxSuiteTurns: 256,
@@ -252,6 +254,16 @@ const evalPointSchema = z.strictObject({
   stopRate: fraction(),
   repetitionRate: fraction(),
   histogram: z.array(histogramBinSchema).max(L.maxHistogramBins),
+  /** Optional: files written before per-problem outcomes were recorded lack it. */
+  perProblem: z
+    .strictObject({
+      correct: z
+        .string()
+        .max(L.maxEvalProblems)
+        .regex(/^[01]*$/, "only '0' and '1'"),
+      thinkingTokens: z.array(count()).max(L.maxEvalProblems),
+    })
+    .optional(),
   samples: z.array(traceSampleSchema).max(L.maxSamples),
   evalTimeMs: nonNegative(),
   createdAt: nonNegative(),
@@ -536,6 +548,18 @@ function consistencyIssues(run: z.output<typeof runRecordSchema>): RunFileIssue[
       break;
     }
   }
+  run.evalPoints.forEach((p, i) => {
+    if (!p.perProblem) return;
+    const at = `run.evalPoints[${i}].perProblem`;
+    const { correct, thinkingTokens } = p.perProblem;
+    if (correct.length !== p.problems)
+      add(`${at}.correct`, `has ${correct.length} outcomes for ${p.problems} problems`);
+    if (thinkingTokens.length !== p.problems)
+      add(`${at}.thinkingTokens`, `has ${thinkingTokens.length} lengths for ${p.problems} problems`);
+    const right = correct.split('').filter((c) => c === '1').length;
+    if (p.problems > 0 && Math.abs(right / p.problems - p.accuracy) > 1e-9)
+      add(`${at}.correct`, `${right} of ${p.problems} correct contradicts accuracy ${p.accuracy}`);
+  });
   const suites = new Map<string, number>();
   (run.suiteResults ?? []).forEach((r, i) => {
     const at = `run.suiteResults[${i}]`;

@@ -218,6 +218,10 @@ export async function evaluateModel(
     ...(evalSet.lengthTag ? { lengthTag: evalSet.lengthTag } : {}),
     problems: traces.length,
     ...metrics,
+    perProblem: {
+      correct: traces.map((t) => (t.verdict.correct ? '1' : '0')).join(''),
+      thinkingTokens: traces.map((t) => t.stats.thinkingTokens),
+    },
     samples,
     evalTimeMs,
     createdAt,

@@ -64,6 +64,13 @@ export interface ThinkingHistogramBin {
   wrong: number;
 }
 
+export interface PerProblemOutcomes {
+  /** One character per problem: '1' correct, '0' wrong. */
+  correct: string;
+  /** Thinking tokens of each problem's trace (same order). */
+  thinkingTokens: number[];
+}
+
 export interface EvalPoint {
   /** Unique within a run. */
   id: string;
@@ -91,6 +98,12 @@ export interface EvalPoint {
   /** Mean over completions of the fraction of thinking n-grams (n = REPETITION_NGRAM) seen earlier in the same trace. */
   repetitionRate: number;
   histogram: ThinkingHistogramBin[];
+  /**
+   * Per problem, in evaluation-set order (every point of a run evaluates the same problems in the same order): '1'
+   * where the answer was verified correct, '0' where not, and the thinking tokens of its trace. It makes differences
+   * between methods paired (src/train/claims.ts). Absent in files written before it was recorded.
+   */
+  perProblem?: PerProblemOutcomes;
   /** A few correct and a few wrong completions. */
   samples: TraceSample[];
   evalTimeMs: number;
