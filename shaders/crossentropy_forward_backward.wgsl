@@ -7,7 +7,8 @@
 //                  logits_i ← weights[i] · (softmax(logits_i) − onehot(target_i))      (0 if ignored)
 //                IN PLACE: logits is overwritten with dlogits (the logits are not needed after the loss).
 //                A target outside [−1, V) is a caller bug; the row is then treated as ignored.
-//                Dispatch (min(N, 65535), ceil(N / 65535), 1); row = wg.y · rowsX + wg.x.
+//                Dispatch (rowsX, ceil(N / rowsX), 1) with rowsX = min(N, maxComputeWorkgroupsPerDimension);
+//                row = wg.y · rowsX + wg.x.
 //   reduce_loss: one workgroup of 256 threads: total[0] = Σ_i weights[i] · losses[i] (f32, fixed-order tree, so
 //                deterministic). Dispatch (1, 1, 1), after main.
 // Bindings (both entry points): 0 logits (read_write), 1 targets (read), 2 weights (read), 3 losses (read_write),

@@ -8,7 +8,7 @@ import type { GpuContext } from '../gpu/context';
 import type { ModelConfig } from '../model/config';
 import type { Rng } from '../util/rng';
 import { createRng } from '../util/rng';
-import { DEFAULT_OPTIM_CONFIG } from './config';
+import { DEFAULT_OPTIM_CONFIG, type OptimConfig } from './config';
 import { type Batch, Trainer } from './trainer';
 
 export const REVERSE_VOCAB = 12;
@@ -56,33 +56,57 @@ export interface SelfTestResult {
   stepTimeMs: number;
 }
 
-/** Trains SELF_TEST_MODEL (weights seeded with `seed`) on 3-digit reversal for `steps` steps of batch 16. */
-export async function runSelfTest(ctx: GpuContext, steps: number, seed: number): Promise<SelfTestResult> {
-  if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
-    throw new RangeError(`steps must be in [1, 10000], got ${steps}`);
-  const k = 3;
-  const B = 16;
-  const optim = {
+/** Digits reversed per sequence and sequences per batch. */
+const K = 3;
+const B = 16;
+
+/** The self-test's optimiser for a run of `steps` steps (10 warmup steps: runs of up to 11 steps share a schedule). */
+export function selfTestOptim(steps: number): OptimConfig {
+  return {
     ...DEFAULT_OPTIM_CONFIG,
     learningRate: 1e-2,
     warmupSteps: 10,
     decaySteps: Math.max(steps, 11),
     weightDecay: 0.01,
   };
-  const trainer = new Trainer(ctx, { ...SELF_TEST_MODEL, seed }, optim, B, 2 * k + 1);
+}
+
+/** What the self-test needs of a trainer: the GPU Trainer, or the CPU reference trainer (tests compare the two). */
+export interface SelfTestTrainer {
+  step(batch: Batch): Promise<{ loss: number }>;
+  evaluate(batch: Batch): Promise<number>;
+}
+
+/**
+ * The self-test's training loop on `trainer` (built for SELF_TEST_MODEL with `selfTestOptim(steps)`, batch 16 of
+ * 3-digit reversals, T = 7): `steps` queued steps on batches drawn from `seed`, then the held-out loss on a batch
+ * from another stream.
+ */
+export async function trainSelfTest(
+  trainer: SelfTestTrainer,
+  steps: number,
+  seed: number,
+): Promise<Omit<SelfTestResult, 'adapter'>> {
+  const rng = createRng(seed);
+  const t0 = performance.now();
+  const pending: Promise<number>[] = [];
+  for (let s = 0; s < steps; s++) pending.push(trainer.step(reverseBatch(rng, B, K)).then((r) => r.loss));
+  const settled = await Promise.allSettled(pending);
+  const stepTimeMs = (performance.now() - t0) / steps;
+  const failure = settled.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  const losses = settled.map((r) => (r as PromiseFulfilledResult<number>).value);
+  const heldOutLoss = await trainer.evaluate(reverseBatch(createRng(seed + 1), B, K));
+  return { losses, heldOutLoss, stepTimeMs };
+}
+
+/** Trains SELF_TEST_MODEL (weights seeded with `seed`) on 3-digit reversal for `steps` steps of batch 16. */
+export async function runSelfTest(ctx: GpuContext, steps: number, seed: number): Promise<SelfTestResult> {
+  if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
+    throw new RangeError(`steps must be in [1, 10000], got ${steps}`);
+  const trainer = new Trainer(ctx, { ...SELF_TEST_MODEL, seed }, selfTestOptim(steps), B, 2 * K + 1);
   try {
-    const rng = createRng(seed);
-    const t0 = performance.now();
-    const pending: Promise<number>[] = [];
-    for (let s = 0; s < steps; s++) pending.push(trainer.step(reverseBatch(rng, B, k)).then((r) => r.loss));
-    // Wait for every step, failed or not, before the finally frees the buffers they use.
-    const settled = await Promise.allSettled(pending);
-    const stepTimeMs = (performance.now() - t0) / steps;
-    const failure = settled.find((r) => r.status === 'rejected');
-    if (failure) throw failure.reason;
-    const losses = settled.map((r) => (r as PromiseFulfilledResult<number>).value);
-    const heldOutLoss = await trainer.evaluate(reverseBatch(createRng(seed + 1), B, k));
-    return { adapter: ctx.adapterName, losses, heldOutLoss, stepTimeMs };
+    return { adapter: ctx.adapterName, ...(await trainSelfTest(trainer, steps, seed)) };
   } finally {
     trainer.destroy();
   }

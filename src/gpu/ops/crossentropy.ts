@@ -21,8 +21,6 @@ export interface CrossEntropyArgs {
   label?: string;
 }
 
-const MAX_ROWS_X = 65535;
-
 /** Fused cross-entropy forward+backward: [main] or [main, reduce_loss] when `total` is given. */
 export function prepareCrossEntropy(ctx: GpuContext, args: CrossEntropyArgs): Dispatch[] {
   const { N, V, label = 'crossentropy' } = args;
@@ -38,7 +36,8 @@ export function prepareCrossEntropy(ctx: GpuContext, args: CrossEntropyArgs): Di
     if (t.length < N) throw new Error(`${label}: ${name} has ${t.length} elements, needs ${N}`);
   }
   if (args.total && args.total.length < 1) throw new Error(`${label}: total needs 1 element`);
-  const rowsX = Math.min(N, MAX_ROWS_X);
+  // One workgroup per row; rows beyond the device's per-dimension limit wrap into a 2D grid.
+  const rowsX = Math.min(N, ctx.device.limits.maxComputeWorkgroupsPerDimension);
   const tensors = [args.logits, args.targets, args.weights, args.losses, args.total ?? dummyTensor(ctx)];
   const uniform = [{ u: N }, { u: V }, { u: rowsX }];
   const dispatches = [
