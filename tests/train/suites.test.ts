@@ -27,7 +27,6 @@ import {
 import { countTokens, vocabSize } from '../../src/tasks/tokenizer';
 import type { DecodeBackend, TrainBackend, TrainerState } from '../../src/train/backend';
 import { createCpuBackend } from '../../src/train/backend_cpu';
-import { createGpuBackend } from '../../src/train/backend_gpu';
 import { DEFAULT_OPTIM_CONFIG } from '../../src/train/config';
 import { CpuTrainer } from '../../src/train/cpu_trainer';
 import { batchAt, buildSftData } from '../../src/train/data';
@@ -54,7 +53,6 @@ import {
   suiteKindOf,
   textPolicy,
 } from '../../src/train/suites';
-import { gpuContext } from '../helpers/gpu';
 
 const sokobanRun: RunConfig = {
   ...DEFAULT_RUN_CONFIG,
@@ -357,11 +355,17 @@ async function trainedState(): Promise<TrainerState> {
   return trainer.readState();
 }
 
-describe('episodes with the model, on the GPU and the CPU backend', () => {
+/**
+ * Episodes with a trained model, on the CPU backend: a generate call takes seconds on a software adapter, and the
+ * decoders are checked against the reference model elsewhere (tests/model/generate.test.ts for the GPU,
+ * tests/model/generate_cpu.test.ts for the CPU), so the episode loop runs on the CPU decoder only.
+ */
+describe('episodes with the model', () => {
   let state: TrainerState;
   const owned: { destroy(): void }[] = [];
   const sessions: { destroy(): Promise<void> }[] = [];
-  let gpuDecoder: DecodeBackend;
+  /** Rounds in chunks of 3 and of 1 (greedy tokens do not depend on the chunking). */
+  let chunkedDecoder: DecodeBackend;
   let cpuDecoder: DecodeBackend;
   let cpuTrainer: TrainBackend;
   /** 4 held-out level starts of the 'id' suite (seed 21 + 0: the problems evaluateSuites draws for it). */
@@ -372,34 +376,29 @@ describe('episodes with the model, on the GPU and the CPU backend', () => {
     seed: 21,
     config: taskConfigFor(sokobanRun),
   }).map((s) => s.problem as SokobanProblem);
-  let gpuOutcomes: EpisodeOutcome[];
+  let outcomes: EpisodeOutcome[];
 
   beforeAll(async () => {
     state = await trainedState();
-    const gpu = createGpuBackend(await gpuContext());
-    const gpuTrainer = gpu.createTrainer(model, DEFAULT_OPTIM_CONFIG, 1, model.contextLength);
-    await gpuTrainer.loadState(state);
-    // A generate call takes seconds on SwiftShader, so the GPU answers a round in one chunk; the CPU in chunks of 3
-    // and 1 (greedy tokens do not depend on the chunking).
-    gpuDecoder = gpu.createDecoder(gpuTrainer, 4);
     cpuTrainer = createCpuBackend().createTrainer(model, DEFAULT_OPTIM_CONFIG, 1, model.contextLength);
     await cpuTrainer.loadState(state);
     cpuDecoder = createCpuBackend().createDecoder(cpuTrainer, 3);
-    owned.push(gpuDecoder, gpuTrainer, cpuDecoder, cpuTrainer);
+    chunkedDecoder = createCpuBackend().createDecoder(cpuTrainer, 1);
+    owned.push(cpuDecoder, chunkedDecoder, cpuTrainer);
   }, 60_000);
   afterAll(async () => {
     for (const session of sessions) await session.destroy();
     for (const o of owned) o.destroy();
   });
 
-  it('every prompt is the board after replaying the earlier actions; episodes stop when solved or out of actions; GPU = CPU', async () => {
+  it('every prompt is the board after replaying the earlier actions; episodes stop when solved or out of actions', async () => {
     const starts = levels.map((p) => ({ level: p.level, instruction: p.instruction }));
-    const gpu = recording(decoderPolicy(gpuDecoder, model.contextLength, greedy));
-    gpuOutcomes = await playEpisodes(starts, gpu.policy, maxActions, (r) => roundSeed(21, 0, r));
-    expect(gpuOutcomes).toHaveLength(4);
+    const recorded = recording(decoderPolicy(cpuDecoder, model.contextLength, greedy));
+    outcomes = await playEpisodes(starts, recorded.policy, maxActions, (r) => roundSeed(21, 0, r));
+    expect(outcomes).toHaveLength(4);
     // Independent replay with the task's parser and step.
     let moved = 0;
-    const replayed = gpuOutcomes.map((o, e) => {
+    const replayed = outcomes.map((o, e) => {
       const boards: SokobanState[] = [levels[e]!.level];
       o.turns.forEach((t, i) => {
         const parsed = parseAction(t.completion, starts[e]!.instruction);
@@ -419,24 +418,23 @@ describe('episodes with the model, on the GPU and the CPU backend', () => {
     });
     expect(moved).toBeGreaterThan(0); // the model's answers do move the player
     // Round r asked the episodes still running, in order, each about the board after its first r actions.
-    expect(gpu.rounds).toHaveLength(Math.max(...gpuOutcomes.map((o) => o.turns.length)));
-    gpu.rounds.forEach((round, r) => {
-      const running = gpuOutcomes.flatMap((o, e) => (o.turns.length > r ? [e] : []));
+    expect(recorded.rounds).toHaveLength(Math.max(...outcomes.map((o) => o.turns.length)));
+    recorded.rounds.forEach((round, r) => {
+      const running = outcomes.flatMap((o, e) => (o.turns.length > r ? [e] : []));
       expect(round.prompts).toEqual(running.map((e) => renderPrompt(replayed[e]![r]!, starts[e]!.instruction)));
-      expect(round.texts).toEqual(running.map((e) => gpuOutcomes[e]!.turns[r]!.completion));
+      expect(round.texts).toEqual(running.map((e) => outcomes[e]!.turns[r]!.completion));
     });
-    // Greedy decoding: the CPU reference model plays the same episodes token for token.
-    const cpuOutcomes = await playEpisodes(
+    // Greedy decoding: the same episodes token for token when each round is generated one prompt at a time.
+    const oneByOne = await playEpisodes(
       starts,
-      decoderPolicy(cpuDecoder, model.contextLength, greedy),
+      decoderPolicy(chunkedDecoder, model.contextLength, greedy),
       maxActions,
       (r) => roundSeed(21, 0, r),
     );
-    expect(cpuOutcomes).toEqual(gpuOutcomes);
+    expect(oneByOne).toEqual(outcomes);
   }, 60_000);
 
   it('evaluateSuites: one result per suite in variant order; id scores the same episodes; a prompt too long fails clearly', async () => {
-    // On the CPU decoder (its episodes equal the GPU's, above): a round of generation costs seconds on SwiftShader.
     const results = await evaluateSuites(
       cpuDecoder,
       sokobanRun,
@@ -450,14 +448,14 @@ describe('episodes with the model, on the GPU and the CPU backend', () => {
     for (const r of results) expectConsistent(r, maxActions);
     const [id, size10] = results as [SuiteResult, SuiteResult];
     // The 'id' suite is the 4 levels above, played as playEpisodes played them.
-    expect(id.successes).toBe(gpuOutcomes.filter((o) => o.success).length);
-    expect(id.meanActions).toBe(gpuOutcomes.reduce((a, o) => a + o.actionsUsed, 0) / 4);
-    const turns = gpuOutcomes.flatMap((o) => o.turns);
+    expect(id.successes).toBe(outcomes.filter((o) => o.success).length);
+    expect(id.meanActions).toBe(outcomes.reduce((a, o) => a + o.actionsUsed, 0) / 4);
+    const turns = outcomes.flatMap((o) => o.turns);
     expect(id.meanThinkingTokens).toBe(turns.reduce((a, t) => a + t.thinkingTokens, 0) / turns.length);
     for (const s of id.samples) {
       const e = levels.findIndex((p) => renderBoard(p.level) === s.board);
       expect(e).toBeGreaterThanOrEqual(0);
-      expect(s.turns).toEqual(gpuOutcomes[e]!.turns);
+      expect(s.turns).toEqual(outcomes[e]!.turns);
     }
     // A 10×10 board (133 prompt tokens) leaves no room in a context of 128: every episode fails, saying why, and is
     // counted as too long; none of the 'id' episodes is.
