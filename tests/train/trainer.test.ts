@@ -9,7 +9,7 @@ import { DEFAULT_OPTIM_CONFIG, learningRateAt, type OptimConfig } from '../../sr
 import { REVERSE_VOCAB, reverseBatch } from '../../src/train/selftest';
 import { type StepStats, Trainer } from '../../src/train/trainer';
 import { expectAllClose } from '../helpers/allclose';
-import { gpuContext, seeded } from '../helpers/gpu';
+import { gpuContext, seeded, withLimits } from '../helpers/gpu';
 
 const config: ModelConfig = {
   vocabSize: REVERSE_VOCAB,
@@ -99,6 +99,15 @@ describe('Trainer (one command buffer per step)', () => {
     queued.destroy();
     assertNoErrors(ctx);
     expect(got).toEqual(want);
+  });
+
+  it("refuses a model whose parameter arena exceeds the device's buffer limits, before allocating anything", async () => {
+    // Limits faked down to 64 KiB (the device is the real one): every tensor of this model fits (the largest, c_attn,
+    // is 12 KiB), the arena (one buffer, bound whole by AdamW) does not.
+    const ctx = withLimits(await gpuContext(), { maxStorageBufferBindingSize: 1 << 16, maxBufferSize: 1 << 16 });
+    expect(() => new Trainer(ctx, config, DEFAULT_OPTIM_CONFIG, 1, 4)).toThrow(
+      /^model: the parameter arena needs \d+ bytes, over the device's maxStorageBufferBindingSize 65536$/,
+    );
   });
 
   describe('readState / loadState', () => {
