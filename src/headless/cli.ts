@@ -1,8 +1,10 @@
 /**
- * `npm run experiment -- <experiment.json> [--backend webgpu|cpu]`: runs a headless experiment
+ * `npm run experiment -- <experiment.json> [--backend webgpu|cpu] [--out-dir DIR]`: runs a headless experiment
  * (src/headless/experiment.ts) on the WebGPU adapter Dawn finds (default), or on the CPU reference backend (the
  * playground's fallback without WebGPU: same sessions, f64 reference model), and writes the run file the playground
- * imports. Bundled for Node by vite.node.config.ts.
+ * imports. A seeded experiment writes one run file per seed and the summary across seeds (src/headless/
+ * seed_summary.ts). Outputs stay under the working directory, or under `--out-dir` (src/headless/paths.ts); every
+ * output path is checked before anything runs. Bundled for Node by vite.node.config.ts.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -14,14 +16,34 @@ import type { Backend } from '../train/backend';
 import { createCpuBackend } from '../train/backend_cpu';
 import { createGpuBackend } from '../train/backend_gpu';
 import { createNodeGpuContext } from './dawn';
-import { isMatrixPreset, parseExperiment, parseMatrixPreset, runExperiment } from './experiment';
+import {
+  type Experiment,
+  experimentsForSeeds,
+  isMatrixPreset,
+  parseExperiment,
+  parseMatrixPreset,
+  runExperiment,
+} from './experiment';
+import { OutputPathError, resolveOutputPath } from './paths';
+import { renderClaimsMarkdown, seedSummary } from './seed_summary';
 
 const MAX_EXPERIMENT_BYTES = 1 << 20;
-const USAGE = 'usage: npm run experiment -- <experiment.json> [--backend webgpu|cpu]   (presets: experiments/*.json)';
+const USAGE =
+  'usage: npm run experiment -- <experiment.json> [--backend webgpu|cpu] [--out-dir DIR]   (presets: experiments/*.json)\n' +
+  '  --out-dir: the directory outputs are written under (default: the working directory)\n' +
+  "  --seeds 1,2: run only these of a seeded experiment's seeds (to split its seeds across processes or machines)";
 
-function parseArgs(argv: readonly string[]): { file: string; backend: 'webgpu' | 'cpu' } {
+interface Args {
+  file: string;
+  backend: 'webgpu' | 'cpu';
+  outDir: string;
+  seeds: number[] | null;
+}
+
+function parseArgs(argv: readonly string[]): Args {
   const rest = [...argv];
   let backend: 'webgpu' | 'cpu' = 'webgpu';
+  let outDir = process.cwd();
   const i = rest.indexOf('--backend');
   if (i >= 0) {
     const value = rest[i + 1];
@@ -29,12 +51,38 @@ function parseArgs(argv: readonly string[]): { file: string; backend: 'webgpu' |
     backend = value;
     rest.splice(i, 2);
   }
+  const j = rest.indexOf('--out-dir');
+  if (j >= 0) {
+    const value = rest[j + 1];
+    if (value === undefined || value === '' || value.startsWith('--'))
+      throw new Error(`--out-dir: missing value\n${USAGE}`);
+    outDir = value;
+    rest.splice(j, 2);
+  }
+  let seeds: number[] | null = null;
+  const k = rest.indexOf('--seeds');
+  if (k >= 0) {
+    const value = rest[k + 1] ?? '';
+    if (!/^\d{1,10}(,\d{1,10}){0,31}$/.test(value)) throw new Error(`--seeds: expected seeds like 1,2,3\n${USAGE}`);
+    seeds = value.split(',').map(Number);
+    rest.splice(k, 2);
+  }
   if (rest.length !== 1 || rest[0]!.startsWith('--')) throw new Error(USAGE);
-  return { file: rest[0]!, backend };
+  return { file: rest[0]!, backend, outDir, seeds };
+}
+
+/** The experiment restricted to the seeds named on the command line (each must be one of its own). */
+function withSeeds(e: Experiment, only: number[] | null): Experiment {
+  if (only === null) return e;
+  if (!e.seeds) throw new Error('--seeds: this experiment has no "seeds" list');
+  const unknown = only.filter((s) => !e.seeds!.includes(s));
+  if (unknown.length > 0)
+    throw new Error(`--seeds: ${unknown.join(', ')} not among the experiment's seeds (${e.seeds.join(', ')})`);
+  return { ...e, seeds: e.seeds.filter((s) => only.includes(s)) };
 }
 
 async function main(): Promise<void> {
-  const { file, backend: backendKind } = parseArgs(process.argv.slice(2));
+  const { file, backend: backendKind, outDir, seeds } = parseArgs(process.argv.slice(2));
   if (statSync(file).size > MAX_EXPERIMENT_BYTES) throw new Error(`${file}: larger than ${MAX_EXPERIMENT_BYTES} bytes`);
   let doc: unknown;
   try {
@@ -42,15 +90,25 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${e instanceof Error ? e.message : e})`);
   }
-  // Validate before touching the adapter: a bad file fails fast with every problem named.
+  // Validate before touching the adapter: a bad file or output path fails fast with every problem named.
   const matrix = isMatrixPreset(doc) ? parseMatrixPreset(doc) : null;
-  const experiments = matrix ? matrix.experiments : [parseExperiment(doc)];
+  const seeded: Experiment | null = matrix ? null : withSeeds(parseExperiment(doc), seeds);
+  const experiments = (matrix ? matrix.experiments : experimentsForSeeds(seeded!)).map((e) => ({
+    ...e,
+    out: resolveOutputPath(e.out, outDir),
+  }));
+  const groupDir = matrix
+    ? resolveOutputPath(matrix.outDir, outDir)
+    : seeded!.seeds
+      ? resolveOutputPath(seeded!.out, outDir)
+      : null;
   const ctx = backendKind === 'webgpu' ? await createNodeGpuContext() : null;
   const backend: Backend = ctx ? createGpuBackend(ctx) : createCpuBackend();
   const t0 = performance.now();
   const runs: RunRecord[] = [];
   for (const experiment of experiments) {
-    console.log(`experiment ${experiment.name} on ${backend.adapterName}`);
+    const seed = seeded?.seeds ? ` (seed ${experiment.config.seed})` : '';
+    console.log(`experiment ${experiment.name}${seed} on ${backend.adapterName}`);
     const { run, state } = await runExperiment(backend, experiment, (line) => console.log(line));
     const { json } = exportRunFile(run, state, 'inline');
     mkdirSync(dirname(experiment.out), { recursive: true });
@@ -58,14 +116,23 @@ async function main(): Promise<void> {
     console.log(`wrote ${experiment.out} (import it in the playground: Runs → Import)`);
     runs.push(run);
   }
-  if (matrix) {
+  const wall = `${((performance.now() - t0) / 1000).toFixed(1)} s on ${backend.adapterName}`;
+  if (matrix && groupDir) {
     const m = buildMatrix(runs, matrix.task);
-    mkdirSync(matrix.outDir, { recursive: true });
-    writeFileSync(`${matrix.outDir}/matrix.json`, matrixToJson(m));
-    writeFileSync(`${matrix.outDir}/matrix.csv`, matrixToCsv(m));
+    mkdirSync(groupDir, { recursive: true });
+    writeFileSync(`${groupDir}/matrix.json`, matrixToJson(m));
+    writeFileSync(`${groupDir}/matrix.csv`, matrixToCsv(m));
     console.log(
-      `matrix ${matrix.name}: ${runs.length} methods in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${backend.adapterName}; wrote ${matrix.outDir}/matrix.json and matrix.csv`,
+      `matrix ${matrix.name}: ${runs.length} methods in ${wall}; wrote ${groupDir}/matrix.json and matrix.csv`,
     );
+  } else if (seeded?.seeds && groupDir) {
+    const summary = seedSummary(seeded.name, runs);
+    const claims = renderClaimsMarkdown(summary.claims, summary.seeds);
+    mkdirSync(groupDir, { recursive: true });
+    writeFileSync(`${groupDir}/summary.json`, `${JSON.stringify(summary, null, 1)}\n`);
+    writeFileSync(`${groupDir}/claims.md`, claims);
+    console.log(claims);
+    console.log(`${seeded.name}: ${runs.length} seeds in ${wall}; wrote ${groupDir}/summary.json and claims.md`);
   }
   ctx?.device.destroy();
 }
@@ -73,7 +140,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof OutputPathError) {
+      console.error(err.message);
+    } else if (err instanceof ConfigError) {
       console.error(`invalid experiment:\n${err.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
     } else {
       console.error(err instanceof Error ? err.message : err);

@@ -8,8 +8,11 @@
  *     "config":      { …any part of a RunConfig, merged over DEFAULT_RUN_CONFIG… },
  *     "evaluations": [ { "decode": { …part of a DecodeConfig… }, "lengthTag": "short", "stage": "sft" }, … ],
  *     "sweeps":      [ { "series": "ts", "values": [0.5, 1, 2], "decode": { "temperature": 0.6 }, "stage": "sft" }, … ],
+ *     "seeds":       [1, 2, 3, 4, 5],
  *     "out":         "experiments/out/stopping-arithmetic.stoptime.json"
  *   }
+ * With `seeds` the chain runs once per seed and `out` names a directory (default experiments/out/<name>): a run file
+ * per seed (`seed-<s>.stoptime.json`) and the summary across seeds (`summary.json`, `claims.md`; src/headless/cli.ts).
  * Stages: SFT for config.sft.steps steps; then, when the config has an `rl` section, GRPO/TLDR from the SFT weights
  * (src/train/grpo.ts). Each evaluation and sweep runs after its `stage` (default: the last one), evaluations first,
  * with prompts tagged with `lengthTag` when given (TLDR levels). All on the fixed evaluation set config.eval, so
@@ -87,6 +90,23 @@ export const experimentSchema = z.strictObject({
       maxActions: z.number().int().min(1).max(256).optional(),
     })
     .optional(),
+  /**
+   * Run the whole chain once per seed (config.seed: weights, training data and RL sampling; the evaluation set stays
+   * config.eval). `out` then names a directory: one run file per seed, `seed-<s>.stoptime.json`, and the combined
+   * summary beside them.
+   */
+  seeds: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1),
+    )
+    .min(1)
+    .max(32)
+    .refine((xs) => new Set(xs).size === xs.length, 'lists a seed twice')
+    .optional(),
   out: z.string().min(1).max(400).optional(),
 });
 
@@ -161,6 +181,7 @@ export function parseMatrixPreset(input: unknown): MatrixPreset {
       evaluations: [],
       suites: { size: matrix.suiteSize ?? config.eval.size, variants: null, maxActions: matrix.maxActions ?? null },
       out: `${outDir}/${method}.stoptime.json`,
+      seeds: null,
     } satisfies Experiment;
   });
   return { name, task: matrix.task, experiments, outDir };
@@ -179,7 +200,26 @@ export interface Experiment {
   evaluations: ExperimentEvaluation[];
   /** Suite evaluation after the last stage (the generalization lab's matrix); null: none. */
   suites: { size: number; variants: string[] | null; maxActions: number | null } | null;
+  /** The run file; with `seeds`, the directory of the per-seed run files and the summary. */
   out: string;
+  /** Seeds to run the chain for (one run file each); null: once, with config.seed. */
+  seeds: number[] | null;
+}
+
+/** The run file of one seed of a seeded experiment. */
+export function seedRunFile(outDir: string, seed: number): string {
+  return `${outDir}/seed-${seed}.stoptime.json`;
+}
+
+/** A seeded experiment as one experiment per seed, in the order given (config.seed set, out its run file). */
+export function experimentsForSeeds(e: Experiment): Experiment[] {
+  if (e.seeds === null) return [e];
+  return e.seeds.map((seed) => ({
+    ...e,
+    config: { ...e.config, seed },
+    out: seedRunFile(e.out, seed),
+    seeds: null,
+  }));
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -254,7 +294,9 @@ export function parseExperiment(input: unknown): Experiment {
     });
     if (issues.length > 0) throw new ConfigError(issues);
   }
-  return { name: e.name, config, evaluations, suites, out: e.out ?? `experiments/out/${e.name}.stoptime.json` };
+  const seeds = e.seeds ?? null;
+  const out = e.out ?? (seeds ? `experiments/out/${e.name}` : `experiments/out/${e.name}.stoptime.json`);
+  return { name: e.name, config, evaluations, suites, out, seeds };
 }
 
 /** Problems with a decode config, checked as part of the run config (paths relative to the decode object). */

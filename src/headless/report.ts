@@ -21,6 +21,11 @@ export type Stage = 'sft' | 'rl';
 export interface ReportRun {
   name: string;
   points: readonly EvalPoint[];
+  /**
+   * Accuracy intervals (fractions) to draw instead of ±1 binomial SE: a run that stands for several seeds
+   * (src/headless/seed_summary.ts) gives each mean point its 95% interval.
+   */
+  accuracyIntervals?: ReadonlyMap<EvalPoint, { low: number; high: number }>;
 }
 
 /** A bad input (run file, selector): the message names the file or argument and the place inside it. */
@@ -143,6 +148,12 @@ export interface ReportPoint {
   /** Accuracy and its standard error, in percent. */
   accuracyPct: number;
   standardErrorPct: number;
+  /** The error bar, in percent: ±1 SE, or the run's own interval (ReportRun.accuracyIntervals). */
+  barLowPct: number;
+  barHighPct: number;
+  /** The bar as table text: "72.3 ± 2.8" or "72.3 [68.1, 76.0]". */
+  accuracyText: string;
+  barKind: 'se' | 'interval';
 }
 
 export interface ReportSeries {
@@ -299,14 +310,25 @@ export function reportSeries(
           sweptValue(g.method, a.p.decode) - sweptValue(g.method, b.p.decode) ||
           a.index - b.index,
       );
-      const points: ReportPoint[] = g.items.map(({ p }) => ({
-        point: p,
-        stage: p.stage ?? 'sft',
-        knob: sweptValue(g.method, p.decode),
-        setting: settingOf(g.method, p.decode),
-        accuracyPct: 100 * p.accuracy,
-        standardErrorPct: 100 * accuracyStandardError(p.accuracy, p.problems),
-      }));
+      const points: ReportPoint[] = g.items.map(({ p }) => {
+        const accuracyPct = 100 * p.accuracy;
+        const standardErrorPct = 100 * accuracyStandardError(p.accuracy, p.problems);
+        const own = run.accuracyIntervals?.get(p);
+        return {
+          point: p,
+          stage: p.stage ?? 'sft',
+          knob: sweptValue(g.method, p.decode),
+          setting: settingOf(g.method, p.decode),
+          accuracyPct,
+          standardErrorPct,
+          barLowPct: own ? 100 * own.low : Math.max(0, accuracyPct - standardErrorPct),
+          barHighPct: own ? 100 * own.high : Math.min(100, accuracyPct + standardErrorPct),
+          accuracyText: own
+            ? `${accuracyPct.toFixed(1)} [${(100 * own.low).toFixed(1)}, ${(100 * own.high).toFixed(1)}]`
+            : `${accuracyPct.toFixed(1)} ± ${standardErrorPct.toFixed(1)}`,
+          barKind: own ? 'interval' : 'se',
+        };
+      });
       const seriesLabel = steps > 1 ? `${baseLabel(g.kind, g.method)} · step ${g.step}` : baseLabel(g.kind, g.method);
       out.push({
         key: `${runIndex}/${g.kind}/${g.method}/${g.step}`,
@@ -469,8 +491,8 @@ export function chartLayout(series: readonly ReportSeries[], options: ChartOptio
   const points = series.flatMap((s) => s.points);
   const xMax = Math.max(0, ...points.map((p) => p.point.meanThinkingTokens));
   const xTicks = niceTicks(0, xMax > 0 ? xMax : 1, 7);
-  const yLo = Math.min(...points.map((p) => p.accuracyPct - p.standardErrorPct));
-  const yHi = Math.max(...points.map((p) => p.accuracyPct + p.standardErrorPct));
+  const yLo = Math.min(...points.map((p) => p.barLowPct));
+  const yHi = Math.max(...points.map((p) => p.barHighPct));
   const yTicks =
     points.length === 0 ? niceTicks(0, 100, 5) : niceTicks(Math.max(0, yLo), Math.min(100, Math.max(yHi, yLo)), 6);
 
@@ -528,9 +550,9 @@ function placeLevelLabels(
       obstacles.push({ x0: cx - 6, y0: cy - 6, x1: cx + 6, y1: cy + 6 });
       obstacles.push({
         x0: cx - 3,
-        y0: L.y(Math.min(100, p.accuracyPct + p.standardErrorPct)),
+        y0: L.y(p.barHighPct),
         x1: cx + 3,
-        y1: L.y(Math.max(0, p.accuracyPct - p.standardErrorPct)),
+        y1: L.y(p.barLowPct),
       });
     }
   const out: { x: number; y: number; text: LengthTag; color: string }[] = [];
@@ -640,7 +662,7 @@ export function renderChartSvg(series: readonly ReportSeries[], options: ChartOp
   const midY = (plot.top + plot.bottom) / 2;
   o.push(
     `<text x="${px(midX)}" y="${px(plot.bottom + 44)}" font-size="13" fill="#111111" text-anchor="middle">mean thinking tokens</text>`,
-    `<text transform="translate(24 ${px(midY)}) rotate(-90)" font-size="13" fill="#111111" text-anchor="middle">accuracy (%) ± 1 SE</text>`,
+    `<text transform="translate(24 ${px(midY)}) rotate(-90)" font-size="13" fill="#111111" text-anchor="middle">accuracy (%)</text>`,
   );
 
   // Series: line first, then per point its SE bar and marker (markers on top of the bars).
@@ -658,10 +680,10 @@ export function renderChartSvg(series: readonly ReportSeries[], options: ChartOp
       const cx = L.x(p.point.meanThinkingTokens);
       const cy = L.y(p.accuracyPct);
       // An accuracy cannot leave [0, 100]: the bar stops at the bounds.
-      const y1 = L.y(Math.min(100, p.accuracyPct + p.standardErrorPct));
-      const y2 = L.y(Math.max(0, p.accuracyPct - p.standardErrorPct));
+      const y1 = L.y(p.barHighPct);
+      const y2 = L.y(p.barLowPct);
       const level = p.point.lengthTag ? ` <${p.point.lengthTag}>` : '';
-      const tip = `${s.label}: ${p.setting}${level} — accuracy ${p.accuracyPct.toFixed(1)}% ± ${p.standardErrorPct.toFixed(1)}, ${p.point.meanThinkingTokens.toFixed(1)} thinking tokens, n = ${p.point.problems}`;
+      const tip = `${s.label}: ${p.setting}${level} — accuracy ${p.accuracyText}%, ${p.point.meanThinkingTokens.toFixed(1)} thinking tokens, n = ${p.point.problems}`;
       o.push(
         '<g class="pt">',
         `<title>${escapeXml(tip)}</title>`,
@@ -738,7 +760,11 @@ function displayWidth(text: string): number {
 }
 
 /** A table padded to its columns' widths (as the repository's Markdown formatter writes it, so the file stays lint-clean). */
-function markdownTable(header: readonly string[], rightAligned: readonly boolean[], rows: readonly string[][]): string {
+export function markdownTable(
+  header: readonly string[],
+  rightAligned: readonly boolean[],
+  rows: readonly string[][],
+): string {
   const widths = header.map((h, c) => Math.max(3, displayWidth(h), ...rows.map((r) => displayWidth(r[c]!))));
   const pad = (text: string, c: number) => {
     const fill = ' '.repeat(widths[c]! - displayWidth(text));
@@ -754,12 +780,19 @@ function markdownTable(header: readonly string[], rightAligned: readonly boolean
  * SE, mean thinking tokens overall and of correct / wrong completions, stop rate, repetition rate, problems.
  */
 export function renderMarkdownTable(series: readonly ReportSeries[]): string {
+  const kinds = new Set(series.flatMap((s) => s.points.map((p) => p.barKind)));
+  const accuracyHeader =
+    kinds.size > 1
+      ? 'accuracy % (± SE or [95% CI])'
+      : kinds.has('interval')
+        ? 'accuracy % [95% CI]'
+        : 'accuracy % ± SE';
   const header = [
     'series',
     'setting',
     'level',
     'stage',
-    'accuracy % ± SE',
+    accuracyHeader,
     'thinking tokens',
     'correct / wrong',
     'stop rate',
@@ -774,7 +807,7 @@ export function renderMarkdownTable(series: readonly ReportSeries[]): string {
         escapeMarkdown(p.setting),
         e.lengthTag ?? '—',
         p.stage.toUpperCase(),
-        `${p.accuracyPct.toFixed(1)} ± ${p.standardErrorPct.toFixed(1)}`,
+        p.accuracyText,
         e.meanThinkingTokens.toFixed(1),
         `${tokens(e.meanThinkingTokensCorrect)} / ${tokens(e.meanThinkingTokensWrong)}`,
         pct(e.stopRate),
@@ -824,6 +857,8 @@ export function renderMarkdownReport(args: {
   series: readonly ReportSeries[];
   notes: readonly string[];
   command?: string;
+  /** Markdown sections after the table (already escaped), e.g. the claims tables. */
+  sections?: readonly string[];
 }): string {
   const parts = [
     `# ${escapeMarkdown(args.title)}`,
@@ -833,6 +868,7 @@ export function renderMarkdownReport(args: {
     '',
     renderMarkdownTable(args.series),
   ];
+  for (const section of args.sections ?? []) parts.push(section);
   if (args.notes.length > 0) parts.push(hardBreakLines(args.notes.map(escapeMarkdown)), '');
   if (args.command !== undefined) parts.push('Made with', '', codeBlock(args.command), '');
   return parts.join('\n');

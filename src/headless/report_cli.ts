@@ -7,13 +7,19 @@
  * `--exclude` leaves out the points matching every key=value of one selector (keys: run, stage = sft | rl,
  * level = short | medium | long | none, method = temperature | ts | bias | cap | extend); give it several times to
  * exclude several groups. Example: `--exclude run=tldr-arithmetic,level=none` drops that run's untagged prompts.
+ *
+ * Run files of one experiment run with several seeds (the same run name, different `config.seed`: what a seeded
+ * experiment writes) are drawn as one run: each setting at the seeds' mean with its 95% interval. For every run or
+ * seed group with per-problem outcomes, P1's claims table (src/train/claims.ts) is printed and added to the page.
  * Bundled for Node by vite.node.config.ts.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { RunRecord } from '../state/run_record';
+import { efficientReasonerClaims } from '../train/claims';
 import {
   describeRun,
+  escapeMarkdown,
   loadReportRun,
   matchesSelector,
   type PointSelector,
@@ -25,6 +31,7 @@ import {
   renderMarkdownTable,
   reportSeries,
 } from './report';
+import { groupRunsBySeed, renderClaimsMarkdown, seedGroupReportRun, seedRuns } from './seed_summary';
 
 /** Run files carry their weights inline as base64 (a 'small' model is about 1 MB), so the cap is well above that. */
 const MAX_RUN_FILE_BYTES = 64 * 2 ** 20;
@@ -89,7 +96,11 @@ function commandLine(argv: readonly string[]): string {
 function main(): void {
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
-  const loaded = args.files.map(readRunFile);
+  const files = args.files.map(readRunFile);
+  const groups = groupRunsBySeed(files.map((f) => f.record));
+  const loaded = groups.map((g) =>
+    g.length === 1 ? files.find((f) => f.record === g[0])! : { record: g[0]!, report: seedGroupReportRun(g) },
+  );
   const runs = loaded.map((l) => l.report);
   const names = runs.map((r) => r.name);
 
@@ -109,12 +120,27 @@ function main(): void {
     throw new ReportError('no evaluation points to report (the runs have none, or all excluded)');
 
   const records = loaded.map((l) => l.record);
+  // Claims per run or seed group, where any is measured.
+  const claimSections = groups.flatMap((g) => {
+    const rows = efficientReasonerClaims(seedRuns(g));
+    if (rows.every((r) => r.verdict === 'not measured')) return [];
+    const seeds = g.map((r) => r.config.seed);
+    return [
+      `## Claims: ${escapeMarkdown(g[0]!.name)} (${g.length === 1 ? 'one seed' : `${g.length} seeds`})\n\n${renderClaimsMarkdown(rows, seeds)}`,
+    ];
+  });
   const adapters = [...new Set(records.map((r) => r.adapter))];
   const problems = [...new Set(series.flatMap((s) => s.points.map((p) => p.point.problems)))].sort((a, b) => a - b);
   const subtitle = [
     records.map(describeRun).join(' · '),
     adapters.length === 1 ? `adapter: ${adapters[0]}` : records.map((r) => `${r.name}: ${r.adapter}`).join(' · '),
-    `${problems.length === 1 ? problems[0] : `${problems[0]}–${problems[problems.length - 1]}`} held-out problems per point · bars: ±1 binomial standard error, sqrt(p(1 − p)/n)`,
+    `${problems.length === 1 ? problems[0] : `${problems[0]}–${problems[problems.length - 1]}`} held-out problems per point · bars: ${
+      groups.every((g) => g.length > 1)
+        ? '95% interval over seeds (bootstrap over problems within seeds)'
+        : groups.some((g) => g.length > 1)
+          ? '95% interval for seed means, ±1 binomial SE for single runs'
+          : '±1 binomial standard error, sqrt(p(1 − p)/n)'
+    }`,
   ];
   const title = args.title ?? `Accuracy against thinking length: ${names.join(', ')}`;
   // Reported points whose stage the file did not record and the step made RL (see stageOf).
@@ -151,9 +177,11 @@ function main(): void {
       series,
       notes,
       command: commandLine(argv),
+      sections: claimSections,
     }),
   );
   console.log(renderMarkdownTable(series));
+  for (const c of claimSections) console.log(c);
   for (const n of notes.slice(1)) console.log(n);
   console.log(`wrote ${svgPath} and ${mdPath} (${series.reduce((n, s) => n + s.points.length, 0)} points)`);
 }

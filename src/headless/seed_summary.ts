@@ -1,0 +1,156 @@
+/**
+ * What a seeded experiment (`"seeds": [...]`, src/headless/experiment.ts) writes beside its per-seed run files: the
+ * settings grouped across seeds (mean, 95% intervals) and P1's claims table (src/train/claims.ts), as JSON
+ * (`summary.json`) and Markdown (`claims.md`). Pure: the CLI writes the strings.
+ */
+import type { RunRecord } from '../state/run_record';
+import {
+  type ClaimEstimate,
+  type ClaimRow,
+  efficientReasonerClaims,
+  groupAcrossSeeds,
+  type SeedRun,
+  seedGroupKey,
+} from '../train/claims';
+import type { EvalPoint } from '../train/results';
+import type { Interval } from '../util/stats';
+import { escapeMarkdown, markdownTable, type ReportRun, reportRun } from './report';
+
+export const SEED_SUMMARY_FORMAT = 'stoptime-seed-summary';
+
+/** One run per seed of the same experiment, each point's stage resolved. */
+export function seedRuns(records: readonly RunRecord[]): SeedRun[] {
+  return records.map((r) => ({ seed: r.config.seed, points: reportRun(r).points }));
+}
+
+function fixed(v: number, digits: number): string {
+  const s = v.toFixed(digits);
+  return s.startsWith('-') ? `−${s.slice(1)}` : s;
+}
+
+/** "+12.3 [+4.0, +20.1] points" / "38 [30, 45] %" / "4.2 [1.0, 7.5] tokens". */
+export function formatEstimate(e: ClaimEstimate): string {
+  const i = e.interval;
+  if (!i) return `${e.label}: not measured`;
+  const digits = e.unit === '%' ? 0 : 1;
+  const signed = (v: number) => (e.unit === 'points' && v > 0 ? `+${fixed(v, digits)}` : fixed(v, digits));
+  const unit = e.unit === '%' ? '%' : ` ${e.unit}`;
+  const dropped = i.undefinedReplicates > 0 ? ` (${i.undefinedReplicates} draws undefined)` : '';
+  return `${e.label}: ${signed(i.estimate)}${unit} [${signed(i.low)}, ${signed(i.high)}]${dropped}`;
+}
+
+function formatSeeds(e: ClaimEstimate): string {
+  const digits = e.unit === '%' ? 0 : 1;
+  return e.perSeed.map((v) => (v === null ? '—' : fixed(v, digits))).join(', ');
+}
+
+function formatAcross(i: Interval | null, unit: ClaimEstimate['unit']): string {
+  if (!i) return '—';
+  const digits = unit === '%' ? 0 : 1;
+  return `[${fixed(i.low, digits)}, ${fixed(i.high, digits)}]`;
+}
+
+/** The claims as a Markdown table (one row per claim, its estimates on separate lines) and the verdict rules. */
+export function renderClaimsMarkdown(rows: readonly ClaimRow[], seeds: readonly number[]): string {
+  const header = [
+    '#',
+    'claim',
+    'comparison',
+    'estimate [95% CI, problems within seeds]',
+    `per seed (${seeds.join(', ')})`,
+    'across seeds (t, 95%)',
+    'verdict',
+  ];
+  const body = rows.map((r) => [
+    r.id,
+    escapeMarkdown(r.claim),
+    escapeMarkdown(r.comparison),
+    r.estimates.map((e) => escapeMarkdown(formatEstimate(e))).join('<br>'),
+    r.estimates.map(formatSeeds).join('<br>'),
+    r.estimates.map((e) => formatAcross(e.acrossSeeds, e.unit)).join('<br>'),
+    `**${r.verdict}**`,
+  ]);
+  const rules = [...new Map(rows.map((r) => [`${r.id.split(' ')[0]}`, r.rule])).entries()].map(
+    ([id, rule]) => `- Claim ${id}: ${escapeMarkdown(rule)}.`,
+  );
+  return `${markdownTable(header, [false, false, false, false, false, false, false], body)}\n\nVerdict rules:\n\n${rules.join('\n')}\n`;
+}
+
+/** summary.json: the seeds, adapters, grouped settings and claims. */
+export function seedSummary(name: string, records: readonly RunRecord[]) {
+  const runs = seedRuns(records);
+  const groups = groupAcrossSeeds(runs);
+  const claims = efficientReasonerClaims(runs);
+  return {
+    format: SEED_SUMMARY_FORMAT,
+    name,
+    seeds: runs.map((r) => r.seed),
+    adapters: [...new Set(records.map((r) => r.adapter))],
+    groups: groups.map((g) => ({
+      stage: g.example.stage ?? 'sft',
+      lengthTag: g.example.lengthTag ?? null,
+      series: g.example.series,
+      decode: g.example.decode,
+      problemsPerSeed: g.problemsPerSeed,
+      accuracy: g.accuracy,
+      meanThinkingTokens: g.meanThinkingTokens,
+      perSeedAccuracy: g.perSeedAccuracy,
+      perSeedThinkingTokens: g.perSeedThinkingTokens,
+    })),
+    claims,
+  };
+}
+
+/**
+ * Run files of several experiments, grouped: runs with the same name and different seeds are one seed group (in
+ * the order first seen); a name seen once, or again with the same seed, stays a run of its own.
+ */
+export function groupRunsBySeed(records: readonly RunRecord[]): RunRecord[][] {
+  const groups: RunRecord[][] = [];
+  for (const r of records) {
+    const g = groups.find((x) => x[0]!.name === r.name && !x.some((y) => y.config.seed === r.config.seed));
+    if (g) g.push(r);
+    else groups.push([r]);
+  }
+  return groups;
+}
+
+function meanOf(values: readonly (number | null)[]): number | null {
+  const xs = values.filter((v): v is number => v !== null);
+  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * A seed group as one report run: a point per setting every seed evaluated, at the seeds' mean accuracy and
+ * thinking length, drawn with its 95% interval (bootstrap over problems within seeds). `problems` counts every seed's.
+ */
+export function seedGroupReportRun(records: readonly RunRecord[]): ReportRun {
+  const runs = seedRuns(records);
+  const bySeed = new Map(runs.map((r) => [r.seed, r.points]));
+  const intervals = new Map<EvalPoint, { low: number; high: number }>();
+  const points = groupAcrossSeeds(runs).map((g, i) => {
+    const same = g.seeds.map((s) => bySeed.get(s)!.find((p) => seedGroupKey(p) === g.key)!);
+    const p: EvalPoint = {
+      ...g.example,
+      id: `seed-mean-${i}`,
+      problems: g.problemsPerSeed * g.seeds.length,
+      accuracy: g.accuracy.estimate,
+      meanThinkingTokens: g.meanThinkingTokens.estimate,
+      meanThinkingTokensCorrect: meanOf(same.map((x) => x.meanThinkingTokensCorrect)),
+      meanThinkingTokensWrong: meanOf(same.map((x) => x.meanThinkingTokensWrong)),
+      meanCompletionTokens: meanOf(same.map((x) => x.meanCompletionTokens))!,
+      stopRate: meanOf(same.map((x) => x.stopRate))!,
+      repetitionRate: meanOf(same.map((x) => x.repetitionRate))!,
+      histogram: [],
+      samples: [],
+    };
+    delete p.perProblem;
+    intervals.set(p, { low: g.accuracy.low, high: g.accuracy.high });
+    return p;
+  });
+  return {
+    name: `${records[0]!.name} (mean of ${records.length} seeds)`,
+    points,
+    accuracyIntervals: intervals,
+  };
+}

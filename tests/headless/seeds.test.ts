@@ -1,0 +1,109 @@
+/**
+ * Seeds as an axis of an experiment: a seeded experiment expands into one run per seed, run files of one experiment
+ * group back by name and seed, and the summary and report show each setting at the seeds' mean with its interval
+ * and P1's claims table.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { experimentsForSeeds, parseExperiment, runExperiment, seedRunFile } from '../../src/headless/experiment';
+import { renderMarkdownTable, reportSeries } from '../../src/headless/report';
+import {
+  groupRunsBySeed,
+  renderClaimsMarkdown,
+  seedGroupReportRun,
+  seedSummary,
+} from '../../src/headless/seed_summary';
+import { ConfigError } from '../../src/model/config';
+import { exportRunFile, parseRunFile } from '../../src/state/run_file';
+import type { RunRecord } from '../../src/state/run_record';
+import { createCpuBackend } from '../../src/train/backend_cpu';
+import { METRIC } from '../../src/train/metrics';
+
+const quick = (): Record<string, unknown> => JSON.parse(readFileSync('experiments/quick.json', 'utf8'));
+
+describe('seeded experiments', () => {
+  it('expand into one experiment per seed, each with its own seed and run file', () => {
+    const e = parseExperiment({ ...quick(), seeds: [3, 1, 7] });
+    expect(e.seeds).toEqual([3, 1, 7]);
+    expect(e.out).toBe('experiments/out/quick');
+    const per = experimentsForSeeds(e);
+    expect(per.map((x) => x.config.seed)).toEqual([3, 1, 7]);
+    expect(per.map((x) => x.out)).toEqual([3, 1, 7].map((s) => seedRunFile('experiments/out/quick', s)));
+    // Everything but the seed is the same experiment.
+    expect(new Set(per.map((x) => JSON.stringify({ ...x.config, seed: 0 }))).size).toBe(1);
+    expect(per.every((x) => x.seeds === null && x.evaluations === e.evaluations)).toBe(true);
+    // Without seeds: one run file, as before.
+    const plain = parseExperiment(quick());
+    expect(plain.seeds).toBeNull();
+    expect(experimentsForSeeds(plain)).toEqual([plain]);
+  });
+
+  it('refuses a seed listed twice, a negative or fractional seed and an empty list', () => {
+    for (const seeds of [[1, 1], [-1], [1.5], []]) {
+      expect(() => parseExperiment({ ...quick(), seeds }), JSON.stringify(seeds)).toThrow(ConfigError);
+    }
+  });
+
+  it('two seeds on the CPU backend: per-problem outcomes saved, grouped, summarised with claims and intervals', async () => {
+    const base = quick();
+    const { rl: _rl, ...config } = base.config as Record<string, unknown>;
+    // Plain decoding only (claims 1 and 5 need no sweep); greedy and T = 0.6 on 6 problems.
+    const doc = {
+      ...base,
+      seeds: [1, 2],
+      suites: undefined,
+      config: { ...config, eval: { size: 6 } },
+      evaluations: [{ decode: { temperature: 0 }, stage: 'sft' }],
+      sweeps: [{ series: 'temperature', values: [0.6], stage: 'sft' }],
+    };
+    const records: RunRecord[] = [];
+    for (const e of experimentsForSeeds(parseExperiment(doc))) {
+      const { run, state } = await runExperiment(createCpuBackend(), e);
+      // What is saved is what the importer reads back, per-problem outcomes included.
+      const back = parseRunFile(exportRunFile(run, state, 'inline').json).run;
+      for (const p of back.evalPoints) {
+        expect(p.perProblem!.correct).toMatch(/^[01]{6}$/);
+        expect(p.perProblem!.thinkingTokens).toHaveLength(6);
+        const mean = p.perProblem!.thinkingTokens.reduce((a, b) => a + b, 0) / 6;
+        expect(mean).toBeCloseTo(p.meanThinkingTokens, 10);
+      }
+      records.push(back);
+    }
+    expect(records.map((r) => r.config.seed)).toEqual([1, 2]);
+    // Different seeds train different weights.
+    const firstLoss = (r: RunRecord) => r.timeline.find((t) => t.values[METRIC.trainLoss] !== undefined)!.values;
+    expect(firstLoss(records[0]!)[METRIC.trainLoss]).not.toBe(firstLoss(records[1]!)[METRIC.trainLoss]);
+
+    const groups = groupRunsBySeed([...records, { ...records[0]!, name: 'other' }]);
+    expect(groups.map((g) => g.length)).toEqual([2, 1]);
+
+    const summary = seedSummary('quick', records);
+    expect(summary.seeds).toEqual([1, 2]);
+    expect(summary.groups.map((g) => [g.series, g.decode.temperature])).toEqual([
+      ['temperature', 0],
+      ['temperature', 0.6],
+    ]);
+    for (const g of summary.groups) {
+      expect(g.accuracy.estimate).toBeCloseTo((g.perSeedAccuracy[0]! + g.perSeedAccuracy[1]!) / 2, 12);
+      expect(g.accuracy.low).toBeLessThanOrEqual(g.accuracy.estimate);
+      expect(g.accuracy.high).toBeGreaterThanOrEqual(g.accuracy.estimate);
+    }
+    const claim1 = summary.claims.filter((c) => c.id.startsWith('1'));
+    expect(claim1.map((c) => c.id)).toEqual(['1 · T = 0', '1 · T = 0.6']);
+    const md = renderClaimsMarkdown(summary.claims, summary.seeds);
+    expect(md).toContain('per seed (1, 2)');
+    for (const c of summary.claims) expect(md).toContain(`**${c.verdict}**`);
+
+    // The report draws the group as one run of mean points with their own intervals.
+    const run = seedGroupReportRun(records);
+    expect(run.name).toBe('quick (mean of 2 seeds)');
+    const series = reportSeries([run]);
+    const points = series.flatMap((s) => s.points);
+    expect(points).toHaveLength(2);
+    for (const p of points) {
+      expect(p.barKind).toBe('interval');
+      expect(p.point.problems).toBe(12);
+    }
+    expect(renderMarkdownTable(series)).toContain('accuracy % [95% CI]');
+  });
+});
