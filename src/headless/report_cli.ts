@@ -16,7 +16,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { RunRecord } from '../state/run_record';
-import { efficientReasonerClaims } from '../train/claims';
+import { efficientReasonerClaims, groupRunsBySeed } from '../train/claims';
 import {
   describeRun,
   escapeMarkdown,
@@ -31,7 +31,7 @@ import {
   renderMarkdownTable,
   reportSeries,
 } from './report';
-import { groupRunsBySeed, renderClaimsMarkdown, seedGroupReportRun, seedRuns } from './seed_summary';
+import { renderClaimsMarkdown, seedGroupReportRun, seedRuns } from './seed_summary';
 
 /** Run files carry their weights inline as base64 (a 'small' model is about 1 MB), so the cap is well above that. */
 const MAX_RUN_FILE_BYTES = 64 * 2 ** 20;

@@ -101,20 +101,6 @@ export function seedSummary(name: string, records: readonly RunRecord[]) {
   };
 }
 
-/**
- * Run files of several experiments, grouped: runs with the same name and different seeds are one seed group (in
- * the order first seen); a name seen once, or again with the same seed, stays a run of its own.
- */
-export function groupRunsBySeed(records: readonly RunRecord[]): RunRecord[][] {
-  const groups: RunRecord[][] = [];
-  for (const r of records) {
-    const g = groups.find((x) => x[0]!.name === r.name && !x.some((y) => y.config.seed === r.config.seed));
-    if (g) g.push(r);
-    else groups.push([r]);
-  }
-  return groups;
-}
-
 function meanOf(values: readonly (number | null)[]): number | null {
   const xs = values.filter((v): v is number => v !== null);
   return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -507,3 +507,18 @@ export function groupAcrossSeeds(runs: readonly SeedRun[], options: ClaimOptions
   }
   return out;
 }
+
+/**
+ * Runs grouped by seed: runs with the same name and different `config.seed` are one seed group (in the order first
+ * seen; what a seeded experiment writes); a name seen once, or again with a seed its group already has, stays a run
+ * of its own.
+ */
+export function groupRunsBySeed<R extends { name: string; config: { seed: number } }>(records: readonly R[]): R[][] {
+  const groups: R[][] = [];
+  for (const r of records) {
+    const g = groups.find((x) => x[0]!.name === r.name && !x.some((y) => y.config.seed === r.config.seed));
+    if (g) g.push(r);
+    else groups.push([r]);
+  }
+  return groups;
+}

@@ -7,16 +7,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { experimentsForSeeds, parseExperiment, runExperiment, seedRunFile } from '../../src/headless/experiment';
 import { renderMarkdownTable, reportSeries } from '../../src/headless/report';
-import {
-  groupRunsBySeed,
-  renderClaimsMarkdown,
-  seedGroupReportRun,
-  seedSummary,
-} from '../../src/headless/seed_summary';
+import { renderClaimsMarkdown, seedGroupReportRun, seedSummary } from '../../src/headless/seed_summary';
 import { ConfigError } from '../../src/model/config';
 import { exportRunFile, parseRunFile } from '../../src/state/run_file';
 import type { RunRecord } from '../../src/state/run_record';
 import { createCpuBackend } from '../../src/train/backend_cpu';
+import { groupRunsBySeed } from '../../src/train/claims';
 import { METRIC } from '../../src/train/metrics';
 
 const quick = (): Record<string, unknown> => JSON.parse(readFileSync('experiments/quick.json', 'utf8'));
