@@ -218,7 +218,7 @@ export const SETTINGS: readonly Setting[] = [
   choice(
     'trace',
     'task.arithmeticTraceStyle',
-    ['distilled', 'concise'],
+    ['distilled', 'concise', 'review'],
     (c) => c.task.arithmeticTraceStyle,
     (c, v) => task(c, { arithmeticTraceStyle: v }),
   ),

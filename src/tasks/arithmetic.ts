@@ -60,6 +60,13 @@ export interface TraceStyle {
   finalCheckProb: number;
   /** Per-trace ramble scale is uniform in [0, rambleMax]; it multiplies every extra rate. */
   rambleMax: number;
+  /**
+   * Probability of a review pass after the result: `Wait,chk;` then the whole working again and the result again
+   * (the 'review' style; 0 elsewhere). A review of a trace with an uncaught slip redoes the working correctly with
+   * probability reviewCatchProb (and the answer follows it); otherwise it repeats the working as written.
+   */
+  reviewProb: number;
+  reviewCatchProb: number;
 }
 
 export interface ArithmeticConfig {
@@ -83,6 +90,8 @@ export const CONCISE_STYLE: TraceStyle = {
   postSlipBoost: 1,
   finalCheckProb: 0,
   rambleMax: 0,
+  reviewProb: 0,
+  reviewCatchProb: 0,
 };
 
 export const DISTILLED_STYLE: TraceStyle = {
@@ -96,7 +105,25 @@ export const DISTILLED_STYLE: TraceStyle = {
   postSlipBoost: 2,
   finalCheckProb: 0.4,
   rambleMax: 2,
+  reviewProb: 0,
+  reviewCatchProb: 0,
 };
+
+/**
+ * Distilled, but slips are caught only by a review after the result, never inline: half the traces review their
+ * working, and a review fixes an uncaught slip 90% of the time. Stopping before the review keeps the first pass's
+ * answer, so here the stop decision costs accuracy when the first pass slipped (the distilled style's extras after
+ * the result never change the answer).
+ */
+export const REVIEW_STYLE: TraceStyle = {
+  ...DISTILLED_STYLE,
+  catchProb: 0,
+  reviewProb: 0.5,
+  reviewCatchProb: 0.9,
+};
+
+/** The trace styles by name (the run config's `task.arithmeticTraceStyle`). */
+export const TRACE_STYLES = { distilled: DISTILLED_STYLE, concise: CONCISE_STYLE, review: REVIEW_STYLE } as const;
 
 export const DEFAULT_ARITHMETIC_CONFIG: ArithmeticConfig = {
   ops: ['+', '-', '*'],
@@ -332,7 +359,18 @@ export function writeTrace(
     }
     result = acc;
   }
+  // The working as written: every required step (extras are 'drop' segments; inline catches are off when reviewing).
+  const working = segs
+    .filter((seg) => seg.kind === 'keep')
+    .map((seg) => seg.text)
+    .join('');
   push({ text: `=${result};`, kind: 'keep' });
+  if (style.reviewProb > 0 && rng.next() < style.reviewProb) {
+    const fix = result !== solve(p) && rng.next() < style.reviewCatchProb;
+    const redone = fix ? correctWorking(p, rng, config) : working;
+    if (fix) result = solve(p);
+    push({ text: `Wait,chk;${redone}=${result};`, kind: 'keep' });
+  }
   if (rng.next() < style.finalCheckProb * ramble) {
     const inv =
       p.op === '+' ? `${result}-${p.b}=${p.a}` : p.op === '-' ? `${result}+${p.b}=${p.a}` : `${p.b}*${p.a}=${result}`;
@@ -342,6 +380,12 @@ export function writeTrace(
   let think = segs.map((s) => s.text).join('');
   if (think.endsWith(';')) think = think.slice(0, -1);
   return { think, answer: String(result), intendedCorrect: result === solve(p) };
+}
+
+/** The required steps of a slip-free trace of `p`, each with its ';' (the concise style's working). */
+function correctWorking(p: ArithmeticProblem, rng: Rng, config: ArithmeticConfig): string {
+  const { think } = writeTrace(p, rng, { ...config, trace: CONCISE_STYLE });
+  return think === null ? '' : think.slice(0, think.lastIndexOf(';') + 1);
 }
 
 /** A wrong value near `v`: one digit position off by one (never negative, never equal to v). */
@@ -389,7 +433,10 @@ export function maxSequenceTokens(config: ArithmeticConfig = DEFAULT_ARITHMETIC_
   // most one unit of the leading place to a partial product or sum (each value at most doubles), so the written result
   // is below 4 * 10^(2L): 2L+1 digits (e.g. 999*999 with a slipped 999*900=909100 gives 1008001).
   const answer = config.ops.includes('*') ? 2 * L + 1 : L + 1;
-  const think = Math.max(config.maxThinkTokens, requiredThinkBound(config));
+  // A review repeats the required working, plus `Wait,chk;`, the result and its ';'.
+  const required = requiredThinkBound(config);
+  const review = config.trace.reviewProb > 0 ? 'Wait,chk;'.length + required + 1 : 0;
+  const think = Math.max(config.maxThinkTokens, required + review);
   return prompt + 2 + think + 2 + answer + 1;
 }
 

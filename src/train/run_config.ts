@@ -74,7 +74,8 @@ export interface TaskSettings {
   instructions: 'fixed' | 'diverse';
   /** Arithmetic only: operand digits, trace style and thinking cap (the others use their task defaults). */
   arithmeticMaxDigits: number;
-  arithmeticTraceStyle: 'distilled' | 'concise';
+  /** 'review': distilled, with slips fixed only by a review pass after the result (stopping early costs accuracy). */
+  arithmeticTraceStyle: 'distilled' | 'concise' | 'review';
   arithmeticMaxThinkTokens: number;
 }
 
@@ -277,7 +278,7 @@ export const runConfigSchema = z.strictObject({
     targetStyle: z.enum(['cot', 'answer']),
     instructions: z.enum(['fixed', 'diverse']),
     arithmeticMaxDigits: int(1, 6),
-    arithmeticTraceStyle: z.enum(['distilled', 'concise']),
+    arithmeticTraceStyle: z.enum(['distilled', 'concise', 'review']),
     arithmeticMaxThinkTokens: int(8, 400),
   }),
   model: z.strictObject({ size: z.enum(PLAYGROUND_MODEL_SIZES) }),
@@ -453,7 +454,7 @@ export function taskConfigFor(c: RunConfig): unknown {
       ...arithmetic.DEFAULT_ARITHMETIC_CONFIG,
       maxDigits: c.task.arithmeticMaxDigits,
       maxThinkTokens: c.task.arithmeticMaxThinkTokens,
-      trace: c.task.arithmeticTraceStyle === 'concise' ? arithmetic.CONCISE_STYLE : arithmetic.DISTILLED_STYLE,
+      trace: arithmetic.TRACE_STYLES[c.task.arithmeticTraceStyle],
     };
   }
   return task.defaultConfig;

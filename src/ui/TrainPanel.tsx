@@ -119,6 +119,7 @@ function TrainForm() {
             options={[
               { value: 'distilled', label: 'distilled' },
               { value: 'concise', label: 'concise' },
+              { value: 'review', label: 'review (slips fixed after the result)' },
             ]}
             onChange={(v) => task({ arithmeticTraceStyle: v })}
             issue={at('task.arithmeticTraceStyle')}

@@ -8,6 +8,7 @@ import {
   generate,
   maxSequenceTokens,
   problemKey,
+  REVIEW_STYLE,
   renderPrompt,
   solve,
   verify,
@@ -242,5 +243,60 @@ describe('arithmetic: variants, keys, determinism', () => {
     expect(verify(prob, '<answer>42.0</answer>').reason).toBe('not-an-integer');
     expect(verify(prob, '42').reason).toBe('no-answer');
     expect(verify(prob, `<answer>${'9'.repeat(100)}</answer>`).reason).toBe('too-long');
+  });
+});
+
+describe("arithmetic: the 'review' style, where stopping before the review costs accuracy", () => {
+  const config: ArithmeticConfig = {
+    ...DEFAULT_ARITHMETIC_CONFIG,
+    maxDigits: 2,
+    maxThinkTokens: 90,
+    trace: REVIEW_STYLE,
+  };
+  const rng = createRng(31);
+  const rows = Array.from({ length: 4000 }, () => {
+    const prob = generate(rng, config);
+    const w = writeTrace(prob, rng, config);
+    const think = w.think ?? '';
+    const at = think.indexOf('Wait,chk;');
+    // The answer a model would give if it stopped before the review: the first pass's result.
+    const firstPass = at < 0 ? w.answer : /=(-?\d+);$/.exec(think.slice(0, at))?.[1];
+    return { prob, w, think, reviewed: at >= 0, firstPass };
+  });
+
+  it('never catches a slip inline, and reviews about half the traces', () => {
+    // An inline catch is `a+b=w;Wait,a+b=c;` (ends in a number); a false alarm `Wait,a+b=c ok;` ends in 'ok'.
+    expect(rows.filter((r) => /Wait,\d[^;]*\d(;|$)/.test(r.think))).toEqual([]);
+    expect(rows.some((r) => /Wait,\d[^;]* ok/.test(r.think))).toBe(true);
+    const reviewed = rows.filter((r) => r.reviewed).length / rows.length;
+    expect(reviewed).toBeGreaterThan(0.45);
+    expect(reviewed).toBeLessThan(0.55);
+  });
+
+  it('a review redoes the working and its result is the answer; it fixes most slipped first passes', () => {
+    for (const r of rows.filter((x) => x.reviewed)) {
+      const review = r.think.slice(r.think.indexOf('Wait,chk;') + 'Wait,chk;'.length);
+      expect(review.startsWith('swap;') || /^\d/.test(review), review).toBe(true);
+      expect(review).toMatch(new RegExp(`=${r.w.answer}(;|$)`));
+    }
+    const slipped = rows.filter((r) => r.reviewed && r.firstPass !== String(solve(r.prob)));
+    expect(slipped.length).toBeGreaterThan(40);
+    const fixed = slipped.filter((r) => r.w.intendedCorrect).length / slipped.length;
+    expect(fixed).toBeGreaterThan(0.8);
+    expect(fixed).toBeLessThan(0.97);
+  });
+
+  it('stopping before the review loses accuracy that the full trace has', () => {
+    const full = rows.filter((r) => r.w.intendedCorrect).length;
+    const stoppedEarly = rows.filter((r) => r.firstPass === String(solve(r.prob))).length;
+    expect(full - stoppedEarly).toBeGreaterThan(40);
+    for (const r of rows) expect(verify(r.prob, `<answer>${r.w.answer}</answer>`).correct).toBe(r.w.intendedCorrect);
+  });
+
+  it('fits its sequence bound', () => {
+    const bound = maxSequenceTokens(config);
+    const longest = Math.max(...rows.map((r) => countTokens(renderPrompt(r.prob, 'long') + wrapTarget(r.w))));
+    expect(longest).toBeLessThanOrEqual(bound);
+    expect(bound).toBeLessThanOrEqual(256);
   });
 });
