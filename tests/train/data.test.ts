@@ -283,6 +283,12 @@ describe('SFT training data', () => {
       ),
     ).toThrow(/eval.size: cannot draw 40 distinct held-out 'face_7' problems/);
   });
+  it('the default arithmetic task holds a 1024-problem evaluation set of distinct held-out problems', () => {
+    const set = buildEvalSet(DEFAULT_RUN_CONFIG, { size: 1024, variant: 'id', seed: 1000 });
+    expect(set.items).toHaveLength(1024);
+    expect(set.skipped).toBe(0);
+    expect(new Set(set.items.map((i) => i.prompt)).size).toBe(1024);
+  });
 });
 
 describe('SFT data on the GPU trainer', () => {
