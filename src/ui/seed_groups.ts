@@ -42,9 +42,13 @@ export interface ChartEntry {
   seeds: number[] | null;
 }
 
-/** The chart's runs (in chart order) as entries: seed groups of two or more runs, the other runs alone. */
+/**
+ * The chart's runs (in chart order) as entries: seed groups of two or more runs (their runs ordered by seed), the
+ * other runs alone.
+ */
 export function chartEntries(runs: readonly Pick<SeedGroupRun, 'id' | 'name' | 'config'>[]): ChartEntry[] {
-  return groupRunsBySeed(runs).map((g) => {
+  return groupRunsBySeed(runs).map((group) => {
+    const g = [...group].sort((x, y) => x.config.seed - y.config.seed);
     const runIds = g.map((r) => r.id);
     if (g.length < 2) return { key: `run:${runIds[0]}`, runIds, label: g[0]!.name, seeds: null };
     return {

@@ -75,13 +75,14 @@ const OPTS = { replicates: 300, seed: 7 };
 describe('chartEntries', () => {
   it('groups runs of one name and different seeds; a lone run, or a repeated seed, stays a run of its own', () => {
     const entries = chartEntries([
-      run('a1', 'exp', 1),
-      run('b', 'other', 1),
-      run('a2', 'exp', 2),
-      run('a2bis', 'exp', 2),
       run('a3', 'exp', 3),
+      run('b', 'other', 1),
+      run('a1', 'exp', 1),
+      run('a1bis', 'exp', 1),
+      run('a2', 'exp', 2),
     ]);
-    expect(entries.map((e: ChartEntry) => e.runIds)).toEqual([['a1', 'a2', 'a3'], ['b'], ['a2bis']]);
+    // In chart order; a group's runs by seed.
+    expect(entries.map((e: ChartEntry) => e.runIds)).toEqual([['a1', 'a2', 'a3'], ['b'], ['a1bis']]);
     expect(entries.map((e) => e.label)).toEqual(['exp · mean of 3 seeds', 'other', 'exp']);
     expect(entries.map((e) => e.seeds)).toEqual([[1, 2, 3], null, null]);
     expect([...entryIndexOfRun(entries)]).toEqual([
@@ -89,7 +90,7 @@ describe('chartEntries', () => {
       ['a2', 0],
       ['a3', 0],
       ['b', 1],
-      ['a2bis', 2],
+      ['a1bis', 2],
     ]);
   });
 });
