@@ -5,15 +5,16 @@
  */
 import type { RunRecord } from '../state/run_record';
 import {
-  type ClaimEstimate,
   type ClaimRow,
+  claimAcrossSeedsText,
+  claimEstimateText,
+  claimPerSeedText,
   efficientReasonerClaims,
   groupAcrossSeeds,
   type SeedRun,
   seedGroupKey,
 } from '../train/claims';
 import type { EvalPoint } from '../train/results';
-import type { Interval } from '../util/stats';
 import { escapeMarkdown, markdownTable, type ReportRun, reportRun } from './report';
 
 export const SEED_SUMMARY_FORMAT = 'stoptime-seed-summary';
@@ -21,33 +22,6 @@ export const SEED_SUMMARY_FORMAT = 'stoptime-seed-summary';
 /** One run per seed of the same experiment, each point's stage resolved. */
 export function seedRuns(records: readonly RunRecord[]): SeedRun[] {
   return records.map((r) => ({ seed: r.config.seed, points: reportRun(r).points }));
-}
-
-function fixed(v: number, digits: number): string {
-  const s = v.toFixed(digits);
-  return s.startsWith('-') ? `−${s.slice(1)}` : s;
-}
-
-/** "+12.3 [+4.0, +20.1] points" / "38 [30, 45] %" / "4.2 [1.0, 7.5] tokens". */
-export function formatEstimate(e: ClaimEstimate): string {
-  const i = e.interval;
-  if (!i) return `${e.label}: not measured`;
-  const digits = e.unit === '%' ? 0 : 1;
-  const signed = (v: number) => (e.unit === 'points' && v > 0 ? `+${fixed(v, digits)}` : fixed(v, digits));
-  const unit = e.unit === '%' ? '%' : ` ${e.unit}`;
-  const dropped = i.undefinedReplicates > 0 ? ` (${i.undefinedReplicates} draws undefined)` : '';
-  return `${e.label}: ${signed(i.estimate)}${unit} [${signed(i.low)}, ${signed(i.high)}]${dropped}`;
-}
-
-function formatSeeds(e: ClaimEstimate): string {
-  const digits = e.unit === '%' ? 0 : 1;
-  return e.perSeed.map((v) => (v === null ? '—' : fixed(v, digits))).join(', ');
-}
-
-function formatAcross(i: Interval | null, unit: ClaimEstimate['unit']): string {
-  if (!i) return '—';
-  const digits = unit === '%' ? 0 : 1;
-  return `[${fixed(i.low, digits)}, ${fixed(i.high, digits)}]`;
 }
 
 /** The claims as a Markdown table (one row per claim, its estimates on separate lines) and the verdict rules. */
@@ -65,9 +39,9 @@ export function renderClaimsMarkdown(rows: readonly ClaimRow[], seeds: readonly 
     r.id,
     escapeMarkdown(r.claim),
     escapeMarkdown(r.comparison),
-    r.estimates.map((e) => escapeMarkdown(formatEstimate(e))).join('<br>'),
-    r.estimates.map(formatSeeds).join('<br>'),
-    r.estimates.map((e) => formatAcross(e.acrossSeeds, e.unit)).join('<br>'),
+    r.estimates.map((e) => escapeMarkdown(claimEstimateText(e))).join('<br>'),
+    r.estimates.map(claimPerSeedText).join('<br>'),
+    r.estimates.map(claimAcrossSeedsText).join('<br>'),
     `**${r.verdict}**`,
   ]);
   const rules = [...new Map(rows.map((r) => [`${r.id.split(' ')[0]}`, r.rule])).entries()].map(

@@ -522,3 +522,34 @@ export function groupRunsBySeed<R extends { name: string; config: { seed: number
   }
   return groups;
 }
+
+/** A number with a typographic minus ("−3.0"); `plus`: positive values get a "+". */
+function signed(v: number, digits: number, plus = false): string {
+  const s = v.toFixed(digits);
+  return s.startsWith('-') ? `−${s.slice(1)}` : plus && v > 0 ? `+${s}` : s;
+}
+
+/** "label: +12.3 points [+4.0, +20.1]" / "label: 38% [30, 45]" / "label: 4.2 tokens [1.0, 7.5]"; "label: not measured". */
+export function claimEstimateText(e: ClaimEstimate): string {
+  const i = e.interval;
+  if (!i) return `${e.label}: not measured`;
+  const digits = e.unit === '%' ? 0 : 1;
+  const num = (v: number) => signed(v, digits, e.unit === 'points');
+  const unit = e.unit === '%' ? '%' : ` ${e.unit}`;
+  const dropped = i.undefinedReplicates > 0 ? ` (${i.undefinedReplicates} draws undefined)` : '';
+  return `${e.label}: ${num(i.estimate)}${unit} [${num(i.low)}, ${num(i.high)}]${dropped}`;
+}
+
+/** A claim estimate's per-seed values: "1.0, 2.5, —". */
+export function claimPerSeedText(e: ClaimEstimate): string {
+  const digits = e.unit === '%' ? 0 : 1;
+  return e.perSeed.map((v) => (v === null ? '—' : signed(v, digits))).join(', ');
+}
+
+/** The Student-t interval over seeds as "[low, high]" ("—" with fewer than two seeds). */
+export function claimAcrossSeedsText(e: ClaimEstimate): string {
+  const i = e.acrossSeeds;
+  if (!i) return '—';
+  const digits = e.unit === '%' ? 0 : 1;
+  return `[${signed(i.low, digits)}, ${signed(i.high, digits)}]`;
+}

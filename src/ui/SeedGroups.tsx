@@ -6,9 +6,10 @@
 import { memo, useMemo, useState } from 'react';
 import { useStore } from '../state/store';
 import type { ClaimRow } from '../train/claims';
+import { claimEstimateText, claimPerSeedText } from '../train/claims';
 import { useChartRuns, useChartSeedGroups } from './Charts';
 import { RUN_COLORS } from './chart_data';
-import { claimEstimateText, perSeedText, seedGroupRows } from './seed_groups';
+import { seedGroupRows } from './seed_groups';
 import { type SeedGroupView, UI_REPLICATES, useSeedGroupClaims } from './seed_stats';
 
 function intervalStatus(view: SeedGroupView): string {
@@ -92,7 +93,7 @@ function ClaimRows({ rows, seeds }: { rows: readonly ClaimRow[]; seeds: readonly
               <td>{r.claim}</td>
               <td className="small">{r.comparison}</td>
               <td className="num">{lines(r.estimates.map(claimEstimateText))}</td>
-              <td className="num">{lines(r.estimates.map(perSeedText))}</td>
+              <td className="num">{lines(r.estimates.map(claimPerSeedText))}</td>
               <td>
                 <span className={`verdict verdict-${r.verdict.replace(' ', '-')}`} title={r.rule}>
                   {r.verdict}

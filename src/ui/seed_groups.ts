@@ -5,14 +5,7 @@
  * (groupAcrossSeeds: a bootstrap over problems within seeds), and tabulated under the chart. Pure: the bootstrap runs
  * in seed_stats.worker.ts; this file turns runs and its results into chart data and table text.
  */
-import {
-  type ClaimEstimate,
-  groupAcrossSeeds,
-  groupRunsBySeed,
-  type SeedGroupPoint,
-  type SeedRun,
-  seedGroupKey,
-} from '../train/claims';
+import { groupAcrossSeeds, groupRunsBySeed, type SeedGroupPoint, type SeedRun, seedGroupKey } from '../train/claims';
 import type { EvalPoint } from '../train/results';
 import type { Interval } from '../util/stats';
 import {
@@ -209,20 +202,4 @@ export function seedGroupRows(series: readonly SeedGroupSeries[], rlName: RlName
         problemsPerSeed: d.problems,
       })),
   );
-}
-
-/** A claim's estimate in words: "TS − cap accuracy at TS length: +1.2 points [−0.4, +2.9]". */
-export function claimEstimateText(e: ClaimEstimate): string {
-  const i = e.interval;
-  if (!i) return `${e.label}: not measured`;
-  const digits = e.unit === '%' ? 0 : 1;
-  const num = (v: number) => fixed(v, digits, e.unit === 'points');
-  const unit = e.unit === '%' ? '%' : ` ${e.unit}`;
-  return `${e.label}: ${num(i.estimate)}${unit} [${num(i.low)}, ${num(i.high)}]`;
-}
-
-/** A claim estimate's per-seed values: "1.0, 2.5, —". */
-export function perSeedText(e: ClaimEstimate): string {
-  const digits = e.unit === '%' ? 0 : 1;
-  return e.perSeed.map((v) => (v === null ? '—' : fixed(v, digits))).join(', ');
 }

@@ -5,16 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LengthTag } from '../../src/tasks/types';
-import { type ClaimEstimate, groupAcrossSeeds } from '../../src/train/claims';
+import { type ClaimEstimate, claimEstimateText, claimPerSeedText, groupAcrossSeeds } from '../../src/train/claims';
 import { applySweepValue, type EvalPoint, type SeriesId } from '../../src/train/results';
 import { DEFAULT_DECODE_CONFIG } from '../../src/train/run_config';
 import {
   type ChartEntry,
   chartEntries,
-  claimEstimateText,
   entryIndexOfRun,
   intervalText,
-  perSeedText,
   type SeedGroupRun,
   seedGroupInputKey,
   seedGroupMeans,
@@ -222,7 +220,7 @@ describe('table and claims text', () => {
     expect(claimEstimateText(e('%', 38.2, 30.4, 45.1))).toBe('x: 38% [30, 45]');
     expect(claimEstimateText(e('tokens', -3, -4.5, -1))).toBe('x: −3.0 tokens [−4.5, −1.0]');
     expect(claimEstimateText({ ...e('tokens', 0, 0, 0), interval: null })).toBe('x: not measured');
-    expect(perSeedText(e('tokens', 0, 0, 0))).toBe('1.3, —, −2.0');
+    expect(claimPerSeedText(e('tokens', 0, 0, 0))).toBe('1.3, —, −2.0');
   });
 
   it('keys a group by its runs, seeds and points', () => {
