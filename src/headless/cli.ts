@@ -97,11 +97,15 @@ async function main(): Promise<void> {
     ...e,
     out: resolveOutputPath(e.out, outDir),
   }));
-  const groupDir = matrix
-    ? resolveOutputPath(matrix.outDir, outDir)
-    : seeded!.seeds
-      ? resolveOutputPath(seeded!.out, outDir)
-      : null;
+  // The files written beside the runs, each resolved (a link already at one of these names must not lead out).
+  const groupDirName = matrix ? matrix.outDir : seeded!.seeds ? seeded!.out : null;
+  const groupFile = (name: string) => resolveOutputPath(`${groupDirName}/${name}`, outDir);
+  const groupFiles =
+    groupDirName === null
+      ? null
+      : matrix
+        ? { first: groupFile('matrix.json'), second: groupFile('matrix.csv') }
+        : { first: groupFile('summary.json'), second: groupFile('claims.md') };
   const ctx = backendKind === 'webgpu' ? await createNodeGpuContext() : null;
   const backend: Backend = ctx ? createGpuBackend(ctx) : createCpuBackend();
   const t0 = performance.now();
@@ -117,22 +121,22 @@ async function main(): Promise<void> {
     runs.push(run);
   }
   const wall = `${((performance.now() - t0) / 1000).toFixed(1)} s on ${backend.adapterName}`;
-  if (matrix && groupDir) {
+  if (matrix && groupFiles) {
     const m = buildMatrix(runs, matrix.task);
-    mkdirSync(groupDir, { recursive: true });
-    writeFileSync(`${groupDir}/matrix.json`, matrixToJson(m));
-    writeFileSync(`${groupDir}/matrix.csv`, matrixToCsv(m));
+    mkdirSync(dirname(groupFiles.first), { recursive: true });
+    writeFileSync(groupFiles.first, matrixToJson(m));
+    writeFileSync(groupFiles.second, matrixToCsv(m));
     console.log(
-      `matrix ${matrix.name}: ${runs.length} methods in ${wall}; wrote ${groupDir}/matrix.json and matrix.csv`,
+      `matrix ${matrix.name}: ${runs.length} methods in ${wall}; wrote ${groupFiles.first} and ${groupFiles.second}`,
     );
-  } else if (seeded?.seeds && groupDir) {
+  } else if (seeded?.seeds && groupFiles) {
     const summary = seedSummary(seeded.name, runs);
     const claims = renderClaimsMarkdown(summary.claims, summary.seeds);
-    mkdirSync(groupDir, { recursive: true });
-    writeFileSync(`${groupDir}/summary.json`, `${JSON.stringify(summary, null, 1)}\n`);
-    writeFileSync(`${groupDir}/claims.md`, claims);
+    mkdirSync(dirname(groupFiles.first), { recursive: true });
+    writeFileSync(groupFiles.first, `${JSON.stringify(summary, null, 1)}\n`);
+    writeFileSync(groupFiles.second, claims);
     console.log(claims);
-    console.log(`${seeded.name}: ${runs.length} seeds in ${wall}; wrote ${groupDir}/summary.json and claims.md`);
+    console.log(`${seeded.name}: ${runs.length} seeds in ${wall}; wrote ${groupFiles.first} and ${groupFiles.second}`);
   }
   ctx?.device.destroy();
 }

@@ -42,7 +42,7 @@ export function renderClaimsMarkdown(rows: readonly ClaimRow[], seeds: readonly 
     r.estimates.map((e) => escapeMarkdown(claimEstimateText(e))).join('<br>'),
     r.estimates.map(claimPerSeedText).join('<br>'),
     r.estimates.map(claimAcrossSeedsText).join('<br>'),
-    `**${r.verdict}**`,
+    r.note ? `**${r.verdict}**: ${escapeMarkdown(r.note)}` : `**${r.verdict}**`,
   ]);
   const rules = [...new Map(rows.map((r) => [`${r.id.split(' ')[0]}`, r.rule])).entries()].map(
     ([id, rule]) => `- Claim ${id}: ${escapeMarkdown(rule)}.`,

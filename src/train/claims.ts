@@ -50,6 +50,8 @@ export interface ClaimRow {
   verdict: Verdict;
   /** The verdict rule in words. */
   rule: string;
+  /** Why the verdict is weaker than the interval alone would give (floor accuracy, undefined draws). */
+  note?: string;
 }
 
 export interface ClaimOptions {
@@ -61,6 +63,13 @@ export interface ClaimOptions {
   noHelpMarginPoints?: number;
   /** Claim 4: "about the same accuracy" means a loss of at most this many points. */
   sameAccuracyMarginPoints?: number;
+  /**
+   * Claims about accuracy (2, 3, 4) cannot be established when the baseline's accuracy (mean over seeds) is below
+   * this fraction: at the floor, "the same accuracy" and "no gain" hold for a model that answers nothing right.
+   */
+  minBaselineAccuracy?: number;
+  /** An interval whose statistic was undefined in more than this fraction of draws establishes nothing. */
+  maxUndefinedFraction?: number;
 }
 
 export const DEFAULT_CLAIM_OPTIONS: Required<ClaimOptions> = {
@@ -69,6 +78,8 @@ export const DEFAULT_CLAIM_OPTIONS: Required<ClaimOptions> = {
   seed: 1,
   noHelpMarginPoints: 1,
   sameAccuracyMarginPoints: 2,
+  minBaselineAccuracy: 0.1,
+  maxUndefinedFraction: 0.05,
 };
 
 /** Which point: stage, length tag ('none' = untagged), method and global temperature. */
@@ -209,6 +220,38 @@ function verdictAbove(e: ClaimEstimate, margin: number, direction: 1 | -1 = 1): 
   return 'not established';
 }
 
+/** Mean over seeds of a point's accuracy (null when a seed lacks it). */
+function baselineAccuracy(runs: readonly SeedRun[], q: PointQuery): number | null {
+  const acc = runs.map((r) => onePoint(r, q)?.point.accuracy ?? null);
+  return acc.some((a) => a === null) ? null : (acc as number[]).reduce((x, y) => x + y, 0) / acc.length;
+}
+
+/**
+ * The row with its verdict weakened where the data cannot carry it: 'established' or 'contradicted' become 'not
+ * established' when an estimate's statistic was undefined in too many bootstrap draws, or (for accuracy claims) when
+ * the baseline accuracy is at the floor.
+ */
+function guarded(row: ClaimRow, o: Required<ClaimOptions>, baseline: number | null = null): ClaimRow {
+  if (row.verdict === 'not measured' || row.verdict === 'not established') return row;
+  const unreliable = row.estimates.some((e) => {
+    const i = e.interval;
+    return i !== null && i.undefinedReplicates > o.maxUndefinedFraction * (i.replicates + i.undefinedReplicates);
+  });
+  if (unreliable)
+    return {
+      ...row,
+      verdict: 'not established',
+      note: `the statistic was undefined in over ${100 * o.maxUndefinedFraction}% of bootstrap draws (too few answers of one kind)`,
+    };
+  if (baseline !== null && baseline < o.minBaselineAccuracy)
+    return {
+      ...row,
+      verdict: 'not established',
+      note: `baseline accuracy ${(100 * baseline).toFixed(1)}% is below ${100 * o.minBaselineAccuracy}%: at the floor the comparison says nothing`,
+    };
+  return row;
+}
+
 /** The temperatures at which the runs swept a method at the SFT stage (untagged prompts). */
 function sweptTemperatures(runs: readonly SeedRun[], series: SeriesId): number[] {
   const t = new Set<number>();
@@ -242,14 +285,20 @@ export function efficientReasonerClaims(runs: readonly SeedRun[], options: Claim
       },
       o,
     );
-    rows.push({
-      id: baseTemps.length > 1 ? `1 · T = ${t}` : '1',
-      claim: 'Wrong traces are longer than right ones',
-      comparison: `SFT, untagged, ${t === 0 ? 'greedy' : `T = ${t}`}: mean thinking tokens of wrong minus correct answers`,
-      estimates: [e],
-      verdict: verdictAbove(e, 0),
-      rule: 'established if the interval is above 0 tokens',
-    });
+    rows.push(
+      guarded(
+        {
+          id: baseTemps.length > 1 ? `1 · T = ${t}` : '1',
+          claim: 'Wrong traces are longer than right ones',
+          comparison: `SFT, untagged, ${t === 0 ? 'greedy' : `T = ${t}`}: mean thinking tokens of wrong minus correct answers`,
+          estimates: [e],
+          verdict: verdictAbove(e, 0),
+          rule: 'established if the interval is above 0 tokens',
+        },
+        o,
+        null,
+      ),
+    );
   }
 
   // 2. TS lies above the s1 cap at matched length: TS accuracy minus the cap curve's accuracy interpolated at TS's
@@ -282,27 +331,39 @@ export function efficientReasonerClaims(runs: readonly SeedRun[], options: Claim
         };
       };
     const e = estimate(runs, 'TS − cap accuracy at TS length', 'points', matched(null), o);
-    rows.push({
-      id: '2',
-      claim: 'TS lies above the s1 cap at matched length',
-      comparison: `SFT, untagged, T = ${t}: each TS point against the cap curve interpolated at its mean thinking length, averaged over τ`,
-      estimates: [e],
-      verdict: verdictAbove(e, 0),
-      rule: 'established if the interval is above 0 points',
-    });
+    rows.push(
+      guarded(
+        {
+          id: '2',
+          claim: 'TS lies above the s1 cap at matched length',
+          comparison: `SFT, untagged, T = ${t}: each TS point against the cap curve interpolated at its mean thinking length, averaged over τ`,
+          estimates: [e],
+          verdict: verdictAbove(e, 0),
+          rule: 'established if the interval is above 0 points',
+        },
+        o,
+        baselineAccuracy(runs, { ...tsQ, series: 'temperature' }),
+      ),
+    );
     const taus = [...new Set(runs.flatMap((r) => pointsOf(r, tsQ).map((p) => p.point.decode.stopTemperature)))].sort(
       (a, b) => a - b,
     );
     for (const tau of taus) {
       const et = estimate(runs, `TS τ = ${tau} − cap`, 'points', matched(tau), o);
-      rows.push({
-        id: `2 · τ = ${tau}`,
-        claim: 'TS lies above the s1 cap at matched length',
-        comparison: `τ = ${tau} only (not measured where its length falls outside the cap curve in some seed or draw)`,
-        estimates: [et],
-        verdict: verdictAbove(et, 0),
-        rule: 'established if the interval is above 0 points',
-      });
+      rows.push(
+        guarded(
+          {
+            id: `2 · τ = ${tau}`,
+            claim: 'TS lies above the s1 cap at matched length',
+            comparison: `τ = ${tau} only (not measured where its length falls outside the cap curve in some seed or draw)`,
+            estimates: [et],
+            verdict: verdictAbove(et, 0),
+            rule: 'established if the interval is above 0 points',
+          },
+          o,
+          baselineAccuracy(runs, { ...tsQ, series: 'temperature' }),
+        ),
+      );
     }
   }
 
@@ -335,14 +396,20 @@ export function efficientReasonerClaims(runs: readonly SeedRun[], options: Claim
       extendMinusPlain((p, d) => thinkingOn(p, d)),
       o,
     );
-    rows.push({
-      id: '3',
-      claim: 'Forcing longer thinking ("Wait") does not help',
-      comparison: `SFT, untagged, T = ${t}: s1 extend (mean over its settings) minus plain decoding`,
-      estimates: [e, lengthen],
-      verdict: verdictAbove(e, o.noHelpMarginPoints, -1),
-      rule: `established if the accuracy change's interval is below +${o.noHelpMarginPoints} point; contradicted if above it`,
-    });
+    rows.push(
+      guarded(
+        {
+          id: '3',
+          claim: 'Forcing longer thinking ("Wait") does not help',
+          comparison: `SFT, untagged, T = ${t}: s1 extend (mean over its settings) minus plain decoding`,
+          estimates: [e, lengthen],
+          verdict: verdictAbove(e, o.noHelpMarginPoints, -1),
+          rule: `established if the accuracy change's interval is below +${o.noHelpMarginPoints} point; contradicted if above it`,
+        },
+        o,
+        baselineAccuracy(runs, baseQ),
+      ),
+    );
   }
 
   // 4. TLDR cuts thinking tokens at about the same accuracy: each level (and untagged prompts), greedy, RL vs SFT.
@@ -378,14 +445,20 @@ export function efficientReasonerClaims(runs: readonly SeedRun[], options: Claim
     else if (cut.interval.high <= 0 || acc.interval.high < -m) verdict = 'contradicted';
     else if (cut.interval.low > 0 && acc.interval.low >= -m) verdict = 'established';
     else verdict = 'not established';
-    rows.push({
-      id: `4 · ${level === 'none' ? 'untagged' : level}`,
-      claim: 'TLDR cuts thinking tokens at about the same accuracy',
-      comparison: `${level === 'none' ? 'untagged prompts' : `<${level}> prompts`}, greedy: after TLDR vs the SFT model it started from`,
-      estimates: [cut, acc],
-      verdict,
-      rule: `established if the cut's interval is above 0% and the accuracy change's lower end is at least −${m} points; contradicted if the cut's upper end is ≤ 0% or the accuracy change's upper end is below −${m}`,
-    });
+    rows.push(
+      guarded(
+        {
+          id: `4 · ${level === 'none' ? 'untagged' : level}`,
+          claim: 'TLDR cuts thinking tokens at about the same accuracy',
+          comparison: `${level === 'none' ? 'untagged prompts' : `<${level}> prompts`}, greedy: after TLDR vs the SFT model it started from`,
+          estimates: [cut, acc],
+          verdict,
+          rule: `established if the cut's interval is above 0% and the accuracy change's lower end is at least −${m} points; contradicted if the cut's upper end is ≤ 0% or the accuracy change's upper end is below −${m}`,
+        },
+        o,
+        baselineAccuracy(runs, sftQ),
+      ),
+    );
   }
 
   // 5. The levels order length: short < medium < long, greedy, at each stage.
@@ -418,14 +491,20 @@ export function efficientReasonerClaims(runs: readonly SeedRun[], options: Claim
     let verdict = verdictAbove(both, 0);
     if (g1.interval && g2.interval && (g1.interval.high < 0 || g2.interval.high < 0)) verdict = 'contradicted';
     else if (verdict === 'contradicted') verdict = 'not established';
-    rows.push({
-      id: `5 · ${stage === 'sft' ? 'SFT' : 'TLDR'}`,
-      claim: 'The levels order length',
-      comparison: `${stage === 'sft' ? 'SFT' : 'after TLDR'}, greedy: mean thinking of <short>, <medium>, <long> prompts`,
-      estimates: [g1, g2],
-      verdict,
-      rule: 'established if the smaller of the two gaps has its interval above 0; contradicted if either gap is below 0',
-    });
+    rows.push(
+      guarded(
+        {
+          id: `5 · ${stage === 'sft' ? 'SFT' : 'TLDR'}`,
+          claim: 'The levels order length',
+          comparison: `${stage === 'sft' ? 'SFT' : 'after TLDR'}, greedy: mean thinking of <short>, <medium>, <long> prompts`,
+          estimates: [g1, g2],
+          verdict,
+          rule: 'established if the smaller of the two gaps has its interval above 0; contradicted if either gap is below 0',
+        },
+        o,
+        null,
+      ),
+    );
   }
   return rows;
 }

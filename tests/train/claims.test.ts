@@ -166,6 +166,39 @@ describe('efficientReasonerClaims', () => {
     expect(swapped.find((r) => r.id === '5 · SFT')!.verdict).toBe('contradicted');
   });
 
+  it('establishes nothing at the accuracy floor or from draws where the statistic is mostly undefined', () => {
+    const n = 300;
+    // TLDR halves thinking at "the same accuracy", but both models answer 2 of 300: the floor guard applies.
+    const floor: SeedRun = {
+      seed: 1,
+      points: [
+        point('temperature', 0, outcomes(n, 2), constant(n, 20), { lengthTag: 'medium' }),
+        point('temperature', 0, outcomes(n, 2), constant(n, 10), { lengthTag: 'medium', stage: 'rl' }),
+      ],
+    };
+    const row = efficientReasonerClaims([floor], OPTS).find((r) => r.id === '4 · medium')!;
+    expect(row.estimates[0]!.interval!.estimate).toBeCloseTo(50, 10);
+    expect(row.verdict).toBe('not established');
+    expect(row.note).toMatch(/baseline accuracy 0\.7% is below 10%/);
+    // One correct answer in 40: most draws miss it, so "wrong − correct" is undefined in them.
+    const c = outcomes(40, 1);
+    const rare: SeedRun = {
+      seed: 1,
+      points: [
+        point(
+          'temperature',
+          0,
+          c,
+          c.map((x) => (x === 1 ? 5 : 30)),
+        ),
+      ],
+    };
+    const [one] = efficientReasonerClaims([rare], OPTS);
+    expect(one!.estimates[0]!.interval!.undefinedReplicates).toBeGreaterThan(0.05 * OPTS.replicates);
+    expect(one!.verdict).toBe('not established');
+    expect(one!.note).toMatch(/undefined/);
+  });
+
   it('a point without per-problem outcomes is not measured rather than guessed', () => {
     const p = point('temperature', 0, outcomes(20, 10), constant(20, 5));
     delete p.perProblem;
