@@ -605,6 +605,7 @@ export function groupRunsBySeed<R extends { name: string; config: { seed: number
 /** A number with a typographic minus ("−3.0"); `plus`: positive values get a "+". */
 function signed(v: number, digits: number, plus = false): string {
   const s = v.toFixed(digits);
+  if (Number(s) === 0) return (0).toFixed(digits); // no "−0" for a value that rounds to zero
   return s.startsWith('-') ? `−${s.slice(1)}` : plus && v > 0 ? `+${s}` : s;
 }
 

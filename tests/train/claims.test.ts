@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LengthTag } from '../../src/tasks/types';
-import { efficientReasonerClaims, groupAcrossSeeds, type SeedRun } from '../../src/train/claims';
+import { claimPerSeedText, efficientReasonerClaims, groupAcrossSeeds, type SeedRun } from '../../src/train/claims';
 import { applySweepValue, type EvalPoint, type SeriesId } from '../../src/train/results';
 import { DEFAULT_DECODE_CONFIG } from '../../src/train/run_config';
 
@@ -204,6 +204,13 @@ describe('efficientReasonerClaims', () => {
     delete p.perProblem;
     const [row] = efficientReasonerClaims([{ seed: 1, points: [p] }], OPTS);
     expect(row!.verdict).toBe('not measured');
+  });
+});
+
+describe('claim text', () => {
+  it('never writes a negative zero', () => {
+    const e = { label: 'cut', unit: '%' as const, interval: null, perSeed: [10.9, -0.46, null], acrossSeeds: null };
+    expect(claimPerSeedText(e)).toBe('11, 0, —');
   });
 });
 
