@@ -12,7 +12,6 @@ import { Header, Notices } from './Header';
 import { LabSection } from './LabSection';
 import { RlPanel } from './RlPanel';
 import { RunsPanel } from './RunsPanel';
-import { SeedGroupsPanel } from './SeedGroups';
 import { TrainPanel } from './TrainPanel';
 
 function ChartCard({ title, subtitle, children }: { title: string; subtitle?: string; children: ReactNode }) {
@@ -56,7 +55,6 @@ export function App() {
               <RatesChart />
             </ChartCard>
           </div>
-          <SeedGroupsPanel />
           <ChartCard title="Traces of the selected point">
             <PointTraces />
           </ChartCard>

@@ -7,8 +7,7 @@
  *   (c) repetition rate and stop rate per eval point;
  *   (d) training curves (train and held-out loss by step);
  * plus the selected point's sample traces. With runs ticked for comparison, each run gets one colour and (in (a)) the
- * methods get marker shapes; compared runs of one name and different seeds (a seeded experiment) are one entry with
- * one colour, drawn in (a) at the seeds' means with 95% interval bars (seed_groups.ts).
+ * methods get marker shapes.
  */
 import {
   memo,
@@ -25,7 +24,6 @@ import {
   Bar,
   BarChart,
   CartesianGrid,
-  ErrorBar,
   Legend,
   Line,
   LineChart,
@@ -56,22 +54,12 @@ import {
   RUN_COLORS,
   rlSeriesName,
   type ScatterDatum,
-  type SeriesGroup,
   scatterDatum,
   seriesGroups,
   settingLabel,
   type TrainingCurves,
   trainingCurves,
 } from './chart_data';
-import {
-  type ChartEntry,
-  chartEntries,
-  entryIndexOfRun,
-  intervalText,
-  isSeedGroupDatum,
-  type SeedGroupRun,
-} from './seed_groups';
-import { useSeedGroups } from './seed_stats';
 import { TraceList } from './TraceList';
 
 const CHART_HEIGHT = 250;
@@ -108,7 +96,7 @@ function useLagged<T>(value: T, delayMs: number, minIntervalMs = 0): T {
 }
 
 /** The active run, then the runs ticked for comparison. */
-export function chartRunIds(s: PlaygroundState): string[] {
+function chartRunIds(s: PlaygroundState): string[] {
   const ids: string[] = [];
   if (s.activeRunId !== null && s.runs[s.activeRunId]) ids.push(s.activeRunId);
   for (const id of s.compareRunIds) if (!ids.includes(id) && s.runs[id]) ids.push(id);
@@ -252,13 +240,9 @@ export const TrainingChart = memo(function TrainingChart() {
   const liveIds = useStore(useShallow(chartRunIds));
   const liveTimelines = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.timeline ?? EMPTY_TIMELINE)));
   const liveNames = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.name ?? '')));
-  const liveSeeds = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.config.seed ?? 0)));
   const training = useStore((s) => s.session?.state === 'running');
-  const { ids, timelines, names, seeds } = useLagged(
-    useMemo(
-      () => ({ ids: liveIds, timelines: liveTimelines, names: liveNames, seeds: liveSeeds }),
-      [liveIds, liveTimelines, liveNames, liveSeeds],
-    ),
+  const { ids, timelines, names } = useLagged(
+    useMemo(() => ({ ids: liveIds, timelines: liveTimelines, names: liveNames }), [liveIds, liveTimelines, liveNames]),
     LAG_MS.training,
     // Throttled only while steps stream in: the final curve shows as soon as the run stops or pauses.
     training ? TRAINING_REDRAW_MS : 0,
@@ -281,28 +265,13 @@ export const TrainingChart = memo(function TrainingChart() {
     return [...byStep.values()].sort((a, b) => a.step - b.step);
   }, [timelines]);
   const compare = ids.length > 1;
-  // A seed group's runs share its colour (as on the accuracy chart), each curve named by its seed.
-  const entries = useMemo(() => chartEntriesOf(ids, names, seeds), [ids, names, seeds]);
-  const colorOf = useMemo(() => entryIndexOfRun(entries), [entries]);
-  const lineNames = useMemo(
-    () => ids.map((id, i) => (entries[colorOf.get(id)!]?.seeds ? `${names[i]} (seed ${seeds[i]})` : names[i])),
-    [ids, names, seeds, entries, colorOf],
-  );
   // Same inputs, same element: React skips the chart when only the live (not yet shown) data changed.
   return useMemo(
     () => (
       <ChartFrame
         height={CHART_HEIGHT}
         empty={rows.length === 0 ? 'Training curves appear here once a run reports its loss.' : null}
-        legend={
-          compare ? (
-            <CompareLegend
-              ids={entries.map((e) => e.key)}
-              names={entries.map((e) => e.label.replace(/ · mean of (\d+) seeds$/, ' · $1 seeds'))}
-              note="solid: train loss · dashed: eval loss"
-            />
-          ) : null
-        }
+        legend={compare ? <CompareLegend ids={ids} names={names} note="solid: train loss · dashed: eval loss" /> : null}
       >
         <LineChart data={rows} margin={MARGIN}>
           <CartesianGrid stroke="#eceff3" />
@@ -322,8 +291,8 @@ export const TrainingChart = memo(function TrainingChart() {
             <Line
               key={`train-${id}`}
               dataKey={`train${i}`}
-              name={compare ? `${lineNames[i]} · train` : 'train loss'}
-              stroke={compare ? runColor(colorOf.get(id) ?? i) : '#1f77b4'}
+              name={compare ? `${names[i]} · train` : 'train loss'}
+              stroke={compare ? runColor(i) : '#1f77b4'}
               dot={false}
               strokeWidth={1.5}
               connectNulls
@@ -332,8 +301,8 @@ export const TrainingChart = memo(function TrainingChart() {
             <Line
               key={`eval-${id}`}
               dataKey={`eval${i}`}
-              name={compare ? `${lineNames[i]} · eval` : 'eval loss (held-out)'}
-              stroke={compare ? runColor(colorOf.get(id) ?? i) : '#ff7f0e'}
+              name={compare ? `${names[i]} · eval` : 'eval loss (held-out)'}
+              stroke={compare ? runColor(i) : '#ff7f0e'}
               strokeDasharray={compare ? '5 3' : undefined}
               dot={EVAL_DOT}
               strokeWidth={1.5}
@@ -344,50 +313,22 @@ export const TrainingChart = memo(function TrainingChart() {
         </LineChart>
       </ChartFrame>
     ),
-    [ids, entries, colorOf, lineNames, rows, compare],
+    [ids, names, rows, compare],
   );
 });
 
 // ---- (a) trace length vs accuracy ----
 
-/** A point tooltip's first lines: its series (coloured) and setting. */
-function TooltipHead({ d }: { d: ScatterDatum }) {
+function PointTooltip({ active, payload }: TooltipContentProps) {
+  const d = payload?.[0]?.payload;
+  if (!active || !isScatterDatum(d)) return null;
   return (
-    <>
+    <div className="tooltip">
       <div className="tooltip-title">
         <span className="swatch" style={{ background: CHART_SERIES_COLOR[d.chartSeries] }} />
         {d.seriesLabel}
       </div>
       <div>{d.setting}</div>
-    </>
-  );
-}
-
-function PointTooltip({ active, payload }: TooltipContentProps) {
-  const d = payload?.[0]?.payload;
-  if (!active || !isScatterDatum(d)) return null;
-  if (isSeedGroupDatum(d))
-    return (
-      <div className="tooltip">
-        <TooltipHead d={d} />
-        <div>
-          accuracy <strong>{intervalText(d.y, d.accuracy, true)}</strong> · mean of {d.seeds.length} seeds, {d.problems}{' '}
-          problems each ({d.variant})
-        </div>
-        <div>mean thinking {intervalText(d.x, d.thinking, false)} tokens</div>
-        <div>per seed: {d.perSeedAccuracy.map((a) => percent(a)).join(', ')}</div>
-        <div>
-          stop rate {percent(d.stopRate)} · repetition {percent(d.repetitionRate)} (means)
-        </div>
-        <div className="muted">
-          {d.accuracy ? '95% intervals: bootstrap over problems within seeds' : 'computing the 95% intervals…'} · click
-          to see seed {d.seeds[0]}'s traces
-        </div>
-      </div>
-    );
-  return (
-    <div className="tooltip">
-      <TooltipHead d={d} />
       <div>
         accuracy <strong>{percent(d.y)}</strong> of {d.problems} ({d.variant})
       </div>
@@ -406,93 +347,41 @@ function Ring(props: ScatterShapeProps) {
   return <circle cx={cx} cy={cy} r={9} fill="none" stroke="#111" strokeWidth={2} />;
 }
 
-/** What (a) draws of one chart entry: a run's series, or a seed group's (at the seeds' means). */
-interface EntrySeries {
-  entry: ChartEntry;
-  groups: SeriesGroup[];
-  /** A seed group whose 95% intervals are computed: its markers get error bars. */
-  errorBars: boolean;
-}
-
-/** The chart's runs in chart order (chartRunIds): their points, names, seeds and RL-stage names. */
-export interface ChartRuns {
-  ids: readonly string[];
-  pointLists: readonly (readonly EvalPoint[])[];
-  names: readonly string[];
-  seeds: readonly number[];
-  rlNames: readonly RlName[];
-}
-
-/** The chart's runs from the store, one object while none of them changes. */
-export function useChartRuns(): ChartRuns {
-  const ids = useStore(useShallow(chartRunIds));
-  const pointLists = useStore(useShallow((s) => ids.map((id) => s.runs[id]?.evalPoints ?? EMPTY_POINTS)));
-  const names = useStore(useShallow((s) => ids.map((id) => s.runs[id]?.name ?? '')));
-  const seeds = useStore(useShallow((s) => ids.map((id) => s.runs[id]?.config.seed ?? 0)));
-  const rlNames = useStore(useShallow((s) => ids.map((id) => runRlName(s, id))));
-  return useMemo(() => ({ ids, pointLists, names, seeds, rlNames }), [ids, pointLists, names, seeds, rlNames]);
-}
-
-/** The chart's entries (seed groups and single runs) and its seed groups' statistics (seed_stats.ts). */
-export function useChartSeedGroups({ ids, pointLists, names, seeds, rlNames }: ChartRuns) {
-  const entries = useMemo(() => chartEntriesOf(ids, names, seeds), [ids, names, seeds]);
-  const runOf = useCallback(
-    (id: string): { run: SeedGroupRun; rlName: RlName } | undefined => {
-      const i = ids.indexOf(id);
-      if (i < 0) return undefined;
-      const run = { id, name: names[i]!, config: { seed: seeds[i]! }, evalPoints: pointLists[i] ?? EMPTY_POINTS };
-      return { run, rlName: rlNames[i] ?? 'TLDR' };
-    },
-    [ids, names, seeds, pointLists, rlNames],
-  );
-  return { entries, seedGroups: useSeedGroups(entries, runOf) };
-}
-
 export const AccuracyChart = memo(function AccuracyChart() {
-  const liveRuns = useChartRuns();
+  const liveIds = useStore(useShallow(chartRunIds));
+  const livePoints = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.evalPoints ?? EMPTY_POINTS)));
+  const liveNames = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.name ?? '')));
+  const liveRlNames = useStore(useShallow((s) => liveIds.map((id) => runRlName(s, id))));
   const liveSelected = useStore(useShallow((s) => s.selectedPoint));
-  const { runs, selected } = useLagged(
-    useMemo(() => ({ runs: liveRuns, selected: liveSelected }), [liveRuns, liveSelected]),
+  const { ids, pointLists, names, rlNames, selected } = useLagged(
+    useMemo(
+      () => ({ ids: liveIds, pointLists: livePoints, names: liveNames, rlNames: liveRlNames, selected: liveSelected }),
+      [liveIds, livePoints, liveNames, liveRlNames, liveSelected],
+    ),
     LAG_MS.accuracy,
   );
-  const { ids, pointLists, rlNames } = runs;
   const selectPoint = useStore((s) => s.selectPoint);
-  const { entries, seedGroups } = useChartSeedGroups(runs);
-  const drawn = useMemo(
-    () =>
-      entries.map((entry): EntrySeries => {
-        const group = seedGroups.get(entry.key);
-        if (group) return { entry, groups: group.series, errorBars: group.intervals === 'ready' };
-        const i = ids.indexOf(entry.runIds[0]!);
-        return { entry, groups: seriesGroups(ids[i]!, pointLists[i] ?? [], rlNames[i]), errorBars: false };
-      }),
-    [entries, seedGroups, ids, pointLists, rlNames],
+  const groups = useMemo(
+    () => ids.map((id, i) => seriesGroups(id, pointLists[i] ?? [], rlNames[i])),
+    [ids, pointLists, rlNames],
   );
   const selectedDatum = useMemo(() => {
     if (!selected) return null;
-    const group = drawn.find((d) => d.entry.seeds !== null && d.entry.runIds.includes(selected.runId));
-    if (group) {
-      // A seed group draws its means only: ring the mean whose first-seed point is selected, if any.
-      const all = group.groups.flatMap((g) => g.all);
-      return all.find((d) => d.runId === selected.runId && d.pointId === selected.pointId) ?? null;
-    }
     const i = ids.indexOf(selected.runId);
     const p = pointLists[i]?.find((q) => q.id === selected.pointId);
     return p ? scatterDatum(selected.runId, p, rlNames[i]) : null;
-  }, [selected, drawn, ids, pointLists, rlNames]);
+  }, [selected, ids, pointLists, rlNames]);
   // Compare-mode shapes: one entry per chart series present (RL names of different runs joined: "TLDR / GRPO").
   const legendSeries = useMemo(
     () =>
       CHART_SERIES_IDS.flatMap((id) => {
-        const labels = [...new Set(drawn.flatMap((d) => d.groups.filter((x) => x.id === id).map((x) => x.short)))];
+        const labels = [...new Set(groups.flatMap((g) => g.filter((x) => x.id === id).map((x) => x.short)))];
         return labels.length === 0 ? [] : [{ id, shape: CHART_SERIES_SHAPE[id], label: labels.join(' / ') }];
       }),
-    [drawn],
+    [groups],
   );
-  const empty = drawn.every((d) => d.groups.length === 0);
+  const empty = groups.every((g) => g.length === 0);
   const compare = ids.length > 1;
-  const entryKeys = useMemo(() => entries.map((e) => e.key), [entries]);
-  const entryLabels = useMemo(() => entries.map((e) => e.label), [entries]);
   const pick = useCallback(
     (item: { payload?: unknown }) => {
       if (isScatterDatum(item.payload)) selectPoint(item.payload.runId, item.payload.pointId);
@@ -506,16 +395,7 @@ export const AccuracyChart = memo(function AccuracyChart() {
       <ChartFrame
         height={CHART_HEIGHT + 30}
         empty={empty ? 'Move the temperature slider or run a sweep: each evaluation adds a point here.' : null}
-        legend={
-          compare ? (
-            <CompareLegend
-              ids={entryKeys}
-              names={entryLabels}
-              series={legendSeries}
-              note={drawn.some((d) => d.entry.seeds !== null) ? 'seed groups: means with 95% interval bars' : undefined}
-            />
-          ) : null
-        }
+        legend={compare ? <CompareLegend ids={ids} names={names} series={legendSeries} /> : null}
       >
         <ScatterChart margin={MARGIN}>
           <CartesianGrid stroke="#eceff3" />
@@ -541,35 +421,24 @@ export const AccuracyChart = memo(function AccuracyChart() {
           />
           <Tooltip isAnimationActive={false} content={PointTooltip} cursor={SCATTER_CURSOR} />
           {!compare && <Legend verticalAlign="top" height={24} />}
-          {drawn.flatMap(({ entry, groups, errorBars }, i) =>
-            groups.flatMap((g) => {
+          {groups.flatMap((runGroups, i) =>
+            runGroups.flatMap((g) => {
               const color = compare ? runColor(i) : CHART_SERIES_COLOR[g.id];
-              const name = compare ? `${entry.label} · ${g.short}` : g.short;
+              const name = compare ? `${names[i]} · ${g.short}` : g.short;
               return [
                 <Scatter
-                  key={`${entry.key}-${g.id}`}
+                  key={`${ids[i]}-${g.id}`}
                   name={name}
                   data={g.all}
                   fill={color}
-                  fillOpacity={errorBars ? 0.8 : 0.45}
+                  fillOpacity={0.45}
                   shape={CHART_SERIES_SHAPE[g.id]}
                   isAnimationActive={false}
                   onClick={pick}
                   className="clickable"
-                >
-                  {errorBars && (
-                    <ErrorBar
-                      dataKey="accuracyError"
-                      direction="y"
-                      width={4}
-                      stroke={color}
-                      strokeWidth={1.5}
-                      isAnimationActive={false}
-                    />
-                  )}
-                </Scatter>,
+                />,
                 <Scatter
-                  key={`${entry.key}-${g.id}-curve`}
+                  key={`${ids[i]}-${g.id}-curve`}
                   name={`${name} (latest step)`}
                   data={g.curve}
                   fill={color}
@@ -589,18 +458,9 @@ export const AccuracyChart = memo(function AccuracyChart() {
         </ScatterChart>
       </ChartFrame>
     ),
-    [entryKeys, entryLabels, drawn, legendSeries, selectedData, empty, compare, pick],
+    [ids, names, groups, legendSeries, selectedData, empty, compare, pick],
   );
 });
-
-/** The chart's runs as entries (seed groups and single runs), from their ids, names and seeds in chart order. */
-export function chartEntriesOf(
-  ids: readonly string[],
-  names: readonly string[],
-  seeds: readonly number[],
-): ChartEntry[] {
-  return chartEntries(ids.map((id, i) => ({ id, name: names[i] ?? '', config: { seed: seeds[i] ?? 0 } })));
-}
 
 // ---- the selected point: (b) histogram and traces ----
 

@@ -1,36 +1,21 @@
 /**
  * Saved runs (IndexedDB): select one to show it in the charts (and evaluate its weights), tick runs to overlay them,
  * rename inline, delete (with Undo), resume an interrupted run, export the shown run as a run file (weights inline or
- * as a separate .safetensors file) and import run files. Runs of one name and different seeds (a seeded experiment's
- * run files) are a seed group: one click ticks them all, and the charts draw them as one (seed_groups.ts).
+ * as a separate .safetensors file) and import run files.
  */
-import { memo, useMemo, useRef, useState } from 'react';
+import { memo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { type RunRecord, stepsLabel } from '../state/run_record';
 import { isActive, useStore } from '../state/store';
-import { groupRunsBySeed } from '../train/claims';
 import { RUN_COLORS } from './chart_data';
-import { chartEntries, entryIndexOfRun } from './seed_groups';
 
 function statusText(run: RunRecord): string {
   return run.status === 'finished' ? 'done' : run.status;
 }
 
-const RunRow = memo(function RunRow({
-  run,
-  colorIndex,
-  seedGroup,
-}: {
-  run: RunRecord;
-  colorIndex: number | null;
-  /** The runs of its seed group (itself included; null: none). */
-  seedGroup: readonly string[] | null;
-}) {
+const RunRow = memo(function RunRow({ run, colorIndex }: { run: RunRecord; colorIndex: number | null }) {
   const active = useStore((s) => s.activeRunId === run.id);
   const compared = useStore((s) => s.compareRunIds.includes(run.id));
-  const groupShown = useStore(
-    (s) => seedGroup?.every((id) => id === s.activeRunId || s.compareRunIds.includes(id)) ?? true,
-  );
   const training = useStore((s) => isActive(s.session) && s.session.runId === run.id);
   const busy = useStore((s) => isActive(s.session));
   const { selectRun, toggleCompare, renameRun, deleteRun, resumeRun, applyRunSettings } = useStore.getState();
@@ -96,7 +81,6 @@ const RunRow = memo(function RunRow({
       </div>
       <div className="run-meta">
         <span className={`state state-${run.status}`}>{training ? 'training' : statusText(run)}</span> ·{' '}
-        {seedGroup ? `seed ${run.config.seed} · ` : ''}
         {stepsLabel(run)} · {run.evalPoints.length} pts
         {run.checkpointStep !== null ? ` · ckpt @${run.checkpointStep}` : ' · no weights'}
       </div>
@@ -120,20 +104,6 @@ const RunRow = memo(function RunRow({
         <button type="button" className="link" disabled={busy} onClick={() => applyRunSettings(run.id)}>
           Use settings
         </button>
-        {seedGroup && !groupShown && (
-          <button
-            type="button"
-            className="link"
-            data-testid="compare-seeds"
-            title="Tick every seed of this run's experiment: the charts draw their means with 95% intervals"
-            onClick={() => {
-              const { compareRunIds, activeRunId } = useStore.getState();
-              for (const id of seedGroup) if (id !== activeRunId && !compareRunIds.includes(id)) toggleCompare(id);
-            }}
-          >
-            Compare {seedGroup.length} seeds
-          </button>
-        )}
         <button
           type="button"
           className="link danger"
@@ -196,7 +166,7 @@ function ExportImport() {
 
 export const RunsPanel = memo(function RunsPanel() {
   const runs = useStore(useShallow((s) => s.runOrder.map((id) => s.runs[id]).filter((r) => r !== undefined)));
-  const shown = useStore(
+  const colorOf = useStore(
     useShallow((s) => {
       // Same colour order as the charts: the active run first, then the compared ones.
       const ids: string[] = [];
@@ -204,30 +174,6 @@ export const RunsPanel = memo(function RunsPanel() {
       for (const id of s.compareRunIds) if (!ids.includes(id)) ids.push(id);
       return ids.length > 1 ? ids : [];
     }),
-  );
-  // Names and seeds only (not the records, which change with every metric while training), so the groups keep their
-  // identity and the rows stay memoized.
-  const ids = useStore(useShallow((s) => s.runOrder.filter((id) => s.runs[id] !== undefined)));
-  const names = useStore(useShallow((s) => ids.map((id) => s.runs[id]?.name ?? '')));
-  const seeds = useStore(useShallow((s) => ids.map((id) => s.runs[id]?.config.seed ?? 0)));
-  const identities = useMemo(
-    () => ids.map((id, i) => ({ id, name: names[i]!, config: { seed: seeds[i]! } })),
-    [ids, names, seeds],
-  );
-  const seedGroupOf = useMemo(() => {
-    const out = new Map<string, string[]>();
-    for (const g of groupRunsBySeed(identities))
-      if (g.length > 1)
-        for (const r of g)
-          out.set(
-            r.id,
-            g.map((x) => x.id),
-          );
-    return out;
-  }, [identities]);
-  const colorOf = useMemo(
-    () => entryIndexOfRun(chartEntries(shown.flatMap((id) => identities.filter((r) => r.id === id)))),
-    [shown, identities],
   );
   const storage = useStore((s) => s.storageAvailable);
   return (
@@ -241,14 +187,10 @@ export const RunsPanel = memo(function RunsPanel() {
         </p>
       ) : (
         <ul className="runs" data-testid="runs-list">
-          {runs.map((r) => (
-            <RunRow
-              key={r.id}
-              run={r}
-              colorIndex={colorOf.get(r.id) ?? null}
-              seedGroup={seedGroupOf.get(r.id) ?? null}
-            />
-          ))}
+          {runs.map((r) => {
+            const k = colorOf.indexOf(r.id);
+            return <RunRow key={r.id} run={r} colorIndex={k >= 0 ? k : null} />;
+          })}
         </ul>
       )}
     </section>

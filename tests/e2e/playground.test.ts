@@ -203,7 +203,9 @@ describe('the playground in Chromium with WebGPU', () => {
       results[name] = suiteResults;
       const t = Date.now();
       const run: RunRecord = {
-        ...{ id: `e2e-${files.length}`, name, createdAt: t + files.length, updatedAt: t, config, status: 'finished' },
+        ...{ id: `e2e-${files.length}`, name, config, status: 'finished' },
+        // Distinct creation times; a run is never updated before it was created.
+        ...{ createdAt: t + files.length, updatedAt: t + files.length },
         ...{
           adapter: 'scripted policy',
           stepsDone: 0,
