@@ -3,7 +3,7 @@
  * group back by name and seed, and the summary and report show each setting at the seeds' mean with its interval
  * and P1's claims table.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { experimentsForSeeds, parseExperiment, runExperiment, seedRunFile } from '../../src/headless/experiment';
 import { renderMarkdownTable, reportSeries } from '../../src/headless/report';
@@ -101,5 +101,17 @@ describe('seeded experiments', () => {
       expect(p.point.problems).toBe(12);
     }
     expect(renderMarkdownTable(series)).toContain('accuracy % [95% CI]');
+  });
+
+  it('the published five-seed summary and claims are what their run files give', () => {
+    const dir = 'docs/measurements/efficient-reasoners-software';
+    const files = readdirSync(dir).filter((f) => /^seed-\d+\.stoptime\.json$/.test(f));
+    expect(files).toHaveLength(5);
+    const runs = files
+      .map((f) => parseRunFile(readFileSync(`${dir}/${f}`, 'utf8')).run)
+      .sort((a, b) => a.config.seed - b.config.seed);
+    const summary = seedSummary(runs[0]!.name, runs);
+    expect(JSON.parse(JSON.stringify(summary))).toEqual(JSON.parse(readFileSync(`${dir}/summary.json`, 'utf8')));
+    expect(renderClaimsMarkdown(summary.claims, summary.seeds)).toBe(readFileSync(`${dir}/claims.md`, 'utf8'));
   });
 });
