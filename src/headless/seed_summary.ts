@@ -12,8 +12,8 @@ import {
   efficientReasonerClaims,
   groupAcrossSeeds,
   type SeedRun,
-  seedGroupKey,
 } from '../train/claims';
+import { meanOrNull } from '../train/eval_metrics';
 import type { EvalPoint } from '../train/results';
 import { escapeMarkdown, markdownTable, type ReportRun, reportRun } from './report';
 
@@ -61,10 +61,10 @@ export function seedSummary(name: string, records: readonly RunRecord[]) {
     seeds: runs.map((r) => r.seed),
     adapters: [...new Set(records.map((r) => r.adapter))],
     groups: groups.map((g) => ({
-      stage: g.example.stage ?? 'sft',
-      lengthTag: g.example.lengthTag ?? null,
-      series: g.example.series,
-      decode: g.example.decode,
+      stage: g.points[0]!.stage ?? 'sft',
+      lengthTag: g.points[0]!.lengthTag ?? null,
+      series: g.points[0]!.series,
+      decode: g.points[0]!.decode,
       problemsPerSeed: g.problemsPerSeed,
       accuracy: g.accuracy,
       meanThinkingTokens: g.meanThinkingTokens,
@@ -75,9 +75,9 @@ export function seedSummary(name: string, records: readonly RunRecord[]) {
   };
 }
 
+/** Mean of the values that are present (null when none is). */
 function meanOf(values: readonly (number | null)[]): number | null {
-  const xs = values.filter((v): v is number => v !== null);
-  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+  return meanOrNull(values.filter((v): v is number => v !== null));
 }
 
 /**
@@ -86,12 +86,11 @@ function meanOf(values: readonly (number | null)[]): number | null {
  */
 export function seedGroupReportRun(records: readonly RunRecord[]): ReportRun {
   const runs = seedRuns(records);
-  const bySeed = new Map(runs.map((r) => [r.seed, r.points]));
   const intervals = new Map<EvalPoint, { low: number; high: number }>();
   const points = groupAcrossSeeds(runs).map((g, i) => {
-    const same = g.seeds.map((s) => bySeed.get(s)!.find((p) => seedGroupKey(p) === g.key)!);
+    const same = g.points;
     const p: EvalPoint = {
-      ...g.example,
+      ...same[0]!,
       id: `seed-mean-${i}`,
       problems: g.problemsPerSeed * g.seeds.length,
       accuracy: g.accuracy.estimate,

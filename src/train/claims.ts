@@ -16,7 +16,14 @@
  *   not measured     the runs lack a point the claim needs (or its per-problem outcomes)
  */
 import type { LengthTag } from '../tasks/types';
-import { type BootstrapResult, type Interval, interpolateAt, stratifiedBootstrap, tInterval } from '../util/stats';
+import {
+  type BootstrapResult,
+  type Interval,
+  identityIndices,
+  interpolateAt,
+  stratifiedBootstrap,
+  tInterval,
+} from '../util/stats';
 import type { EvalPoint, SeriesId } from './results';
 import { sweptValue } from './results';
 
@@ -154,7 +161,7 @@ function thinkingOn(o: Outcomes, draw: Int32Array, which: 'all' | 'correct' | 'w
 }
 
 /**
- * A statistic defined per seed: `perSeed(s)` prepares seed s's points (null: the seed lacks them) and returns a
+ * A statistic defined per seed: it prepares a seed's points (null: the seed lacks them) and returns a
  * function of that seed's draw of problem indices.
  */
 type SeedStatistic = (run: SeedRun) => { problems: number; f: (draw: Int32Array) => number } | null;
@@ -167,10 +174,9 @@ function estimate(
   o: Required<ClaimOptions>,
 ): ClaimEstimate {
   const prepared = runs.map(stat);
-  const identity = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
   const perSeed = prepared.map((p) => {
     if (!p) return null;
-    const v = p.f(identity(p.problems));
+    const v = p.f(identityIndices(p.problems));
     return Number.isFinite(v) ? v : null;
   });
   const present = prepared.flatMap((p, s) => (p && perSeed[s] !== null ? [p] : []));
@@ -513,8 +519,8 @@ export function efficientReasonerClaims(runs: readonly SeedRun[], options: Claim
 export interface SeedGroupPoint {
   /** Stage, level, method and decode settings: equal for every seed's point of the group. */
   key: string;
-  /** The first seed's point (its decode settings, stage, tag and series describe the group). */
-  example: EvalPoint;
+  /** Each seed's point of the setting, in seed order; the first one's decode, stage, tag and series name the group. */
+  points: EvalPoint[];
   seeds: number[];
   problemsPerSeed: number;
   /** Accuracy (fraction) and mean thinking tokens: mean over seeds, bootstrap over problems within seeds. */
@@ -575,7 +581,7 @@ export function groupAcrossSeeds(runs: readonly SeedRun[], options: ClaimOptions
     }
     out.push({
       key,
-      example: ps[0]!,
+      points: ps,
       seeds: runs.map((r) => r.seed),
       problemsPerSeed: n,
       accuracy,

@@ -90,7 +90,7 @@ export function tQuantile(level: number, df: number): number {
   // G. W. Hill, Algorithm 396 (CACM 13, 1970): Student's t-quantiles.
   const a = 1 / (df - 0.5);
   const b = 48 / (a * a);
-  let c = ((((20700 * a) / b - 98) * a - 16) * a + 96.36) as number;
+  let c = (((20700 * a) / b - 98) * a - 16) * a + 96.36;
   const d = ((94.5 / (b + c) - 3) / b + 1) * Math.sqrt((a * Math.PI) / 2) * df;
   let x = d * p;
   let y = x ** (2 / df);
