@@ -1,8 +1,11 @@
-// Bundles the Node entry points (benchmark, headless runs) so they run with plain `node`, WGSL `?raw` imports inlined.
+// Bundles the Node entry points (benchmark, headless runs) so they run with plain `node`, WGSL `?raw` imports inlined
+// with their `#include`s resolved (scripts/wgsl_include.ts).
 // `webgpu` stays external: it is a native addon resolved from node_modules at run time.
 import { defineConfig } from 'vite';
+import { wgslInclude } from './scripts/wgsl_include.ts';
 
 export default defineConfig({
+  plugins: [wgslInclude()],
   // Bundle every dependency (zod, …) so the output runs where only `webgpu` is installed (the lent GPU machine).
   ssr: { noExternal: true, external: ['webgpu'] },
   build: {

@@ -13,6 +13,7 @@
 // Bindings: 0 dout (read), 1 qkv (read), 2 att (read_write), 3 dqkv (read_write), 4 uniform Params.
 // Limits: T ≤ 1024 (a row/column of att lives in workgroup memory), hs ≤ 128.
 // Workgroup: 64 threads. Dispatch: (T, B·H, 1) for every phase.
+// Includes: lib/reduce.wgsl (reduceSum over `red`), expanded at build time.
 
 override PHASE: u32 = 0u;
 
@@ -37,16 +38,7 @@ var<workgroup> w: array<f32, 1024>; // weights of the rows being summed
 var<workgroup> xs: array<f32, 128>; // dout row of the current query (phase 1)
 var<workgroup> red: array<f32, 64>;
 
-fn reduceSum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+#include "lib/reduce.wgsl"
 
 // Row i of the summed matrix, channel d: a dout row (src 0) or a qkv row (src 1), `base` + i·stride + d.
 fn load(src: u32, base: u32, stride: u32, i: u32, d: u32) -> f32 {

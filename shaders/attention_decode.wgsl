@@ -15,6 +15,7 @@
 // Bindings (both entry points): 0 qkv (read), 1 kCache (read_write), 2 vCache (read_write), 3 out (read_write),
 //           4 step (read), 5 uniform Params.
 // Limits: Tmax ≤ 1024, hs ≤ 128.
+// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`), expanded at build time.
 
 struct Params {
   B: u32,
@@ -58,27 +59,7 @@ fn append_kv(@builtin(global_invocation_id) gid: vec3<u32>) {
   vCache[dst] = qkv[b * 3u * p.C + 2u * p.C + c];
 }
 
-fn reduceMax(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-
-fn reduceSum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+#include "lib/reduce.wgsl"
 
 @compute @workgroup_size(64, 1, 1)
 fn attend(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -11,6 +11,7 @@
 // Workgroup: 64 threads handle one (query row t, b, h): scores one key per thread (strided), workgroup max/sum
 // reductions, a coalesced write of the att row, then out[t] = Σ_j p_j v_j with the threads split over (d, key group).
 // Dispatch: (T, B·H, 1).
+// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`), expanded at build time.
 
 struct Params {
   B: u32,
@@ -32,27 +33,7 @@ var<workgroup> w: array<f32, 1024>; // scores, then probabilities, of the curren
 var<workgroup> qs: array<f32, 128>; // the query row of this head
 var<workgroup> red: array<f32, 64>; // reductions and partial outputs
 
-fn reduceMax(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-
-fn reduceSum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+#include "lib/reduce.wgsl"
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

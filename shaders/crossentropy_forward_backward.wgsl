@@ -13,6 +13,7 @@
 //                deterministic). Dispatch (1, 1, 1), after main.
 // Bindings (both entry points): 0 logits (read_write), 1 targets (read), 2 weights (read), 3 losses (read_write),
 //           4 total (read_write), 5 uniform Params.
+// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`; main's reductions), expanded at build time.
 
 struct Params {
   N: u32,
@@ -30,27 +31,7 @@ struct Params {
 const WG: u32 = 64u;
 var<workgroup> red: array<f32, 256>;
 
-fn reduceMax(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-
-fn reduceSum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+#include "lib/reduce.wgsl"
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

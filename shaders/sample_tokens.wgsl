@@ -34,6 +34,8 @@
 //                 an O(V²/256) rank count for top-k/top-p, workgroup prefix sums. Dispatch (B, 1, 1).
 //   advance_step: 1 thread: step[0] ← step[0] + 1. Dispatch (1, 1, 1) after main (and after everything else of the
 //                 step), so a whole generation is one command buffer.
+// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`) and lib/reduce_u32.wgsl (reduceMaxU, reduceSumU over
+// `redU`), expanded at build time.
 // Random numbers: pcg(x) = PCG-RXS-M-XS 32; h = pcg(pcg(pcg(seed) ^ pos) ^ row); u = f32(h >> 8) / 2²⁴ in [0, 1).
 
 override WRITE_PROBS: u32 = 0u;
@@ -93,49 +95,8 @@ fn extensionId(k: u32) -> u32 {
   return p.extensionIds[i / 4u][i % 4u];
 }
 
-fn reduceMax(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-
-fn reduceSum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-
-fn reduceSumU(v: u32, lid: u32) -> u32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  redU[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { redU[lid] = redU[lid] + redU[lid + s]; }
-    workgroupBarrier();
-  }
-  return redU[0];
-}
-
-fn reduceMaxU(v: u32, lid: u32) -> u32 {
-  workgroupBarrier(); // first, not after the final read: see rowSum in layernorm_forward.wgsl
-  redU[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { redU[lid] = max(redU[lid], redU[lid + s]); }
-    workgroupBarrier();
-  }
-  return redU[0];
-}
+#include "lib/reduce.wgsl"
+#include "lib/reduce_u32.wgsl"
 
 // Inclusive prefix sum of sc[0..1024) in place (callers zero-fill beyond V). Thread lid owns sc[4·lid .. 4·lid+4).
 fn scanInclusive(lid: u32) {
