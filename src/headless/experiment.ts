@@ -37,8 +37,9 @@ import {
   labConfig,
   labMethodsFor,
 } from '../train/lab_presets';
+import { applySweepValue, decodeSettingText, SERIES_IDS, STAGES } from '../train/methods';
 import { METRIC } from '../train/metrics';
-import { applySweepValue, type EvalPoint, type SeriesId } from '../train/results';
+import type { EvalPoint } from '../train/results';
 import {
   DEFAULT_RL_CONFIG,
   DEFAULT_RUN_CONFIG,
@@ -49,8 +50,6 @@ import {
 } from '../train/run_config';
 import { type SessionEvent, SftSession } from '../train/sft';
 import type { SuiteResult } from '../train/suite_types';
-
-const SERIES = ['temperature', 'ts', 'bias', 'cap', 'extend'] as const;
 
 const plainObject = z.record(z.string().max(64), z.unknown());
 
@@ -66,7 +65,7 @@ export const experimentSchema = z.strictObject({
       z.strictObject({
         decode: plainObject,
         lengthTag: z.enum(['short', 'medium', 'long']).optional(),
-        stage: z.enum(['sft', 'rl']).optional(),
+        stage: z.enum(STAGES).optional(),
       }),
     )
     .max(64)
@@ -74,11 +73,11 @@ export const experimentSchema = z.strictObject({
   sweeps: z
     .array(
       z.strictObject({
-        series: z.enum(SERIES),
+        series: z.enum(SERIES_IDS),
         values: z.array(z.number().finite()).min(1).max(32),
         decode: plainObject.optional(),
         lengthTag: z.enum(['short', 'medium', 'long']).optional(),
-        stage: z.enum(['sft', 'rl']).optional(),
+        stage: z.enum(STAGES).optional(),
       }),
     )
     .max(16)
@@ -460,15 +459,7 @@ export function describeSuite(r: SuiteResult): string {
 
 /** One line: method and knob, accuracy, mean thinking tokens (correct / wrong), stop rate, time. */
 export function describePoint(p: EvalPoint): string {
-  const d = p.decode;
-  const knob: Record<SeriesId, string> = {
-    temperature: `T=${d.temperature}`,
-    ts: `τ=${d.stopTemperature} T=${d.temperature}`,
-    bias: `bias=${d.stopLogitBias} T=${d.temperature}`,
-    cap: `B=${d.thinkingBudgetTokens} T=${d.temperature}`,
-    extend: `min=${d.minThinkingTokens} ×${d.maxExtensions} T=${d.temperature}`,
-  };
   const f = (x: number | null) => (x === null ? '—' : x.toFixed(1));
   const series = p.lengthTag ? `${p.series} <${p.lengthTag}>` : p.series;
-  return `${series.padEnd(18)} ${knob[p.series].padEnd(22)} accuracy ${(100 * p.accuracy).toFixed(1).padStart(5)}%  thinking ${f(p.meanThinkingTokens)} (correct ${f(p.meanThinkingTokensCorrect)}, wrong ${f(p.meanThinkingTokensWrong)})  stop ${(100 * p.stopRate).toFixed(0)}%  ${p.evalTimeMs.toFixed(0)} ms`;
+  return `${series.padEnd(18)} ${decodeSettingText(p.series, p.decode).padEnd(24)} accuracy ${(100 * p.accuracy).toFixed(1).padStart(5)}%  thinking ${f(p.meanThinkingTokens)} (correct ${f(p.meanThinkingTokensCorrect)}, wrong ${f(p.meanThinkingTokensWrong)})  stop ${(100 * p.stopRate).toFixed(0)}%  ${p.evalTimeMs.toFixed(0)} ms`;
 }

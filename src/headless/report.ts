@@ -12,10 +12,22 @@
 import { parseRunFile, RunFileError } from '../state/run_file';
 import type { RunRecord } from '../state/run_record';
 import type { LengthTag } from '../tasks/types';
-import { type EvalPoint, type SeriesId, sweptValue } from '../train/results';
-import type { DecodeConfig } from '../train/run_config';
+import {
+  decodeSettingText,
+  METHODS,
+  formatKnobNumber as num,
+  PALETTE,
+  SERIES_IDS,
+  type SeriesId,
+  STAGES,
+  type Stage,
+  stageOf,
+  sweptValue,
+  withStages,
+} from '../train/methods';
+import type { EvalPoint } from '../train/results';
 
-export type Stage = 'sft' | 'rl';
+export { type Stage, stageOf };
 
 /** The points of one run to report, with the name that prefixes its series when several runs are charted. */
 export interface ReportRun {
@@ -33,21 +45,7 @@ export class ReportError extends Error {
   override name = 'ReportError';
 }
 
-const METHODS: readonly SeriesId[] = ['temperature', 'ts', 'bias', 'cap', 'extend'];
 const LEVELS: readonly LengthTag[] = ['short', 'medium', 'long'];
-const STAGES: readonly Stage[] = ['sft', 'rl'];
-
-/** Legend names of the stopping methods (as the playground's chart legend). */
-const METHOD_LABEL: Record<SeriesId, string> = {
-  temperature: 'temperature',
-  ts: 'TS',
-  bias: '</think> bias',
-  cap: 's1 cap',
-  extend: 's1 extend',
-};
-
-/** The symbol of each method's swept knob. */
-const KNOB_SYMBOL: Record<SeriesId, string> = { temperature: 'T', ts: 'τ', bias: 'bias', cap: 'B', extend: 'min' };
 
 /** Binomial standard error of an accuracy measured on `problems` problems, as a fraction: sqrt(p(1 − p) / n). */
 export function accuracyStandardError(accuracy: number, problems: number): number {
@@ -57,21 +55,9 @@ export function accuracyStandardError(accuracy: number, problems: number): numbe
 // ---------------------------------------------------------------------------------------------------------------
 // Runs and selection
 
-/**
- * The stage whose weights a point evaluated. Files written before points carried `stage` left it out on RL points
- * too; for those, a point evaluated after the run's SFT steps (or after `rlStartStep`) in a run with an RL stage is an
- * RL point, since RL steps continue the SFT step count.
- */
-export function stageOf(p: EvalPoint, run: Pick<RunRecord, 'config' | 'rlStartStep'>): Stage {
-  if (p.stage) return p.stage;
-  // rlStartStep null: the run recorded that it had no RL stage.
-  const rlStart = run.rlStartStep !== undefined ? run.rlStartStep : run.config.rl ? run.config.sft.steps : null;
-  return rlStart !== null && p.step > rlStart ? 'rl' : 'sft';
-}
-
-/** A run's points for the report, each with its stage spelled out (see stageOf). */
+/** A run's points for the report, each with its stage spelled out (stageOf, src/train/methods.ts). */
 export function reportRun(run: RunRecord): ReportRun {
-  return { name: run.name, points: run.evalPoints.map((p) => ({ ...p, stage: stageOf(p, run) })) };
+  return { name: run.name, points: withStages(run.evalPoints, run) };
 }
 
 /**
@@ -118,7 +104,7 @@ export function parsePointSelector(text: string): PointSelector {
     if (key === 'run') sel.run = value;
     else if (key === 'stage') sel.stage = oneOf(STAGES);
     else if (key === 'level') sel.level = oneOf<LengthTag | 'none'>([...LEVELS, 'none']);
-    else sel.method = oneOf(METHODS);
+    else sel.method = oneOf(SERIES_IDS);
   }
   return sel;
 }
@@ -174,26 +160,7 @@ export interface ReportSeries {
   points: ReportPoint[];
 }
 
-/** Tableau 10: methods keep the playground's colours; the levels, TLDR and the rest take the others. */
-const PALETTE = [
-  '#1f77b4',
-  '#d62728',
-  '#2ca02c',
-  '#9467bd',
-  '#ff7f0e',
-  '#8c564b',
-  '#17becf',
-  '#e377c2',
-  '#7f7f7f',
-  '#bcbd22',
-];
-const METHOD_COLOR: Record<SeriesId, string> = {
-  temperature: PALETTE[0]!,
-  ts: PALETTE[1]!,
-  bias: PALETTE[2]!,
-  cap: PALETTE[3]!,
-  extend: PALETTE[4]!,
-};
+/** Methods keep the playground's colours (src/train/methods.ts); the levels, TLDR and the rest take the others. */
 const KIND_COLOR: Record<Exclude<SeriesKind, 'method'>, string> = {
   levels: PALETTE[5]!,
   tldr: PALETTE[6]!,
@@ -202,28 +169,6 @@ const KIND_COLOR: Record<Exclude<SeriesKind, 'method'>, string> = {
 /** Runs are told apart by marker shape (colours stay with the method). */
 const RUN_MARKERS: readonly MarkerShape[] = ['circle', 'square', 'diamond', 'triangle', 'triangle-down'];
 const KIND_ORDER: readonly SeriesKind[] = ['method', 'levels', 'tldr', 'tldr-method'];
-
-/** A number for labels: 0.25, 4, −2 (a real minus sign). */
-function num(v: number): string {
-  const s = String(Number(v.toPrecision(6)));
-  return s.startsWith('-') ? `−${s.slice(1)}` : s;
-}
-
-function settingOf(series: SeriesId, d: DecodeConfig): string {
-  const t = `T = ${num(d.temperature)}`;
-  switch (series) {
-    case 'temperature':
-      return t;
-    case 'ts':
-      return `τ = ${num(d.stopTemperature)}, ${t}`;
-    case 'bias':
-      return `bias ${d.stopLogitBias > 0 ? '+' : ''}${num(d.stopLogitBias)}, ${t}`;
-    case 'cap':
-      return `B = ${num(d.thinkingBudgetTokens)}, ${t}`;
-    case 'extend':
-      return `min ${num(d.minThinkingTokens)} ×${num(d.maxExtensions)}, ${t}`;
-  }
-}
 
 function kindOf(stage: Stage, tagged: boolean): SeriesKind {
   if (stage === 'sft') return tagged ? 'levels' : 'method';
@@ -237,13 +182,13 @@ function levelRank(p: EvalPoint): number {
 function baseLabel(kind: SeriesKind, method: SeriesId): string {
   switch (kind) {
     case 'method':
-      return METHOD_LABEL[method];
+      return METHODS[method].name;
     case 'levels':
-      return method === 'temperature' ? 'SFT levels' : `SFT levels · ${METHOD_LABEL[method]}`;
+      return method === 'temperature' ? 'SFT levels' : `SFT levels · ${METHODS[method].name}`;
     case 'tldr':
-      return method === 'temperature' ? 'TLDR' : `TLDR · levels · ${METHOD_LABEL[method]}`;
+      return method === 'temperature' ? 'TLDR' : `TLDR · levels · ${METHODS[method].name}`;
     case 'tldr-method':
-      return `TLDR · ${METHOD_LABEL[method]}`;
+      return `TLDR · ${METHODS[method].name}`;
   }
 }
 
@@ -257,7 +202,7 @@ function sweepOf(kind: SeriesKind, method: SeriesId, points: readonly ReportPoin
     const levels = range(first.point.lengthTag ?? 'untagged', last.point.lengthTag ?? 'untagged');
     return temp === '' ? levels : `${levels}, ${temp}`;
   }
-  const knob = `${KNOB_SYMBOL[method]} ${range(num(first.knob), num(last.knob))}`;
+  const knob = `${METHODS[method].knob.symbol} ${range(num(first.knob), num(last.knob))}`;
   return method === 'temperature' || temp === '' ? knob : `${knob}, ${temp}`;
 }
 
@@ -298,7 +243,7 @@ export function reportSeries(
     const sorted = [...groups.values()].sort(
       (a, b) =>
         KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
-        METHODS.indexOf(a.method) - METHODS.indexOf(b.method) ||
+        SERIES_IDS.indexOf(a.method) - SERIES_IDS.indexOf(b.method) ||
         a.step - b.step,
     );
     for (const g of sorted) {
@@ -318,7 +263,7 @@ export function reportSeries(
           point: p,
           stage: p.stage ?? 'sft',
           knob: sweptValue(g.method, p.decode),
-          setting: settingOf(g.method, p.decode),
+          setting: decodeSettingText(g.method, p.decode),
           accuracyPct,
           standardErrorPct,
           barLowPct: own ? 100 * own.low : Math.max(0, accuracyPct - standardErrorPct),
@@ -347,7 +292,7 @@ export function reportSeries(
   // Colours: the kind's own colour unless an earlier series took it, then the first free one of the palette.
   const used = new Set<string>();
   out.forEach((s, i) => {
-    const own = s.kind === 'method' ? METHOD_COLOR[s.method] : KIND_COLOR[s.kind];
+    const own = s.kind === 'method' ? METHODS[s.method].color : KIND_COLOR[s.kind];
     const color = !used.has(own) ? own : (PALETTE.find((c) => !used.has(c)) ?? PALETTE[i % PALETTE.length]!);
     used.add(color);
     s.color = color;

@@ -27,6 +27,7 @@ import { buildParamLayout } from '../model/params';
 import { loadSafetensors, SafetensorsError, saveSafetensors } from '../model/safetensors';
 import { TASK_IDS } from '../tasks/index';
 import type { TrainerState } from '../train/backend';
+import { SERIES_IDS, STAGES } from '../train/methods';
 import { METRIC_KEYS, type MetricKey } from '../train/metrics';
 import {
   decodeConfigSchema,
@@ -150,7 +151,6 @@ const nonNegative = () => z.number().min(0);
 const fraction = () => z.number().min(0).max(1);
 
 const RUN_STATUSES = ['running', 'paused', 'stopped', 'finished', 'interrupted', 'imported', 'error'] as const;
-const SERIES = ['temperature', 'ts', 'bias', 'cap', 'extend'] as const;
 
 const traceSampleSchema = z.strictObject({
   prompt: z.string().max(L.maxTraceChars),
@@ -240,11 +240,11 @@ const histogramBinSchema = z.strictObject({
 const evalPointSchema = z.strictObject({
   id: z.string().min(1).max(L.maxIdChars),
   step: count(),
-  series: z.enum(SERIES),
+  series: z.enum(SERIES_IDS),
   decode: decodeConfigSchema,
   variant: z.string().min(1).max(64),
   lengthTag: z.enum(['short', 'medium', 'long']).optional(),
-  stage: z.enum(['sft', 'rl']).optional(),
+  stage: z.enum(STAGES).optional(),
   problems: count(),
   accuracy: fraction(),
   meanThinkingTokens: nonNegative(),

@@ -3,46 +3,11 @@
  * traces behind it. Plain JSON, saved with the run.
  */
 import type { LengthTag } from '../tasks/types';
-import type { DecodeConfig, Intervention } from './run_config';
+import type { SeriesId, Stage } from './methods';
+import type { DecodeConfig } from './run_config';
 
-/** Chart series: one per stopping method ('temperature' = plain decoding, the temperature being the swept knob). */
-export type SeriesId = 'temperature' | 'ts' | 'bias' | 'cap' | 'extend';
-
-/** How a swept value enters the decode settings (the playground's sweep buttons and the headless runner's sweeps). */
-export function applySweepValue(series: SeriesId, d: DecodeConfig, value: number): DecodeConfig {
-  switch (series) {
-    case 'temperature':
-      return { ...d, intervention: 'none', temperature: value };
-    case 'ts':
-      return { ...d, intervention: 'ts', stopTemperature: value };
-    case 'bias':
-      return { ...d, intervention: 'bias', stopLogitBias: value };
-    case 'cap':
-      return { ...d, intervention: 'cap', thinkingBudgetTokens: value };
-    case 'extend':
-      return { ...d, intervention: 'extend', minThinkingTokens: value };
-  }
-}
-
-/** The value a method sweeps in decode settings `d`: the field `applySweepValue` sets for that series. */
-export function sweptValue(series: SeriesId, d: DecodeConfig): number {
-  switch (series) {
-    case 'temperature':
-      return d.temperature;
-    case 'ts':
-      return d.stopTemperature;
-    case 'bias':
-      return d.stopLogitBias;
-    case 'cap':
-      return d.thinkingBudgetTokens;
-    case 'extend':
-      return d.minThinkingTokens;
-  }
-}
-
-export function seriesFor(intervention: Intervention): SeriesId {
-  return intervention === 'none' ? 'temperature' : intervention;
-}
+// The methods' table lives in methods.ts; these names stay importable from here.
+export { applySweepValue, type SeriesId, seriesFor, sweptValue } from './methods';
 
 export interface TraceSample {
   prompt: string;
@@ -82,8 +47,11 @@ export interface EvalPoint {
   variant: string;
   /** TLDR level the prompts were tagged with (absent: untagged). */
   lengthTag?: LengthTag;
-  /** Which training stage produced the weights: 'rl' after a GRPO / TLDR stage; absent = 'sft'. */
-  stage?: 'sft' | 'rl';
+  /**
+   * Which training stage produced the weights: 'rl' after a GRPO / TLDR stage. Absent in files written before it was
+   * recorded: stageOf (src/train/methods.ts) finds it from the step.
+   */
+  stage?: Stage;
   problems: number;
   /** Fraction verified correct. */
   accuracy: number;

@@ -46,6 +46,7 @@ import {
   CHART_SERIES_COLOR,
   CHART_SERIES_IDS,
   CHART_SERIES_SHAPE,
+  chartPoints,
   chartSeriesLabel,
   chartSeriesOf,
   type MarkerShape,
@@ -349,7 +350,7 @@ function Ring(props: ScatterShapeProps) {
 
 export const AccuracyChart = memo(function AccuracyChart() {
   const liveIds = useStore(useShallow(chartRunIds));
-  const livePoints = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.evalPoints ?? EMPTY_POINTS)));
+  const livePoints = useStore(useShallow((s) => liveIds.map((id) => runPoints(s, id))));
   const liveNames = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.name ?? '')));
   const liveRlNames = useStore(useShallow((s) => liveIds.map((id) => runRlName(s, id))));
   const liveSelected = useStore(useShallow((s) => s.selectedPoint));
@@ -464,17 +465,26 @@ export const AccuracyChart = memo(function AccuracyChart() {
 
 // ---- the selected point: (b) histogram and traces ----
 
+/** The points of run `id`, each with its stage (chartPoints: the same array while they do not change). */
+function runPoints(s: PlaygroundState, id: string): readonly EvalPoint[] {
+  const run = s.runs[id];
+  return run ? chartPoints(run) : EMPTY_POINTS;
+}
+
 /** What the RL stage of run `id` is called on the chart ("TLDR" for a run that is not loaded). */
 function runRlName(s: PlaygroundState, id: string): RlName {
   const run = s.runs[id];
-  return run ? rlSeriesName(run.config, run.evalPoints) : 'TLDR';
+  return run ? rlSeriesName(run.config, chartPoints(run)) : 'TLDR';
 }
 
 function useShownPoint(): { runId: string | null; point: EvalPoint | null; rlName: RlName } {
   const [runId, point, rlName] = useStore(
     useShallow((s): [string | null, EvalPoint | null, RlName] => {
       const r = selectedEvalPoint(s);
-      return r ? [r.run.id, r.point, runRlName(s, r.run.id)] : [null, null, 'TLDR'];
+      if (!r) return [null, null, 'TLDR'];
+      // The point with its stage: the same object on every update (chartPoints caches).
+      const point = r.point.stage !== undefined ? r.point : chartPoints(r.run)[r.run.evalPoints.indexOf(r.point)];
+      return [r.run.id, point ?? r.point, runRlName(s, r.run.id)];
     }),
   );
   return { runId, point, rlName };
@@ -592,7 +602,7 @@ function RateTooltip({ active, payload }: TooltipContentProps) {
 export const RatesChart = memo(function RatesChart() {
   const runId = useStore((s) => s.activeRunId);
   const points = useLagged(
-    useStore((s) => (s.activeRunId === null ? EMPTY_POINTS : (s.runs[s.activeRunId]?.evalPoints ?? EMPTY_POINTS))),
+    useStore((s) => (s.activeRunId === null ? EMPTY_POINTS : runPoints(s, s.activeRunId))),
     LAG_MS.rates,
   );
   const selectPoint = useStore((s) => s.selectPoint);

@@ -4,9 +4,22 @@
  * thinking / answer spans. Charts read only metric keys from src/train/metrics.ts and EvalPoint fields.
  */
 import type { MetricPoint } from '../state/run_record';
+import {
+  knobText,
+  type MarkerShape,
+  METHODS,
+  perMethod,
+  type RunStages,
+  SERIES_IDS,
+  type SeriesId,
+  type Stage,
+  withStages,
+} from '../train/methods';
 import { METRIC } from '../train/metrics';
-import type { EvalPoint, SeriesId } from '../train/results';
+import type { EvalPoint } from '../train/results';
 import { type RunConfig, rlConfigFor } from '../train/run_config';
+
+export { type MarkerShape, SERIES_IDS, type Stage };
 
 /**
  * Most points any chart line draws. Recharts' render time grows with the points: in headless Chromium on a shared
@@ -15,49 +28,29 @@ import { type RunConfig, rlConfigFor } from '../train/run_config';
  */
 export const MAX_CHART_POINTS = 200;
 
-export const SERIES_IDS: readonly SeriesId[] = ['temperature', 'ts', 'bias', 'cap', 'extend'];
-
-export const SERIES_LABEL: Record<SeriesId, string> = {
-  temperature: 'temperature (no intervention)',
-  ts: 'TS: stop-decision temperature τ',
-  bias: 'logit bias on </think>',
-  cap: 's1 cap (budget B)',
-  extend: 's1 extend ("Wait")',
-};
-
+// The methods' names, colours and shapes, from their table (src/train/methods.ts).
+export const SERIES_LABEL = perMethod((m) => m.label);
 /** Short names for legends. */
-export const SERIES_SHORT: Record<SeriesId, string> = {
-  temperature: 'temperature',
-  ts: 'TS τ',
-  bias: '</think> bias',
-  cap: 's1 cap',
-  extend: 's1 extend',
-};
-
-export const SERIES_COLOR: Record<SeriesId, string> = {
-  temperature: '#1f77b4',
-  ts: '#d62728',
-  bias: '#2ca02c',
-  cap: '#9467bd',
-  extend: '#ff7f0e',
-};
-
-export type MarkerShape = 'circle' | 'diamond' | 'square' | 'triangle' | 'star' | 'wye' | 'cross';
-
+export const SERIES_SHORT = perMethod((m) => m.short);
+export const SERIES_COLOR = perMethod((m) => m.color);
 /** Marker shape per method when colours are taken by runs (compare mode). */
-export const SERIES_SHAPE: Record<SeriesId, MarkerShape> = {
-  temperature: 'circle',
-  ts: 'diamond',
-  bias: 'square',
-  cap: 'triangle',
-  extend: 'star',
-};
+export const SERIES_SHAPE = perMethod((m) => m.marker);
 
-/** The training stage whose weights a point evaluated; points saved before points recorded it are SFT points. */
-export type Stage = 'sft' | 'rl';
-
-export function pointStage(p: Pick<EvalPoint, 'stage'>): Stage {
+/**
+ * The stage of a point as the chart's helpers read it: the chart gives them a run's points with their stages spelled
+ * out (chartPoints, by the one rule stageOf in src/train/methods.ts), so an absent stage here means a point that
+ * comes without a run, read as the rule reads one from a run without an RL stage.
+ */
+function stageHere(p: Pick<EvalPoint, 'stage'>): Stage {
   return p.stage === 'rl' ? 'rl' : 'sft';
+}
+
+/**
+ * A run's points as the charts draw them: each with its stage (stageOf). The same array for the same points, so a
+ * selector can call it on every store update.
+ */
+export function chartPoints(run: RunStages & { evalPoints: readonly EvalPoint[] }): readonly EvalPoint[] {
+  return withStages(run.evalPoints, run);
 }
 
 /**
@@ -79,7 +72,7 @@ export const CHART_SERIES_IDS: readonly ChartSeriesId[] = [
 /** The chart series of a point (see ChartSeriesId). */
 export function chartSeriesOf(p: Pick<EvalPoint, 'series' | 'stage'>): ChartSeriesId {
   const method = p.series;
-  if (pointStage(p) === 'sft') return method;
+  if (stageHere(p) === 'sft') return method;
   return method === 'temperature' ? 'rl' : (`rl-${method}` as const);
 }
 
@@ -108,11 +101,11 @@ export function chartSeriesStage(id: ChartSeriesId): Stage {
 /** RL-stage colours: the rest of the same ten-colour palette, so no RL line shares a colour with an SFT one. */
 export const CHART_SERIES_COLOR: Record<ChartSeriesId, string> = {
   ...SERIES_COLOR,
-  rl: '#e377c2',
-  'rl-ts': '#8c564b',
-  'rl-bias': '#bcbd22',
-  'rl-cap': '#7f7f7f',
-  'rl-extend': '#17becf',
+  rl: METHODS.temperature.rlColor,
+  'rl-ts': METHODS.ts.rlColor,
+  'rl-bias': METHODS.bias.rlColor,
+  'rl-cap': METHODS.cap.rlColor,
+  'rl-extend': METHODS.extend.rlColor,
 };
 
 /**
@@ -137,7 +130,7 @@ export type RlName = 'TLDR' | 'GRPO';
  */
 export function rlSeriesName(config: RunConfig, points: readonly Pick<EvalPoint, 'stage' | 'lengthTag'>[]): RlName {
   const rl = rlConfigFor(config);
-  const tagged = points.some((p) => pointStage(p) === 'rl' && p.lengthTag);
+  const tagged = points.some((p) => stageHere(p) === 'rl' && p.lengthTag);
   return rl.reward.lengthPenalty === 'none' && rl.levels.length === 0 && !tagged ? 'GRPO' : 'TLDR';
 }
 
@@ -200,29 +193,14 @@ export function latestValues(timeline: readonly MetricPoint[]): Partial<Record<s
 }
 
 /**
- * The knob a method varies, as "τ = 0.5", "B = 32 tokens", … with the TLDR level the prompts were tagged with and,
- * for the weights of an RL stage, "after RL" ("temperature 0 · <short> · after RL").
+ * The knob a method varies and the temperature ("τ = 0.5 (temperature 0.6)", "temperature 0.6"), with the TLDR level
+ * the prompts were tagged with and, for the weights of an RL stage, "after RL" ("temperature 0 · <short> · after RL").
  */
 export function settingLabel(p: Pick<EvalPoint, 'series' | 'decode' | 'lengthTag' | 'stage'>): string {
-  const knob = knobLabel(p);
+  const temperature = `temperature ${p.decode.temperature}`;
+  const knob = p.series === 'temperature' ? temperature : `${knobText(p.series, p.decode)} (${temperature})`;
   const level = p.lengthTag ? ` · <${p.lengthTag}>` : '';
-  return `${knob}${level}${pointStage(p) === 'rl' ? ' · after RL' : ''}`;
-}
-
-function knobLabel(p: Pick<EvalPoint, 'series' | 'decode'>): string {
-  const d = p.decode;
-  switch (p.series) {
-    case 'temperature':
-      return `temperature ${d.temperature}`;
-    case 'ts':
-      return `τ = ${d.stopTemperature} (temperature ${d.temperature})`;
-    case 'bias':
-      return `bias ${d.stopLogitBias >= 0 ? '+' : ''}${d.stopLogitBias} (temperature ${d.temperature})`;
-    case 'cap':
-      return `B = ${d.thinkingBudgetTokens} tokens (temperature ${d.temperature})`;
-    case 'extend':
-      return `min ${d.minThinkingTokens} tokens, ≤ ${d.maxExtensions} Waits (temperature ${d.temperature})`;
-  }
+  return `${knob}${level}${stageHere(p) === 'rl' ? ' · after RL' : ''}`;
 }
 
 /** One chart datum per eval point (what the scatter draws and the tooltip shows). */
