@@ -15,7 +15,12 @@ export default defineConfig({
     emptyOutDir: true,
     minify: false,
     rollupOptions: {
-      input: { bench: 'bench/bench.ts', experiment: 'src/headless/cli.ts', report: 'src/headless/report_cli.ts' },
+      input: {
+        bench: 'bench/bench.ts',
+        experiment: 'src/headless/cli.ts',
+        report: 'src/headless/report_cli.ts',
+        export: 'src/headless/export_cli.ts',
+      },
       external: ['webgpu'],
       output: { format: 'es', entryFileNames: '[name].mjs' },
     },
