@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmul } from '../../src/cpu/matmul';
+import { matmul, matmulNaive } from '../../src/cpu/matmul';
 import { runDispatches } from '../../src/gpu/dispatch';
 import { chooseSplits, prepareMatmul } from '../../src/gpu/ops/matmul';
 import { expectAllClose } from '../helpers/allclose';
@@ -19,6 +19,35 @@ const SHAPES: [number, number, number][] = [
   [100, 37, 129],
   [33, 130, 700],
 ];
+
+describe('the CPU reference', () => {
+  // The fast loop order (rows of f64 sums) must give the same bits as the textbook m-n-k loop: every sum is taken in
+  // the same order, so any difference (a wrong stride, a lost bias or accumulate) is a bug, not rounding.
+  it('equals the textbook loop bit for bit, for every layout, bias and accumulate', () => {
+    const rng = seeded(5);
+    for (const [M, N, K] of SHAPES.slice(0, 5)) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          for (const withBias of [false, true]) {
+            const a = randomF32(rng, M * K);
+            const b = randomF32(rng, K * N);
+            const bias = withBias ? randomF32(rng, N) : undefined;
+            const c0 = randomF32(rng, M * N);
+            for (const accumulate of [false, true]) {
+              const opts = { transA, transB, bias };
+              const fast = matmul(a, b, M, N, K, { ...opts, accumulateInto: accumulate ? c0.slice() : undefined });
+              const naive = matmulNaive(a, b, M, N, K, {
+                ...opts,
+                accumulateInto: accumulate ? c0.slice() : undefined,
+              });
+              expect(fast).toEqual(naive);
+            }
+          }
+        }
+      }
+    }
+  });
+});
 
 describe('matmul.wgsl against the CPU reference', () => {
   for (const transA of [false, true]) {
