@@ -8,13 +8,20 @@
  * additions are independent of each other. That changes the speed, not the order of any sum: the results are the same
  * bits as the textbook m-n-k loop (tests/kernels/matmul.test.ts checks both).
  */
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: Float32Array;
+  accumulateInto?: Float32Array;
+}
+
 export function matmul(
   a: Float32Array,
   b: Float32Array,
   M: number,
   N: number,
   K: number,
-  opts: { transA?: boolean; transB?: boolean; bias?: Float32Array; accumulateInto?: Float32Array } = {},
+  opts: MatmulOptions = {},
 ): Float32Array {
   const c = opts.accumulateInto ?? new Float32Array(M * N);
   const accumulate = opts.accumulateInto !== undefined;
@@ -46,7 +53,7 @@ export function matmulNaive(
   M: number,
   N: number,
   K: number,
-  opts: { transA?: boolean; transB?: boolean; bias?: Float32Array; accumulateInto?: Float32Array } = {},
+  opts: MatmulOptions = {},
 ): Float32Array {
   const c = opts.accumulateInto ?? new Float32Array(M * N);
   const accumulate = opts.accumulateInto !== undefined;
