@@ -35,7 +35,7 @@ export function matmul(
     for (let k = 0; k < K; k++) {
       const av = A[aRow + k]!;
       const bRow = k * N;
-      for (let n = 0; n < N; n++) row[n] += av * B[bRow + n]!;
+      for (let n = 0; n < N; n++) row[n] = row[n]! + av * B[bRow + n]!;
     }
     const cRow = m * N;
     for (let n = 0; n < N; n++) {
