@@ -48,7 +48,8 @@ import {
   type RunConfig,
   zodIssues,
 } from '../train/run_config';
-import { type SessionEvent, SftSession } from '../train/sft';
+import type { SessionEvent } from '../train/session';
+import { SftSession } from '../train/sft';
 import type { SuiteResult } from '../train/suite_types';
 
 const plainObject = z.record(z.string().max(64), z.unknown());

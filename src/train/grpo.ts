@@ -25,7 +25,8 @@
  * (seed, s), so the resumed stage continues exactly as if it had not stopped; the reference model is then the stage's
  * starting (SFT) weights, passed separately, not the resumed policy.
  *
- * Events are the SFT session's (sft.ts SessionEvent) plus `rollouts` (RlSessionEvent, the worker's WorkerEvent).
+ * Events are the sessions' (session.ts SessionEvent) plus `rollouts` (RlSessionEvent, the worker's WorkerEvent). Run
+ * control, evaluation, boundary work, metrics window and state are the sessions' shared base (session.ts).
  */
 
 import type { ModelConfig } from '../model/config';
@@ -45,28 +46,23 @@ import {
 } from '../tasks/tokenizer';
 import type { LengthTag } from '../tasks/types';
 import type { Backend, DecodeBackend, TrainBackend, TrainerState } from './backend';
-import { buildEvalSet, type EvalItem, type EvalSet, HELD_OUT_SEED_OFFSET, SAMPLE_PROMPTS } from './data';
-import { checkEvalRequest, evaluateModel, generateTraces, traceSample, traceStats } from './evaluate';
+import { buildEvalSet, type EvalItem, HELD_OUT_SEED_OFFSET, SAMPLE_PROMPTS } from './data';
+import { traceStats } from './evaluate';
 import { type GrpoBatch, type GrpoLossConfig, groupAdvantages, grpoStep } from './grpo_loss';
 import { METRIC, type MetricKey, RL_THINKING_TOKENS_BY_LEVEL } from './metrics';
 import type { EvalPoint } from './results';
 import { groupRewards, type RewardParts, type ScoredCompletion } from './rewards';
 import {
-  DEFAULT_DECODE_CONFIG,
   type DecodeConfig,
   type EvalConfig,
   modelConfigFor,
-  parseRunConfig,
   type RlConfig,
   type RunConfig,
   rlConfigFor,
   rlOptimConfigFor,
   taskConfigFor,
 } from './run_config';
-import { Mutex, RunControl } from './run_control';
-import { LOG_WINDOW_MS, MetricsWindow, type SessionEvent, type SessionState, type SessionSummary } from './sft';
-import type { SuiteResult } from './suite_types';
-import { checkSuiteOptions, evaluateSuites, type SuiteEvalOptions } from './suites';
+import { type SessionEvent, TrainingSessionBase } from './session';
 
 /** One sampled completion of a group, as the rollout viewer shows it. */
 export interface RolloutCompletion {
@@ -90,7 +86,7 @@ export interface RolloutsEvent {
 export type RlSessionEvent = SessionEvent | RolloutsEvent;
 
 export interface GrpoSessionOptions {
-  /** Shortest wall time (ms) a metrics event averages over. Default LOG_WINDOW_MS (100). */
+  /** Shortest wall time (ms) a metrics event averages over. Default LOG_WINDOW_MS (100, session.ts). */
   logWindowMs?: number;
   /**
    * The model, when it is not the playground size `config.model` names (tests and benchmarks use smaller ones);
@@ -264,27 +260,16 @@ export function packRollouts(
   return { tokens, targets, completionMask };
 }
 
-export class GrpoSession {
-  readonly config: RunConfig;
+export class GrpoSession extends TrainingSessionBase<RolloutsEvent> {
   readonly rl: RlConfig;
   private readonly policy: TrainBackend;
   /** Frozen SFT model for the KL term (β > 0 only). */
   private readonly reference: TrainBackend | null;
   private readonly decoder: DecodeBackend;
-  private readonly ready: Promise<void>;
-  private readonly lock = new Mutex();
-  private readonly logWindowMs: number;
-  private readonly contextLength: number;
+  protected readonly ready: Promise<void>;
+  protected readonly contextLength: number;
   private readonly lossConfig: GrpoLossConfig;
-  private stepsDone = 0;
-  private state: SessionState | 'idle' = 'idle';
-  private destroyed = false;
-  private readonly control = new RunControl<SessionSummary>();
-  private window = new MetricsWindow(performance.now());
-  private samplePrompts: RlItem[] | null = null;
-  private evalSetCache: { key: string; set: EvalSet } | null = null;
-  private lastSamplesStep = -1;
-  private lastCheckpointStep = -1;
+  private heldOutItems: RlItem[] | null = null;
 
   /**
    * Validates `config` (ConfigError naming every bad field) and loads `from`'s weights into the policy: with fresh
@@ -294,17 +279,15 @@ export class GrpoSession {
   constructor(
     backend: Backend,
     config: RunConfig,
-    private readonly onEvent: (event: RlSessionEvent) => void,
+    onEvent: (event: RlSessionEvent) => void,
     from: TrainerState,
     options: GrpoSessionOptions = {},
   ) {
-    this.config = parseRunConfig(config);
+    super(config, onEvent, options.logWindowMs);
     const rl = rlConfigFor(this.config);
     this.rl = rl;
     const model = options.model ?? modelConfigFor(this.config);
     this.contextLength = model.contextLength;
-    this.logWindowMs = options.logWindowMs ?? LOG_WINDOW_MS;
-    if (!(this.logWindowMs >= 0)) throw new RangeError(`logWindowMs must be ≥ 0, got ${options.logWindowMs}`);
     this.lossConfig = { ...rl.loss, maxCompletionLength: rl.maxCompletionTokens };
     const rows = rl.promptsPerStep * rl.generationsPerPrompt;
     const optim = rlOptimConfigFor(this.config);
@@ -347,114 +330,53 @@ export class GrpoSession {
     return this.policy;
   }
 
-  /** RL steps done (counting those of the checkpoint a resumed stage started from). */
-  get step(): number {
-    return this.stepsDone;
+  /** Evaluates the policy's current weights (as SftSession.evaluate), between two RL steps; the point says 'rl'. */
+  override async evaluate(decode: DecodeConfig, evalCfg: EvalConfig): Promise<EvalPoint> {
+    return { ...(await super.evaluate(decode, evalCfg)), stage: 'rl' };
   }
 
-  get status(): SessionState | 'idle' {
-    return this.state;
+  protected getDecoder(): DecodeBackend {
+    return this.decoder;
   }
 
-  /** Trains until rl.steps steps are done or `stop()` is called; calling it again after a stop continues. */
-  run(): Promise<SessionSummary> {
-    if (this.destroyed) return Promise.reject(new Error('the session was destroyed'));
-    return this.control.start(() => this.train());
+  protected releaseModels(): void {
+    this.decoder.destroy();
+    this.policy.destroy();
+    this.reference?.destroy();
   }
 
-  /** Holds training after the step in progress. */
-  pause(): void {
-    this.control.pause();
+  /** RL steps (rollout batches). */
+  protected get totalSteps(): number {
+    return this.rl.steps;
   }
 
-  resume(): void {
-    this.control.resume();
+  protected get tokensPerStep(): number {
+    return this.rl.promptsPerStep * this.rl.generationsPerPrompt * this.contextLength;
   }
 
-  /** Ends training after the step in progress (also from pause). */
-  stop(): void {
-    this.control.stop();
+  protected get samplesEverySteps(): number {
+    return this.rl.evalEverySteps;
   }
 
-  /** Evaluates the policy's current weights (as SftSession.evaluate), between two RL steps. */
-  async evaluate(decode: DecodeConfig, evalCfg: EvalConfig): Promise<EvalPoint> {
-    checkEvalRequest(decode, evalCfg);
-    const point = await this.atStepBoundary(() =>
-      evaluateModel(this.decoder, this.evalSet(evalCfg), decode, { step: this.stepsDone, seed: evalCfg.seed }),
-    );
-    return { ...point, stage: 'rl' };
+  protected get checkpointEverySteps(): number {
+    return this.rl.checkpointEverySteps;
   }
 
-  /** Evaluates the policy's current weights on the task's evaluation suites (as SftSession.evaluateSuites). */
-  async evaluateSuites(opts: SuiteEvalOptions): Promise<SuiteResult[]> {
-    checkSuiteOptions(this.config, opts);
-    return this.atStepBoundary(() => evaluateSuites(this.decoder, this.config, opts, this.contextLength));
+  protected get sampleMaxNewTokens(): number {
+    return this.rl.maxCompletionTokens;
   }
 
-  /** The policy's weights, moments and optimiser step counter (between RL steps while training runs). */
-  readState(): Promise<TrainerState> {
-    return this.atStepBoundary(() => this.policy.readState());
+  protected override async afterError(): Promise<void> {
+    await this.policy.drain().catch(() => {});
   }
 
-  async destroy(): Promise<void> {
-    if (this.destroyed) return;
-    this.stop();
-    this.destroyed = true;
-    await this.control.inFlight?.catch(() => {});
-    await this.lock.run(async () => {
-      await this.policy.drain().catch(() => {});
-      this.decoder.destroy();
-      this.policy.destroy();
-      this.reference?.destroy();
-    });
+  /** One RL step, then the samples and checkpoint due. The caller holds the lock. */
+  protected async trainStep(): Promise<void> {
+    await this.rlStep();
+    await this.periodicWork(this.stepsDone);
   }
 
-  // ---- training loop ----
-
-  private async train(): Promise<SessionSummary> {
-    const total = this.rl.steps;
-    try {
-      await this.ready;
-      this.setState('running', null);
-      this.window = new MetricsWindow(performance.now());
-      while (this.stepsDone < total) {
-        if (this.control.stopping) break;
-        if (this.control.pausing) {
-          this.flushMetrics();
-          this.setState('paused', null);
-          if (await this.control.waitWhilePaused()) break;
-          this.setState('running', null);
-          this.window = new MetricsWindow(performance.now());
-          continue;
-        }
-        await this.lock.run(async () => {
-          await this.rlStep();
-          const k = this.stepsDone;
-          if (k < total && everyN(this.rl.evalEverySteps, k)) await this.boundaryWork(() => this.emitSamples());
-          if (k < total && everyN(this.rl.checkpointEverySteps, k)) {
-            await this.boundaryWork(() => this.emitCheckpoint());
-          }
-        });
-      }
-      this.flushMetrics();
-      const stopped = this.stepsDone < total;
-      await this.lock.run(async () => {
-        if (this.destroyed) return;
-        const k = this.stepsDone;
-        if (this.rl.evalEverySteps > 0 && this.lastSamplesStep !== k) await this.boundaryWork(() => this.emitSamples());
-        if (this.lastCheckpointStep !== k) await this.boundaryWork(() => this.emitCheckpoint());
-      });
-      const state = stopped ? 'stopped' : 'finished';
-      this.setState(state, null);
-      return { state, steps: this.stepsDone };
-    } catch (e) {
-      await this.policy.drain().catch(() => {});
-      this.setState('error', e instanceof Error ? e.message : String(e));
-      throw e;
-    }
-  }
-
-  /** One RL step (see the module comment). The caller holds the lock. */
+  /** One RL step (see the module comment). */
   private async rlStep(): Promise<void> {
     const c = this.config;
     const rl = this.rl;
@@ -554,25 +476,10 @@ export class GrpoSession {
     });
   }
 
-  /** Greedy completions of a few held-out prompts (levels cycling as in training). */
-  private async emitSamples(): Promise<void> {
-    const k = this.stepsDone;
-    this.lastSamplesStep = k;
-    this.samplePrompts ??= this.heldOutPrompts();
-    const greedy: DecodeConfig = {
-      ...DEFAULT_DECODE_CONFIG,
-      temperature: 0,
-      maxNewTokens: this.rl.maxCompletionTokens,
-    };
-    const traces = await generateTraces(
-      this.decoder,
-      this.config.task.id,
-      this.samplePrompts,
-      this.contextLength,
-      greedy,
-      this.config.seed,
-    );
-    this.emit({ type: 'samples', step: k, samples: traces.map(traceSample) });
+  /** A few held-out prompts for the greedy samples (levels cycling as in training). */
+  protected samplePrompts(): readonly EvalItem[] {
+    this.heldOutItems ??= this.heldOutPrompts();
+    return this.heldOutItems;
   }
 
   private heldOutPrompts(): RlItem[] {
@@ -591,80 +498,6 @@ export class GrpoSession {
       })
       .filter((it) => it.promptIds.length < this.contextLength);
   }
-
-  private async emitCheckpoint(): Promise<void> {
-    const k = this.stepsDone;
-    this.lastCheckpointStep = k;
-    const state = await this.policy.readState();
-    this.emit({ type: 'checkpoint', step: k, state });
-  }
-
-  /** Runs `work` between steps with the metrics so far reported and its time kept out of the step time. */
-  private async boundaryWork<T>(work: () => Promise<T>): Promise<T> {
-    await this.policy.drain();
-    this.flushMetrics();
-    try {
-      return await work();
-    } finally {
-      this.window = new MetricsWindow(performance.now());
-    }
-  }
-
-  private atStepBoundary<T>(work: () => Promise<T>): Promise<T> {
-    if (this.destroyed) return Promise.reject(new Error('the session was destroyed'));
-    return this.lock.run(async () => {
-      await this.ready;
-      return this.boundaryWork(work);
-    });
-  }
-
-  private evalSet(evalCfg: EvalConfig): EvalSet {
-    const key = JSON.stringify([evalCfg.size, evalCfg.variant, evalCfg.seed, evalCfg.lengthTag ?? null]);
-    if (this.evalSetCache?.key !== key) {
-      const set = buildEvalSet(this.config, evalCfg);
-      // The session's model may have a shorter context than the playground size (GrpoSessionOptions.model).
-      const items = set.items.filter((it) => it.promptIds.length < this.contextLength);
-      if (items.length === 0) throw new Error(`every evaluation prompt is at least ${this.contextLength} tokens long`);
-      this.evalSetCache = {
-        key,
-        set: {
-          ...set,
-          contextLength: this.contextLength,
-          items,
-          skipped: set.skipped + set.items.length - items.length,
-        },
-      };
-    }
-    return this.evalSetCache.set;
-  }
-
-  // ---- logging ----
-
-  private flushMetrics(): void {
-    const now = performance.now();
-    const rows = this.rl.promptsPerStep * this.rl.generationsPerPrompt;
-    const values = this.window.values(now, {
-      stepsDone: this.stepsDone,
-      totalSteps: this.rl.steps,
-      tokensPerStep: rows * this.contextLength,
-    });
-    if (values === null) return;
-    this.window = new MetricsWindow(now);
-    this.emit({ type: 'metrics', step: this.stepsDone, values });
-  }
-
-  private setState(state: SessionState, message: string | null): void {
-    this.state = state;
-    this.emit({ type: 'status', state, step: this.stepsDone, message });
-  }
-
-  private emit(event: RlSessionEvent): void {
-    this.onEvent(event);
-  }
-}
-
-function everyN(n: number, k: number): boolean {
-  return n > 0 && k % n === 0;
 }
 
 function mean(values: readonly number[]): number {

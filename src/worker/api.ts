@@ -8,7 +8,7 @@ import type { GrpoResume, RlSessionEvent, RolloutsEvent } from '../train/grpo';
 import type { EvalPoint } from '../train/results';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import type { SelfTestResult } from '../train/selftest';
-import type { SessionEvent, SessionState, SessionSummary } from '../train/sft';
+import type { SessionEvent, SessionState, SessionSummary } from '../train/session';
 import type { SuiteResult } from '../train/suite_types';
 import type { SuiteEvalOptions } from '../train/suites';
 
@@ -20,7 +20,7 @@ export interface EngineInfo {
   fallbackReason: string | null;
 }
 
-/** The session's own types (src/train/sft.ts), re-exported under the worker's names. */
+/** The sessions' own types (src/train/session.ts), re-exported under the worker's names. */
 export type TrainingState = SessionState;
 /** The SFT session's events plus the RL session's `rollouts` (an SFT run never sends one). */
 export type WorkerEvent = RlSessionEvent;

@@ -12,6 +12,7 @@ import { createGpuBackend } from '../train/backend_gpu';
 import { type GrpoResume, GrpoSession } from '../train/grpo';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import { runSelfTest } from '../train/selftest';
+import type { TrainingSession } from '../train/session';
 import { SftSession } from '../train/sft';
 import type { SuiteEvalOptions } from '../train/suites';
 import type { EngineInfo, StoptimeWorkerApi, TrainSummary, WorkerEvent, WorkerEventListener } from './api';
@@ -23,9 +24,8 @@ interface Engine {
 }
 
 let engine: Promise<Engine> | null = null;
-/** The current model's session: both kinds offer pause/resume/stop/evaluate/readState/destroy. */
-type Session = SftSession | GrpoSession;
-let session: Session | null = null;
+/** The current model's session, SFT or GRPO: both are a TrainingSession (src/train/session.ts). */
+let session: TrainingSession | null = null;
 /** True from the moment `train` or `trainRl` is called until it settles (also while it still sets its session up). */
 let training = false;
 /** A `stop` that arrived while `train` was still setting its session up (the session did not exist to take it). */
@@ -59,7 +59,7 @@ function getEngine(forceCpu = false): Promise<Engine> {
   return engine;
 }
 
-function currentSession(): Session {
+function currentSession(): TrainingSession {
   if (!session) throw new Error('no model yet: train one, or select a saved run with a checkpoint');
   return session;
 }
@@ -77,7 +77,7 @@ function send(listener: WorkerEventListener, event: WorkerEvent): void {
 }
 
 /** Destroys the current session and installs `next()`; with `forTraining` false, refused while a run trains. */
-function replaceSession<S extends Session>(next: () => S, forTraining: boolean): Promise<S> {
+function replaceSession<S extends TrainingSession>(next: () => S, forTraining: boolean): Promise<S> {
   const swap = replacing.then(async () => {
     if (!forTraining && training) throw new Error('a run is training: stop it first');
     const old = session;
@@ -92,7 +92,7 @@ function replaceSession<S extends Session>(next: () => S, forTraining: boolean):
 }
 
 /** Installs the session `create` makes (as the current model) and runs it; one training call at a time. */
-async function runTraining(create: (backend: Backend) => Session): Promise<TrainSummary> {
+async function runTraining(create: (backend: Backend) => TrainingSession): Promise<TrainSummary> {
   // Claimed before the first await: a second train or a loadModel arriving meanwhile is refused.
   if (training) throw new Error('a run is training: stop it first');
   training = true;

@@ -9,7 +9,8 @@ import { buildHeldOutData, buildSftData } from '../../src/train/data';
 import type { RlSessionEvent } from '../../src/train/grpo';
 import { METRIC, METRIC_KEYS, type MetricKey } from '../../src/train/metrics';
 import { DEFAULT_RUN_CONFIG, modelConfigFor, optimConfigFor, type RunConfig } from '../../src/train/run_config';
-import { MetricsWindow, type SessionEvent, type SessionSummary, SftSession } from '../../src/train/sft';
+import { MetricsWindow, type SessionEvent, type SessionSummary } from '../../src/train/session';
+import { SftSession } from '../../src/train/sft';
 import type { TrainSummary, WorkerEvent } from '../../src/worker/api';
 import { gpuContext } from '../helpers/gpu';
 
