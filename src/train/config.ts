@@ -2,23 +2,27 @@
  * Optimiser and schedule settings: one plain object, saved with every run. Defaults follow nanoGPT's small-model
  * settings (AdamW β = (0.9, 0.95), weight decay 0.1, clip 1.0, linear warmup then cosine decay to 10%).
  */
-import { ConfigError, type ConfigIssue, checkPositiveInteger } from '../model/config';
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../model/config';
 
-export interface OptimConfig {
+const num = (lo: number, hi: number) => z.number().min(lo).max(hi);
+
+export const optimConfigSchema = z.strictObject({
   /** Peak learning rate, reached after `warmupSteps`. */
-  learningRate: number;
+  learningRate: z.number().gt(0).max(10),
   /** Floor of the cosine decay, as a fraction of `learningRate`. */
-  minLearningRateRatio: number;
-  warmupSteps: number;
+  minLearningRateRatio: num(0, 1),
+  warmupSteps: z.number().int().min(0).max(1e9),
   /** Steps over which the cosine decays; the rate stays at the floor after. */
-  decaySteps: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
+  decaySteps: z.number().int().min(1).max(1e9),
+  weightDecay: num(0, 10),
+  beta1: num(0, 1),
+  beta2: num(0, 1),
+  eps: z.number().gt(0).max(1),
   /** Global gradient-norm clip; 0 disables clipping. */
-  gradClipNorm: number;
-}
+  gradClipNorm: num(0, 1e6),
+});
+export type OptimConfig = z.infer<typeof optimConfigSchema>;
 
 export const DEFAULT_OPTIM_CONFIG: OptimConfig = {
   learningRate: 3e-3,
@@ -40,39 +44,23 @@ export function learningRateAt(c: OptimConfig, step: number): number {
   return minLr + 0.5 * (1 + Math.cos(Math.PI * progress)) * (c.learningRate - minLr);
 }
 
-export function optimConfigIssues(config: unknown, prefix = 'optim'): ConfigIssue[] {
-  if (typeof config !== 'object' || config === null) return [{ path: prefix, message: 'must be an object' }];
-  const c = config as Record<string, unknown>;
-  const issues: ConfigIssue[] = [];
-  const num = (key: string, lo: number, hi: number, loInclusive = true) => {
-    const v = c[key];
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      issues.push({ path: `${prefix}.${key}`, message: `must be a finite number, got ${JSON.stringify(v)}` });
-    } else if (v < lo || (!loInclusive && v === lo) || v > hi) {
-      issues.push({
-        path: `${prefix}.${key}`,
-        message: `must be in ${loInclusive ? '[' : '('}${lo}, ${hi}], got ${v}`,
-      });
-    }
-  };
-  num('learningRate', 0, 10, false);
-  num('minLearningRateRatio', 0, 1);
-  num('weightDecay', 0, 10);
-  num('beta1', 0, 1);
-  num('beta2', 0, 1);
-  num('eps', 0, 1, false);
-  num('gradClipNorm', 0, 1e6);
-  if (c.warmupSteps !== 0) checkPositiveInteger(issues, `${prefix}.warmupSteps`, c.warmupSteps, 1e9);
-  checkPositiveInteger(issues, `${prefix}.decaySteps`, c.decaySteps, 1e9);
-  for (const key of Object.keys(c)) {
-    if (!(key in DEFAULT_OPTIM_CONFIG))
-      issues.push({ path: `${prefix}.${key}`, message: 'is not an optimiser setting' });
-  }
-  return issues;
+/** zod issues as `path: message` pairs with dotted paths ("sft.batchSize"), under `prefix` when given. */
+export function zodIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
+  return error.issues.map((i) => ({
+    path: [prefix, ...i.path.map(String)].filter((s) => s !== '').join('.') || '(root)',
+    message: i.message,
+  }));
 }
 
+/** Every problem with an optimiser config (empty when valid), paths under `prefix`. */
+export function optimConfigIssues(config: unknown, prefix = 'optim'): ConfigIssue[] {
+  const parsed = optimConfigSchema.safeParse(config);
+  return parsed.success ? [] : zodIssues(parsed.error, prefix);
+}
+
+/** `config` itself, typed, or a ConfigError listing every problem. */
 export function validateOptimConfig(config: unknown): OptimConfig {
-  const issues = optimConfigIssues(config);
-  if (issues.length > 0) throw new ConfigError(issues);
-  return config as OptimConfig;
+  const parsed = optimConfigSchema.safeParse(config);
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, 'optim'));
+  return parsed.data;
 }

@@ -3,17 +3,30 @@
  * Plain JSON, nested by concern, every default here. It round-trips through the URL (src/state/url.ts), reaches the
  * worker unchanged and is saved with every run and checkpoint. Untrusted copies (URL, imported files) go through
  * `parseRunConfig`, which names every offending field.
+ *
+ * The zod schemas below are the one definition of the config: every config type here is the schema's `z.infer`, and
+ * each field's documentation sits on its schema entry.
  */
 import { z } from 'zod';
 import { BASELINE_LIMITS, ConfigError, type ConfigIssue, modelConfigIssues, type SizeLimits } from '../model/config';
 import { arithmetic, getTask, type TaskId } from '../tasks/index';
 import { vocabSize } from '../tasks/tokenizer';
-import type { LengthTag } from '../tasks/types';
-import { optimConfigIssues } from './config';
-import type { AdvantageScale, GrpoLossConfig } from './grpo_loss';
-import { DEFAULT_REWARD_CONFIG, type RewardConfig } from './rewards';
+import { optimConfigIssues, zodIssues } from './config';
+import { DEFAULT_REWARD_CONFIG } from './rewards';
+
+/** Re-exported for the importers of the run config's issues (it lives with the optimiser config, one layer down). */
+export { zodIssues };
 
 export const RUN_CONFIG_VERSION = 1;
+
+const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
+const num = (lo: number, hi: number) => z.number().min(lo).max(hi);
+const seedSchema = int(0, 2 ** 31 - 1);
+const lengthTagSchema = z.enum(['short', 'medium', 'long']);
+
+export const playgroundModelSchema = z.enum(['tiny', 'small', 'medium', 'narrow']);
+export type PlaygroundModel = z.infer<typeof playgroundModelSchema>;
+export const PLAYGROUND_MODEL_SIZES = playgroundModelSchema.options;
 
 /** Model sizes offered in the playground; vocabulary is always the task tokenizer's. */
 export const PLAYGROUND_MODELS = {
@@ -26,133 +39,158 @@ export const PLAYGROUND_MODELS = {
    * compute per token. The generalization lab's 'software' scale trains it on a machine without a GPU.
    */
   narrow: { contextLength: 256, dModel: 64, nLayers: 2, nHeads: 4, mlpRatio: 4 },
-} as const;
-export const PLAYGROUND_MODEL_SIZES = Object.keys(PLAYGROUND_MODELS) as [PlaygroundModel, ...PlaygroundModel[]];
-export type PlaygroundModel = keyof typeof PLAYGROUND_MODELS;
+} as const satisfies Record<PlaygroundModel, object>;
 
 /** What a decode does at the stopping point. One intervention at a time, so each chart series isolates one method. */
-export type Intervention = 'none' | 'ts' | 'bias' | 'cap' | 'extend';
+export const interventionSchema = z.enum(['none', 'ts', 'bias', 'cap', 'extend']);
+export type Intervention = z.infer<typeof interventionSchema>;
 
-export interface DecodeConfig {
+export const decodeConfigSchema = z.strictObject({
   /** Global softmax temperature; 0 = greedy. */
-  temperature: number;
+  temperature: num(0, 10),
   /** 0 = off. */
-  topK: number;
+  topK: int(0, 1024),
   /** 1 = off. */
-  topP: number;
-  intervention: Intervention;
+  topP: z.number().gt(0).max(1),
+  intervention: interventionSchema,
   /** 'ts': temperature τ of the two-way stop/continue decision while thinking (1 = no change). */
-  stopTemperature: number;
+  stopTemperature: z.number().gt(0).max(100),
   /** 'bias': added to the `</think>` logit while thinking. */
-  stopLogitBias: number;
+  stopLogitBias: num(-100, 100),
   /** 'cap' (s1 budget forcing): force `</think>` once thinking reaches this many tokens. */
-  thinkingBudgetTokens: number;
+  thinkingBudgetTokens: int(0, 1024),
   /** 'extend' (s1): while thinking is shorter than this, a sampled `</think>` is replaced by "Wait"… */
-  minThinkingTokens: number;
+  minThinkingTokens: int(0, 1024),
   /** …at most this many times per completion. */
-  maxExtensions: number;
+  maxExtensions: int(0, 16),
   /** Generated tokens per completion (also bounded by the context). */
-  maxNewTokens: number;
-}
+  maxNewTokens: int(1, 1024),
+});
+export type DecodeConfig = z.infer<typeof decodeConfigSchema>;
 
-export interface EvalConfig {
+export const evalConfigSchema = z.strictObject({
   /** Problems in the fixed evaluation set (held-out split). */
-  size: number;
+  size: int(1, 4096),
   /** Task variant the evaluation set is drawn from. */
-  variant: string;
+  variant: z.string().min(1).max(64),
   /** Seed of the evaluation set and of sampling. */
-  seed: number;
+  seed: seedSchema,
   /** TLDR: length tag put before every prompt (`<short>`, `<medium>`, `<long>`); absent or null = untagged. */
-  lengthTag?: 'short' | 'medium' | 'long' | null;
-}
+  lengthTag: lengthTagSchema.nullable().optional(),
+});
+export type EvalConfig = z.infer<typeof evalConfigSchema>;
 
-export interface TaskSettings {
-  id: TaskId;
+/** The tasks a config may name: every TaskId of src/tasks (tests/train/run_config.test.ts checks both agree). */
+const CONFIG_TASK_IDS = ['arithmetic', 'general_points', 'sokoban'] as const satisfies readonly TaskId[];
+
+export const taskSettingsSchema = z.strictObject({
+  id: z.enum(CONFIG_TASK_IDS),
   /** 'cot': `<think>` trace then answer; 'answer': answer only. */
-  targetStyle: 'cot' | 'answer';
+  targetStyle: z.enum(['cot', 'answer']),
   /** 'diverse' needs a task with a diverse-instruction variant (Sokoban, General Points). */
-  instructions: 'fixed' | 'diverse';
+  instructions: z.enum(['fixed', 'diverse']),
   /** Arithmetic only: operand digits, trace style and thinking cap (the others use their task defaults). */
-  arithmeticMaxDigits: number;
+  arithmeticMaxDigits: int(1, 6),
   /** 'review': distilled, with slips fixed only by a review pass after the result (stopping early costs accuracy). */
-  arithmeticTraceStyle: 'distilled' | 'concise' | 'review';
-  arithmeticMaxThinkTokens: number;
-}
+  arithmeticTraceStyle: z.enum(['distilled', 'concise', 'review']),
+  arithmeticMaxThinkTokens: int(8, 400),
+});
+export type TaskSettings = z.infer<typeof taskSettingsSchema>;
 
-export interface SftConfig {
-  steps: number;
-  batchSize: number;
+export const sftConfigSchema = z.strictObject({
+  steps: int(1, 1_000_000),
+  batchSize: int(1, 1024),
   /** Examples in the training set (drawn once from the seed). */
-  trainSize: number;
-  learningRate: number;
-  warmupSteps: number;
-  weightDecay: number;
-  gradClipNorm: number;
+  trainSize: int(1, 200_000),
+  learningRate: z.number().gt(0).max(1),
+  warmupSteps: int(0, 1_000_000),
+  weightDecay: num(0, 10),
+  gradClipNorm: num(0, 1000),
   /** Held-out loss every this many steps (0 = never). */
-  evalLossEverySteps: number;
+  evalLossEverySteps: int(0, 1_000_000),
   /** Sample generations every this many steps (0 = never). */
-  samplesEverySteps: number;
+  samplesEverySteps: int(0, 1_000_000),
   /** Weights saved (to IndexedDB, by the UI) every this many steps. */
-  checkpointEverySteps: number;
+  checkpointEverySteps: int(1, 1_000_000),
   /**
    * TLDR warm start: each training prompt gets the length tag of its own trace (`<short>` below `shortBelow` thinking
    * tokens, `<long>` from `longFrom`, `<medium>` between), so the model learns what the tags mean before RL.
    * `untaggedPercent` of the problems (by problem key and seed) stay untagged, so the same SFT model also answers
    * plain prompts (the baseline and decode-time interventions). Absent or null: untagged prompts.
    */
-  lengthTags?: { shortBelow: number; longFrom: number; untaggedPercent?: number } | null;
-}
+  lengthTags: z
+    .strictObject({ shortBelow: int(1, 4096), longFrom: int(1, 4096), untaggedPercent: int(0, 100).optional() })
+    .nullable()
+    .optional(),
+});
+export type SftConfig = z.infer<typeof sftConfigSchema>;
 
 /**
  * GRPO / TLDR settings (src/train/grpo.ts), continuing from an SFT checkpoint. Defaults follow Hugging Face TRL's
  * GRPOConfig where it has the same option (loss_type 'dapo', epsilon 0.2, epsilon_high = epsilon, beta 0,
  * num_iterations 1, scale_rewards 'group', mask_truncated_completions false, temperature 1, max_grad_norm 1,
  * weight_decay 0, constant learning rate); sizes and the learning rate are scaled to the playground's small models.
+ * `loss` is grpo_loss.ts's GrpoLossConfig less maxCompletionLength (which is `maxCompletionTokens`), `scaleRewards`
+ * its AdvantageScale and `reward` rewards.ts's RewardConfig: the sessions pass them on, so the compiler checks that
+ * they agree.
  */
-export interface RlConfig {
+export const rlConfigSchema = z.strictObject({
   /** RL optimiser steps (the step counter restarts at 0 from the SFT checkpoint). */
-  steps: number;
+  steps: int(1, 1_000_000),
   /** P: prompts drawn per step (training split). */
-  promptsPerStep: number;
+  promptsPerStep: int(1, 1024),
   /** G: completions sampled per prompt (one group). */
-  generationsPerPrompt: number;
+  generationsPerPrompt: int(2, 64),
   /** Constant learning rate of the RL AdamW (fresh moments). */
-  learningRate: number;
-  gradClipNorm: number;
+  learningRate: z.number().gt(0).max(1),
+  gradClipNorm: num(0, 1000),
   /**
    * Rollout sampling temperature. Must be 1 in v1: the loss's log-probabilities are those of the unscaled logits
    * (T = 1), so any other temperature would make the sampling policy differ from the one the ratio assumes.
    */
-  temperature: number;
+  temperature: z.number().refine((t) => t === 1, 'must be 1 (the loss takes log-probabilities at temperature 1)'),
   /** Most generated tokens per completion (also bounded by the context); dr_grpo's normaliser. */
-  maxCompletionTokens: number;
+  maxCompletionTokens: int(1, 1024),
   /** The loss (grpo_loss.ts); its maxCompletionLength is `maxCompletionTokens`. */
-  loss: Omit<GrpoLossConfig, 'maxCompletionLength'>;
+  loss: z.strictObject({
+    lossType: z.enum(['grpo', 'dr_grpo', 'dapo']),
+    epsilon: z.number().min(0).lt(1),
+    epsilonHigh: num(0, 10),
+    beta: num(0, 100),
+    maskTruncatedCompletions: z.boolean(),
+  }),
   /** μ: updates per batch of rollouts (> 1: the ratio is taken against the log-probs before the first update). */
-  numIterations: number;
-  scaleRewards: AdvantageScale;
+  numIterations: int(1, 16),
+  scaleRewards: z.enum(['group', 'batch', 'none']),
   /** Floor of the advantage divisor (see groupAdvantages). */
-  stdFloor: number;
-  reward: RewardConfig;
+  stdFloor: num(0, 1),
+  reward: z.strictObject({
+    formatReward: num(0, 10),
+    lengthPenalty: z.enum(['none', 'budget', 'group']),
+    lambda: num(0, 100),
+    budgets: z.strictObject({ short: int(1, 4096), medium: int(1, 4096), long: int(1, 4096) }),
+  }),
   /** Length tags mixed in every batch (prompt i of step s gets levels[(s·P + i) mod L]); empty: plain GRPO. */
-  levels: LengthTag[];
+  levels: z.array(lengthTagSchema).max(3),
   /** Greedy samples of held-out prompts every this many steps (0 = never). */
-  evalEverySteps: number;
+  evalEverySteps: int(0, 1_000_000),
   /** Weights emitted as a checkpoint every this many steps. */
-  checkpointEverySteps: number;
-}
+  checkpointEverySteps: int(1, 1_000_000),
+});
+export type RlConfig = z.infer<typeof rlConfigSchema>;
 
-export interface RunConfig {
-  version: typeof RUN_CONFIG_VERSION;
-  seed: number;
-  task: TaskSettings;
-  model: { size: PlaygroundModel };
-  sft: SftConfig;
-  eval: EvalConfig;
-  decode: DecodeConfig;
+export const runConfigSchema = z.strictObject({
+  version: z.literal(RUN_CONFIG_VERSION),
+  seed: seedSchema,
+  task: taskSettingsSchema,
+  model: z.strictObject({ size: playgroundModelSchema }),
+  sft: sftConfigSchema,
+  eval: evalConfigSchema,
+  decode: decodeConfigSchema,
   /** RL stage settings; absent: DEFAULT_RL_CONFIG (see rlConfigFor). */
-  rl?: RlConfig;
-}
+  rl: rlConfigSchema.optional(),
+});
+export type RunConfig = z.infer<typeof runConfigSchema>;
 
 export const DEFAULT_RL_CONFIG: RlConfig = {
   steps: 200,
@@ -218,104 +256,16 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   decode: DEFAULT_DECODE_CONFIG,
 };
 
-const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
-const num = (lo: number, hi: number) => z.number().min(lo).max(hi);
-
-export const decodeConfigSchema = z.strictObject({
-  temperature: num(0, 10),
-  topK: int(0, 1024),
-  topP: z.number().gt(0).max(1),
-  intervention: z.enum(['none', 'ts', 'bias', 'cap', 'extend']),
-  stopTemperature: z.number().gt(0).max(100),
-  stopLogitBias: num(-100, 100),
-  thinkingBudgetTokens: int(0, 1024),
-  minThinkingTokens: int(0, 1024),
-  maxExtensions: int(0, 16),
-  maxNewTokens: int(1, 1024),
-});
-
-export const evalConfigSchema = z.strictObject({
-  size: int(1, 4096),
-  variant: z.string().min(1).max(64),
-  seed: int(0, 2 ** 31 - 1),
-  lengthTag: z.enum(['short', 'medium', 'long']).nullable().optional(),
-});
-
-export const rlConfigSchema = z.strictObject({
-  steps: int(1, 1_000_000),
-  promptsPerStep: int(1, 1024),
-  generationsPerPrompt: int(2, 64),
-  learningRate: z.number().gt(0).max(1),
-  gradClipNorm: num(0, 1000),
-  temperature: z.number().refine((t) => t === 1, 'must be 1 (the loss takes log-probabilities at temperature 1)'),
-  maxCompletionTokens: int(1, 1024),
-  loss: z.strictObject({
-    lossType: z.enum(['grpo', 'dr_grpo', 'dapo']),
-    epsilon: z.number().min(0).lt(1),
-    epsilonHigh: num(0, 10),
-    beta: num(0, 100),
-    maskTruncatedCompletions: z.boolean(),
-  }),
-  numIterations: int(1, 16),
-  scaleRewards: z.enum(['group', 'batch', 'none']),
-  stdFloor: num(0, 1),
-  reward: z.strictObject({
-    formatReward: num(0, 10),
-    lengthPenalty: z.enum(['none', 'budget', 'group']),
-    lambda: num(0, 100),
-    budgets: z.strictObject({ short: int(1, 4096), medium: int(1, 4096), long: int(1, 4096) }),
-  }),
-  levels: z.array(z.enum(['short', 'medium', 'long'])).max(3),
-  evalEverySteps: int(0, 1_000_000),
-  checkpointEverySteps: int(1, 1_000_000),
-});
-
-export const runConfigSchema = z.strictObject({
-  version: z.literal(RUN_CONFIG_VERSION),
-  seed: int(0, 2 ** 31 - 1),
-  task: z.strictObject({
-    id: z.enum(['arithmetic', 'general_points', 'sokoban']),
-    targetStyle: z.enum(['cot', 'answer']),
-    instructions: z.enum(['fixed', 'diverse']),
-    arithmeticMaxDigits: int(1, 6),
-    arithmeticTraceStyle: z.enum(['distilled', 'concise', 'review']),
-    arithmeticMaxThinkTokens: int(8, 400),
-  }),
-  model: z.strictObject({ size: z.enum(PLAYGROUND_MODEL_SIZES) }),
-  sft: z.strictObject({
-    steps: int(1, 1_000_000),
-    batchSize: int(1, 1024),
-    trainSize: int(1, 200_000),
-    learningRate: z.number().gt(0).max(1),
-    warmupSteps: int(0, 1_000_000),
-    weightDecay: num(0, 10),
-    gradClipNorm: num(0, 1000),
-    evalLossEverySteps: int(0, 1_000_000),
-    samplesEverySteps: int(0, 1_000_000),
-    checkpointEverySteps: int(1, 1_000_000),
-    lengthTags: z
-      .strictObject({ shortBelow: int(1, 4096), longFrom: int(1, 4096), untaggedPercent: int(0, 100).optional() })
-      .nullable()
-      .optional(),
-  }),
-  eval: evalConfigSchema,
-  decode: decodeConfigSchema,
-  rl: rlConfigSchema.optional(),
-});
-
-/** zod issues as `path: message` pairs with dotted paths ("sft.batchSize"). */
-export function zodIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
-  return error.issues.map((i) => ({
-    path: [prefix, ...i.path.map(String)].filter((s) => s !== '').join('.') || '(root)',
-    message: i.message,
-  }));
-}
-
 /** Every problem with an untrusted run config (empty when valid), including cross-field rules. */
 export function runConfigIssues(input: unknown, limits: SizeLimits = BASELINE_LIMITS): ConfigIssue[] {
+  return checkRunConfig(input, limits).issues;
+}
+
+/** The config as the schema parsed it (null when it did not) and every problem, cross-field rules included. */
+function checkRunConfig(input: unknown, limits: SizeLimits): { config: RunConfig | null; issues: ConfigIssue[] } {
   const parsed = runConfigSchema.safeParse(input);
-  if (!parsed.success) return zodIssues(parsed.error);
-  const c = parsed.data as RunConfig;
+  if (!parsed.success) return { config: null, issues: zodIssues(parsed.error) };
+  const c = parsed.data;
   const issues: ConfigIssue[] = [];
   const task = getTask(c.task.id);
   if (c.task.instructions === 'diverse' && task.diverseVariant === null) {
@@ -337,7 +287,7 @@ export function runConfigIssues(input: unknown, limits: SizeLimits = BASELINE_LI
   issues.push(...modelConfigIssues(modelConfigFor(c), limits));
   issues.push(...optimConfigIssues(optimConfigFor(c), 'sft'));
   if (c.rl) issues.push(...rlConfigIssues(c.rl));
-  return issues;
+  return { config: c, issues };
 }
 
 /** The config without its RL settings (absent `rl`: the defaults, see rlConfigFor). */
@@ -419,11 +369,15 @@ export function rlOptimConfigFor(c: RunConfig) {
   };
 }
 
-/** The config typed, or a ConfigError listing every problem. */
+/** Whether `input` is a valid run config: the schema and the cross-field rules (runConfigIssues). */
+export function isRunConfig(input: unknown, limits: SizeLimits = BASELINE_LIMITS): input is RunConfig {
+  return runConfigIssues(input, limits).length === 0;
+}
+
+/** `input` itself, typed, or a ConfigError listing every problem. */
 export function parseRunConfig(input: unknown, limits: SizeLimits = BASELINE_LIMITS): RunConfig {
-  const issues = runConfigIssues(input, limits);
-  if (issues.length > 0) throw new ConfigError(issues);
-  return input as RunConfig;
+  if (isRunConfig(input, limits)) return input;
+  throw new ConfigError(runConfigIssues(input, limits));
 }
 
 /** The model config a run trains: the playground size, the tokenizer's vocabulary, the run's seed. */

@@ -3,7 +3,11 @@
  * neither block SFT nor reach the SFT run's config, while every other issue still does; the RL stage takes the run's
  * own config with the edited RL settings, so the edited SFT settings never block it.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { TASK_IDS, type TaskId } from '../../src/tasks/index';
+import type { LengthTag } from '../../src/tasks/types';
+import type { AdvantageScale, GrpoLossConfig } from '../../src/train/grpo_loss';
+import type { RewardConfig } from '../../src/train/rewards';
 import {
   DEFAULT_RL_CONFIG,
   DEFAULT_RUN_CONFIG,
@@ -11,6 +15,7 @@ import {
   type RunConfig,
   rlStageConfig,
   runConfigIssues,
+  runConfigSchema,
   sftConfigIssues,
   sftRunConfig,
 } from '../../src/train/run_config';
@@ -96,5 +101,19 @@ describe('rlStageConfig', () => {
     const badRun: RunConfig = { ...run, eval: { ...run.eval, variant: 'no-such-variant' } };
     const stage = rlStageConfig(badRun, DEFAULT_RL_CONFIG);
     expect(stage.ok ? [] : stage.issues.map((i) => i.path)).toEqual(['eval.variant']);
+  });
+});
+
+describe('the schema is the config', () => {
+  it('names every task of src/tasks, and only those', () => {
+    expect([...runConfigSchema.shape.task.shape.id.options].sort()).toEqual([...TASK_IDS].sort());
+  });
+
+  it('the types the schema infers are the ones the tasks, the loss and the rewards take (checked by tsc)', () => {
+    expectTypeOf<RunConfig['task']['id']>().toEqualTypeOf<TaskId>();
+    expectTypeOf<RlConfig['loss']>().toEqualTypeOf<Omit<GrpoLossConfig, 'maxCompletionLength'>>();
+    expectTypeOf<RlConfig['scaleRewards']>().toEqualTypeOf<AdvantageScale>();
+    expectTypeOf<RlConfig['reward']>().toEqualTypeOf<RewardConfig>();
+    expectTypeOf<RlConfig['levels']>().toEqualTypeOf<LengthTag[]>();
   });
 });
