@@ -24,9 +24,11 @@ indices agree with the TypeScript verifiers on any text, emoji and lone surrogat
 
 import json
 import os
+import re
 from array import array
 from collections import deque
 from fractions import Fraction
+from functools import lru_cache
 
 MAX_COMPLETION_CHARS = 8192
 SPECIAL_TOKENS = ("<pad>", "<eos>", "<think>", "</think>", "<answer>", "</answer>", "<short>", "<medium>", "<long>")
@@ -112,16 +114,20 @@ def extract_answer(text):
     return answer or None
 
 
+_SPECIAL_RE = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
+
+
+@lru_cache(maxsize=8192)
 def tokens_of(text):
-    """Stoptime's tokenization: special tokens where spelled, every other UTF-16 unit one token."""
-    out, i = [], 0
-    while i < len(text):
-        special = None
-        if text[i] == "<":
-            special = next((s for s in SPECIAL_TOKENS if text.startswith(s, i)), None)
-        out.append(special or text[i])
-        i += len(special) if special else 1
-    return out
+    """Stoptime's tokenization (a tuple): special tokens where spelled, every other UTF-16 unit one token. No special
+    token is a prefix of another, so splitting on them is the tokenizer's greedy scan."""
+    out = []
+    for k, part in enumerate(_SPECIAL_RE.split(text)):
+        if k % 2:
+            out.append(part)
+        else:
+            out.extend(part)
+    return tuple(out)
 
 
 def stoptime_token_count(text):
@@ -171,19 +177,19 @@ def well_formed(text, style="cot"):
         return i - start
 
     if style == "cot":
-        if tokens[i:i + 1] != [THINK_START]:
+        if tokens[i:i + 1] != (THINK_START,):
             return False
         i += 1
         plain_run()
-        if tokens[i:i + 1] != [THINK_END]:
+        if tokens[i:i + 1] != (THINK_END,):
             return False
         i += 1
-    if tokens[i:i + 1] != [ANSWER_START]:
+    if tokens[i:i + 1] != (ANSWER_START,):
         return False
     i += 1
     if plain_run() == 0:
         return False
-    return tokens[i:] == [ANSWER_END, EOS]
+    return tokens[i:] == (ANSWER_END, EOS)
 
 
 # ---------------------------------------------------------------- verifiers
