@@ -85,6 +85,8 @@ def stop_scaled_prob(p_stop, tau):
     if p_stop >= 1:
         return 1.0
     z = (math.log(p_stop) - math.log1p(-p_stop)) / tau
+    if -z > 709:  # exp overflows: JavaScript's Infinity gives 1 / (1 + ∞) = 0
+        return 0.0
     return 1 / (1 + math.exp(-z))
 
 
