@@ -2,7 +2,7 @@
  * A run's task data as TRL dataset rows (JSON Lines), deterministic from its RunConfig:
  *
  *   sft/train.jsonl      prompt–completion pairs: the run's SFT set (buildSftSet: trainSize, seed, target style,
- *                        instructions, length tags), completion = the target (`…</answer><eos>`)
+ *                        instructions, length tags), completion = the target (`…</answer><eos>`), reward columns too
  *   sft/eval.jsonl       the held-out loss set (variant 'id', seed + HELD_OUT_SEED_OFFSET, the run's target style)
  *   grpo/train.jsonl     prompt-only rows: the RL prompts of every step in the order the run draws them
  *                        (rlPromptsAt(step) for step 0 … rl.steps − 1, levels mixed as the run mixes them)
@@ -52,6 +52,7 @@ export function promptRow(
   return { prompt, level, variant, key: getTask(task).problemKey(problem), ...rewardColumns(task, problem) };
 }
 
+/** An SFT row: prompt, completion (the target), its metadata and the reward columns (to score completions too). */
 function sftRow(s: Sample<unknown>): Row {
   return {
     prompt: s.prompt,
@@ -60,6 +61,7 @@ function sftRow(s: Sample<unknown>): Row {
     level: s.meta.lengthTag,
     thinking_tokens: s.meta.thinkingTokens,
     key: s.meta.key,
+    ...rewardColumns(s.meta.task, s.problem),
   };
 }
 

@@ -13,7 +13,7 @@ import type { RlConfig, RunConfig, SftConfig } from '../train/run_config';
 import { rlConfigFor } from '../train/run_config';
 
 /** The TRL release whose option names the mapping follows (GRPOConfig / SFTConfig of huggingface/trl main). */
-export const TRL_VERSION = '1.1 (huggingface/trl main, 1.1.0.dev0; names unchanged since 0.20)';
+export const TRL_VERSION = '1.1.0.dev0 (huggingface/trl main, GRPOConfig and SFTConfig as read on 2026-12-04)';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
