@@ -1,7 +1,9 @@
 /**
- * The run config in the URL hash, so that a link reproduces a run (seed included). Every setting is listed once in
- * `SETTINGS`, a typed table of short URL key → config field, and that one table drives both writing and parsing
- * (the TensorFlow Playground `state.ts` pattern).
+ * The run config in the URL hash, so that a link reproduces a run (seed included). Every setting is one row of
+ * `ROWS`: a short URL key and the config path it stands for. What a value may be is read from the config's zod schema
+ * (runConfigSchema) at that path: a number (an integer or not), one of an enum's names, a yes/no flag (1 / 0), a list
+ * of an enum's names, or a name. That one table drives both writing and parsing (the TensorFlow Playground `state.ts`
+ * pattern).
  *
  * Parsing treats the hash as hostile: it never throws, never evaluates anything and never writes a key it did not
  * define. Each field is checked on its own (format, then the run-config schema and its cross-field rules); a bad one
@@ -10,21 +12,14 @@
  * The RL settings (`rl`, optional in the config: absent means DEFAULT_RL_CONFIG) are written only when the config
  * has them, and a link without any valid RL key leaves `rl` as it was, so old links and RL-free configs are unchanged.
  */
-import type { LengthTag } from '../tasks/types';
-import type { RewardConfig } from '../train/rewards';
+import { z } from 'zod';
 import {
   DEFAULT_RUN_CONFIG,
-  type DecodeConfig,
-  type EvalConfig,
-  type Intervention,
-  PLAYGROUND_MODEL_SIZES,
-  type RlConfig,
   RUN_CONFIG_VERSION,
   type RunConfig,
   rlConfigFor,
   runConfigIssues,
-  type SftConfig,
-  type TaskSettings,
+  runConfigSchema,
 } from '../train/run_config';
 
 /** Longer hashes are ignored whole: every legitimate link is far shorter. */
@@ -33,525 +28,251 @@ export const MAX_HASH_CHARS = 2000;
 const MAX_VALUE_CHARS = 40;
 const VERSION_KEY = 'v';
 
-interface SettingBase {
+/** The dotted path of every leaf of the run config (arrays are leaves), e.g. "sft.batchSize". */
+type LeafPaths<T> = {
+  [K in keyof T & string]-?: NonNullable<T[K]> extends readonly unknown[]
+    ? K
+    : NonNullable<T[K]> extends object
+      ? `${K}.${LeafPaths<NonNullable<T[K]>>}`
+      : K;
+}[keyof T & string];
+export type ConfigPath = LeafPaths<RunConfig>;
+
+/** Every setting of a run, once: URL key and config path. Order is the order written to the URL. */
+const ROWS: readonly (readonly [key: string, path: ConfigPath])[] = [
+  ['seed', 'seed'],
+  ['task', 'task.id'],
+  ['style', 'task.targetStyle'],
+  ['instr', 'task.instructions'],
+  ['digits', 'task.arithmeticMaxDigits'],
+  ['trace', 'task.arithmeticTraceStyle'],
+  ['thinkcap', 'task.arithmeticMaxThinkTokens'],
+  ['model', 'model.size'],
+  ['steps', 'sft.steps'],
+  ['batch', 'sft.batchSize'],
+  ['ntrain', 'sft.trainSize'],
+  ['lr', 'sft.learningRate'],
+  ['warmup', 'sft.warmupSteps'],
+  ['wd', 'sft.weightDecay'],
+  ['clip', 'sft.gradClipNorm'],
+  ['evalevery', 'sft.evalLossEverySteps'],
+  ['sampleevery', 'sft.samplesEverySteps'],
+  ['ckptevery', 'sft.checkpointEverySteps'],
+  ['evaln', 'eval.size'],
+  ['evalvar', 'eval.variant'],
+  ['evalseed', 'eval.seed'],
+  ['temp', 'decode.temperature'],
+  ['topk', 'decode.topK'],
+  ['topp', 'decode.topP'],
+  ['stop', 'decode.intervention'],
+  ['tau', 'decode.stopTemperature'],
+  ['bias', 'decode.stopLogitBias'],
+  ['budget', 'decode.thinkingBudgetTokens'],
+  ['minthink', 'decode.minThinkingTokens'],
+  ['waits', 'decode.maxExtensions'],
+  ['maxnew', 'decode.maxNewTokens'],
+  // The RL stage: every field of RlConfig but `temperature`, which must be 1.
+  ['rlsteps', 'rl.steps'],
+  ['rlprompts', 'rl.promptsPerStep'],
+  ['rlgens', 'rl.generationsPerPrompt'],
+  ['rllr', 'rl.learningRate'],
+  ['rlclip', 'rl.gradClipNorm'],
+  ['rlmaxnew', 'rl.maxCompletionTokens'],
+  ['rlloss', 'rl.loss.lossType'],
+  ['rleps', 'rl.loss.epsilon'],
+  ['rlepshi', 'rl.loss.epsilonHigh'],
+  ['rlbeta', 'rl.loss.beta'],
+  ['rlmasktrunc', 'rl.loss.maskTruncatedCompletions'],
+  ['rliters', 'rl.numIterations'],
+  ['rlscale', 'rl.scaleRewards'],
+  ['rlstdfloor', 'rl.stdFloor'],
+  ['rlformat', 'rl.reward.formatReward'],
+  ['rlpenalty', 'rl.reward.lengthPenalty'],
+  ['rllambda', 'rl.reward.lambda'],
+  ['rlbshort', 'rl.reward.budgets.short'],
+  ['rlbmedium', 'rl.reward.budgets.medium'],
+  ['rlblong', 'rl.reward.budgets.long'],
+  // Order matters (prompt i of step s gets levels[(s·P + i) mod L]), so the list is kept as written.
+  ['rllevels', 'rl.levels'],
+  ['rlsampleevery', 'rl.evalEverySteps'],
+  ['rlckptevery', 'rl.checkpointEverySteps'],
+];
+
+/** A setting: its row, what its values may be (from the schema), and how it reads and writes a config. */
+export interface Setting {
   /** Short key in the URL hash. */
   key: string;
   /** Dotted config path, as in `runConfigIssues` ("sft.batchSize"). */
-  path: string;
+  path: ConfigPath;
   /** 'rl': part of the optional RL section, written only when the config has one. */
   section?: 'rl';
-}
-
-export interface NumberSetting extends SettingBase {
-  kind: 'number';
+  /**
+   * 'number' (`integer` or not); 'enum': one of `values` (a flag: 0 / 1); 'list': `empty` or a comma list of distinct
+   * `values`; 'name': a short lowercase name (eval.variant, checked against the task by runConfigIssues).
+   */
+  kind: 'number' | 'enum' | 'list' | 'name';
   integer: boolean;
-  get(c: RunConfig): number;
-  set(c: RunConfig, value: number): RunConfig;
-}
-
-export interface EnumSetting extends SettingBase {
-  kind: 'enum';
   values: readonly string[];
+  /** The value as written in the URL. */
   get(c: RunConfig): string;
-  /** Null when `raw` is not one of `values`. */
-  parse(c: RunConfig, raw: string): RunConfig | null;
+  /** `c` with the value `raw` stands for, or why `raw` is refused. */
+  parse(c: RunConfig, raw: string): RunConfig | string;
 }
 
-/** An ordered list of distinct names, written as a comma list ("short,long") or `empty` for none. */
-export interface ListSetting extends SettingBase {
-  kind: 'list';
-  values: readonly string[];
-  /** The value written for an empty list. */
-  empty: string;
-  /** The encoded list. */
-  get(c: RunConfig): string;
-  /** Null when `raw` is neither `empty` nor a comma list of `values`. */
-  parse(c: RunConfig, raw: string): RunConfig | null;
-}
-
-export type Setting = NumberSetting | EnumSetting | ListSetting;
-
-function num(
-  key: string,
-  path: string,
-  integer: boolean,
-  get: (c: RunConfig) => number,
-  set: (c: RunConfig, v: number) => RunConfig,
-): NumberSetting {
-  return { kind: 'number', key, path, integer, get, set };
-}
-
-function choice<V extends string>(
-  key: string,
-  path: string,
-  values: readonly V[],
-  get: (c: RunConfig) => V,
-  set: (c: RunConfig, v: V) => RunConfig,
-): EnumSetting {
-  return {
-    kind: 'enum',
-    key,
-    path,
-    values,
-    get,
-    parse(c, raw) {
-      const v = values.find((x) => x === raw);
-      return v === undefined ? null : set(c, v);
-    },
-  };
-}
-
-/** A yes/no setting, written as 1 / 0. */
-function flag(
-  key: string,
-  path: string,
-  get: (c: RunConfig) => boolean,
-  set: (c: RunConfig, v: boolean) => RunConfig,
-): EnumSetting {
-  return choice(
-    key,
-    path,
-    ['0', '1'],
-    (c) => (get(c) ? '1' : '0'),
-    (c, v) => set(c, v === '1'),
-  );
-}
-
-function list<V extends string>(
-  key: string,
-  path: string,
-  values: readonly V[],
-  empty: string,
-  get: (c: RunConfig) => readonly V[],
-  set: (c: RunConfig, v: V[]) => RunConfig,
-): ListSetting {
-  return {
-    kind: 'list',
-    key,
-    path,
-    values,
-    empty,
-    get: (c) => (get(c).length === 0 ? empty : get(c).join(',')),
-    parse(c, raw) {
-      if (raw === empty) return set(c, []);
-      const items: V[] = [];
-      for (const part of raw.split(',')) {
-        const v = values.find((x) => x === part);
-        if (v === undefined) return null;
-        items.push(v);
-      }
-      // Repeats pass here and are refused by the run-config rules, with their own message.
-      return set(c, items);
-    },
-  };
-}
-
-/** `setting` as part of the optional RL section. */
-function inRl<S extends Setting>(setting: S): S {
-  return { ...setting, section: 'rl' };
-}
-
-const task = (c: RunConfig, patch: Partial<TaskSettings>): RunConfig => ({ ...c, task: { ...c.task, ...patch } });
-const sft = (c: RunConfig, patch: Partial<SftConfig>): RunConfig => ({ ...c, sft: { ...c.sft, ...patch } });
-const evalSet = (c: RunConfig, patch: Partial<EvalConfig>): RunConfig => ({ ...c, eval: { ...c.eval, ...patch } });
-const decode = (c: RunConfig, patch: Partial<DecodeConfig>): RunConfig => ({
-  ...c,
-  decode: { ...c.decode, ...patch },
-});
-
-// RL setters start from the config's RL settings, or the defaults when it has none (see rlConfigFor).
-const rl = (c: RunConfig, patch: Partial<RlConfig>): RunConfig => ({ ...c, rl: { ...rlConfigFor(c), ...patch } });
-const rlLoss = (c: RunConfig, patch: Partial<RlConfig['loss']>): RunConfig =>
-  rl(c, { loss: { ...rlConfigFor(c).loss, ...patch } });
-const rlReward = (c: RunConfig, patch: Partial<RewardConfig>): RunConfig =>
-  rl(c, { reward: { ...rlConfigFor(c).reward, ...patch } });
-const rlBudget = (level: LengthTag) =>
-  num(
-    `rlb${level}`,
-    `rl.reward.budgets.${level}`,
-    true,
-    (c) => rlConfigFor(c).reward.budgets[level],
-    (c, v) => rlReward(c, { budgets: { ...rlConfigFor(c).reward.budgets, [level]: v } }),
-  );
-
-const INTERVENTIONS: readonly Intervention[] = ['none', 'ts', 'bias', 'cap', 'extend'];
-/** Every eval variant of every task; `runConfigIssues` then checks it against the chosen task. */
-const EVAL_VARIANT_PATTERN = /^[a-z0-9_]{1,64}$/;
-
-/** Every setting of a run, once. Order is the order written to the URL. */
-export const SETTINGS: readonly Setting[] = [
-  num(
-    'seed',
-    'seed',
-    true,
-    (c) => c.seed,
-    (c, seed) => ({ ...c, seed }),
-  ),
-  choice(
-    'task',
-    'task.id',
-    ['arithmetic', 'general_points', 'sokoban'],
-    (c) => c.task.id,
-    (c, id) => task(c, { id }),
-  ),
-  choice(
-    'style',
-    'task.targetStyle',
-    ['cot', 'answer'],
-    (c) => c.task.targetStyle,
-    (c, targetStyle) => task(c, { targetStyle }),
-  ),
-  choice(
-    'instr',
-    'task.instructions',
-    ['fixed', 'diverse'],
-    (c) => c.task.instructions,
-    (c, instructions) => task(c, { instructions }),
-  ),
-  num(
-    'digits',
-    'task.arithmeticMaxDigits',
-    true,
-    (c) => c.task.arithmeticMaxDigits,
-    (c, v) => task(c, { arithmeticMaxDigits: v }),
-  ),
-  choice(
-    'trace',
-    'task.arithmeticTraceStyle',
-    ['distilled', 'concise', 'review'],
-    (c) => c.task.arithmeticTraceStyle,
-    (c, v) => task(c, { arithmeticTraceStyle: v }),
-  ),
-  num(
-    'thinkcap',
-    'task.arithmeticMaxThinkTokens',
-    true,
-    (c) => c.task.arithmeticMaxThinkTokens,
-    (c, v) => task(c, { arithmeticMaxThinkTokens: v }),
-  ),
-  choice(
-    'model',
-    'model.size',
-    PLAYGROUND_MODEL_SIZES,
-    (c) => c.model.size,
-    (c, size) => ({ ...c, model: { size } }),
-  ),
-  num(
-    'steps',
-    'sft.steps',
-    true,
-    (c) => c.sft.steps,
-    (c, steps) => sft(c, { steps }),
-  ),
-  num(
-    'batch',
-    'sft.batchSize',
-    true,
-    (c) => c.sft.batchSize,
-    (c, batchSize) => sft(c, { batchSize }),
-  ),
-  num(
-    'ntrain',
-    'sft.trainSize',
-    true,
-    (c) => c.sft.trainSize,
-    (c, trainSize) => sft(c, { trainSize }),
-  ),
-  num(
-    'lr',
-    'sft.learningRate',
-    false,
-    (c) => c.sft.learningRate,
-    (c, learningRate) => sft(c, { learningRate }),
-  ),
-  num(
-    'warmup',
-    'sft.warmupSteps',
-    true,
-    (c) => c.sft.warmupSteps,
-    (c, warmupSteps) => sft(c, { warmupSteps }),
-  ),
-  num(
-    'wd',
-    'sft.weightDecay',
-    false,
-    (c) => c.sft.weightDecay,
-    (c, weightDecay) => sft(c, { weightDecay }),
-  ),
-  num(
-    'clip',
-    'sft.gradClipNorm',
-    false,
-    (c) => c.sft.gradClipNorm,
-    (c, gradClipNorm) => sft(c, { gradClipNorm }),
-  ),
-  num(
-    'evalevery',
-    'sft.evalLossEverySteps',
-    true,
-    (c) => c.sft.evalLossEverySteps,
-    (c, v) => sft(c, { evalLossEverySteps: v }),
-  ),
-  num(
-    'sampleevery',
-    'sft.samplesEverySteps',
-    true,
-    (c) => c.sft.samplesEverySteps,
-    (c, v) => sft(c, { samplesEverySteps: v }),
-  ),
-  num(
-    'ckptevery',
-    'sft.checkpointEverySteps',
-    true,
-    (c) => c.sft.checkpointEverySteps,
-    (c, v) => sft(c, { checkpointEverySteps: v }),
-  ),
-  num(
-    'evaln',
-    'eval.size',
-    true,
-    (c) => c.eval.size,
-    (c, size) => evalSet(c, { size }),
-  ),
-  {
-    kind: 'enum',
-    key: 'evalvar',
-    path: 'eval.variant',
-    // Checked against the task's variants by runConfigIssues; the pattern keeps junk out of the notice text.
-    values: [],
-    get: (c) => c.eval.variant,
-    parse: (c, raw) => (EVAL_VARIANT_PATTERN.test(raw) ? evalSet(c, { variant: raw }) : null),
-  },
-  num(
-    'evalseed',
-    'eval.seed',
-    true,
-    (c) => c.eval.seed,
-    (c, seed) => evalSet(c, { seed }),
-  ),
-  num(
-    'temp',
-    'decode.temperature',
-    false,
-    (c) => c.decode.temperature,
-    (c, temperature) => decode(c, { temperature }),
-  ),
-  num(
-    'topk',
-    'decode.topK',
-    true,
-    (c) => c.decode.topK,
-    (c, topK) => decode(c, { topK }),
-  ),
-  num(
-    'topp',
-    'decode.topP',
-    false,
-    (c) => c.decode.topP,
-    (c, topP) => decode(c, { topP }),
-  ),
-  choice(
-    'stop',
-    'decode.intervention',
-    INTERVENTIONS,
-    (c) => c.decode.intervention,
-    (c, intervention) => decode(c, { intervention }),
-  ),
-  num(
-    'tau',
-    'decode.stopTemperature',
-    false,
-    (c) => c.decode.stopTemperature,
-    (c, v) => decode(c, { stopTemperature: v }),
-  ),
-  num(
-    'bias',
-    'decode.stopLogitBias',
-    false,
-    (c) => c.decode.stopLogitBias,
-    (c, v) => decode(c, { stopLogitBias: v }),
-  ),
-  num(
-    'budget',
-    'decode.thinkingBudgetTokens',
-    true,
-    (c) => c.decode.thinkingBudgetTokens,
-    (c, v) => decode(c, { thinkingBudgetTokens: v }),
-  ),
-  num(
-    'minthink',
-    'decode.minThinkingTokens',
-    true,
-    (c) => c.decode.minThinkingTokens,
-    (c, v) => decode(c, { minThinkingTokens: v }),
-  ),
-  num(
-    'waits',
-    'decode.maxExtensions',
-    true,
-    (c) => c.decode.maxExtensions,
-    (c, v) => decode(c, { maxExtensions: v }),
-  ),
-  num(
-    'maxnew',
-    'decode.maxNewTokens',
-    true,
-    (c) => c.decode.maxNewTokens,
-    (c, v) => decode(c, { maxNewTokens: v }),
-  ),
-  // The RL stage: every field of RlConfig but `temperature`, which must be 1.
-  ...[
-    num(
-      'rlsteps',
-      'rl.steps',
-      true,
-      (c) => rlConfigFor(c).steps,
-      (c, steps) => rl(c, { steps }),
-    ),
-    num(
-      'rlprompts',
-      'rl.promptsPerStep',
-      true,
-      (c) => rlConfigFor(c).promptsPerStep,
-      (c, promptsPerStep) => rl(c, { promptsPerStep }),
-    ),
-    num(
-      'rlgens',
-      'rl.generationsPerPrompt',
-      true,
-      (c) => rlConfigFor(c).generationsPerPrompt,
-      (c, generationsPerPrompt) => rl(c, { generationsPerPrompt }),
-    ),
-    num(
-      'rllr',
-      'rl.learningRate',
-      false,
-      (c) => rlConfigFor(c).learningRate,
-      (c, learningRate) => rl(c, { learningRate }),
-    ),
-    num(
-      'rlclip',
-      'rl.gradClipNorm',
-      false,
-      (c) => rlConfigFor(c).gradClipNorm,
-      (c, gradClipNorm) => rl(c, { gradClipNorm }),
-    ),
-    num(
-      'rlmaxnew',
-      'rl.maxCompletionTokens',
-      true,
-      (c) => rlConfigFor(c).maxCompletionTokens,
-      (c, maxCompletionTokens) => rl(c, { maxCompletionTokens }),
-    ),
-    choice(
-      'rlloss',
-      'rl.loss.lossType',
-      ['grpo', 'dr_grpo', 'dapo'],
-      (c) => rlConfigFor(c).loss.lossType,
-      (c, lossType) => rlLoss(c, { lossType }),
-    ),
-    num(
-      'rleps',
-      'rl.loss.epsilon',
-      false,
-      (c) => rlConfigFor(c).loss.epsilon,
-      (c, epsilon) => rlLoss(c, { epsilon }),
-    ),
-    num(
-      'rlepshi',
-      'rl.loss.epsilonHigh',
-      false,
-      (c) => rlConfigFor(c).loss.epsilonHigh,
-      (c, epsilonHigh) => rlLoss(c, { epsilonHigh }),
-    ),
-    num(
-      'rlbeta',
-      'rl.loss.beta',
-      false,
-      (c) => rlConfigFor(c).loss.beta,
-      (c, beta) => rlLoss(c, { beta }),
-    ),
-    flag(
-      'rlmasktrunc',
-      'rl.loss.maskTruncatedCompletions',
-      (c) => rlConfigFor(c).loss.maskTruncatedCompletions,
-      (c, maskTruncatedCompletions) => rlLoss(c, { maskTruncatedCompletions }),
-    ),
-    num(
-      'rliters',
-      'rl.numIterations',
-      true,
-      (c) => rlConfigFor(c).numIterations,
-      (c, numIterations) => rl(c, { numIterations }),
-    ),
-    choice(
-      'rlscale',
-      'rl.scaleRewards',
-      ['group', 'batch', 'none'],
-      (c) => rlConfigFor(c).scaleRewards,
-      (c, scaleRewards) => rl(c, { scaleRewards }),
-    ),
-    num(
-      'rlstdfloor',
-      'rl.stdFloor',
-      false,
-      (c) => rlConfigFor(c).stdFloor,
-      (c, stdFloor) => rl(c, { stdFloor }),
-    ),
-    num(
-      'rlformat',
-      'rl.reward.formatReward',
-      false,
-      (c) => rlConfigFor(c).reward.formatReward,
-      (c, formatReward) => rlReward(c, { formatReward }),
-    ),
-    choice(
-      'rlpenalty',
-      'rl.reward.lengthPenalty',
-      ['none', 'budget', 'group'],
-      (c) => rlConfigFor(c).reward.lengthPenalty,
-      (c, lengthPenalty) => rlReward(c, { lengthPenalty }),
-    ),
-    num(
-      'rllambda',
-      'rl.reward.lambda',
-      false,
-      (c) => rlConfigFor(c).reward.lambda,
-      (c, lambda) => rlReward(c, { lambda }),
-    ),
-    rlBudget('short'),
-    rlBudget('medium'),
-    rlBudget('long'),
-    // Order matters (prompt i of step s gets levels[(s·P + i) mod L]), so the list is kept as written.
-    list(
-      'rllevels',
-      'rl.levels',
-      ['short', 'medium', 'long'],
-      'none',
-      (c) => rlConfigFor(c).levels,
-      (c, levels) => rl(c, { levels }),
-    ),
-    num(
-      'rlsampleevery',
-      'rl.evalEverySteps',
-      true,
-      (c) => rlConfigFor(c).evalEverySteps,
-      (c, evalEverySteps) => rl(c, { evalEverySteps }),
-    ),
-    num(
-      'rlckptevery',
-      'rl.checkpointEverySteps',
-      true,
-      (c) => rlConfigFor(c).checkpointEverySteps,
-      (c, checkpointEverySteps) => rl(c, { checkpointEverySteps }),
-    ),
-  ].map(inRl),
-];
-
-const BY_KEY: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.key, s]));
-
+/** The value written for an empty list. */
+const EMPTY_LIST = 'none';
 /** Plain decimal or exponent notation only ("0.003", "3e-3", "-4"); no hex, "Infinity" or whitespace. */
 const NUMBER_PATTERN = /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+/** Names (eval variants of every task); `runConfigIssues` then checks one against the chosen task. */
+const NAME_PATTERN = /^[a-z0-9_]{1,64}$/;
+
+/** How one kind of value is written and read. */
+interface Codec {
+  kind: Setting['kind'];
+  integer: boolean;
+  values: readonly string[];
+  encode(value: unknown): string;
+  /** The value, or why `raw` is refused. */
+  decode(raw: string): { value: unknown } | string;
+}
+
+/** The schema of `path` in runConfigSchema, with optional, nullable and default wrappers taken off. */
+function schemaAt(path: string): z.core.$ZodType {
+  let schema: z.core.$ZodType = runConfigSchema;
+  for (const part of path.split('.')) {
+    const object = unwrapped(schema);
+    if (!(object instanceof z.ZodObject)) throw new Error(`url: '${path}' is not a path of the run config`);
+    const next: z.core.$ZodType | undefined = object.shape[part];
+    if (next === undefined) throw new Error(`url: '${path}' is not a path of the run config`);
+    schema = next;
+  }
+  return unwrapped(schema);
+}
+
+function unwrapped(schema: z.core.$ZodType): z.core.$ZodType {
+  let s = schema;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable || s instanceof z.ZodDefault) s = s.unwrap();
+    else if (s instanceof z.ZodPipe) s = s.in;
+    else return s;
+  }
+}
+
+function enumValues(schema: z.core.$ZodType): readonly string[] | null {
+  return schema instanceof z.ZodEnum ? (schema.options as readonly unknown[]).map(String) : null;
+}
+
+/** The codec of the schema at `path`: what its values may be in the URL. */
+function codecFor(path: string): Codec {
+  const schema = schemaAt(path);
+  const values = enumValues(schema);
+  if (schema instanceof z.ZodNumber) {
+    const integer = schema.isInt;
+    return {
+      kind: 'number',
+      integer,
+      values: [],
+      encode: String,
+      decode(raw) {
+        if (!NUMBER_PATTERN.test(raw)) return 'not a number';
+        const value = Number(raw);
+        if (!Number.isFinite(value)) return 'not a finite number';
+        if (integer && !Number.isInteger(value)) return 'must be an integer';
+        return { value };
+      },
+    };
+  }
+  if (values !== null || schema instanceof z.ZodBoolean) {
+    const flag = values === null;
+    const names = values ?? ['0', '1'];
+    return {
+      kind: 'enum',
+      integer: false,
+      values: names,
+      encode: (v) => (flag ? (v ? '1' : '0') : String(v)),
+      decode(raw) {
+        const name = names.find((x) => x === raw);
+        if (name === undefined) return `must be one of ${names.join(', ')}`;
+        return { value: flag ? name === '1' : name };
+      },
+    };
+  }
+  const items = schema instanceof z.ZodArray ? enumValues(schema.element) : null;
+  if (items !== null) {
+    return {
+      kind: 'list',
+      integer: false,
+      values: items,
+      encode: (v) => (Array.isArray(v) && v.length > 0 ? v.join(',') : EMPTY_LIST),
+      decode(raw) {
+        if (raw === EMPTY_LIST) return { value: [] };
+        const list: string[] = [];
+        for (const part of raw.split(',')) {
+          const name = items.find((x) => x === part);
+          if (name === undefined) return `must be '${EMPTY_LIST}' or a comma list of ${items.join(', ')}`;
+          list.push(name);
+        }
+        // Repeats pass here and are refused by the run-config rules, with their own message.
+        return { value: list };
+      },
+    };
+  }
+  if (schema instanceof z.ZodString) {
+    return {
+      kind: 'name',
+      integer: false,
+      values: [],
+      encode: String,
+      decode: (raw) => (NAME_PATTERN.test(raw) ? { value: raw } : 'not a valid name'),
+    };
+  }
+  throw new Error(`url: no URL form for the schema of '${path}'`);
+}
+
+/** The config as a setting of `section` sees it: RL settings start from the defaults when the config has none. */
+function rooted(c: RunConfig, section: Setting['section']): Record<string, unknown> {
+  return section === 'rl' ? { ...c, rl: rlConfigFor(c) } : { ...c };
+}
+
+function valueAt(o: Record<string, unknown>, parts: readonly string[]): unknown {
+  let v: unknown = o;
+  for (const part of parts) v = (v as Record<string, unknown>)[part];
+  return v;
+}
+
+/** `o` with `value` at `parts` (copied along the path; `parts` come from the table, never from the URL). */
+function withValueAt(o: Record<string, unknown>, parts: readonly string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = parts;
+  if (head === undefined) return o;
+  const inner = rest.length === 0 ? value : withValueAt(o[head] as Record<string, unknown>, rest, value);
+  return { ...o, [head]: inner };
+}
+
+function setting(key: string, path: ConfigPath): Setting {
+  const codec = codecFor(path);
+  const parts = path.split('.');
+  const section = parts[0] === 'rl' ? 'rl' : undefined;
+  return {
+    key,
+    path,
+    ...(section ? { section } : {}),
+    kind: codec.kind,
+    integer: codec.integer,
+    values: codec.values,
+    get: (c) => codec.encode(valueAt(rooted(c, section), parts)),
+    parse(c, raw) {
+      const decoded = codec.decode(raw);
+      if (typeof decoded === 'string') return decoded;
+      // The schema and the types agree on the value's type at this path (codecFor read it from there).
+      return withValueAt(rooted(c, section), parts, decoded.value) as unknown as RunConfig;
+    },
+  };
+}
+
+/** Every setting of a run, once, in URL order. */
+export const SETTINGS: readonly Setting[] = ROWS.map(([key, path]) => setting(key, path));
+
+const BY_KEY: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.key, s]));
 
 /** The hash (with '#') that encodes every setting of `config` (the RL ones only when it has RL settings). */
 export function configToHash(config: RunConfig): string {
@@ -559,7 +280,7 @@ export function configToHash(config: RunConfig): string {
   params.set(VERSION_KEY, String(RUN_CONFIG_VERSION));
   for (const s of SETTINGS) {
     if (s.section === 'rl' && config.rl === undefined) continue;
-    params.set(s.key, String(s.get(config)));
+    params.set(s.key, s.get(config));
   }
   return `#${params.toString()}`;
 }
@@ -579,22 +300,7 @@ function shown(text: string): string {
 }
 
 function applyOne(config: RunConfig, setting: Setting, raw: string): RunConfig | string {
-  if (raw.length > MAX_VALUE_CHARS) return 'value too long';
-  if (setting.kind === 'list') {
-    const next = setting.parse(config, raw);
-    if (next !== null) return next;
-    return `must be '${setting.empty}' or a comma list of ${setting.values.join(', ')}`;
-  }
-  if (setting.kind === 'enum') {
-    const next = setting.parse(config, raw);
-    if (next !== null) return next;
-    return setting.values.length > 0 ? `must be one of ${setting.values.join(', ')}` : 'not a valid name';
-  }
-  if (!NUMBER_PATTERN.test(raw)) return 'not a number';
-  const value = Number(raw);
-  if (!Number.isFinite(value)) return 'not a finite number';
-  if (setting.integer && !Number.isInteger(value)) return 'must be an integer';
-  return setting.set(config, value);
+  return raw.length > MAX_VALUE_CHARS ? 'value too long' : setting.parse(config, raw);
 }
 
 /**
@@ -654,9 +360,7 @@ export function configFromHash(hash: string, base: RunConfig = DEFAULT_RUN_CONFI
             (issue.path === s.path || issue.path.startsWith(`${s.path}.`) || s.path.startsWith(`${issue.path}.`)),
         );
         for (const setting of settings) {
-          notices.push(
-            `Ignored '${setting.key}=${shown(String(setting.get(config)))}' (${setting.path}): ${issue.message}.`,
-          );
+          notices.push(`Ignored '${setting.key}=${shown(setting.get(config))}' (${setting.path}): ${issue.message}.`);
           config = revert(config, setting, base);
           applied.delete(setting);
           reverted = true;
@@ -683,8 +387,8 @@ export function configFromHash(hash: string, base: RunConfig = DEFAULT_RUN_CONFI
 }
 
 function revert(config: RunConfig, setting: Setting, base: RunConfig): RunConfig {
-  if (setting.kind === 'number') return setting.set(config, setting.get(base));
-  return setting.parse(config, setting.get(base)) ?? config;
+  const next = setting.parse(config, setting.get(base));
+  return typeof next === 'string' ? config : next;
 }
 
 /**
