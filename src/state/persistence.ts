@@ -284,10 +284,10 @@ export class Persistence {
    * model and no session trains (null: exported without weights); `separate` puts the weights in their own file.
    */
   async exportRun(run: RunRecord, separate: boolean, readModel: () => Promise<TrainerState>): Promise<ExportedFiles> {
+    const s = this.state.getState();
     await this.chain;
     let checkpoint: TrainerState | null =
       this.db && run.checkpointStep !== null ? ((await this.db.getCheckpoint(run.id)) ?? null) : null;
-    const s = this.state.getState();
     if (checkpoint === null && s.modelRunId === run.id && !isActive(s.session)) checkpoint = await readModel();
     const file = exportRunFile(run, checkpoint, separate ? 'separate' : 'inline');
     return {

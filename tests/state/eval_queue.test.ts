@@ -25,16 +25,22 @@ describe('EvalQueue', () => {
   it("evaluates a sweep one point at a time, in order, after loading the run's weights", async () => {
     const { state, persistence, db, fake, queue, idle } = await setUp();
     queue.sweep('ts');
-    expect(state.getState().evaluation.queued).toBe(SWEEPS.ts.values.length);
+    queue.sweep('bias'); // queued behind the first sweep, not run beside it
+    const total = SWEEPS.ts.values.length + SWEEPS.bias.values.length;
+    expect(state.getState().evaluation.queued).toBe(total);
     await until(() => state.getState().evaluation.busy);
     await idle();
     expect(fake.calls).toContain('loadModel 3');
     expect(fake.maxConcurrentEvaluations).toBe(1);
     const points = state.getState().runs.r!.evalPoints;
-    expect(points.map((p) => p.decode.stopTemperature)).toEqual(SWEEPS.ts.values);
-    expect(points.every((p) => p.decode.intervention === 'ts' && p.step === 3)).toBe(true);
+    expect(points.map((p) => p.decode.intervention)).toEqual([
+      ...SWEEPS.ts.values.map(() => 'ts'),
+      ...SWEEPS.bias.values.map(() => 'bias'),
+    ]);
+    expect(points.slice(0, SWEEPS.ts.values.length).map((p) => p.decode.stopTemperature)).toEqual(SWEEPS.ts.values);
+    expect(points.every((p) => p.step === 3)).toBe(true);
     await persistence.settled();
-    expect((await db.getRun('r'))?.evalPoints).toHaveLength(SWEEPS.ts.values.length);
+    expect((await db.getRun('r'))?.evalPoints).toHaveLength(total);
   });
 
   it('evaluates only the latest of several quick decode changes, once they settle', async () => {

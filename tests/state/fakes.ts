@@ -234,10 +234,9 @@ export class FakeEngine implements StoptimeWorkerApi {
     this.finish(this.step, 'stopped');
   }
 
-  async loadModel(config: RunConfig, state: TrainerState): Promise<void> {
+  async loadModel(_config: RunConfig, state: TrainerState): Promise<void> {
     this.calls.push(`loadModel ${state.step}`);
     this.step = state.step;
-    void config;
   }
 
   async evaluate(decode: DecodeConfig, evalConfig: EvalConfig): Promise<EvalPoint> {
