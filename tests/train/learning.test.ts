@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CpuTrainer } from '../../src/train/cpu_trainer';
-import { runSelfTest, SELF_TEST_MODEL, selfTestOptim, trainSelfTest } from '../../src/train/selftest';
+import { runCpuSelfTest, runSelfTest } from '../../src/train/selftest';
 import { gpuContext } from '../helpers/gpu';
 
 // The "model learns" test: the engine self-test (src/train/selftest.ts: a one-block GPT of width 32 learning to
@@ -12,15 +11,9 @@ const THRESHOLD = 0.1;
 const GPU_STEPS = 8;
 const SEED = 1;
 
-/** The self-test on the CPU reference trainer (f64). */
-function cpuSelfTest(steps: number) {
-  const trainer = new CpuTrainer({ ...SELF_TEST_MODEL, seed: SEED }, selfTestOptim(steps), 16, 7);
-  return trainSelfTest(trainer, steps, SEED);
-}
-
 describe('the engine self-test', () => {
   it(`learns to reverse 3-digit strings: held-out loss < ${THRESHOLD} within ${STEPS} steps (CPU trainer)`, async () => {
-    const run = await cpuSelfTest(STEPS);
+    const run = await runCpuSelfTest(STEPS, SEED);
     // ln(12) ≈ 2.48 at chance.
     expect(run.losses[0]).toBeGreaterThan(2);
     expect(run.heldOutLoss).toBeLessThan(THRESHOLD);
@@ -30,7 +23,7 @@ describe('the engine self-test', () => {
     const ctx = await gpuContext();
     const gpu = await runSelfTest(ctx, GPU_STEPS, SEED);
     // The same weights, batches and schedule (runs of up to 11 steps share it) as the first steps of the CPU run.
-    const cpu = await cpuSelfTest(GPU_STEPS);
+    const cpu = await runCpuSelfTest(GPU_STEPS, SEED);
     // f32 against f64: one step agrees to ~1e-7 relative (tests/train/cpu_trainer.test.ts); after 8 Adam steps at
     // lr 1e-2 the losses still agree to 1e-4, while one step of learning moves the loss by 1e-2 or more.
     gpu.losses.forEach((l, i) => {
