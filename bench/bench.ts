@@ -20,8 +20,9 @@ import { createStorage, type TensorRef, whole } from '../src/gpu/tensor';
 import { createNodeGpuContext } from '../src/headless/dawn';
 import { MODEL_PRESETS, type ModelConfig, type ModelPreset, mlpWidth } from '../src/model/config';
 import { Generator } from '../src/model/generate';
+import type { Batch } from '../src/train/backend';
 import { DEFAULT_OPTIM_CONFIG } from '../src/train/config';
-import { type Batch, Trainer } from '../src/train/trainer';
+import { Trainer } from '../src/train/trainer';
 import { createRng } from '../src/util/rng';
 import { benchPlayground } from './playground';
 

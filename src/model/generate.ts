@@ -23,6 +23,7 @@ import {
   packDecodeStates,
   type SamplingParams,
 } from '../cpu/sampling';
+import { BufferPool } from '../gpu/buffer_pool';
 import type { GpuContext } from '../gpu/context';
 import { assertNoErrors } from '../gpu/context';
 import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
@@ -32,7 +33,7 @@ import { prepareLayernormForward } from '../gpu/ops/layernorm';
 import { prepareSampleTokens } from '../gpu/ops/sampling';
 import { slice, type TensorRef, writeTensor } from '../gpu/tensor';
 import { checkTokenIds, headSize, type ModelConfig, mlpWidth } from './config';
-import { BufferPool, type GpuGpt, prepareBlockForward, prepareLinear } from './gpt';
+import { type GpuGpt, prepareBlockForward, prepareLinear } from './gpt';
 import { layerParams, param } from './params';
 
 export type { BudgetForcing };

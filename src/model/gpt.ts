@@ -7,6 +7,7 @@
  * Shapes: B sequences × T positions, N = B·T rows, C = dModel, H heads, F = mlpRatio·C, V = vocabSize.
  * The math mirrors src/model/reference.ts line by line; tests/model/gpt.test.ts checks loss and every gradient.
  */
+import { BufferPool } from '../gpu/buffer_pool';
 import type { GpuContext } from '../gpu/context';
 import type { Dispatch } from '../gpu/dispatch';
 import { columnSumScratchElements, prepareAdd, prepareColumnSum } from '../gpu/ops/add';
@@ -20,36 +21,9 @@ import {
   prepareLayernormForward,
 } from '../gpu/ops/layernorm';
 import { prepareMatmul } from '../gpu/ops/matmul';
-import { createStorage, slice, type TensorRef, whole, writeTensor } from '../gpu/tensor';
+import { slice, type TensorRef, writeTensor } from '../gpu/tensor';
 import { type ModelConfig, mlpWidth, type SizeLimits } from './config';
 import { buildParamLayout, type LayerParams, layerParams, type ParamEntry, type ParamLayout, param } from './params';
-
-/** Tracks every buffer a model or trainer allocates, split into what the step must hold and the rest. */
-export class BufferPool {
-  readonly buffers: { label: string; bytes: number; required: boolean }[] = [];
-  constructor(private readonly ctx: GpuContext) {}
-  private readonly owned: GPUBuffer[] = [];
-  tensor(label: string, elements: number, required: boolean): TensorRef {
-    const buffer = createStorage(this.ctx.device, elements, label);
-    this.owned.push(buffer);
-    this.buffers.push({ label, bytes: buffer.size, required });
-    return { ...whole(buffer), length: elements };
-  }
-  /** Bytes the step must hold: parameters, gradients, AdamW moments, saved activations. */
-  get requiredBytes(): number {
-    return this.buffers.filter((b) => b.required).reduce((s, b) => s + b.bytes, 0);
-  }
-  get allocatedBytes(): number {
-    return this.buffers.reduce((s, b) => s + b.bytes, 0);
-  }
-  /** Frees every buffer this pool created. */
-  destroy(): void {
-    for (const b of this.owned.splice(0)) b.destroy();
-  }
-  note(label: string, bytes: number, required: boolean): void {
-    this.buffers.push({ label, bytes, required });
-  }
-}
 
 /** Saved activations of one block (BlockTensors without the shared scratch and output) plus the attention matrix. */
 type LayerActs = Omit<BlockTensors, 'tmp' | 'out'> & {

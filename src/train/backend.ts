@@ -1,12 +1,32 @@
 /**
  * The compute backend behind a playground session: the WebGPU engine (src/model, src/train/trainer.ts) or, without
- * WebGPU, the CPU reference model (src/model/reference.ts), slow but exact. Sessions (sft.ts, evaluate.ts) only see
- * these interfaces, so the same worker API runs on either.
+ * WebGPU, the CPU reference model (src/model/reference.ts), slow but exact. Sessions (session.ts, sft.ts, grpo.ts,
+ * evaluate.ts) only see these interfaces and the formats they take (Batch, StepStats, TrainerState), so the same
+ * worker API runs on either; both trainers import the formats from here.
  */
 import type { ModelConfig } from '../model/config';
 import type { Completion, GenerateOptions } from '../model/generate';
 import type { OptimConfig } from './config';
-import type { Batch, StepStats } from './trainer';
+
+/** One batch of B sequences of T tokens, flattened row-major. */
+export interface Batch {
+  /** [B·T] input ids */
+  tokens: Int32Array;
+  /** [B·T] next-token targets; −1 = no loss at this position */
+  targets: Int32Array;
+  /** [B·T] per-token loss weight (SFT: 1/number of target tokens; GRPO: advantage-derived). */
+  weights: Float32Array;
+}
+
+export interface StepStats {
+  /** 0-based index of the step. */
+  step: number;
+  /** Σ weights · token loss (the mean loss when weights sum to 1). */
+  loss: number;
+  /** Global L2 norm of the gradient before clipping. */
+  gradNorm: number;
+  learningRate: number;
+}
 
 /** Everything needed to continue training exactly: weights, AdamW moments and the step counter. */
 export interface TrainerState {

@@ -4,8 +4,7 @@
  * position.
  */
 import { checkTargetIds, checkTokenIds } from '../model/config';
-import type { TrainerState } from './backend';
-import type { Batch } from './trainer';
+import type { Batch, TrainerState } from './backend';
 
 /** Rejects a batch whose arrays are not B·T long, whose ids are outside the vocabulary, or whose weights are not finite. */
 export function checkBatch(batch: Batch, batchSize: number, seqLen: number, vocabSize: number): void {

@@ -17,10 +17,9 @@ import { clipScale, globalNorm } from '../cpu/global_norm';
 import { type ModelConfig, validateModelConfig } from '../model/config';
 import { buildParamLayout, decayMask, initParams, type ParamLayout } from '../model/params';
 import { referenceForward, referenceLossAndGrads } from '../model/reference';
-import type { TrainBackend, TrainerState } from './backend';
+import type { Batch, StepStats, TrainBackend, TrainerState } from './backend';
 import { checkBatch, checkTrainerState } from './checks';
 import { learningRateAt, type OptimConfig, validateOptimConfig } from './config';
-import type { Batch, StepStats } from './trainer';
 
 /** Lets the event loop run (pending messages, timers) before the next queued operation. */
 function yieldToEventLoop(): Promise<void> {

@@ -23,9 +23,9 @@ import { LENGTH_TAG_TEXT, tagFor } from '../tasks/format';
 import { getTask, type LengthTag, type TaskId } from '../tasks/index';
 import { encode, PAD_ID } from '../tasks/tokenizer';
 import { createRng, shuffleInPlace } from '../util/rng';
+import type { Batch } from './backend';
 import type { RunConfig } from './run_config';
 import { modelConfigFor, taskConfigFor } from './run_config';
-import type { Batch } from './trainer';
 
 /** One tokenized example: prompt ids followed by target ids (the last one `<eos>`). */
 export interface SftSequence {

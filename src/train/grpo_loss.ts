@@ -26,8 +26,7 @@
  * the clipped branch is the active min and strictly differs from the unclipped one: A > 0 and r > 1 + ε_high ("high"),
  * or A < 0 and r < 1 − ε ("low"); TRL's clip-ratio metrics use the same conditions.
  */
-import type { TrainBackend } from './backend';
-import type { StepStats } from './trainer';
+import type { StepStats, TrainBackend } from './backend';
 
 export type AdvantageScale = 'group' | 'batch' | 'none';
 

@@ -16,37 +16,18 @@
  * counter), so a run resumed from a saved state continues with exactly the numbers it would have had.
  */
 import { buildTokenIndex } from '../cpu/embedding';
+import { BufferPool } from '../gpu/buffer_pool';
 import { assertNoErrors, type GpuContext } from '../gpu/context';
 import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
 import { ADAMW_HYPER_ELEMENTS, packDecayMask, prepareAdamW, writeAdamWHyper } from '../gpu/ops/adamw';
 import { globalNormScratchElements, prepareGlobalNorm } from '../gpu/ops/global_norm';
 import { type TensorRef, writeTensor } from '../gpu/tensor';
 import { type ModelConfig, validateModelConfig } from '../model/config';
-import { BufferPool, checkBatchFits, createGpuGpt, type GptPasses, type GpuGpt, prepareGptPasses } from '../model/gpt';
+import { checkBatchFits, createGpuGpt, type GptPasses, type GpuGpt, prepareGptPasses } from '../model/gpt';
 import { decayMask, initParams } from '../model/params';
-import type { TrainerState } from './backend';
+import type { Batch, StepStats, TrainerState } from './backend';
 import { checkBatch, checkTrainerState } from './checks';
 import { learningRateAt, type OptimConfig, validateOptimConfig } from './config';
-
-/** One batch of B sequences of T tokens, flattened row-major. */
-export interface Batch {
-  /** [B·T] input ids */
-  tokens: Int32Array;
-  /** [B·T] next-token targets; −1 = no loss at this position */
-  targets: Int32Array;
-  /** [B·T] per-token loss weight (SFT: 1/number of target tokens; GRPO: advantage-derived). */
-  weights: Float32Array;
-}
-
-export interface StepStats {
-  /** 0-based index of the step. */
-  step: number;
-  /** Σ weights · token loss (the mean loss when weights sum to 1). */
-  loss: number;
-  /** Global L2 norm of the gradient before clipping. */
-  gradNorm: number;
-  learningRate: number;
-}
 
 export interface MemoryReport {
   /** Bytes the step must hold: parameters, gradients, AdamW moments, saved activations. */

@@ -6,8 +6,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveWgslIncludes } from '../../scripts/wgsl_include';
-import attentionForwardSource from '../../shaders/attention_forward.wgsl?raw';
-import sampleTokensSource from '../../shaders/sample_tokens.wgsl?raw';
 
 const files: Record<string, string> = {
   '/s/main.wgsl': 'const WG: u32 = 64u;\n#include "lib/a.wgsl"\n  #include "lib/b.wgsl"  \nfn main() {}\n',
@@ -50,37 +48,31 @@ describe('resolveWgslIncludes', () => {
 
 describe('the shaders', () => {
   const dir = resolve(__dirname, '../../shaders');
-  const shaders = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
   const readReal = (p: string) => readFileSync(p, 'utf8');
+  const shaders = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
+  // What the kernels import, through the test pipeline's plugin (vitest.config.ts), as vite.config.ts and
+  // vite.node.config.ts do for the app, the worker and the Node bundle.
+  const imported = import.meta.glob<string>('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true });
 
-  it('every shader resolves, and the reductions are written once, in lib/', () => {
-    const copies: string[] = []; // reductions defined in a shader of its own
+  it('the reductions are written once, in lib/: no shader defines its own', () => {
+    const copies: string[] = [];
     for (const name of shaders) {
-      const path = join(dir, name);
-      const raw = readReal(path);
-      const { code } = resolveWgslIncludes(raw, path, readReal);
-      expect(code, name).not.toMatch(/^\s*#/m);
+      const raw = readReal(join(dir, name));
       for (const m of raw.matchAll(/^fn (reduce(?:Max|Sum)\w*)\(/gm)) copies.push(`${name}: ${m[1]}`);
     }
-    // The shaders with workgroup max/sum reductions take them from lib/reduce.wgsl instead of a copy.
     expect(copies).toEqual([]);
-    for (const name of [
-      'attention_forward.wgsl',
-      'attention_backward.wgsl',
-      'attention_decode.wgsl',
-      'crossentropy_forward_backward.wgsl',
-      'sample_tokens.wgsl',
-    ]) {
-      expect(readReal(join(dir, name)), name).toMatch(/^#include "lib\/reduce\.wgsl"$/m);
-    }
+    expect(readReal(join(dir, 'crossentropy_forward_backward.wgsl'))).toMatch(/^#include "lib\/reduce\.wgsl"$/m);
   });
 
-  it('the `?raw` imports the kernels use arrive with their includes resolved (vitest.config.ts)', () => {
-    for (const source of [attentionForwardSource, sampleTokensSource]) {
-      expect(source).not.toMatch(/^\s*#include/m);
-      expect(source.match(/^fn reduceSum\(/gm)).toHaveLength(1);
-      expect(source.match(/^fn reduceMax\(/gm)).toHaveLength(1);
+  it('every `?raw` import arrives with its includes resolved, exactly as the resolver writes it', () => {
+    expect(Object.keys(imported).sort()).toEqual(shaders.map((f) => `../../shaders/${f}`).sort());
+    for (const name of shaders) {
+      const path = join(dir, name);
+      const source = imported[`../../shaders/${name}`];
+      expect(source, name).toBe(resolveWgslIncludes(readReal(path), path, readReal).code);
+      expect(source, name).not.toMatch(/^\s*#/m);
     }
-    expect(sampleTokensSource.match(/^fn reduceSumU\(/gm)).toHaveLength(1);
+    const crossEntropy = imported['../../shaders/crossentropy_forward_backward.wgsl'];
+    expect(crossEntropy?.match(/^fn reduceSum\(/gm)).toHaveLength(1);
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/model/config';
 import { buildParamLayout } from '../../src/model/params';
-import type { TrainerState } from '../../src/train/backend';
+import type { Batch, StepStats, TrainerState } from '../../src/train/backend';
 import { DEFAULT_OPTIM_CONFIG, learningRateAt, type OptimConfig } from '../../src/train/config';
 import { CpuTrainer } from '../../src/train/cpu_trainer';
 import { REVERSE_VOCAB, reverseBatch } from '../../src/train/selftest';
-import { type Batch, type StepStats, Trainer } from '../../src/train/trainer';
+import { Trainer } from '../../src/train/trainer';
 import { expectAllClose } from '../helpers/allclose';
 import { gpuContext, seeded } from '../helpers/gpu';
 

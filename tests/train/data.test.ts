@@ -4,6 +4,7 @@ import { referenceForward } from '../../src/model/reference';
 import { buildEvalSuite, buildSftSet, isHeldOut } from '../../src/tasks/datasets';
 import { getTask } from '../../src/tasks/index';
 import { decode, encode, PAD_ID } from '../../src/tasks/tokenizer';
+import type { Batch } from '../../src/train/backend';
 import { createGpuBackend } from '../../src/train/backend_gpu';
 import {
   batchAt,
@@ -26,7 +27,6 @@ import {
   runConfigIssues,
   taskConfigFor,
 } from '../../src/train/run_config';
-import type { Batch } from '../../src/train/trainer';
 import { gpuContext } from '../helpers/gpu';
 
 /** One-digit arithmetic on the tiny model (context 64): every example fits. */

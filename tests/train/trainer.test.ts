@@ -5,9 +5,10 @@ import { assertNoErrors } from '../../src/gpu/context';
 import type { ModelConfig } from '../../src/model/config';
 import { buildParamLayout, decayMask, initParams } from '../../src/model/params';
 import { referenceLossAndGrads } from '../../src/model/reference';
+import type { StepStats } from '../../src/train/backend';
 import { DEFAULT_OPTIM_CONFIG, learningRateAt, type OptimConfig } from '../../src/train/config';
 import { REVERSE_VOCAB, reverseBatch } from '../../src/train/selftest';
-import { type StepStats, Trainer } from '../../src/train/trainer';
+import { Trainer } from '../../src/train/trainer';
 import { expectAllClose } from '../helpers/allclose';
 import { gpuContext, seeded, withLimits } from '../helpers/gpu';
 
