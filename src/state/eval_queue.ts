@@ -210,6 +210,7 @@ export class EvalQueue {
     try {
       await this.drain();
       await this.loadModel(runId);
+      this.syncStatus({ loading: false, label: null }); // the weights are in; the suites' progress shows from here
       const config: RunConfig = { ...run.config, eval: { ...run.config.eval, size: suiteSize } };
       const progress = (message: string) =>
         this.state.setState((st) => (st.suitesEval ? { suitesEval: { ...st.suitesEval, message } } : {}));

@@ -91,9 +91,17 @@ describe('EvalQueue', () => {
     const { state, persistence, db, queue } = await setUp();
     const suites = suitesOf(TINY);
     expect(suites.length).toBeGreaterThan(1);
+    let sawLoading = false;
+    const watchLoading = state.subscribe((s) => {
+      sawLoading ||= s.evaluation.loading;
+    });
     await queue.evaluateRunSuites('r', 4);
+    watchLoading();
     expect(state.getState().runs.r!.suiteResults?.map((s) => s.suite)).toEqual(suites);
     expect(state.getState().suitesEval).toBeNull();
+    // The weights were loaded for it, and the loading notice is gone once they are (it used to stay up).
+    expect(sawLoading).toBe(true);
+    expect(state.getState().evaluation).toMatchObject({ loading: false, label: null });
     state.setState((s) => ({ runs: { r: { ...s.runs.r!, suiteResults: [] } } }));
     const unsubscribe = state.subscribe((s) => {
       if (s.suitesEval?.message.startsWith('suite 1 ') && !s.suitesEval.cancelRequested) {
