@@ -1,130 +1,218 @@
-// attention_backward.wgsl — causal multi-head self-attention backward (nanoGPT layout), f32.
+// attention_backward.wgsl — causal multi-head self-attention backward (nanoGPT layout), f32, tiled, recomputing the
+// probabilities from the forward's log-sum-exp (the FlashAttention-2 backward): no T×T matrix is read or written.
 //
 // Shapes as attention_forward.wgsl (hs = C / H, scale = 1/√hs):
-//   dout [B·T, C] (read), qkv [B·T, 3C] (read), att [B, H, T, T] (read_write), dqkv [B·T, 3C] (read_write, overwritten).
-// IN PLACE: phase 1 overwrites `att` (the forward's probabilities P, a saved activation used only here) with the
-// score gradients dS[t, j] = scale · P[t,j] · (dP[t,j] − Σ_k P[t,k] dP[t,k]), dP[t,j] = dout_t · v_j, and 0 for j > t.
-// After the three phases att holds dS, not P.
+//   dout [B·T, C] (read), qkv [B·T, 3C] (read), out [B·T, C] the forward's output (read), lse [B, H, T] (read),
+//   dqkv [B·T, 3C] (read_write; dq writes the q third, dkdv the k and v thirds: every element once).
+// With P[t, j] = exp(s[t, j] − lse_t), dP[t, j] = dout_t·v_j, D_t = dout_t·out_t = Σ_j P[t, j] dP[t, j]:
+//   dS[t, j] = P[t, j] · (dP[t, j] − D_t) for j ≤ t (the gradient of q_t·k_j is scale·dS; scale is applied last)
+//   dq_t = scale · Σ_{j ≤ t} dS[t, j] k_j,   dk_j = scale · Σ_{t ≥ j} dS[t, j] q_t,   dv_j = Σ_{t ≥ j} P[t, j] dout_t.
+// D_t is recomputed where it is needed (hs multiply-adds per query row and tile), so there is no third kernel.
 //
-// Three dispatches, in this order (override PHASE selects one; each writes one third of dqkv, all of it):
-//   PHASE 0 (dv):        one workgroup per key j:   dv_j = Σ_{t ≥ j} P[t, j] · dout_t          (reads att = P)
-//   PHASE 1 (dscores+dq): one workgroup per query t: att[t, :] ← dS[t, :];  dq_t = Σ_{j ≤ t} dS[t, j] · k_j
-//   PHASE 2 (dk):        one workgroup per key j:   dk_j = Σ_{t ≥ j} dS[t, j] · q_t            (reads att = dS)
-// Bindings: 0 dout (read), 1 qkv (read), 2 att (read_write), 3 dqkv (read_write), 4 uniform Params.
-// Limits: T ≤ 1024 (a row/column of att lives in workgroup memory), hs ≤ 128.
-// Workgroup: 64 threads. Dispatch: (T, B·H, 1) for every phase.
-// Includes: lib/reduce.wgsl (reduceSum over `red`), expanded at build time.
+// Two entry points, the same bindings: 0 dout, 1 qkv, 2 out, 3 lse (read), 4 dqkv (read_write), 5 uniform Params.
+// Overrides (attentionTiles in src/gpu/ops/attention.ts): HS = hs; RT rows owned by a workgroup (queries for dq,
+// keys for dkdv; a power of two ≤ 64 with RT·HS ≤ 1024); ST rows of the streamed tile (keys for dq, queries for
+// dkdv). Workgroup: 64 threads; thread (r, g) = (lid / G, lid % G), G = 64/RT, owns dims g, g+G, … of owned row r.
+// Workgroup memory (f32): owned rows 2·RT·HS, streamed rows 2·ST·HS, pair values RT·ST (dq) or 2·RT·ST (dkdv),
+// per-query lse and D 2·64; attentionTiles keeps it ≤ 14 KiB (WebGPU's default limit is 16 KiB).
+//   dq: a workgroup per (query tile of RT rows, b·h), looping over key tiles k0 ≤ its last query.
+//          Dispatch (ceil(T / RT), B·H, 1).
+//   dkdv:  a workgroup per (key tile of RT keys, b·h), looping over query tiles holding a query ≥ its first key.
+//          Dispatch (ceil(T / RT), B·H, 1).
+// Each streamed tile: stage rows; barrier; pair values (thread i takes pairs strided by 64, only j ≤ t); barrier;
+// accumulate; barrier. No atomics; deterministic (every sum in a fixed order).
+// Includes: lib/attention_rows.wgsl (qkvAt), expanded at build time.
 
-override PHASE: u32 = 0u;
+override HS: u32;
+override RT: u32;
+override ST: u32;
+
+const WG: u32 = 64u;
+const MAX_DIMS: u32 = 16u; // ceil(HS / G) ≤ RT·HS/64 ≤ 16
+
+override G: u32 = WG / RT;
+override NDIM: u32 = (HS + G - 1u) / G;
 
 struct Params {
-  B: u32,
   T: u32,
   C: u32,
   H: u32,
-  hs: u32,
   scale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> dout: array<f32>;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read_write> att: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dqkv: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> out: array<f32>;
+@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
 
-const WG: u32 = 64u;
+var<workgroup> own0: array<f32, RT * HS>; // dq: q rows;  dkdv: k rows
+var<workgroup> own1: array<f32, RT * HS>; // dq: dout rows; dkdv: v rows
+var<workgroup> str0: array<f32, ST * HS>; // dq: k rows;  dkdv: q rows
+var<workgroup> str1: array<f32, ST * HS>; // dq: v rows;  dkdv: dout rows
+var<workgroup> pairP: array<f32, RT * ST>; // dkdv: P[t, j] at [j·ST + (t − t0)]
+var<workgroup> pairDS: array<f32, RT * ST>; // dS (dq: at [(t − q0)·ST + j − k0]; dkdv: as pairP)
+var<workgroup> rowLse: array<f32, 64>; // lse and D of the query rows held (owned or streamed)
+var<workgroup> rowD: array<f32, 64>;
 
-var<workgroup> w: array<f32, 1024>; // weights of the rows being summed
-var<workgroup> xs: array<f32, 128>; // dout row of the current query (phase 1)
-var<workgroup> red: array<f32, 64>;
+#include "lib/attention_rows.wgsl"
 
-#include "lib/reduce.wgsl"
-
-// Row i of the summed matrix, channel d: a dout row (src 0) or a qkv row (src 1), `base` + i·stride + d.
-fn load(src: u32, base: u32, stride: u32, i: u32, d: u32) -> f32 {
-  if (src == 0u) { return dout[base + i * stride + d]; }
-  return qkv[base + i * stride + d];
+// Channel d of head h of position t of sequence b in dout; 0 for t ≥ T.
+fn doutAt(b: u32, h: u32, t: u32, d: u32) -> f32 {
+  if (t >= p.T) { return 0.0; }
+  return dout[(b * p.T + t) * p.C + h * HS + d];
 }
 
-// dqkv[dst + d] = Σ_{i < n} w[i] · row_i[d] for d < hs. Must be called in uniform control flow.
-fn weightedRows(n: u32, src: u32, base: u32, stride: u32, dst: u32, lid: u32) {
-  let hs = p.hs;
-  if (hs <= WG) {
-    let G = WG / hs;
-    let d = lid % hs;
-    let g = lid / hs;
-    var acc = 0.0;
-    if (g < G) {
-      for (var i = g; i < n; i += G) { acc = fma(w[i], load(src, base, stride, i, d), acc); }
-    }
-    red[lid] = acc;
+// lse_t and D_t = dout_t·out_t of query t (0 for t ≥ T) into slot `slot` of rowLse/rowD.
+fn loadQueryStats(slot: u32, t: u32, bh: u32, b: u32, h: u32) {
+  var l = 0.0;
+  var dd = 0.0;
+  if (t < p.T) {
+    l = lse[bh * p.T + t];
+    let o = (b * p.T + t) * p.C + h * HS;
+    for (var d = 0u; d < HS; d++) { dd = fma(dout[o + d], out[o + d], dd); }
+  }
+  rowLse[slot] = l;
+  rowD[slot] = dd;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let T = p.T;
+  let bh = wg.y;
+  let b = bh / p.H;
+  let h = bh % p.H;
+  let q0 = wg.x * RT;
+  let qEnd = min(T, q0 + RT);
+
+  for (var i = lid; i < RT * HS; i += WG) {
+    own0[i] = qkvAt(b, h, q0 + i / HS, 0u, i % HS);
+    own1[i] = doutAt(b, h, q0 + i / HS, i % HS);
+  }
+  if (lid < RT) { loadQueryStats(lid, q0 + lid, bh, b, h); }
+
+  let r = lid / G;
+  let g = lid % G;
+  let t = q0 + r;
+  var acc: array<f32, MAX_DIMS>;
+
+  let nTiles = (qEnd + ST - 1u) / ST;
+  for (var kt = 0u; kt < nTiles; kt++) {
+    let k0 = kt * ST;
     workgroupBarrier();
-    if (lid < hs) {
-      var s = 0.0;
-      for (var gg = 0u; gg < G; gg++) { s += red[gg * hs + lid]; }
-      dqkv[dst + lid] = s;
+    for (var i = lid; i < ST * HS; i += WG) {
+      str0[i] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
+      str1[i] = qkvAt(b, h, k0 + i / HS, 2u, i % HS);
     }
     workgroupBarrier();
-  } else {
-    for (var d = lid; d < hs; d += WG) {
-      var acc = 0.0;
-      for (var i = 0u; i < n; i++) { acc = fma(w[i], load(src, base, stride, i, d), acc); }
-      dqkv[dst + d] = acc;
+    for (var i = lid; i < RT * ST; i += WG) {
+      let rr = i / ST;
+      let jj = i % ST;
+      if (k0 + jj <= q0 + rr) {
+        var qk = 0.0;
+        var dp = 0.0;
+        for (var d = 0u; d < HS; d++) {
+          qk = fma(own0[rr * HS + d], str0[jj * HS + d], qk);
+          dp = fma(own1[rr * HS + d], str1[jj * HS + d], dp);
+        }
+        let pr = exp(qk * p.scale - rowLse[rr]);
+        pairDS[i] = pr * (dp - rowD[rr]);
+      }
+    }
+    workgroupBarrier();
+    if (t < T && t >= k0) {
+      let jn = min(ST, t - k0 + 1u);
+      for (var j = 0u; j < jn; j++) {
+        let ds = pairDS[r * ST + j];
+        for (var i = 0u; i < NDIM; i++) {
+          let d = g + i * G;
+          if (d < HS) { acc[i] = fma(ds, str0[j * HS + d], acc[i]); }
+        }
+      }
+    }
+  }
+
+  if (t < T) {
+    let o = (b * T + t) * 3u * p.C + h * HS;
+    for (var i = 0u; i < NDIM; i++) {
+      let d = g + i * G;
+      if (d < HS) { dqkv[o + d] = acc[i] * p.scale; }
     }
   }
 }
 
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = wg.x; // key j (phases 0, 2) or query t (phase 1)
+fn dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let T = p.T;
   let bh = wg.y;
   let b = bh / p.H;
   let h = bh % p.H;
-  let hs = p.hs;
-  let T = p.T;
-  let C3 = 3u * p.C;
-  let headBase = b * T * C3 + h * hs; // q channel 0 of row (b, 0) for this head
-  let attHead = bh * T * T;
+  let k0 = wg.x * RT;
 
-  if (PHASE == 0u || PHASE == 2u) {
-    // Column r of att (rows t = r..T-1) as weights.
-    let n = T - r;
-    for (var i = lid; i < n; i += WG) { w[i] = att[attHead + (r + i) * T + r]; }
+  for (var i = lid; i < RT * HS; i += WG) {
+    own0[i] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
+    own1[i] = qkvAt(b, h, k0 + i / HS, 2u, i % HS);
+  }
+
+  let r = lid / G; // owned key k0 + r
+  let g = lid % G;
+  let key = k0 + r;
+  var dk: array<f32, MAX_DIMS>;
+  var dv: array<f32, MAX_DIMS>;
+
+  let firstTile = k0 / ST; // query tiles holding a query ≥ k0
+  let nTiles = (T + ST - 1u) / ST;
+  for (var qt = firstTile; qt < nTiles; qt++) {
+    let t0 = qt * ST;
     workgroupBarrier();
-    if (PHASE == 0u) {
-      // dv_r = Σ_i P[r+i, r] · dout_{r+i}
-      weightedRows(n, 0u, (b * T + r) * p.C + h * hs, p.C, (b * T + r) * C3 + 2u * p.C + h * hs, lid);
-    } else {
-      // dk_r = Σ_i dS[r+i, r] · q_{r+i}
-      weightedRows(n, 1u, headBase + r * C3, C3, (b * T + r) * C3 + p.C + h * hs, lid);
+    for (var i = lid; i < ST * HS; i += WG) {
+      str0[i] = qkvAt(b, h, t0 + i / HS, 0u, i % HS);
+      str1[i] = doutAt(b, h, t0 + i / HS, i % HS);
     }
-  } else {
-    let t = r;
-    let n = t + 1u;
-    let go = (b * T + t) * p.C + h * hs;
-    for (var d = lid; d < hs; d += WG) { xs[d] = dout[go + d]; }
+    if (lid < ST) { loadQueryStats(lid, t0 + lid, bh, b, h); }
     workgroupBarrier();
-    let attRow = attHead + t * T;
-    var inner = 0.0;
-    for (var j = lid; j < n; j += WG) {
-      let vo = headBase + j * C3 + 2u * p.C;
-      var dp = 0.0;
-      for (var d = 0u; d < hs; d++) { dp = fma(xs[d], qkv[vo + d], dp); }
-      let pj = att[attRow + j];
-      w[j] = dp;
-      inner = fma(pj, dp, inner);
-    }
-    let total = reduceSum(inner, lid);
-    for (var j = lid; j < T; j += WG) {
-      var ds = 0.0;
-      if (j < n) {
-        ds = p.scale * att[attRow + j] * (w[j] - total);
-        w[j] = ds;
+    for (var i = lid; i < RT * ST; i += WG) {
+      let jj = i / ST; // owned key k0 + jj
+      let rr = i % ST; // query t0 + rr
+      if (k0 + jj <= t0 + rr && t0 + rr < T) {
+        var qk = 0.0;
+        var dp = 0.0;
+        for (var d = 0u; d < HS; d++) {
+          qk = fma(str0[rr * HS + d], own0[jj * HS + d], qk);
+          dp = fma(str1[rr * HS + d], own1[jj * HS + d], dp);
+        }
+        let pr = exp(qk * p.scale - rowLse[rr]);
+        pairP[i] = pr;
+        pairDS[i] = pr * (dp - rowD[rr]);
       }
-      att[attRow + j] = ds;
     }
     workgroupBarrier();
-    // dq_t = Σ_{j ≤ t} dS[t, j] · k_j
-    weightedRows(n, 1u, headBase + p.C, C3, (b * T + t) * C3 + h * hs, lid);
+    if (key < T) {
+      let rStart = select(0u, key - t0, key > t0);
+      let rEnd = min(ST, T - t0);
+      for (var rr = rStart; rr < rEnd; rr++) {
+        let pr = pairP[r * ST + rr];
+        let ds = pairDS[r * ST + rr];
+        for (var i = 0u; i < NDIM; i++) {
+          let d = g + i * G;
+          if (d < HS) {
+            dv[i] = fma(pr, str1[rr * HS + d], dv[i]);
+            dk[i] = fma(ds, str0[rr * HS + d], dk[i]);
+          }
+        }
+      }
+    }
+  }
+
+  if (key < T) {
+    let o = (b * T + key) * 3u * p.C + h * HS;
+    for (var i = 0u; i < NDIM; i++) {
+      let d = g + i * G;
+      if (d < HS) {
+        dqkv[o + p.C + d] = dk[i] * p.scale;
+        dqkv[o + 2u * p.C + d] = dv[i];
+      }
+    }
   }
 }

@@ -1,105 +1,117 @@
-// attention_forward.wgsl — causal multi-head self-attention forward (nanoGPT layout), f32.
+// attention_forward.wgsl — causal multi-head self-attention forward (nanoGPT layout), f32, tiled over keys with an
+// online softmax (the FlashAttention-2 forward): no T×T matrix is written.
 //
 // Shapes (row-major, no padding), hs = C / H:
-//   qkv [B·T, 3C]     per row q = [0, C), k = [C, 2C), v = [2C, 3C); head h uses channels [h·hs, (h+1)·hs) of each.
-//   out [B·T, C]      head h's output in channels [h·hs, (h+1)·hs).               (overwritten)
-//   att [B, H, T, T]  softmax probabilities, att[b,h,t,j] = 0 for j > t.          (overwritten, every element)
-//   s[t, j] = scale · q_t·k_j for j ≤ t, scale = 1/√hs; softmax with the row maximum subtracted.
+//   qkv [B·T, 3C]   per row q = [0, C), k = [C, 2C), v = [2C, 3C); head h uses channels [h·hs, (h+1)·hs) of each.
+//   out [B·T, C]    head h's output in channels [h·hs, (h+1)·hs).                                      (overwritten)
+//   lse [B, H, T]   log Σ_{j ≤ t} exp(s[t, j]) of each query row (natural log), saved for the backward. (overwritten)
+//   s[t, j] = scale · q_t·k_j for j ≤ t, scale = 1/√hs.
 //
-// Bindings: 0 qkv (read), 1 out (read_write), 2 att (read_write), 3 uniform Params.
-// Limits: T ≤ 1024 (the score row lives in workgroup memory), hs ≤ 128.
-// Workgroup: 64 threads handle one (query row t, b, h): scores one key per thread (strided), workgroup max/sum
-// reductions, a coalesced write of the att row, then out[t] = Σ_j p_j v_j with the threads split over (d, key group).
-// Dispatch: (T, B·H, 1).
-// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`), expanded at build time.
+// Bindings: 0 qkv (read), 1 out (read_write), 2 lse (read_write), 3 uniform Params.
+// Overrides (src/gpu/ops/attention.ts attentionTiles picks them per head size and T): HS = hs; QT query rows per
+// workgroup (a power of two ≤ 64, QT·HS ≤ 1024); KT keys per tile.
+// Workgroup: 64 threads, one (query tile, b·h). Workgroup memory (f32): q tile QT·HS, k and v tiles KT·HS each, the
+// score tile QT·KT; attentionTiles keeps it ≤ 14 KiB (WebGPU's default limit is 16 KiB).
+// Per key tile (keys k0..k0+KT-1, only tiles with k0 ≤ the tile's last query, so fully masked tiles are skipped):
+//   1. stage k and v rows;                                                            barrier
+//   2. scores: thread i takes pairs (r, j) = (i / KT, i % KT), strided by 64; only j ≤ t;  barrier
+//   3. thread (r, g) = (lid / G, lid % G), G = 64/QT: online softmax for row r (running max m and sum l, every
+//      thread of the row computing them identically) and acc[d] += p_j · v_j[d] for its dims d = g, g+G, …; barrier.
+// Dispatch: (ceil(T / QT), B·H, 1). Deterministic: every sum is in a fixed order.
+// Includes: lib/attention_rows.wgsl (qkvAt), expanded at build time.
+
+override HS: u32;
+override QT: u32;
+override KT: u32;
+
+const WG: u32 = 64u;
+const MAX_DIMS: u32 = 16u; // ceil(HS / G) ≤ QT·HS/64 ≤ 16
+
+override G: u32 = WG / QT; // threads per query row
+override NDIM: u32 = (HS + G - 1u) / G; // dims per thread
 
 struct Params {
-  B: u32,
   T: u32,
   C: u32,
   H: u32,
-  hs: u32,
   scale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> att: array<f32>;
+@group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-const WG: u32 = 64u;
+var<workgroup> qs: array<f32, QT * HS>;
+var<workgroup> ks: array<f32, KT * HS>;
+var<workgroup> vs: array<f32, KT * HS>;
+var<workgroup> ss: array<f32, QT * KT>;
 
-var<workgroup> w: array<f32, 1024>; // scores, then probabilities, of the current query row
-var<workgroup> qs: array<f32, 128>; // the query row of this head
-var<workgroup> red: array<f32, 64>; // reductions and partial outputs
-
-#include "lib/reduce.wgsl"
+#include "lib/attention_rows.wgsl"
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let t = wg.x;
+  let T = p.T;
   let bh = wg.y;
   let b = bh / p.H;
   let h = bh % p.H;
-  let hs = p.hs;
-  let C3 = 3u * p.C;
-  let rowBase = b * p.T * C3 + h * hs; // q channel 0 of row (b, 0) for this head
+  let q0 = wg.x * QT;
+  let qEnd = min(T, q0 + QT); // one past the tile's last query row
 
-  for (var d = lid; d < hs; d += WG) { qs[d] = qkv[rowBase + t * C3 + d]; }
-  workgroupBarrier();
+  for (var i = lid; i < QT * HS; i += WG) { qs[i] = qkvAt(b, h, q0 + i / HS, 0u, i % HS); }
 
-  let n = t + 1u;
-  var mx = -3.0e38;
-  for (var j = lid; j < n; j += WG) {
-    let ko = rowBase + j * C3 + p.C;
-    var s = 0.0;
-    for (var d = 0u; d < hs; d++) { s = fma(qs[d], qkv[ko + d], s); }
-    s *= p.scale;
-    w[j] = s;
-    mx = max(mx, s);
-  }
-  let m = reduceMax(mx, lid);
-  var sum = 0.0;
-  for (var j = lid; j < n; j += WG) {
-    let e = exp(w[j] - m);
-    w[j] = e;
-    sum += e;
-  }
-  let inv = 1.0 / reduceSum(sum, lid);
-  let attBase = (bh * p.T + t) * p.T;
-  for (var j = lid; j < p.T; j += WG) {
-    var pr = 0.0;
-    if (j < n) {
-      pr = w[j] * inv;
-      w[j] = pr;
+  let r = lid / G;
+  let g = lid % G;
+  let t = q0 + r;
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc: array<f32, MAX_DIMS>;
+
+  let nTiles = (qEnd + KT - 1u) / KT; // key tiles with at least one key ≤ the last query row
+  for (var kt = 0u; kt < nTiles; kt++) {
+    let k0 = kt * KT;
+    workgroupBarrier(); // previous tile's readers are done (and, first time, nothing)
+    for (var i = lid; i < KT * HS; i += WG) {
+      ks[i] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
+      vs[i] = qkvAt(b, h, k0 + i / HS, 2u, i % HS);
     }
-    att[attBase + j] = pr;
-  }
-  workgroupBarrier();
-
-  // out[t, d] = Σ_{j ≤ t} w[j] · v[j, d]
-  let vo = rowBase + 2u * p.C;
-  let oo = (b * p.T + t) * p.C + h * hs;
-  if (hs <= WG) {
-    let G = WG / hs; // key groups
-    let d = lid % hs;
-    let g = lid / hs;
-    var acc = 0.0;
-    if (g < G) {
-      for (var j = g; j < n; j += G) { acc = fma(w[j], qkv[vo + j * C3 + d], acc); }
-    }
-    red[lid] = acc;
     workgroupBarrier();
-    if (lid < hs) {
-      var s = 0.0;
-      for (var gg = 0u; gg < G; gg++) { s += red[gg * hs + lid]; }
-      out[oo + lid] = s;
+    for (var i = lid; i < QT * KT; i += WG) {
+      let rr = i / KT;
+      let jj = i % KT;
+      if (k0 + jj <= q0 + rr) {
+        var s = 0.0;
+        for (var d = 0u; d < HS; d++) { s = fma(qs[rr * HS + d], ks[jj * HS + d], s); }
+        ss[i] = s * p.scale;
+      }
     }
-  } else {
-    for (var d = lid; d < hs; d += WG) {
-      var acc = 0.0;
-      for (var j = 0u; j < n; j++) { acc = fma(w[j], qkv[vo + j * C3 + d], acc); }
-      out[oo + d] = acc;
+    workgroupBarrier();
+    if (t < T && t >= k0) {
+      let jn = min(KT, t - k0 + 1u);
+      var mt = m;
+      for (var j = 0u; j < jn; j++) { mt = max(mt, ss[r * KT + j]); }
+      let corr = exp(m - mt);
+      l *= corr;
+      for (var i = 0u; i < NDIM; i++) { acc[i] *= corr; }
+      for (var j = 0u; j < jn; j++) {
+        let pj = exp(ss[r * KT + j] - mt);
+        l += pj;
+        for (var i = 0u; i < NDIM; i++) {
+          let d = g + i * G;
+          if (d < HS) { acc[i] = fma(pj, vs[j * HS + d], acc[i]); }
+        }
+      }
+      m = mt;
     }
+  }
+
+  if (t < T) {
+    let inv = 1.0 / l;
+    let oo = (b * T + t) * p.C + h * HS;
+    for (var i = 0u; i < NDIM; i++) {
+      let d = g + i * G;
+      if (d < HS) { out[oo + d] = acc[i] * inv; }
+    }
+    if (g == 0u) { lse[bh * T + t] = m + log(l); }
   }
 }

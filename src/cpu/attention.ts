@@ -7,6 +7,8 @@
  *                   [h·hs, (h+1)·hs) of each, hs = C/H.
  *   out  [B·T, C]   head h's output in channels [h·hs, (h+1)·hs) (transpose(1, 2).view(B, T, C) in nanoGPT).
  *   att  [B, H, T, T] softmax probabilities; att[b, h, t, j] = 0 for j > t.
+ *   lse  [B, H, T]    log Σ_{j ≤ t} exp(s[t, j]) of each query row (natural log); the GPU forward saves only this, and
+ *                     its backward recomputes att[t, j] = exp(s[t, j] − lse[t]).
  *   score s[t, j] = (q_t · k_j) / √hs for j ≤ t; softmax over j ≤ t with the row maximum subtracted.
  *
  * The functions accept Float64Array as well (finite-difference checks run them in f64): the output type follows
@@ -32,32 +34,33 @@ export function checkAttentionShape(B: number, T: number, C: number, H: number):
   return C / H;
 }
 
-/** Forward: out [B·T, C] and att [B, H, T, T] from qkv [B·T, 3C]. */
+/** Forward: out [B·T, C], att [B, H, T, T] and lse [B, H, T] from qkv [B·T, 3C]. */
 export function attentionForward(
   qkv: Float32Array,
   B: number,
   T: number,
   C: number,
   H: number,
-): { out: Float32Array; att: Float32Array };
+): { out: Float32Array; att: Float32Array; lse: Float32Array };
 export function attentionForward(
   qkv: Float64Array,
   B: number,
   T: number,
   C: number,
   H: number,
-): { out: Float64Array; att: Float64Array };
+): { out: Float64Array; att: Float64Array; lse: Float64Array };
 export function attentionForward(
   qkv: Floats,
   B: number,
   T: number,
   C: number,
   H: number,
-): { out: Floats; att: Floats } {
+): { out: Floats; att: Floats; lse: Floats } {
   const hs = checkAttentionShape(B, T, C, H);
   if (qkv.length < B * T * 3 * C) throw new Error(`attention: qkv has ${qkv.length} elements, needs ${B * T * 3 * C}`);
   const out = alloc(qkv, B * T * C);
   const att = alloc(qkv, B * H * T * T);
+  const lse = alloc(qkv, B * H * T);
   const scale = 1 / Math.sqrt(hs);
   const C3 = 3 * C;
   const s = new Float64Array(T);
@@ -78,6 +81,7 @@ export function attentionForward(
           s[j] = Math.exp(s[j]! - m);
           sum += s[j]!;
         }
+        lse[(b * H + h) * T + t] = m + Math.log(sum);
         const ab = ((b * H + h) * T + t) * T;
         for (let j = 0; j <= t; j++) {
           s[j] = s[j]! / sum;
@@ -92,12 +96,12 @@ export function attentionForward(
       }
     }
   }
-  return { out, att };
+  return { out, att, lse };
 }
 
 /**
- * Backward: dqkv [B·T, 3C] from dout [B·T, C], given the forward's qkv and att (probabilities). Pure: `att` is not
- * modified here (the GPU kernel overwrites its copy with the score gradients).
+ * Backward: dqkv [B·T, 3C] from dout [B·T, C], given the forward's qkv and att (probabilities). Pure. (The GPU
+ * backward computes the same from qkv, out and lse, never holding att.)
  */
 export function attentionBackward(
   dout: Float32Array,

@@ -25,10 +25,10 @@ import { slice, type TensorRef, writeTensor } from '../gpu/tensor';
 import { type ModelConfig, mlpWidth, type SizeLimits } from './config';
 import { buildParamLayout, type LayerParams, layerParams, type ParamEntry, type ParamLayout, param } from './params';
 
-/** Saved activations of one block (BlockTensors without the shared scratch and output) plus the attention matrix. */
+/** Saved activations of one block (BlockTensors without the shared scratch and output) plus the attention's lse. */
 type LayerActs = Omit<BlockTensors, 'tmp' | 'out'> & {
-  /** [B, H, T, T] attention probabilities (overwritten by the backward pass). */
-  att: TensorRef;
+  /** [B, H, T] log-sum-exp of each attention row (the backward recomputes the probabilities from it). */
+  lse: TensorRef;
 };
 
 export interface BatchInputs {
@@ -89,7 +89,7 @@ export function createGpuGpt(
 /** Largest activation (elements) for batch B × T, to check against device limits before allocating. */
 export function largestActivationElements(config: ModelConfig, B: number, T: number): number {
   const N = B * T;
-  return Math.max(N * mlpWidth(config), B * config.nHeads * T * T, N * config.vocabSize, N * 3 * config.dModel);
+  return Math.max(N * mlpWidth(config), N * config.vocabSize, N * 3 * config.dModel);
 }
 
 export function checkBatchFits(config: ModelConfig, B: number, T: number, limits: SizeLimits): void {
@@ -240,7 +240,7 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
       ln1Mean: pool.tensor(`h${l}.ln1Mean`, N, true),
       ln1Rstd: pool.tensor(`h${l}.ln1Rstd`, N, true),
       qkv: pool.tensor(`h${l}.qkv`, N * 3 * C, true),
-      att: pool.tensor(`h${l}.att`, B * H * T * T, true),
+      lse: pool.tensor(`h${l}.lse`, B * H * T, true),
       y: pool.tensor(`h${l}.y`, N * C, true),
       x2: pool.tensor(`h${l}.x2`, N * C, true),
       ln2: pool.tensor(`h${l}.ln2`, N * C, true),
@@ -294,7 +294,7 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
   for (let l = 0; l < config.nLayers; l++) {
     const a = layers[l]!;
     const out = l + 1 < config.nLayers ? layers[l + 1]!.xIn : xFinal;
-    const attention = prepareAttentionForward(ctx, { qkv: a.qkv, out: a.y, att: a.att, B, T, C, H });
+    const attention = prepareAttentionForward(ctx, { qkv: a.qkv, out: a.y, lse: a.lse, B, T, C, H });
     forward.push(
       ...prepareBlockForward(
         ctx,
@@ -410,7 +410,7 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
       // Attention: x2 = x + c_proj(attn(c_attn(ln1(x)))); dres = dL/dx2
       ...linearGrads(dres, a.y, lp.projW, lp.projB, C, C, `h${l}.c_proj`),
       ...linearDx(dres, lp.projW, tmp, C, C, `h${l}.c_proj`),
-      ...prepareAttentionBackward(ctx, { dout: tmp, qkv: a.qkv, att: a.att, dqkv, B, T, C, H }),
+      ...prepareAttentionBackward(ctx, { dout: tmp, qkv: a.qkv, out: a.y, lse: a.lse, dqkv, B, T, C, H }),
       ...linearGrads(dqkv, a.ln1, lp.attnW, lp.attnB, 3 * C, C, `h${l}.c_attn`),
       ...linearDx(dqkv, lp.attnW, tmp, 3 * C, C, `h${l}.c_attn`),
       ...prepareLayernormBackward(ctx, {

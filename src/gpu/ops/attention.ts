@@ -5,10 +5,16 @@ import type { GpuContext } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
 import type { TensorRef } from '../tensor';
 
-/** Longest sequence the kernels hold in workgroup memory (a score row / att column). */
+/**
+ * Longest sequence: the decode kernel holds a score row in workgroup memory. The tiled training kernels have no such
+ * bound; they are held to the same one (and tested at it).
+ */
 export const ATTENTION_MAX_T = 1024;
-/** Largest head size (the query row lives in workgroup memory). */
+/** Largest head size (the tiled kernels' per-thread accumulators and tiles are sized for it). */
 export const ATTENTION_MAX_HS = 128;
+
+/** Workgroup memory the tiled kernels may use: WebGPU's default maxComputeWorkgroupStorageSize is 16 KiB. */
+export const ATTENTION_WORKGROUP_BUDGET_BYTES = 14 * 1024;
 
 export interface AttentionShape {
   B: number;
@@ -38,8 +44,49 @@ function need(label: string, name: string, t: TensorRef, n: number): void {
   if (t.length < n) throw new Error(`${label}: ${name} has ${t.length} elements, needs ${n}`);
 }
 
+function pow2AtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * Tile sizes of the tiled kernels for head size `hs` and sequence length T, and their workgroup memory in bytes.
+ * A workgroup (64 threads) owns `rows` rows (query rows in the forward and dq, keys in dkdv): a power of two ≤ 64,
+ * ≤ T rounded up to a power of two, with rows·hs ≤ 1024 so each thread accumulates at most 16 dims of one row.
+ * The streamed tile (`forwardKeys` keys in the forward, `backwardStream` rows in the backward) is the largest power
+ * of two ≤ rows whose memory fits ATTENTION_WORKGROUP_BUDGET_BYTES:
+ *   forward  (QT = rows, KT = forwardKeys):   q tile + k, v tiles + scores = QT·hs + 2·KT·hs + QT·KT floats;
+ *   backward (RT = rows, ST = backwardStream): 2·RT·hs + 2·ST·hs + 2·RT·ST + 128 floats (dkdv, the larger kernel).
+ */
+export function attentionTiles(hs: number, T: number) {
+  const tRows = pow2AtLeast(T);
+  const rows = Math.min(64, 1024 / pow2AtLeast(hs), tRows);
+  const forwardFloats = (kt: number) => rows * hs + 2 * kt * hs + rows * kt;
+  const backwardFloats = (st: number) => 2 * rows * hs + 2 * st * hs + 2 * rows * st + 128;
+  const largest = (floats: (n: number) => number) => {
+    let n = rows;
+    while (n > 1 && floats(n) * 4 > ATTENTION_WORKGROUP_BUDGET_BYTES) n /= 2;
+    return n;
+  };
+  const forwardKeys = largest(forwardFloats);
+  const backwardStream = largest(backwardFloats);
+  return {
+    rows,
+    forwardKeys,
+    backwardStream,
+    forwardBytes: forwardFloats(forwardKeys) * 4,
+    backwardBytes: backwardFloats(backwardStream) * 4,
+  };
+}
+
+function checkWorkgroupMemory(ctx: GpuContext, label: string, bytes: number): void {
+  const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
+  if (bytes > limit) throw new Error(`${label}: needs ${bytes} bytes of workgroup memory, the device allows ${limit}`);
+}
+
 function params(s: AttentionShape, hs: number) {
-  return [{ u: s.B }, { u: s.T }, { u: s.C }, { u: s.H }, { u: hs }, { f: 1 / Math.sqrt(hs) }];
+  return [{ u: s.T }, { u: s.C }, { u: s.H }, { f: 1 / Math.sqrt(hs) }];
 }
 
 export interface AttentionForwardArgs extends AttentionShape {
@@ -47,26 +94,32 @@ export interface AttentionForwardArgs extends AttentionShape {
   qkv: TensorRef;
   /** [B·T, C] (overwritten). */
   out: TensorRef;
-  /** [B, H, T, T] softmax probabilities (overwritten, zeros above the diagonal); saved for the backward. */
-  att: TensorRef;
+  /** [B, H, T] log-sum-exp of each query row's scaled scores (overwritten); saved for the backward. */
+  lse: TensorRef;
   label?: string;
 }
 
-/** out, att ← attention(qkv). One dispatch: (T, B·H) workgroups of 64 threads. */
+/** out, lse ← attention(qkv). One dispatch: (ceil(T / rows), B·H) workgroups of 64 threads, tiled over keys. */
 export function prepareAttentionForward(ctx: GpuContext, args: AttentionForwardArgs): Dispatch[] {
   const label = args.label ?? 'attention_forward';
   const hs = checkShape(label, args);
   const { B, T, C, H } = args;
   need(label, 'qkv', args.qkv, B * T * 3 * C);
   need(label, 'out', args.out, B * T * C);
-  need(label, 'att', args.att, B * H * T * T);
+  need(label, 'lse', args.lse, B * H * T);
+  const tiles = attentionTiles(hs, T);
+  checkWorkgroupMemory(ctx, label, tiles.forwardBytes);
   return [
     prepareDispatch(
       ctx,
-      { name: 'attention_forward', source: forwardSource },
-      [args.qkv, args.out, args.att],
+      {
+        name: 'attention_forward',
+        source: forwardSource,
+        constants: { HS: hs, QT: tiles.rows, KT: tiles.forwardKeys },
+      },
+      [args.qkv, args.out, args.lse],
       params(args, hs),
-      [T, B * H, 1],
+      [ceilDiv(T, tiles.rows), B * H, 1],
       label,
     ),
   ];
@@ -77,35 +130,40 @@ export interface AttentionBackwardArgs extends AttentionShape {
   dout: TensorRef;
   /** [B·T, 3C] the forward's input (read). */
   qkv: TensorRef;
-  /**
-   * [B, H, T, T] the forward's probabilities. OVERWRITTEN in place with the score gradients
-   * dS = scale·P⊙(dP − rowsum(P⊙dP)) (0 above the diagonal); it no longer holds P afterwards.
-   */
-  att: TensorRef;
+  /** [B·T, C] the forward's output (read). */
+  out: TensorRef;
+  /** [B, H, T] the forward's log-sum-exp (read). */
+  lse: TensorRef;
   /** [B·T, 3C] (overwritten, every element). */
   dqkv: TensorRef;
   label?: string;
 }
 
-/** dqkv ← ∂(Σ dout·out)/∂qkv. Three dispatches (dv, dscores+dq, dk), each (T, B·H) workgroups. */
+/**
+ * dqkv ← ∂(Σ dout·out)/∂qkv. Two dispatches, each (ceil(T / rows), B·H) workgroups: dq (per query tile) and dkdv
+ * (per key tile); they write disjoint thirds of dqkv, no atomics.
+ */
 export function prepareAttentionBackward(ctx: GpuContext, args: AttentionBackwardArgs): Dispatch[] {
   const label = args.label ?? 'attention_backward';
   const hs = checkShape(label, args);
   const { B, T, C, H } = args;
   need(label, 'dout', args.dout, B * T * C);
   need(label, 'qkv', args.qkv, B * T * 3 * C);
-  need(label, 'att', args.att, B * H * T * T);
+  need(label, 'out', args.out, B * T * C);
+  need(label, 'lse', args.lse, B * H * T);
   need(label, 'dqkv', args.dqkv, B * T * 3 * C);
-  const tensors = [args.dout, args.qkv, args.att, args.dqkv];
-  const phases = ['dv', 'dscores_dq', 'dk'];
-  return phases.map((name, phase) =>
+  const tiles = attentionTiles(hs, T);
+  checkWorkgroupMemory(ctx, label, tiles.backwardBytes);
+  const tensors = [args.dout, args.qkv, args.out, args.lse, args.dqkv];
+  const constants = { HS: hs, RT: tiles.rows, ST: tiles.backwardStream };
+  return ['dq', 'dkdv'].map((entryPoint) =>
     prepareDispatch(
       ctx,
-      { name: 'attention_backward', source: backwardSource, constants: { PHASE: phase } },
+      { name: 'attention_backward', source: backwardSource, entryPoint, constants },
       tensors,
       params(args, hs),
-      [T, B * H, 1],
-      `${label}.${name}`,
+      [ceilDiv(T, tiles.rows), B * H, 1],
+      `${label}.${entryPoint}`,
     ),
   );
 }
