@@ -8,6 +8,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { type RunRecord, stepsLabel } from '../state/run_record';
 import { isActive, useStore } from '../state/store';
 import { RUN_COLORS } from './chart_data';
+import { TrlExportButton } from './TrlExportButton';
 
 function statusText(run: RunRecord): string {
   return run.status === 'finished' ? 'done' : run.status;
@@ -104,6 +105,7 @@ const RunRow = memo(function RunRow({ run, colorIndex }: { run: RunRecord; color
         <button type="button" className="link" disabled={busy} onClick={() => applyRunSettings(run.id)}>
           Use settings
         </button>
+        <TrlExportButton run={run} />
         <button
           type="button"
           className="link danger"

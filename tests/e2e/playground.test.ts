@@ -1,7 +1,7 @@
 /**
  * The playground end to end in real headless Chromium with WebGPU (SwiftShader where there is no GPU), driven as a
  * newcomer would: open the app with a small config in the URL, train a few steps and see the loss update, drag the
- * temperature slider and see a new chart point, run a TS sweep, export the run and import it back (and a broken file
+ * temperature slider and see a new chart point, run a TS sweep, export the run (and, for TRL, as a zip) and import it back (and a broken file
  * changes nothing), continue it with a one-step RL stage and see its rollouts, reload mid-training and resume, stop a run while it is still starting. A long-task observer checks that no main-thread task runs over
  * 50 ms while training. The generalization lab: run files with suite results (scored by scripted planners) in the
  * results matrix, an episode stepped to its end, CSV export, a saved run's suites evaluated through the worker, and a
@@ -9,6 +9,7 @@
  * backend.
  * Screenshots go to test-results/.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +130,25 @@ describe('the playground in Chromium with WebGPU', () => {
     expect(parsed.checkpoint?.params.length).toBeGreaterThan(0);
 
     // Import it back: a new run appears. A broken file gives a clear error and changes nothing stored.
+    // Export for TRL: a zip built in a worker; its entries read back with python3's zipfile, one JSONL line parsed.
+    const [trlZip] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-trl').first().click()]);
+    const zipPath = 'test-results/e2e-export-trl.zip';
+    await trlZip.saveAs(zipPath);
+    const listed = spawnSync(
+      'python3',
+      [
+        '-c',
+        'import sys,json,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(json.dumps([z.namelist(), z.read("grpo/train.jsonl").decode().split(chr(10))[0]]))',
+        zipPath,
+      ],
+      { encoding: 'utf8' },
+    );
+    const [names, firstRow] = JSON.parse(listed.stdout) as [string[], string];
+    expect(names).toEqual(
+      expect.arrayContaining(['README.md', 'sft/train.jsonl', 'rewards.py', 'stopping.py', 'grpo_config.json']),
+    );
+    expect(JSON.parse(firstRow)).toMatchObject({ prompt: expect.stringMatching(/=$/), answer: expect.any(String) });
+
     const rows = await runRows(page);
     await page.getByTestId('import-run').setInputFiles(exported);
     await expect.poll(() => runRows(page), { timeout: 30_000 }).toBe(rows + 1);

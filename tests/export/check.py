@@ -21,11 +21,11 @@ def num(x):
 
 def run_rewards(rewards, cases):
     out = {"batches": [], "verify": None, "trl": []}
-    for k, batch in enumerate(cases["batches"]):
+    table = cases["rows"]  # each problem's row once; batches and verify cases name rows by index
+    for batch in cases["batches"]:
+        batch["rows"] = [table[i] for i in batch["rows"]]
         parts = rewards.score_batch(batch["completions"], batch["rows"], batch["groups"], batch["config"])
         out["batches"].append([list(p) for p in parts])
-        if k >= cases.get("trl_batches", len(cases["batches"])):
-            continue
         # The TRL-facing functions on the same batch: columns as kwargs, groups from the prompts.
         rewards.configure(**batch["config"])
         columns = {k: [r.get(k) for r in batch["rows"]] for k in batch["rows"][0]}
@@ -33,7 +33,7 @@ def run_rewards(rewards, cases):
         out["trl"].append([f(batch["completions"], prompts=prompts, **columns) for f in rewards.REWARD_FUNCS])
     v = cases["verify"]
     out["verify"] = [
-        rewards.verify(v["task"], rewards.completion_text(t), r) for t, r in zip(v["texts"], v["rows"])
+        rewards.verify(v["task"], rewards.completion_text(t), table[r]) for t, r in zip(v["texts"], v["rows"])
     ]
     out["optimal"] = [rewards.optimal_actions(b) for b in cases.get("boards", [])]
     return out

@@ -25,8 +25,6 @@ import { createRng, type Rng } from '../../src/util/rng';
 import { runCheck, writePythonFiles } from './python';
 
 const DIR = writePythonFiles();
-/** Settings whose batch also goes through the TRL-facing functions (budget and group penalties). */
-const TRL_BATCHES = 2;
 /** Distinct completions per problem (before hostile ones). */
 const PER_PROBLEM = 72;
 const LEVELS: (LengthTag | null)[] = ['short', 'medium', 'long', null];
@@ -321,17 +319,24 @@ function checkTask(task: TaskId, problemCount: number, variants: readonly string
   }));
   // Group g is scored under setting g mod 5 (every setting sees every kind of completion, each case runs once).
   const slices = settings.map((_, k) => sliceGroups(full, (g) => g % settings.length === k));
+  // Each problem's row is sent once; cases name it by index.
+  const table: Row[] = [];
+  const indexOf = new Map<Row, number>();
+  const idx = (r: Row) => {
+    if (!indexOf.has(r)) indexOf.set(r, table.push(r) - 1);
+    return indexOf.get(r)!;
+  };
   const result = runCheck<CheckResult>(DIR, {
     kind: 'rewards',
+    rows: table,
     batches: settings.map((s, k) => ({
       config: s.config,
       completions: slices[k]!.texts,
-      rows: slices[k]!.rows,
+      rows: slices[k]!.rows.map(idx),
       groups: slices[k]!.groups,
     })),
-    verify: { task, texts: verify.texts, rows: verify.rows },
+    verify: { task, texts: verify.texts, rows: verify.rows.map(idx) },
     boards,
-    trl_batches: TRL_BATCHES,
   });
   expect(full.texts.length + verify.texts.length).toBeGreaterThanOrEqual(10_000);
   expect(full.texts.length).toBeGreaterThanOrEqual(8_000);
@@ -340,13 +345,13 @@ function checkTask(task: TaskId, problemCount: number, variants: readonly string
     const slice = slices[k]!;
     const want = tsParts(task, slice, s.setting);
     const got = result.batches[k]!;
-    const trl = result.trl[k];
+    const trl = result.trl[k]!;
     let mismatches = 0;
     const first: string[] = [];
     for (let i = 0; i < want.length; i++) {
       const w = want[i]!;
       const g = got[i]!;
-      const fromTrl = trl ? [trl[0]![i]!, trl[1]![i]!, trl[2]![i]!] : [];
+      const fromTrl = [trl[0]![i]!, trl[1]![i]!, trl[2]![i]!];
       // Same value up to float addition order: 1e-12 (the parts are sums of at most three terms).
       const bad = w.some((x, c) => Math.abs(x - g[c]!) > 1e-12) || fromTrl.some((x, c) => Math.abs(x - w[c]!) > 1e-12);
       if (bad) {

@@ -146,15 +146,13 @@ def set_token_counter(counter):
 
 def thinking_text(text):
     """The thinking span (src/train/eval_metrics.ts thinkingSpan): after the first `<think>` up to the next `</think>`
-    or `<eos>`, or the end; None without `<think>`."""
-    tokens = tokens_of(text)
-    if THINK_START not in tokens:
+    or `<eos>`, or the end; None without `<think>`. Any spelling of a tag is that token (no tag contains another's
+    start), so the span is found in the text."""
+    start = text.find(THINK_START)
+    if start < 0:
         return None
-    start = tokens.index(THINK_START) + 1
-    end = start
-    while end < len(tokens) and tokens[end] not in (THINK_END, EOS):
-        end += 1
-    return "".join(tokens[start:end])
+    start += len(THINK_START)
+    return text[start:_first_of(text, start, (THINK_END, EOS))]
 
 
 def thinking_tokens(text):
@@ -166,30 +164,18 @@ def thinking_tokens(text):
 
 def well_formed(text, style="cot"):
     """`<think>` t `</think><answer>` a `</answer><eos>` ('cot') or `<answer>` a `</answer><eos>` ('answer'), t and a
-    free of special tokens, a non-empty, nothing after `<eos>` (src/train/grpo.ts isWellFormed)."""
-    tokens, i = tokens_of(text), 0
-
-    def plain_run():
-        nonlocal i
-        start = i
-        while i < len(tokens) and tokens[i] not in SPECIAL_TOKENS:
-            i += 1
-        return i - start
-
+    free of special tokens, a non-empty, nothing after `<eos>` (src/train/grpo.ts isWellFormed, on the text)."""
+    rest = text
     if style == "cot":
-        if tokens[i:i + 1] != (THINK_START,):
+        end = rest.find(THINK_END)
+        if not rest.startswith(THINK_START) or end < 0 or _SPECIAL_RE.search(rest, len(THINK_START), end):
             return False
-        i += 1
-        plain_run()
-        if tokens[i:i + 1] != (THINK_END,):
-            return False
-        i += 1
-    if tokens[i:i + 1] != (ANSWER_START,):
+        rest = rest[end + len(THINK_END):]
+    tail = ANSWER_END + EOS
+    if not rest.startswith(ANSWER_START) or not rest.endswith(tail):
         return False
-    i += 1
-    if plain_run() == 0:
-        return False
-    return tokens[i:] == (ANSWER_END, EOS)
+    answer = rest[len(ANSWER_START):-len(tail)]
+    return len(answer) > 0 and _SPECIAL_RE.search(answer) is None
 
 
 # ---------------------------------------------------------------- verifiers
@@ -239,27 +225,23 @@ def parse_formula(text):
         skip()
         return _OPS.get(text[pos]) if pos < len(text) else None
 
-    def expr(depth):
+    def binary(operand, ops, depth):
         nonlocal pos
-        if depth > _MAX_DEPTH:
-            raise FormulaError("too-deep")
-        left = term(depth)
+        left = operand(depth)
         op = peek_op()
-        while op in ("+", "-"):
+        while op in ops:
             pos += 1
-            left = (op, left, term(depth))
+            left = (op, left, operand(depth))
             op = peek_op()
         return left
 
+    def expr(depth):
+        if depth > _MAX_DEPTH:
+            raise FormulaError("too-deep")
+        return binary(term, ("+", "-"), depth)
+
     def term(depth):
-        nonlocal pos
-        left = factor(depth)
-        op = peek_op()
-        while op in ("*", "/"):
-            pos += 1
-            left = (op, left, factor(depth))
-            op = peek_op()
-        return left
+        return binary(factor, ("*", "/"), depth)
 
     def factor(depth):
         nonlocal pos

@@ -8,7 +8,6 @@ order its steps drew them, with the columns the rewards read) and grpo/eval.json
 flags override the config: --max_steps 100, --num_generations 4, ...
 """
 
-import argparse
 import os
 import sys
 
@@ -16,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import rewards  # noqa: E402
-from train_sft import load_settings  # noqa: E402
+from train_sft import command_line  # noqa: E402
 
 
 def main():
@@ -24,11 +23,7 @@ def main():
     from transformers import AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="model name or path (the SFT model)")
-    parser.add_argument("--output_dir", default="out/grpo")
-    args, overrides = parser.parse_known_args()
-    settings = load_settings("grpo_config.json", overrides)
+    args, settings = command_line(__doc__, "grpo_config.json", "out/grpo")
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     rewards.set_token_counter(lambda text: len(tokenizer(text, add_special_tokens=False).input_ids))
     data = load_dataset(

@@ -14,6 +14,15 @@ import os
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def command_line(doc, config_name, default_output):
+    """(args, settings): --model and --output_dir, and the JSON config with the other `--field value` pairs over it."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="model name or path (a causal LM)")
+    parser.add_argument("--output_dir", default=default_output)
+    args, overrides = parser.parse_known_args()
+    return args, load_settings(config_name, overrides)
+
+
 def load_settings(name, overrides):
     """The JSON config `name` beside this file, with `--field value` pairs from the command line over it."""
     with open(os.path.join(HERE, name), encoding="utf-8") as f:
@@ -32,11 +41,7 @@ def main():
     from datasets import load_dataset
     from trl import SFTConfig, SFTTrainer
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="model name or path (a causal LM)")
-    parser.add_argument("--output_dir", default="out/sft")
-    args, overrides = parser.parse_known_args()
-    settings = load_settings("sft_config.json", overrides)
+    args, settings = command_line(__doc__, "sft_config.json", "out/sft")
     data = load_dataset(
         "json",
         data_files={"train": os.path.join(HERE, "sft/train.jsonl"), "eval": os.path.join(HERE, "sft/eval.jsonl")},
