@@ -1,12 +1,16 @@
 // sample_tokens.wgsl — next-token sampling for generation, one workgroup per row, plus the step counter.
 //
-// The rules and their order are src/cpu/sampling.ts's (the reference): (1) stop-token logit bias while thinking,
+// The rules and their order are src/cpu/sampling.ts's (the reference): (1) stop-token logit bias while thinking, then
+// stop-logit TS: x[stop] ← (x[stop] + bias) / τ_z (τ_z = stopLogitTemperature, 1 = off); the margin rule reads
+// margin = max_i x_i − x[stop] here,
 // (2) softmax at temperature T (T = 0: greedy, computed at T = 1), (3) stop-token temperature τ while thinking,
 // (4) top-k (ties → lower id), (5) top-p on the distribution renormalised after top-k, renormalise,
 // (6) inverse-CDF over ids ascending with u = uniformFor(seed, pos, row) (PCG hash below, same as the CPU's).
 // Then the emitted token y (s1 budget forcing; decodeStepRow in the reference), in order: (E1) forced[b, pos+1] ≥ 0
 // (prompt prefill); (E2) else pendingIndex > 0: extensionIds[pendingIndex], pendingIndex ← pendingIndex + 1, or 0
-// past the last id; (E3) else thinking and cap > 0 and thinkingTokens ≥ cap: thinkEndId; (E4) else the sample x,
+// past the last id; (E3) else thinking and cap > 0 and thinkingTokens ≥ cap: thinkEndId; (E3b) else the margin rule:
+// thinking and stop ≥ 0 and δ = stopMarginNats > 0 and (stopMarginBoundaryId < 0 or tokens[b, pos] ==
+// stopMarginBoundaryId) and margin < δ: stopTokenId; (E4) else the sample x,
 // except that thinking and x == thinkEndId and thinkingTokens < minThinkingTokens and extensionsUsed < maxExtensions
 // emit extensionIds[0] instead (extensionsUsed += 1, pendingIndex ← 1 if extensionCount > 1 else 0). E3 and E4 need
 // thinkEndId ≥ 0 (and thinking needs thinkStartId ≥ 0); cap = 0 and minThinkingTokens = 0 turn them off.
@@ -58,9 +62,9 @@ struct Params {
   minThinkingTokens: u32,
   maxExtensions: u32,
   extensionCount: u32,
-  pad0: u32, // the array below starts on a 16-byte boundary (uniform layout rules): words 17..19 are padding
-  pad1: u32,
-  pad2: u32,
+  stopLogitTemperature: f32, // τ_z of stop-logit TS (1 = off)
+  stopMarginNats: f32, // δ of the margin rule (0 = off)
+  stopMarginBoundaryId: i32, // the margin rule only after this token (−1 = every token); extensionIds starts at word 20
   extensionIds: array<vec4<u32>, 2>,
 }
 
@@ -83,6 +87,7 @@ var<workgroup> red: array<f32, 256>;
 var<workgroup> redU: array<u32, 256>;
 var<workgroup> shU: u32;
 var<workgroup> shI: i32;
+var<workgroup> shStop: f32; // the stop token's logit after step (1)
 
 fn pcg(x: u32) -> u32 {
   let state = x * 747796405u + 2891336453u;
@@ -148,7 +153,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var v = -3.0e38;
     if (i < V) {
       v = logits[row * V + i];
-      if (i32(i) == stop) { v += p.stopLogitBias; }
+      if (i32(i) == stop) {
+        v = (v + p.stopLogitBias) / p.stopLogitTemperature;
+        shStop = v;
+      }
       mx = max(mx, v);
     }
     x[r] = v;
@@ -297,6 +305,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       pending = select(0u, pending + 1u, pending + 1u < p.extensionCount);
     } else if (budgetOn && p.thinkingCapTokens > 0u && thinkingTokens >= p.thinkingCapTokens) {
       token = u32(p.thinkEndId);
+    } else if (stop >= 0 && p.stopMarginNats > 0.0 &&
+               (p.stopMarginBoundaryId < 0 || i32(tokens[outIdx - 1u]) == p.stopMarginBoundaryId) &&
+               m - shStop < p.stopMarginNats) {
+      token = u32(stop);
     } else if (budgetOn && i32(token) == p.thinkEndId && thinkingTokens < p.minThinkingTokens &&
                extensionsUsed < p.maxExtensions && p.extensionCount > 0u) {
       token = extensionId(0u);

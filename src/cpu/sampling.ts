@@ -3,7 +3,12 @@
  * top-k and top-p. f64 arithmetic.
  *
  * Order of operations (for one row of logits [V]):
- *   (1) if thinking and stopTokenId ≥ 0: logits[stop] += stopLogitBias.
+ *   (1) if thinking and stopTokenId ≥ 0: logits[stop] += stopLogitBias, then logits[stop] ← logits[stop] / τ_z with
+ *       τ_z = stopLogitTemperature (1 = off): "stop-logit TS", a temperature on the stop token's logit alone, the other
+ *       logits unchanged. Unlike (3) it is not invariant to a constant shift of all logits: z_stop / τ_z moves the stop
+ *       logit towards 0 (τ_z > 1) or away from it (τ_z < 1), so its effect depends on where the model puts z_stop.
+ *       The margin rule's margin is read here, after (1): margin = max_i x_i − x_stop (= log p(top) − log p(stop) of
+ *       the distribution at T = 1; see rule (3b) of decodeStepRow below).
  *   (2) softmax at temperature T, with the maximum subtracted: p ∝ exp((x − max)/T). T = 0 means greedy: the whole
  *       pipeline runs at T = 1 and the token is the argmax of the final distribution (ties → lowest id).
  *   (3) if thinking and stopTokenId ≥ 0 and τ = stopTemperature ≠ 1: with p = p[stop],
@@ -27,6 +32,10 @@
  *   (1) the forced token (prompt prefill) if there is one;
  *   (2) else, if pendingIndex > 0, extensionIds[pendingIndex] (pendingIndex advances, back to 0 after the last id);
  *   (3) else, if thinking and thinkingCapTokens > 0 and thinkingTokens ≥ thinkingCapTokens, thinkEndId (the cap);
+ *   (3b) else, the margin rule (ThinkBrake, arXiv 2510.00546): if thinking and stopTokenId ≥ 0 and δ = stopMarginNats
+ *       > 0 and margin = max_i x_i − x_stop < δ (x: the logits after step (1); the margin is ≥ 0, so δ = 0 is off),
+ *       the stop token stopTokenId; with stopMarginBoundaryId ≥ 0 only when the previous token (the one at this
+ *       position) is that id (a step boundary, e.g. ';'), else at every token;
  *   (4) else the sampled token x, except that if thinking and x = thinkEndId and thinkingTokens < minThinkingTokens and
  *       extensionsUsed < maxExtensions, extensionIds[0] is emitted instead (extensionsUsed + 1, pendingIndex ← 1 if
  *       there are more ids, else 0).
@@ -48,6 +57,21 @@ export interface SamplingParams {
   stopTemperature: number;
   /** 0 = off. Added to the stop token's logit while thinking. */
   stopLogitBias: number;
+  /** τ_z, stop-logit TS: the stop token's logit (after the bias) is divided by it while thinking. Absent or 1 = off. */
+  stopLogitTemperature?: number;
+  /** δ in nats, the margin rule: while thinking, emit the stop token when max logit − stop logit < δ. Absent or 0 = off. */
+  stopMarginNats?: number;
+  /** The margin rule only right after this token (a step boundary); absent or −1 = at every token. */
+  stopMarginBoundaryId?: number;
+}
+
+/** The optional stop rules' values, defaults filled in (off). */
+export function stopRules(p: SamplingParams): { tauZ: number; marginNats: number; boundaryId: number } {
+  return {
+    tauZ: p.stopLogitTemperature ?? 1,
+    marginNats: p.stopMarginNats ?? 0,
+    boundaryId: p.stopMarginBoundaryId ?? -1,
+  };
 }
 
 /** PCG-RXS-M-XS 32→32 hash (Jarzynski & Olano, "Hash Functions for GPU Rendering", 2020). Same as the shader's. */
@@ -80,6 +104,35 @@ export function checkSamplingParams(p: SamplingParams): void {
   }
   if (!Number.isFinite(p.stopLogitBias))
     throw new Error(`sampling: stopLogitBias must be finite, got ${p.stopLogitBias}`);
+  const r = stopRules(p);
+  if (!(r.tauZ > 0) || !Number.isFinite(r.tauZ)) {
+    throw new Error(`sampling: stopLogitTemperature must be a finite number > 0, got ${r.tauZ}`);
+  }
+  if (!(r.marginNats >= 0) || !Number.isFinite(r.marginNats)) {
+    throw new Error(`sampling: stopMarginNats must be a finite number ≥ 0, got ${r.marginNats}`);
+  }
+  if (!Number.isInteger(r.boundaryId) || r.boundaryId < -1) {
+    throw new Error(`sampling: stopMarginBoundaryId must be an integer ≥ −1, got ${r.boundaryId}`);
+  }
+}
+
+/** The logits after step (1) (stop-token bias and stop-logit TS while thinking), f64. */
+export function adjustedLogits(logits: Float32Array, p: SamplingParams, thinking: boolean): Float64Array {
+  const V = logits.length;
+  const stop = thinking && p.stopTokenId >= 0 && p.stopTokenId < V ? p.stopTokenId : -1;
+  const x = Float64Array.from(logits);
+  if (stop >= 0) x[stop] = (x[stop]! + p.stopLogitBias) / stopRules(p).tauZ;
+  return x;
+}
+
+/** The margin rule's margin: max_i x_i − x_stop over the logits after step (1) (≥ 0); NaN when no stop token applies. */
+export function stopMargin(logits: Float32Array, p: SamplingParams, thinking: boolean): number {
+  const V = logits.length;
+  if (!(thinking && p.stopTokenId >= 0 && p.stopTokenId < V)) return Number.NaN;
+  const x = adjustedLogits(logits, p, thinking);
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < V; i++) m = Math.max(m, x[i]!);
+  return m - x[p.stopTokenId]!;
 }
 
 /** σ(logit(p)/τ) = p^(1/τ) / (p^(1/τ) + (1−p)^(1/τ)) for p in (0, 1). */
@@ -96,8 +149,7 @@ export function samplingProbs(logits: Float32Array, p: SamplingParams, thinking:
   const V = logits.length;
   if (V === 0) throw new Error('sampling: empty logits');
   const stop = thinking && p.stopTokenId >= 0 && p.stopTokenId < V ? p.stopTokenId : -1;
-  const x = Float64Array.from(logits);
-  if (stop >= 0) x[stop] = x[stop]! + p.stopLogitBias;
+  const x = adjustedLogits(logits, p, thinking);
   const T = p.temperature > 0 ? p.temperature : 1;
   let m = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < V; i++) m = Math.max(m, x[i]!);
@@ -295,7 +347,7 @@ export function unpackDecodeState(words: ArrayLike<number>, row: number): Decode
 }
 
 /** Which rule chose a step's token. */
-export type DecodeRule = 'forced' | 'pending' | 'cap' | 'extend' | 'sample';
+export type DecodeRule = 'forced' | 'pending' | 'cap' | 'margin' | 'extend' | 'sample';
 
 export interface DecodeStep {
   token: number;
@@ -306,9 +358,24 @@ export interface DecodeStep {
   rule: DecodeRule;
 }
 
+/** Rule (3b): the margin rule is on, applies at this position and the margin is below δ. */
+export function marginFires(
+  logitsRow: Float32Array,
+  params: SamplingParams,
+  thinking: boolean,
+  prevToken: number,
+): boolean {
+  const r = stopRules(params);
+  if (!(r.marginNats > 0)) return false;
+  if (r.boundaryId >= 0 && prevToken !== r.boundaryId) return false;
+  const margin = stopMargin(logitsRow, params, thinking);
+  return margin < r.marginNats; // NaN (no stop token applies) → false
+}
+
 /**
  * One decode step of one row: the token for the next position from this position's logits [V], a forced token
- * (≥ 0: prompt prefill; −1: none) and the row's state; u = uniformFor(seed, pos, row). See the file header.
+ * (≥ 0: prompt prefill; −1: none) and the row's state; u = uniformFor(seed, pos, row); prevToken: the token at this
+ * position (read by the margin rule's step-boundary option; −1 = unknown). See the file header.
  */
 export function decodeStepRow(
   state: DecodeRowState,
@@ -319,6 +386,7 @@ export function decodeStepRow(
   thinkStartId: number,
   thinkEndId: number,
   u: number,
+  prevToken = -1,
 ): DecodeStep {
   const V = logitsRow.length;
   const b = budget ?? NO_BUDGET;
@@ -342,6 +410,9 @@ export function decodeStepRow(
   } else if (budgetOn && b.thinkingCapTokens > 0 && state.thinkingTokens >= b.thinkingCapTokens) {
     token = thinkEndId;
     rule = 'cap';
+  } else if (marginFires(logitsRow, params, state.thinking, prevToken)) {
+    token = params.stopTokenId;
+    rule = 'margin';
   } else if (
     budgetOn &&
     sampled === thinkEndId &&

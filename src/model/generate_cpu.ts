@@ -231,7 +231,7 @@ export class CpuGenerator {
           continue;
         }
         const u = uniformFor(o.seed, pos, b);
-        const r = decodeStepRow(states[b]!, logits, -1, o.sampling, o.budget, thinkStartId, thinkEndId, u);
+        const r = decodeStepRow(states[b]!, logits, -1, o.sampling, o.budget, thinkStartId, thinkEndId, u, seq[pos]!);
         states[b] = r.state;
         seq.push(r.token);
         const c = completions[b]!;

@@ -42,6 +42,8 @@ export const SWEEPS: Record<SeriesId, Sweep> = {
   bias: { knob: 'bias', values: [-4, -2, 0, 2, 4] },
   cap: { knob: 'B', values: [8, 16, 32, 64, 128] },
   extend: { knob: 'min tokens', values: [16, 32, 64] },
+  ts_logit: { knob: 'τ_z', values: [0.5, 0.8, 1, 1.25, 2] },
+  margin: { knob: 'δ', values: [0.5, 1, 2, 4, 8] },
 };
 
 interface EvalJob {
@@ -87,6 +89,10 @@ export function describeDecode(d: DecodeConfig): string {
       return `${base}, cap B = ${d.thinkingBudgetTokens}`;
     case 'extend':
       return `${base}, extend to ${d.minThinkingTokens} tokens (≤ ${d.maxExtensions} Waits)`;
+    case 'ts_logit':
+      return `${base}, stop-logit τ_z = ${d.stopLogitTemperature ?? 1}`;
+    case 'margin':
+      return `${base}, margin δ = ${d.stopMarginNats ?? 0} nats${d.stopMarginAtSteps ? ' at steps' : ''}`;
   }
 }
 

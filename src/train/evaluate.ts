@@ -6,7 +6,8 @@
  *
  * The stopping interventions map onto the sampler: 'ts' sets the temperature τ of the stop/continue decision on
  * `</think>`, 'bias' adds to the `</think>` logit, 'cap' and 'extend' are s1 budget forcing (force `</think>` at a
- * thinking cap; replace an early `</think>` by "Wait,"). Each decode uses exactly one, so a chart series isolates one
+ * thinking cap; replace an early `</think>` by "Wait,"), 'ts_logit' divides the `</think>` logit by τ_z, 'margin' stops when
+ * log p(top) − log p(`</think>`) < δ (src/cpu/sampling.ts has the formulas and their order). Each decode uses exactly one, so a chart series isolates one
  * method; 'none' is plain decoding at the configured temperature.
  */
 
@@ -35,18 +36,30 @@ export const EXTENSION_TEXT = 'Wait,';
 
 export const SPECIAL_IDS: SpecialIds = { thinkStartId: THINK_START_ID, thinkEndId: THINK_END_ID, eosId: EOS_ID };
 
-/** Sampler settings of a decode: the global knobs, plus the stop-token rule of 'ts' or 'bias' (others: τ = 1, bias 0). */
+/**
+ * Sampler settings of a decode: the global knobs, plus the stop-token rule of 'ts', 'bias', 'ts_logit' or 'margin'
+ * (the others' knobs off: τ = 1, bias 0, τ_z = 1, δ = 0).
+ */
 export function samplingFor(d: DecodeConfig): SamplingParams {
-  const stopsAtThinkEnd = d.intervention === 'ts' || d.intervention === 'bias';
-  return {
+  const stopRule = ['ts', 'bias', 'ts_logit', 'margin'].includes(d.intervention);
+  const params: SamplingParams = {
     temperature: d.temperature,
     topK: d.topK,
     topP: d.topP,
-    stopTokenId: stopsAtThinkEnd ? THINK_END_ID : -1,
+    stopTokenId: stopRule ? THINK_END_ID : -1,
     stopTemperature: d.intervention === 'ts' ? d.stopTemperature : 1,
     stopLogitBias: d.intervention === 'bias' ? d.stopLogitBias : 0,
   };
+  if (d.intervention === 'ts_logit') params.stopLogitTemperature = d.stopLogitTemperature ?? 1;
+  if (d.intervention === 'margin') {
+    params.stopMarginNats = d.stopMarginNats ?? 0;
+    if (d.stopMarginAtSteps) params.stopMarginBoundaryId = encode(STEP_SEPARATOR)[0]!;
+  }
+  return params;
 }
+
+/** The step boundary of every task's trace format (`3+6=9;2+5=7;…`): the margin rule's "at steps" option. */
+export const STEP_SEPARATOR = ';';
 
 /** Budget forcing of a decode: 'cap' and 'extend' only (undefined otherwise: no forcing). */
 export function budgetFor(d: DecodeConfig): BudgetForcing | undefined {

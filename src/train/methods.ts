@@ -8,7 +8,7 @@
 import type { DecodeConfig, Intervention } from './run_config';
 
 /** Chart series: one per stopping method ('temperature' = plain decoding, the temperature being the swept knob). */
-export const SERIES_IDS = ['temperature', 'ts', 'bias', 'cap', 'extend'] as const;
+export const SERIES_IDS = ['temperature', 'ts', 'bias', 'cap', 'extend', 'ts_logit', 'margin'] as const;
 export type SeriesId = (typeof SERIES_IDS)[number];
 
 /** The numeric DecodeConfig fields a method's knob can be. */
@@ -17,7 +17,12 @@ export type KnobField =
   | 'stopTemperature'
   | 'stopLogitBias'
   | 'thinkingBudgetTokens'
-  | 'minThinkingTokens';
+  | 'minThinkingTokens'
+  | 'stopLogitTemperature'
+  | 'stopMarginNats';
+
+/** Knob fields that files written before them lack: the value that turns the rule off. */
+const KNOB_ABSENT: Partial<Record<KnobField, number>> = { stopLogitTemperature: 1, stopMarginNats: 0 };
 
 export interface Knob {
   /** The DecodeConfig field the method varies: a value enters the decode settings there (applySweepValue). */
@@ -56,7 +61,10 @@ export interface DecodingMethod {
   marker: MarkerShape;
 }
 
-/** Tableau 10: the methods take the first five; the report's levels / TLDR kinds and the RL lines take the rest. */
+/**
+ * Tableau 10: the first five methods take the first five; the report's levels / TLDR kinds and the RL lines take the
+ * rest. The last four (from Tableau 20 and 20b) are the two later methods' (stop-logit TS, margin) SFT and RL colours.
+ */
 export const PALETTE = [
   '#1f77b4',
   '#d62728',
@@ -68,6 +76,10 @@ export const PALETTE = [
   '#e377c2',
   '#7f7f7f',
   '#bcbd22',
+  '#843c39',
+  '#ff9896',
+  '#637939',
+  '#98df8a',
 ] as const;
 
 export const METHODS: Record<SeriesId, DecodingMethod> = {
@@ -171,6 +183,46 @@ export const METHODS: Record<SeriesId, DecodingMethod> = {
     rlColor: PALETTE[6],
     marker: 'star',
   },
+  ts_logit: {
+    id: 'ts_logit',
+    intervention: 'ts_logit',
+    name: 'stop-logit TS',
+    short: 'stop-logit τ_z',
+    label: 'stop-logit TS: z_stop / τ_z (other logits unchanged)',
+    knob: {
+      field: 'stopLogitTemperature',
+      symbol: 'τ_z',
+      name: 'τ_z',
+      unit: null,
+      min: 0,
+      max: 100,
+      integer: false,
+      sweep: [0.5, 0.8, 1, 1.25, 2],
+    },
+    color: PALETTE[10],
+    rlColor: PALETTE[11],
+    marker: 'wye',
+  },
+  margin: {
+    id: 'margin',
+    intervention: 'margin',
+    name: 'margin',
+    short: 'margin δ',
+    label: 'margin rule: stop when log p(top) − log p(</think>) < δ',
+    knob: {
+      field: 'stopMarginNats',
+      symbol: 'δ',
+      name: 'δ (nats)',
+      unit: null,
+      min: 0,
+      max: 50,
+      integer: false,
+      sweep: [0.5, 1, 2, 4, 8],
+    },
+    color: PALETTE[12],
+    rlColor: PALETTE[13],
+    marker: 'cross',
+  },
 };
 
 /** One value per method, from the table. */
@@ -186,7 +238,8 @@ export function applySweepValue(series: SeriesId, d: DecodeConfig, value: number
 
 /** The value a method sweeps in decode settings `d`: the field `applySweepValue` sets for that series. */
 export function sweptValue(series: SeriesId, d: DecodeConfig): number {
-  return d[METHODS[series].knob.field];
+  const field = METHODS[series].knob.field;
+  return d[field] ?? KNOB_ABSENT[field] ?? Number.NaN;
 }
 
 /** The method a decode setting's intervention selects. */
@@ -206,6 +259,7 @@ export function knobText(series: SeriesId, d: DecodeConfig): string {
   const n = formatKnobNumber(v);
   if (series === 'bias') return `bias ${v > 0 ? '+' : ''}${n}`;
   if (series === 'extend') return `min ${n} ×${formatKnobNumber(d.maxExtensions)}`;
+  if (series === 'margin') return `δ = ${n}${d.stopMarginAtSteps ? ' at ;' : ''}`;
   return `${METHODS[series].knob.symbol} = ${n}`;
 }
 

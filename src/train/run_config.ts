@@ -42,7 +42,7 @@ export const PLAYGROUND_MODELS = {
 } as const satisfies Record<PlaygroundModel, object>;
 
 /** What a decode does at the stopping point. One intervention at a time, so each chart series isolates one method. */
-export const interventionSchema = z.enum(['none', 'ts', 'bias', 'cap', 'extend']);
+export const interventionSchema = z.enum(['none', 'ts', 'bias', 'cap', 'extend', 'ts_logit', 'margin']);
 export type Intervention = z.infer<typeof interventionSchema>;
 
 export const decodeConfigSchema = z.strictObject({
@@ -57,6 +57,12 @@ export const decodeConfigSchema = z.strictObject({
   stopTemperature: z.number().gt(0).max(100),
   /** 'bias': added to the `</think>` logit while thinking. */
   stopLogitBias: num(-100, 100),
+  /** 'ts_logit' (stop-logit TS): the `</think>` logit is divided by τ_z while thinking, z_stop / τ_z (1 = no change). Absent = 1. */
+  stopLogitTemperature: z.number().gt(0).max(100).optional(),
+  /** 'margin' (ThinkBrake): stop when log p(top) − log p(`</think>`) < δ nats while thinking (0 = never). Absent = 0. */
+  stopMarginNats: num(0, 50).optional(),
+  /** 'margin': apply the rule only right after a step boundary (`;`) instead of at every token. Absent = false. */
+  stopMarginAtSteps: z.boolean().optional(),
   /** 'cap' (s1 budget forcing): force `</think>` once thinking reaches this many tokens. */
   thinkingBudgetTokens: int(0, 1024),
   /** 'extend' (s1): while thinking is shorter than this, a sampled `</think>` is replaced by "Wait"… */
@@ -222,6 +228,9 @@ export const DEFAULT_DECODE_CONFIG: DecodeConfig = {
   intervention: 'none',
   stopTemperature: 1,
   stopLogitBias: 0,
+  stopLogitTemperature: 1,
+  stopMarginNats: 1,
+  stopMarginAtSteps: false,
   thinkingBudgetTokens: 32,
   minThinkingTokens: 32,
   maxExtensions: 2,

@@ -19,10 +19,17 @@ import { issueAt, NumberField, SelectField } from './fields';
 
 const INTERVENTIONS: readonly { value: Intervention; label: string }[] = [
   { value: 'none', label: 'none (plain decoding)' },
-  { value: 'ts', label: 'TS: temperature τ of the stop decision' },
+  { value: 'ts', label: 'TS (two-way): p′ = σ(logit(p)/τ) on the stop decision' },
+  { value: 'ts_logit', label: 'stop-logit TS: z_stop / τ_z, other logits unchanged' },
+  { value: 'margin', label: 'margin: stop when log p(top) − log p(</think>) < δ' },
   { value: 'bias', label: 'logit bias on </think>' },
   { value: 'cap', label: 's1 cap: force </think> at budget B' },
   { value: 'extend', label: 's1 extend: "Wait" until min tokens' },
+];
+
+const MARGIN_WHERE: readonly { value: 'tokens' | 'steps'; label: string }[] = [
+  { value: 'tokens', label: 'at every token' },
+  { value: 'steps', label: "only after a step's ';'" },
 ];
 
 function TemperatureSlider() {
@@ -81,6 +88,43 @@ function InterventionFields({ decode, issues }: { decode: RunConfig['decode']; i
           hint="> 0 stops sooner"
           testId="stop-bias"
         />
+      );
+    case 'ts_logit':
+      return (
+        <NumberField
+          label="Stop-logit temperature τ_z"
+          value={decode.stopLogitTemperature ?? 1}
+          onChange={(v) => setDecode({ stopLogitTemperature: v })}
+          issue={at('stopLogitTemperature')}
+          min={0.05}
+          max={100}
+          step={0.05}
+          hint="z_stop / τ_z: depends on the logit's sign and size"
+          testId="stop-logit-temperature"
+        />
+      );
+    case 'margin':
+      return (
+        <>
+          <NumberField
+            label="Margin δ (nats)"
+            value={decode.stopMarginNats ?? 0}
+            onChange={(v) => setDecode({ stopMarginNats: v })}
+            issue={at('stopMarginNats')}
+            min={0}
+            max={50}
+            step={0.25}
+            hint="larger stops sooner; 0 = never"
+            testId="stop-margin"
+          />
+          <SelectField
+            label="Margin checked"
+            value={decode.stopMarginAtSteps ? 'steps' : 'tokens'}
+            options={MARGIN_WHERE}
+            onChange={(v) => setDecode({ stopMarginAtSteps: v === 'steps' })}
+            issue={at('stopMarginAtSteps')}
+          />
+        </>
       );
     case 'cap':
       return (

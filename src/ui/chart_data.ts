@@ -67,6 +67,8 @@ export const CHART_SERIES_IDS: readonly ChartSeriesId[] = [
   'rl-bias',
   'rl-cap',
   'rl-extend',
+  'rl-ts_logit',
+  'rl-margin',
 ];
 
 /** The chart series of a point (see ChartSeriesId). */
@@ -87,6 +89,10 @@ const SERIES_OF: Record<ChartSeriesId, { method: SeriesId; stage: Stage }> = {
   'rl-bias': { method: 'bias', stage: 'rl' },
   'rl-cap': { method: 'cap', stage: 'rl' },
   'rl-extend': { method: 'extend', stage: 'rl' },
+  ts_logit: { method: 'ts_logit', stage: 'sft' },
+  margin: { method: 'margin', stage: 'sft' },
+  'rl-ts_logit': { method: 'ts_logit', stage: 'rl' },
+  'rl-margin': { method: 'margin', stage: 'rl' },
 };
 
 /** The stopping method of a chart series. */
@@ -106,6 +112,8 @@ export const CHART_SERIES_COLOR: Record<ChartSeriesId, string> = {
   'rl-bias': METHODS.bias.rlColor,
   'rl-cap': METHODS.cap.rlColor,
   'rl-extend': METHODS.extend.rlColor,
+  'rl-ts_logit': METHODS.ts_logit.rlColor,
+  'rl-margin': METHODS.margin.rlColor,
 };
 
 /**
@@ -119,6 +127,8 @@ export const CHART_SERIES_SHAPE: Record<ChartSeriesId, MarkerShape> = {
   'rl-bias': 'cross',
   'rl-cap': 'cross',
   'rl-extend': 'cross',
+  'rl-ts_logit': 'cross',
+  'rl-margin': 'cross',
 };
 
 /** What the RL stage is called on the chart (see rlSeriesName). */

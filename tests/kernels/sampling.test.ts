@@ -7,11 +7,13 @@ import {
   type DecodeRule,
   decodeStepRow,
   inverseCdf,
+  marginFires,
   packDecodeStates,
   pcgHash,
   type SamplingParams,
   sampleRow,
   samplingProbs,
+  stopMargin,
   stopScaledProb,
   uniformFor,
   unpackDecodeState,
@@ -152,6 +154,69 @@ describe('CPU sampling reference', () => {
     for (let i = 0; i < 4; i++) expect(plain[i]!).toBeCloseTo(p[i]!, 12);
   });
 
+  it('stop-logit TS: softmax of the logits with z_stop ← (z_stop + bias)/τ_z, only while thinking', () => {
+    const rng = seeded(8);
+    for (const tauZ of [0.25, 0.5, 2, 4]) {
+      const logits = randomF32(rng, 20, -2, 2);
+      const stop = 4;
+      const params = { ...OFF, temperature: 0.7, stopTokenId: stop, stopLogitBias: 0.5, stopLogitTemperature: tauZ };
+      const x = Array.from(logits);
+      x[stop] = (x[stop]! + 0.5) / tauZ;
+      const expected = softmax(x, 0.7);
+      const q = samplingProbs(logits, params, true);
+      for (let i = 0; i < 20; i++) expect(q[i]!).toBeCloseTo(expected[i]!, 12);
+      const plain = samplingProbs(logits, params, false);
+      const p = softmax(logits, 0.7);
+      for (let i = 0; i < 20; i++) expect(plain[i]!).toBeCloseTo(p[i]!, 12);
+    }
+    // Not shift-invariant (unlike two-way TS): the same logits + 3 give a different stop probability at τ_z = 2.
+    const base = Float32Array.from([1, 0.5, -0.5, 0.2]);
+    const shifted = base.map((v) => v + 3);
+    const params = { ...OFF, stopTokenId: 1, stopLogitTemperature: 2 };
+    expect(samplingProbs(base, params, true)[1]!).not.toBeCloseTo(samplingProbs(shifted, params, true)[1]!, 3);
+    const ts = { ...OFF, stopTokenId: 1, stopTemperature: 2 };
+    expect(samplingProbs(base, ts, true)[1]!).toBeCloseTo(samplingProbs(shifted, ts, true)[1]!, 6);
+  });
+
+  it('margin rule: stop when max logit − stop logit < δ (after step 1), while thinking, optionally at a boundary', () => {
+    const [START, END, SEMI] = [1, 2, 5];
+    const logits = Float32Array.from([0, 0, 2, 3, 0, 0, 0, 0]); // top 3, stop (2) at margin 1
+    const st = { thinking: true, thinkingTokens: 4, extensionsUsed: 0, pendingIndex: 0 };
+    const greedy = { ...OFF, temperature: 0, stopTokenId: END };
+    expect(stopMargin(logits, greedy, true)).toBe(1);
+    expect(stopMargin(logits, greedy, false)).toBeNaN();
+    const step = (marginNats: number, boundary = -1, prev = -1, thinking = true) =>
+      decodeStepRow(
+        { ...st, thinking },
+        logits,
+        -1,
+        { ...greedy, stopMarginNats: marginNats, stopMarginBoundaryId: boundary },
+        undefined,
+        START,
+        END,
+        0.5,
+        prev,
+      );
+    expect(step(0).token).toBe(3); // off: the greedy token
+    expect(step(1).token).toBe(3); // margin 1 is not < 1
+    let r = step(1.01);
+    expect([r.token, r.rule, r.state.thinking]).toEqual([END, 'margin', false]);
+    expect(r.logprob).toBeCloseTo(Math.log(softmax(logits)[END]!), 12);
+    expect(step(1.01, -1, -1, false).token).toBe(3); // not thinking
+    expect(step(1.01, SEMI, 7).token).toBe(3); // boundary option: the previous token is not ';'
+    r = step(1.01, SEMI, SEMI);
+    expect([r.token, r.rule]).toEqual([END, 'margin']);
+    // Read after the bias and stop-logit TS: bias +0.5 → margin 0.5; τ_z = 0.5 on (2 + 0.5) → 5 > 3, margin 0.
+    expect(stopMargin(logits, { ...greedy, stopLogitBias: 0.5 }, true)).toBeCloseTo(0.5, 12);
+    expect(stopMargin(logits, { ...greedy, stopLogitBias: 0.5, stopLogitTemperature: 0.5 }, true)).toBe(0);
+    // The cap comes first; the margin beats a sampled token; a stop token that is the argmax has margin 0.
+    const budget = { thinkingCapTokens: 4, minThinkingTokens: 0, maxExtensions: 0, extensionIds: [] };
+    const capped = decodeStepRow(st, logits, -1, { ...greedy, stopMarginNats: 2 }, budget, START, END, 0.5);
+    expect(capped.rule).toBe('cap');
+    expect(marginFires(Float32Array.from([0, 0, 9, 3]), { ...greedy, stopMarginNats: 1e-6 }, true, -1)).toBe(true);
+    expect(marginFires(logits, { ...OFF, stopMarginNats: 5 }, true, -1)).toBe(false); // no stop token
+  });
+
   it('decodeStepRow applies the budget rules in order: forced, pending, cap, extend', () => {
     const [START, END] = [1, 2];
     // Greedy over logits that make `</think>` the sample unless told otherwise.
@@ -285,6 +350,11 @@ function cases(): Case[] {
     ],
     ['greedy with stop τ=2 bias=-1', { ...OFF, temperature: 0, stopTokenId: 3, stopTemperature: 2, stopLogitBias: -1 }],
     ['T=1 stop τ=3', { ...OFF, stopTokenId: 0, stopTemperature: 3 }],
+    ['T=0.9 stop-logit τ_z=0.4', { ...OFF, temperature: 0.9, stopTokenId: 3, stopLogitTemperature: 0.4 }],
+    [
+      'greedy stop-logit τ_z=3 bias=2 top-k=10',
+      { ...OFF, temperature: 0, topK: 10, stopTokenId: 3, stopLogitBias: 2, stopLogitTemperature: 3 },
+    ],
   ];
   for (const V of [7, 64, 300]) for (const [name, params] of configs) out.push({ name, V, params });
   out.push({ name: 'V=1', V: 1, params: { ...OFF, topK: 3, topP: 0.5 } });
@@ -480,7 +550,7 @@ function situation(
   const overCap = s.thinking && b.thinkingCapTokens > 0 && s.thinkingTokens >= b.thinkingCapTokens;
   if (rule === 'forced') return s.pendingIndex > 0 ? 'forced beats pending' : overCap ? 'forced beats cap' : 'forced';
   if (rule === 'pending') return s.pendingIndex + 1 < b.extensionIds.length ? 'pending continues' : 'pending ends';
-  if (rule === 'cap' || rule === 'extend') return rule;
+  if (rule === 'cap' || rule === 'extend' || rule === 'margin') return rule;
   if (forcedToken < 0 && s.thinking && sampled === THINK_END) {
     if (s.thinkingTokens >= b.minThinkingTokens) return 'end kept: min reached';
     if (s.extensionsUsed >= b.maxExtensions) return 'end kept: extensions exhausted';
@@ -529,6 +599,29 @@ function budgetCases(): BudgetCase[] {
         'end kept: min reached',
         'end kept: extensions exhausted',
       ],
+    },
+    {
+      name: 'greedy, margin rule δ = 1.5 nats at every token, no budget',
+      V: 50,
+      params: { ...OFF, temperature: 0, stopTokenId: THINK_END, stopMarginNats: 1.5 },
+      budget: { thinkingCapTokens: 0, minThinkingTokens: 0, maxExtensions: 0, extensionIds: [] },
+      covers: ['margin', 'sample'],
+    },
+    {
+      // The boundary id is the token forced at the first written position of every 4th row (30 % V = 30).
+      name: 'T=0.8 stop-logit τ_z=0.7 bias 1, margin δ = 3 only after token 30, cap 5',
+      V: 300,
+      params: {
+        ...OFF,
+        temperature: 0.8,
+        stopTokenId: THINK_END,
+        stopLogitBias: 1,
+        stopLogitTemperature: 0.7,
+        stopMarginNats: 3,
+        stopMarginBoundaryId: 30,
+      },
+      budget: { thinkingCapTokens: 5, minThinkingTokens: 0, maxExtensions: 0, extensionIds: [] },
+      covers: ['margin', 'cap', 'sample under cap', 'forced beats cap'],
     },
   ];
 }
@@ -609,10 +702,16 @@ describe('sample_tokens.wgsl budget forcing against decodeStepRow', () => {
           const u = uniformFor(effSeed, pos, b);
           const idx = b * Tmax + pos + 1;
           const f = forced[idx]!;
-          const r = decodeStepRow(rows[b]!, row, f, params, budget, THINK_START, THINK_END, u);
+          // The token at this position (the margin rule's boundary option reads it): as checked at the last step.
+          const prev = gotTokens[b * Tmax + pos]!;
+          const r = decodeStepRow(rows[b]!, row, f, params, budget, THINK_START, THINK_END, u, prev);
           const sampled = sampleRow(row, params, u, rows[b]!.thinking).token;
           const frag = fragility(row, params, rows[b]!.thinking, u);
-          if (gotTokens[idx] !== r.token && frag.token && (r.rule === 'sample' || r.rule === 'extend')) {
+          // The margin is compared in f32 on the GPU (f64 here): within 1e-4 nats of δ either side may be right.
+          const margin = stopMargin(row, params, rows[b]!.thinking);
+          const marginFragile = Math.abs(margin - (params.stopMarginNats ?? 0)) < 1e-4;
+          const ruleFragile = r.rule === 'sample' || r.rule === 'extend' || r.rule === 'margin';
+          if (gotTokens[idx] !== r.token && (frag.token || marginFragile) && ruleFragile) {
             diverged.add(b);
             continue;
           }

@@ -7,6 +7,7 @@ import {
   MAX_EXTENSION_IDS,
   NO_BUDGET,
   type SamplingParams,
+  stopRules,
 } from '../../cpu/sampling';
 import { dummyTensor, type GpuContext } from '../context';
 import { type Dispatch, prepareDispatch } from '../dispatch';
@@ -99,6 +100,7 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
   }
   const ids = Array.from({ length: MAX_EXTENSION_IDS }, (_, k) => ({ u: budget.extensionIds[k] ?? 0 }));
   const s = args.params;
+  const rules = stopRules(s);
   const tensors = [
     args.logits,
     args.state,
@@ -126,9 +128,9 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
     { u: budget.minThinkingTokens },
     { u: budget.maxExtensions },
     { u: budget.extensionIds.length },
-    { u: 0 }, // padding: extensionIds starts at word 20 (16-byte aligned)
-    { u: 0 },
-    { u: 0 },
+    { f: rules.tauZ },
+    { f: rules.marginNats },
+    { i: rules.boundaryId }, // extensionIds starts at word 20 (16-byte aligned)
     ...ids,
   ];
   const constants = { WRITE_PROBS: args.probs ? 1 : 0 };
