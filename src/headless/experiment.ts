@@ -11,6 +11,9 @@
  *     "seeds":       [1, 2, 3, 4, 5],
  *     "out":         "experiments/out/stopping-arithmetic.stoptime.json"
  *   }
+ * `"oracle": { "stage": "sft", "answerTokens": 16, "trace": "greedy" | { "temperature": 0.6 } }` adds the oracle
+ * stopping frontier of that stage's weights on config.eval (src/train/oracle.ts: `</think>` forced after every thinking
+ * token of each problem's own trace, the answer generated and verified) to the run file's `oracle`.
  * With `seeds` the chain runs once per seed and `out` names a directory (default experiments/out/<name>): a run file
  * per seed (`seed-<s>.stoptime.json`) and the summary across seeds (`summary.json`, `claims.md`; src/headless/cli.ts).
  * Stages: SFT for config.sft.steps steps; then, when the config has an `rl` section, GRPO/TLDR from the SFT weights
@@ -26,7 +29,8 @@ import { ConfigError } from '../model/config';
 import type { RunRecord } from '../state/run_record';
 import { getTask } from '../tasks/index';
 import type { LengthTag } from '../tasks/types';
-import type { Backend } from '../train/backend';
+import type { Backend, TrainBackend } from '../train/backend';
+import { buildEvalSet } from '../train/data';
 import { GrpoSession } from '../train/grpo';
 import {
   LAB_METHODS,
@@ -39,6 +43,7 @@ import {
 } from '../train/lab_presets';
 import { applySweepValue, decodeSettingText, SERIES_IDS, STAGES } from '../train/methods';
 import { METRIC } from '../train/metrics';
+import { computeOracle, type OracleResult } from '../train/oracle';
 import type { EvalPoint } from '../train/results';
 import {
   DEFAULT_RL_CONFIG,
@@ -108,6 +113,15 @@ export const experimentSchema = z.strictObject({
     .refine((xs) => new Set(xs).size === xs.length, 'lists a seed twice')
     .optional(),
   out: z.string().min(1).max(400).optional(),
+  oracle: z
+    .strictObject({
+      stage: z.enum(STAGES).optional(),
+      answerTokens: z.number().int().min(1).max(64).optional(),
+      trace: z.union([z.literal('greedy'), z.strictObject({ temperature: z.number().min(0).max(10) })]).optional(),
+      /** Prompts per generate call of the oracle's decoder (truncations of several problems share a batch). */
+      rows: z.number().int().min(1).max(4096).optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -182,6 +196,7 @@ export function parseMatrixPreset(input: unknown): MatrixPreset {
       suites: { size: matrix.suiteSize ?? config.eval.size, variants: null, maxActions: matrix.maxActions ?? null },
       out: `${outDir}/${method}.stoptime.json`,
       seeds: null,
+      oracle: null,
     } satisfies Experiment;
   });
   return { name, task: matrix.task, experiments, outDir };
@@ -204,6 +219,15 @@ export interface Experiment {
   out: string;
   /** Seeds to run the chain for (one run file each); null: once, with config.seed. */
   seeds: number[] | null;
+  /** The oracle frontier after `stage` (src/train/oracle.ts); null: none. */
+  oracle: ExperimentOracle | null;
+}
+
+export interface ExperimentOracle {
+  stage: 'sft' | 'rl';
+  answerTokens: number;
+  trace: 'greedy' | { temperature: number };
+  rows: number;
 }
 
 /** The run file of one seed of a seeded experiment. */
@@ -296,7 +320,18 @@ export function parseExperiment(input: unknown): Experiment {
   }
   const seeds = e.seeds ?? null;
   const out = e.out ?? (seeds ? `experiments/out/${e.name}` : `experiments/out/${e.name}.stoptime.json`);
-  return { name: e.name, config, evaluations, suites, out, seeds };
+  if (e.oracle?.stage === 'rl' && !config.rl) {
+    throw new ConfigError([{ path: 'oracle.stage', message: "'rl' needs an rl section in config" }]);
+  }
+  const oracle = e.oracle
+    ? {
+        stage: e.oracle.stage ?? lastStage,
+        answerTokens: e.oracle.answerTokens ?? 16,
+        trace: e.oracle.trace ?? ('greedy' as const),
+        rows: e.oracle.rows ?? 256,
+      }
+    : null;
+  return { name: e.name, config, evaluations, suites, out, seeds, oracle };
 }
 
 /** Problems with a decode config, checked as part of the run config (paths relative to the decode object). */
@@ -377,6 +412,32 @@ export async function runExperiment(
       log(describePoint(p));
     }
   };
+  const oracle = async (trainer: TrainBackend, stage: 'sft' | 'rl', step: number) => {
+    const o = experiment.oracle;
+    if (o === null || o.stage !== stage) return;
+    const decoder = backend.createDecoder(trainer, o.rows);
+    const oracleStart = performance.now();
+    let lastMs = Number.NEGATIVE_INFINITY;
+    try {
+      run.oracle = await computeOracle(decoder, buildEvalSet(config, config.eval), {
+        answerTokens: o.answerTokens,
+        trace: o.trace,
+        maxNewTokens: config.decode.maxNewTokens,
+        seed: config.eval.seed,
+        step,
+        stage,
+        onProgress: (done, total) => {
+          const now = performance.now();
+          if (now - lastMs < logEveryMs && done < total) return;
+          lastMs = now;
+          log(`oracle ${done}/${total} rows  ${((now - oracleStart) / 1000).toFixed(0)} s`);
+        },
+      });
+    } finally {
+      decoder.destroy();
+    }
+    log(describeOracle(run.oracle));
+  };
   const session = new SftSession(backend, config, onEvent);
   let rl: GrpoSession | null = null;
   try {
@@ -387,6 +448,7 @@ export async function runExperiment(
       `SFT done: ${summary.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, held-out loss ${evalLoss?.toFixed(4) ?? '—'}`,
     );
     await evaluate(session, 'sft', 0);
+    await oracle(session.trainBackend, 'sft', summary.steps);
     let state = await session.readState();
     if (config.rl) {
       const sftSteps = summary.steps;
@@ -419,6 +481,7 @@ export async function runExperiment(
       await rl.run();
       log(`RL done: ${rlSteps} steps in ${((performance.now() - rlStart) / 1000).toFixed(1)} s`);
       await evaluate(rl, 'rl', sftSteps);
+      await oracle(rl.trainBackend, 'rl', sftSteps + rl.step);
       // The checkpoint is named by its timeline step (SFT steps + RL steps), as the playground saves it, not by the
       // RL optimiser's own counter.
       state = { ...(await rl.readState()), step: sftSteps + rl.step };
@@ -456,6 +519,20 @@ export function describeSuite(r: SuiteResult): string {
   const actions = r.meanActions === null ? '' : `  ${r.meanActions.toFixed(1)} actions/episode`;
   const tooLong = (r.tooLong ?? 0) > 0 ? `  ${r.tooLong} too long for the context` : '';
   return `suite ${r.suite.padEnd(14)} ${r.kind.padEnd(11)} ${rate.toFixed(1).padStart(5)}% (${r.successes}/${r.problems})  thinking ${r.meanThinkingTokens.toFixed(1)}${actions}  ${r.evalTimeMs.toFixed(0)} ms${tooLong}`;
+}
+
+/** The oracle's summary in two lines (src/train/oracle.ts). */
+export function describeOracle(r: OracleResult): string {
+  const s = r.summary;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const after = s.meanTokensAfterCorrect === null ? '—' : s.meanTokensAfterCorrect.toFixed(1);
+  return (
+    `oracle (${r.problems.length} problems, ${r.trace === 'greedy' ? 'greedy' : `T=${r.trace.temperature}`} traces, stop after every token): ` +
+    `own ${pct(s.ownAccuracy)} at ${s.ownMeanThinkingTokens.toFixed(1)} thinking tokens; oracle ${pct(s.oracleAccuracy)} at ${s.oracleMeanThinkingTokens.toFixed(1)}; ` +
+    `at step boundaries ${pct(s.stepsOracleAccuracy)} at ${s.stepsOracleMeanThinkingTokens.toFixed(1)}; without thinking ${pct(s.accuracyWithoutThinking)}\n` +
+    `  thinking after the answer was right: ${after} tokens per right problem (${pct(s.fractionThinkingAfterCorrect)} of all thinking); ` +
+    `right earlier but wrong at the own stop: ${s.rightThenWrong}; right → wrong → right: ${s.unstableRight}  ${(r.evalTimeMs / 1000).toFixed(1)} s`
+  );
 }
 
 /** One line: method and knob, accuracy, mean thinking tokens (correct / wrong), stop rate, time. */

@@ -29,6 +29,7 @@ import { TASK_IDS } from '../tasks/index';
 import type { TrainerState } from '../train/backend';
 import { SERIES_IDS, STAGES } from '../train/methods';
 import { METRIC_KEYS, type MetricKey } from '../train/metrics';
+import { oracleResultSchema } from '../train/oracle';
 import {
   decodeConfigSchema,
   modelConfigFor,
@@ -300,6 +301,8 @@ const runRecordSchema = z.strictObject({
   checkpointStep: count().nullable(),
   rlStartStep: count().nullable().optional(),
   suiteResults: z.array(suiteResultSchema).max(L.maxSuites).nullable().optional(),
+  /** Files written before the oracle frontier existed lack it. */
+  oracle: oracleResultSchema.nullable().optional(),
 });
 
 /** Required for both encodings: every imported weight byte is checked against it. */

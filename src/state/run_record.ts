@@ -3,6 +3,7 @@
  * Plain JSON apart from the checkpoint's Float32Arrays, which live in their own store.
  */
 import type { MetricKey } from '../train/metrics';
+import type { OracleResult } from '../train/oracle';
 import type { EvalPoint, TraceSample } from '../train/results';
 import { type RunConfig, rlConfigFor } from '../train/run_config';
 import type { SuiteResult } from '../train/suite_types';
@@ -42,6 +43,8 @@ export interface RunRecord {
   rlStartStep?: number | null;
   /** Generalization-lab results: one per evaluation suite of the run's task (absent or null: not evaluated). */
   suiteResults?: SuiteResult[] | null;
+  /** The oracle stopping frontier of the run's final weights (src/train/oracle.ts); absent or null: not computed. */
+  oracle?: OracleResult | null;
 }
 
 /**
