@@ -129,7 +129,7 @@ ${splits.map((s) => `- \`${s.path}\`: ${s.rows} rows`).join('\n')}
 pip install trl accelerate datasets
 accelerate launch train_sft.py --model Qwen/Qwen3-0.6B --output_dir out/sft
 accelerate launch train_grpo.py --model out/sft --output_dir out/grpo
-# several GPUs: accelerate launch --num_processes 8 train_grpo.py --model out/sft --per_device_train_batch_size ${Math.max(1, (rl.promptsPerStep * rl.generationsPerPrompt) / 8)}
+# N GPUs: accelerate launch --num_processes N train_grpo.py ... --per_device_train_batch_size ${rl.promptsPerStep * rl.generationsPerPrompt}/N (kept a multiple of ${rl.generationsPerPrompt})
 \`\`\`
 
 Any \`--field value\` after the script overrides its config (\`--max_steps 50\`, \`--num_generations 4\`). The batch
@@ -138,7 +138,8 @@ generations; divide it by the number of processes (it must stay a multiple of nu
 reward, which groups the completions of one prompt within one reward call). \`grpo/train.jsonl\` holds the run's RL
 prompts in draw order, and grpo_config.json sets \`shuffle_dataset\` to false to keep it.
 
-Decoding with the stop rules (evaluation):
+Decoding with the stop rules (evaluation; the processor needs \`<think>\` and \`</think>\` to be single tokens of the
+model: add them with \`tokenizer.add_tokens([...])\`, not as special tokens, and resize the embeddings):
 
 \`\`\`python
 import json, stopping

@@ -338,9 +338,11 @@ function checkTask(task: TaskId, problemCount: number, variants: readonly string
     verify: { task, texts: verify.texts, rows: verify.rows.map(idx) },
     boards,
   });
-  expect(full.texts.length + verify.texts.length).toBeGreaterThanOrEqual(10_000);
-  expect(full.texts.length).toBeGreaterThanOrEqual(8_000);
+  // Over 10,000 completions through every reward function, and over 10,000 through the verifier alone.
+  expect(full.texts.length).toBeGreaterThanOrEqual(10_000);
+  expect(verify.texts.length).toBeGreaterThanOrEqual(10_000);
   const wantCorrect = new Set(['1', '0']);
+  let correct = 0;
   settings.forEach((s, k) => {
     const slice = slices[k]!;
     const want = tsParts(task, slice, s.setting);
@@ -362,9 +364,9 @@ function checkTask(task: TaskId, problemCount: number, variants: readonly string
     expect(first, `${task} ${s.setting.reward.lengthPenalty}/${s.setting.style}: ${mismatches} mismatches`).toEqual([]);
     expect(wantCorrect.has(String(want[0]![0]))).toBe(true);
     expect(want.length).toBeGreaterThan(1000);
+    correct += want.filter((p) => p[0] === 1).length;
   });
   // The cases are not trivially one-sided.
-  const correct = tsParts(task, full, REWARDS[0]!).filter((p) => p[0] === 1).length;
   expect(correct).toBeGreaterThan(full.texts.length * 0.05);
   expect(correct).toBeLessThan(full.texts.length * 0.95);
   const wrongVerify = verify.want.map((w, i) => (w === result.verify[i] ? null : i)).filter((i) => i !== null);
@@ -375,12 +377,12 @@ function checkTask(task: TaskId, problemCount: number, variants: readonly string
 
 describe('rewards.py equals the TypeScript verifiers and TLDR rewards', () => {
   it('arithmetic', () => {
-    checkTask('arithmetic', 160, ['id', 'add', 'sub', 'mul', 'more_digits'], 11);
+    checkTask('arithmetic', 172, ['id', 'add', 'sub', 'mul', 'more_digits'], 11);
   });
   it('general_points', () => {
-    checkTask('general_points', 150, getTask('general_points').variants, 12);
+    checkTask('general_points', 166, getTask('general_points').variants, 12);
   });
   it('sokoban', () => {
-    checkTask('sokoban', 150, ['id', 'alpha', 'numeric', 'symbols', 'diverse', 'fake_numeric', 'boxes2', 'size8'], 13);
+    checkTask('sokoban', 172, ['id', 'alpha', 'numeric', 'symbols', 'diverse', 'fake_numeric', 'boxes2', 'size8'], 13);
   });
 });

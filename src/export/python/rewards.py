@@ -297,6 +297,11 @@ def card_values(cards, rule):
 def verify_general_points(text, cards, rule, target):
     """src/tasks/general_points.ts verify: the formula uses the hand's values (under the verifier's `rule`) each
     exactly once and equals `target` exactly."""
+    return _verify_general_points(text, tuple(card_values(cards, rule)), int(target))
+
+
+@lru_cache(maxsize=8192)
+def _verify_general_points(text, values, target):
     got = extract_answer(text)
     if got is None or len(got) > MAX_FORMULA_CHARS:
         return False
@@ -304,10 +309,10 @@ def verify_general_points(text, cards, rule, target):
         leaves, tree = parse_formula(got)
     except FormulaError:
         return False
-    if sorted(leaves) != sorted(card_values(cards, rule)):
+    if sorted(leaves) != sorted(values):
         return False
     value = evaluate_formula(tree)
-    return value is not None and value == int(target)
+    return value is not None and value == target
 
 
 ACTIONS = ("Up", "Down", "Left", "Right")
