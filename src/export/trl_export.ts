@@ -108,6 +108,7 @@ function exportReadme(
   return `# ${source.name}: Stoptime export for TRL
 
 Task \`${c.task.id}\` (${c.task.targetStyle} targets, ${c.task.instructions} instructions), run seed ${c.seed}.
+RL settings: ${c.rl ? "the run's own" : "Stoptime's defaults (the run has no RL settings of its own)"}.
 The option mapping follows **TRL ${TRL_VERSION}** (\`SFTConfig\`, \`GRPOConfig\`).
 
 ## Files
