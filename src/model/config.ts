@@ -66,6 +66,41 @@ export function checkPositiveInteger(issues: ConfigIssue[], path: string, value:
   }
 }
 
+/** Largest activation (elements) for batch B × T, to check against device limits before allocating. */
+export function largestActivationElements(config: ModelConfig, B: number, T: number): number {
+  const N = B * T;
+  return Math.max(N * mlpWidth(config), N * config.vocabSize, N * 3 * config.dModel);
+}
+
+/** The largest batch whose activations for windows of T tokens fit one storage binding of `limits` (≥ 0). */
+export function largestBatchThatFits(config: ModelConfig, T: number, limits: SizeLimits): number {
+  return Math.floor(limits.maxStorageBufferBindingSize / (largestActivationElements(config, 1, T) * 4));
+}
+
+/**
+ * Why batch B of T-token windows does not fit the device (null when it does): its largest activation must fit one
+ * storage binding (maxStorageBufferBindingSize). The trainer checks this before allocating (checkBatchFits); the UI
+ * checks the same while the batch is typed, with the adapter's limits.
+ */
+export function batchFitProblem(config: ModelConfig, B: number, T: number, limits: SizeLimits): string | null {
+  const bytes = largestActivationElements(config, B, T) * 4;
+  if (bytes <= limits.maxStorageBufferBindingSize) return null;
+  return (
+    `batch ${B} × ${T} tokens needs a ${bytes}-byte activation, over the device's maxStorageBufferBindingSize ` +
+    `${limits.maxStorageBufferBindingSize}: use a batch of at most ${largestBatchThatFits(config, T, limits)}`
+  );
+}
+
+/** Throws a RangeError when batch B × T is malformed or does not fit the device (batchFitProblem). */
+export function checkBatchFits(config: ModelConfig, B: number, T: number, limits: SizeLimits): void {
+  if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch size must be a positive integer, got ${B}`);
+  if (!Number.isInteger(T) || T < 1 || T > config.contextLength) {
+    throw new RangeError(`sequence length ${T} must be an integer in [1, contextLength = ${config.contextLength}]`);
+  }
+  const problem = batchFitProblem(config, B, T, limits);
+  if (problem !== null) throw new RangeError(problem);
+}
+
 /** Largest single tensor (elements) the model's parameters need. */
 function largestParamElements(c: ModelConfig): number {
   const C = c.dModel;

@@ -22,7 +22,7 @@ import {
 } from '../gpu/ops/layernorm';
 import { prepareMatmul } from '../gpu/ops/matmul';
 import { slice, type TensorRef, writeTensor } from '../gpu/tensor';
-import { type ModelConfig, mlpWidth, type SizeLimits } from './config';
+import { checkBatchFits, type ModelConfig, mlpWidth } from './config';
 import { buildParamLayout, type LayerParams, layerParams, type ParamEntry, type ParamLayout, param } from './params';
 
 /** Saved activations of one block (BlockTensors without the shared scratch and output) plus the attention's lse. */
@@ -86,25 +86,8 @@ export function createGpuGpt(
   return { ctx, config, layout, params, grads, pool };
 }
 
-/** Largest activation (elements) for batch B × T, to check against device limits before allocating. */
-export function largestActivationElements(config: ModelConfig, B: number, T: number): number {
-  const N = B * T;
-  return Math.max(N * mlpWidth(config), N * config.vocabSize, N * 3 * config.dModel);
-}
-
-export function checkBatchFits(config: ModelConfig, B: number, T: number, limits: SizeLimits): void {
-  if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch size must be a positive integer, got ${B}`);
-  if (!Number.isInteger(T) || T < 1 || T > config.contextLength) {
-    throw new RangeError(`sequence length ${T} must be an integer in [1, contextLength = ${config.contextLength}]`);
-  }
-  const bytes = largestActivationElements(config, B, T) * 4;
-  if (bytes > limits.maxStorageBufferBindingSize) {
-    throw new RangeError(
-      `batch ${B} × ${T} needs a ${bytes}-byte activation, over the device's maxStorageBufferBindingSize ` +
-        `${limits.maxStorageBufferBindingSize}: use a smaller batch`,
-    );
-  }
-}
+// The batch check is pure (model/config.ts), so the UI runs it too, with the adapter's limits, while a batch is typed.
+export { checkBatchFits, largestActivationElements } from './config';
 
 /** y[rows, outDim] = x[rows, inDim] · Wᵀ (+ b), W a PyTorch Linear weight [outDim, inDim] in the parameter arena. */
 export function prepareLinear(

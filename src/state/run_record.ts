@@ -68,6 +68,15 @@ export function stepsLabel(run: Pick<RunRecord, 'stepsDone' | 'config' | 'rlStar
 }
 
 /**
+ * The steps of the run's whole timeline: sft.steps for an SFT-only run; for a run continued by an RL stage, the SFT
+ * steps before the stage plus rl.steps (so a live counter never reads "step 5/4").
+ */
+export function totalStepsOf(run: Pick<RunRecord, 'config' | 'rlStartStep'>): number {
+  const rlStart = run.rlStartStep ?? null;
+  return rlStart === null ? run.config.sft.steps : rlStart + rlConfigFor(run.config).steps;
+}
+
+/**
  * How an interrupted run continues from its stored checkpoint (see `resumePlanFor`):
  *   - 'sft': the SFT session from the checkpoint (weights, moments, step);
  *   - 'rl-restart': its RL stage had saved no checkpoint yet, so the stored one holds the weights the stage began

@@ -227,7 +227,7 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
       const s = get();
       // The RL settings are the RL stage's (startRl takes the panel's then): they don't block SFT, and invalid ones
       // stay out of this run's config, which the worker would reject.
-      const issues = sftConfigIssues(s.config);
+      const issues = sftConfigIssues(s.config, info.limits);
       if (issues.length > 0) {
         set({ error: `Fix the settings first: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
         return;

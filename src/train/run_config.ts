@@ -8,7 +8,14 @@
  * each field's documentation sits on its schema entry.
  */
 import { z } from 'zod';
-import { BASELINE_LIMITS, ConfigError, type ConfigIssue, modelConfigIssues, type SizeLimits } from '../model/config';
+import {
+  BASELINE_LIMITS,
+  batchFitProblem,
+  ConfigError,
+  type ConfigIssue,
+  modelConfigIssues,
+  type SizeLimits,
+} from '../model/config';
 import { arithmetic, getTask, type TaskId } from '../tasks/index';
 import { vocabSize } from '../tasks/tokenizer';
 import { optimConfigIssues, zodIssues } from './config';
@@ -309,9 +316,16 @@ function withoutRl(c: RunConfig): RunConfig {
  * The problems that block the SFT stage: every issue of the config except those of its RL settings, which only the
  * RL stage reads (the RL panel shows them and blocks its own start). The config is checked without `rl` rather than
  * filtered, because a schema failure inside `rl` would otherwise hide the cross-field issues of the other sections.
+ * With the WebGPU device's limits (`device`; null: none known, or the CPU backend, which has none), the sizes are
+ * checked against them, the batch too (sft.batchSize), at the model's full context: the trainer's own check (at the
+ * longest training example, which only building the data set tells) never refuses a batch this one passes.
  */
-export function sftConfigIssues(c: RunConfig, limits: SizeLimits = BASELINE_LIMITS): ConfigIssue[] {
-  return runConfigIssues(withoutRl(c), limits);
+export function sftConfigIssues(c: RunConfig, device: SizeLimits | null = null): ConfigIssue[] {
+  const issues = runConfigIssues(withoutRl(c), device ?? BASELINE_LIMITS);
+  if (issues.length > 0 || device === null) return issues;
+  const model = modelConfigFor(c);
+  const problem = batchFitProblem(model, c.sft.batchSize, model.contextLength, device);
+  return problem === null ? [] : [{ path: 'sft.batchSize', message: problem }];
 }
 
 /**

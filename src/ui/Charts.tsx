@@ -61,6 +61,7 @@ import {
   type TrainingCurves,
   trainingCurves,
 } from './chart_data';
+import { histogramBinLabel, histogramBinRange, histogramTickInterval } from './scales';
 import { TraceList } from './TraceList';
 
 const CHART_HEIGHT = 250;
@@ -132,7 +133,9 @@ function curveLine(color: string, dashed: boolean) {
 const percentTick = (v: number) => `${Math.round(100 * v)}%`;
 const lossTooltip = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(4)} nats/token` : String(v));
 const stepTooltipLabel = (l: unknown) => `step ${String(l)}`;
-const binTooltipLabel = (l: unknown) => `${String(l)} thinking tokens`;
+/** The hovered bin's range ("12–15 thinking tokens"); the axis labels only the first token count of some bins. */
+const binTooltipLabel = (l: unknown, payload: readonly { payload?: { range?: string } }[]) =>
+  `${payload[0]?.payload?.range ?? String(l)} thinking tokens`;
 
 const runColor = (i: number) => RUN_COLORS[i % RUN_COLORS.length]!;
 
@@ -499,7 +502,8 @@ export const HistogramChart = memo(function HistogramChart() {
   const data = useMemo(
     () =>
       (point?.histogram ?? []).map((b) => ({
-        bin: b.widthTokens === 1 ? `${b.startTokens}` : `${b.startTokens}–${b.startTokens + b.widthTokens - 1}`,
+        bin: histogramBinLabel(b),
+        range: histogramBinRange(b),
         correct: b.correct,
         wrong: b.wrong,
       })),
@@ -520,7 +524,7 @@ export const HistogramChart = memo(function HistogramChart() {
         >
           <BarChart data={data} margin={MARGIN_TIGHT}>
             <CartesianGrid stroke="#eceff3" vertical={false} />
-            <XAxis interval={0} tick={plainTick} dataKey="bin" label={BIN_LABEL} />
+            <XAxis interval={histogramTickInterval(data.length)} tick={plainTick} dataKey="bin" label={BIN_LABEL} />
             <YAxis interval={0} tick={plainTick} width={36} allowDecimals={false} />
             <Tooltip isAnimationActive={false} labelFormatter={binTooltipLabel} />
             <Legend verticalAlign="top" height={22} />

@@ -16,6 +16,7 @@ import {
 } from '../train/run_config';
 import { SERIES_COLOR, SERIES_IDS, SERIES_LABEL } from './chart_data';
 import { issueAt, NumberField, SelectField } from './fields';
+import { positionToTemperature, TEMPERATURE_MAX, TEMPERATURE_STOPS, temperatureToPosition } from './scales';
 
 const INTERVENTIONS: readonly { value: Intervention; label: string }[] = [
   { value: 'none', label: 'none (plain decoding)' },
@@ -45,12 +46,13 @@ function TemperatureSlider() {
         data-testid="temperature-slider"
         type="range"
         min={0}
-        max={2}
-        step={0.05}
-        value={temperature}
-        onChange={(e) => setDecode({ temperature: Number(e.target.value) })}
+        max={TEMPERATURE_STOPS.length - 1}
+        step={1}
+        value={temperatureToPosition(temperature)}
+        aria-valuetext={temperature.toFixed(2)}
+        onChange={(e) => setDecode({ temperature: positionToTemperature(Number(e.target.value)) })}
       />
-      <span className="hint">0 = greedy</span>
+      <span className="hint">0 = greedy; 0.05 a step up to 2, then 0.25 a step up to {TEMPERATURE_MAX}</span>
     </div>
   );
 }

@@ -5,12 +5,14 @@
  * latest sample generations).
  */
 import { memo, useMemo } from 'react';
-import { isActive, useStore } from '../state/store';
+import { totalStepsOf } from '../state/run_record';
+import { engineBusy, isActive, useStore } from '../state/store';
 import { getTask } from '../tasks/index';
 import { METRIC } from '../train/metrics';
 import { PLAYGROUND_MODELS, type PlaygroundModel, type RunConfig, sftConfigIssues } from '../train/run_config';
 import { formatCompact, formatNumber, formatSeconds, latestValues } from './chart_data';
 import { issueAt, NumberField, SelectField } from './fields';
+import { sftStartBlocker } from './start_reason';
 import { TraceList } from './TraceList';
 
 const TASKS = [
@@ -52,8 +54,10 @@ function TrainForm() {
   const config = useStore((s) => s.config);
   const setConfig = useStore((s) => s.setConfig);
   const locked = useStore((s) => isActive(s.session));
-  // The RL settings' issues are the RL panel's (RlPanel.tsx): they neither show here nor block Start.
-  const issues = useMemo(() => sftConfigIssues(config), [config]);
+  const limits = useStore((s) => s.engine?.limits ?? null);
+  // The RL settings' issues are the RL panel's (RlPanel.tsx): they neither show here nor block Start. The batch is
+  // checked against the adapter's limits while it is typed.
+  const issues = useMemo(() => sftConfigIssues(config, limits), [config, limits]);
   const at = (path: string) => issueAt(issues, path);
   const others = issues.filter((i) => !FIELD_PATHS.some((p) => i.path === p || i.path.startsWith(`${p}.`)));
   const task = (patch: Partial<RunConfig['task']>) => setConfig((c) => ({ ...c, task: { ...c.task, ...patch } }));
@@ -242,35 +246,45 @@ function TrainForm() {
 function TrainControls() {
   const state = useStore((s) => s.session?.state ?? null);
   const engineReady = useStore((s) => s.engine !== null);
+  const limits = useStore((s) => s.engine?.limits ?? null);
+  const busy = useStore(engineBusy);
   const config = useStore((s) => s.config);
-  const valid = useMemo(() => sftConfigIssues(config).length === 0, [config]);
+  const issues = useMemo(() => sftConfigIssues(config, limits), [config, limits]);
   const { start, pause, resume, stop, copyLink } = useStore.getState();
   const active = state === 'running' || state === 'paused' || state === 'starting';
+  const blocker = sftStartBlocker({ engineReady, training: active, engineBusy: busy, issues });
   return (
-    <div className="button-row">
-      <button
-        type="button"
-        className="primary"
-        data-testid="train-start"
-        disabled={active || !engineReady || !valid}
-        onClick={() => void start()}
-        title={!valid ? 'Fix the settings marked in red first' : undefined}
-      >
-        Start
-      </button>
-      <button type="button" data-testid="train-pause" disabled={state !== 'running'} onClick={() => void pause()}>
-        Pause
-      </button>
-      <button type="button" data-testid="train-resume" disabled={state !== 'paused'} onClick={() => void resume()}>
-        Resume
-      </button>
-      <button type="button" data-testid="train-stop" disabled={!active} onClick={() => void stop()}>
-        Stop
-      </button>
-      <button type="button" className="ghost" data-testid="copy-link" onClick={() => void copyLink()}>
-        Copy link
-      </button>
-    </div>
+    <>
+      <div className="button-row">
+        <button
+          type="button"
+          className="primary"
+          data-testid="train-start"
+          disabled={active || blocker !== null}
+          onClick={() => void start()}
+          title={blocker ?? undefined}
+        >
+          Start
+        </button>
+        <button type="button" data-testid="train-pause" disabled={state !== 'running'} onClick={() => void pause()}>
+          Pause
+        </button>
+        <button type="button" data-testid="train-resume" disabled={state !== 'paused'} onClick={() => void resume()}>
+          Resume
+        </button>
+        <button type="button" data-testid="train-stop" disabled={!active} onClick={() => void stop()}>
+          Stop
+        </button>
+        <button type="button" className="ghost" data-testid="copy-link" onClick={() => void copyLink()}>
+          Copy link
+        </button>
+      </div>
+      {blocker !== null && (
+        <p className="muted small" data-testid="train-start-reason">
+          {blocker}
+        </p>
+      )}
+    </>
   );
 }
 
@@ -285,10 +299,8 @@ const LiveStats = memo(function LiveStats() {
     [showSession, live, activeRun],
   );
   const step = showSession ? session.step : (activeRun?.stepsDone ?? 0);
-  // A run continued by an RL stage has more steps than its SFT steps.
-  const total = showSession
-    ? session.totalSteps
-    : Math.max(activeRun?.config.sft.steps ?? 0, activeRun?.stepsDone ?? 0);
+  // A run continued by an RL stage counts its SFT steps before the stage plus the stage's steps.
+  const total = showSession ? session.totalSteps : activeRun ? totalStepsOf(activeRun) : 0;
   const fraction = values[METRIC.progressFraction] ?? (total > 0 ? step / total : 0);
   const state = showSession ? session.state : (activeRun?.status ?? 'idle');
   const secondsLeft = values[METRIC.secondsLeft];

@@ -3,6 +3,7 @@
  * The worker owns the GPUDevice (or, without WebGPU, the CPU reference backend); the UI thread never touches the GPU.
  * Progress comes back as one stream of typed events (`WorkerEvent`) through a callback passed with Comlink.proxy.
  */
+import type { SizeLimits } from '../model/config';
 import type { TrainerState } from '../train/backend';
 import type { GrpoResume, RlSessionEvent, RolloutsEvent } from '../train/grpo';
 import type { EvalPoint } from '../train/results';
@@ -18,6 +19,8 @@ export interface EngineInfo {
   adapter: string;
   /** Why the CPU backend is in use (no navigator.gpu, no adapter, …); null on WebGPU. */
   fallbackReason: string | null;
+  /** The device's limits that bound model and batch sizes (the UI checks settings against them); null on the CPU. */
+  limits: SizeLimits | null;
 }
 
 /** The sessions' own types (src/train/session.ts), re-exported under the worker's names. */

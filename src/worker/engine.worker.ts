@@ -44,14 +44,26 @@ async function createEngine(forceCpu: boolean): Promise<Engine> {
       return {
         backend: createGpuBackend(ctx),
         ctx,
-        info: { backend: 'webgpu', adapter: ctx.adapterName, fallbackReason: null },
+        info: {
+          backend: 'webgpu',
+          adapter: ctx.adapterName,
+          fallbackReason: null,
+          limits: {
+            maxStorageBufferBindingSize: ctx.device.limits.maxStorageBufferBindingSize,
+            maxBufferSize: ctx.device.limits.maxBufferSize,
+          },
+        },
       };
     } catch (e) {
       reason = message(e);
     }
   }
   const backend = createCpuBackend();
-  return { backend, ctx: null, info: { backend: 'cpu', adapter: backend.adapterName, fallbackReason: reason } };
+  return {
+    backend,
+    ctx: null,
+    info: { backend: 'cpu', adapter: backend.adapterName, fallbackReason: reason, limits: null },
+  };
 }
 
 function getEngine(forceCpu = false): Promise<Engine> {

@@ -39,7 +39,7 @@ export const TINY: RunConfig = { ...DEFAULT_RUN_CONFIG, model: { size: 'tiny' },
 export function testState(patch: Partial<PlaygroundData> = {}) {
   return createStore<PlaygroundData>()(() => ({
     ...INITIAL_STATE,
-    engine: { backend: 'cpu', adapter: 'fake adapter', fallbackReason: null },
+    engine: { backend: 'cpu', adapter: 'fake adapter', fallbackReason: null, limits: null },
     ...patch,
   }));
 }
@@ -161,7 +161,7 @@ export class FakeEngine implements StoptimeWorkerApi {
 
   async init(): Promise<EngineInfo> {
     this.calls.push('init');
-    return { backend: 'cpu', adapter: 'fake adapter', fallbackReason: null };
+    return { backend: 'cpu', adapter: 'fake adapter', fallbackReason: null, limits: null };
   }
 
   async selfTest(steps: number, seed: number): Promise<SelfTestResult> {

@@ -3,7 +3,7 @@
  * interrupted run resumes (SFT, its RL stage from an RL checkpoint, or the RL stage restarted from the SFT weights).
  */
 import { describe, expect, it } from 'vitest';
-import { hasRlSteps, resumePlanFor, stepsLabel } from '../../src/state/run_record';
+import { hasRlSteps, resumePlanFor, stepsLabel, totalStepsOf } from '../../src/state/run_record';
 import { DEFAULT_RL_CONFIG, DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
 
 const sftOnly: RunConfig = { ...DEFAULT_RUN_CONFIG, sft: { ...DEFAULT_RUN_CONFIG.sft, steps: 4 } };
@@ -70,5 +70,16 @@ describe('hasRlSteps', () => {
     // A stage stopped before its first step: it may start again.
     expect(hasRlSteps({ stepsDone: 4, rlStartStep: 4 })).toBe(false);
     expect(hasRlSteps({ stepsDone: 5, rlStartStep: 4 })).toBe(true);
+  });
+});
+
+describe('totalStepsOf', () => {
+  it("counts the RL stage's steps after the SFT steps it began from (never 'step 5/4')", () => {
+    expect(totalStepsOf({ config: sftOnly })).toBe(4);
+    expect(totalStepsOf({ config: sftOnly, rlStartStep: null })).toBe(4);
+    // 4 SFT steps, then an RL stage of rl.steps = 5: the timeline has 9 steps, whatever the optimiser steps per RL step.
+    expect(totalStepsOf({ config: withRl(3), rlStartStep: 4 })).toBe(9);
+    // A stage begun from an earlier checkpoint (step 2) of the SFT run.
+    expect(totalStepsOf({ config: withRl(1), rlStartStep: 2 })).toBe(7);
   });
 });
