@@ -8,11 +8,15 @@
  * sample prompts. The loop (`train`):
  *
  *   ready → 'running' → until totalSteps steps are started, or a stop:
- *     wait for a free slot of `maxInFlight` queued steps → honour pause / stop → under the lock: trainStep()
- *   → every queued step settled → under the lock: closing samples and checkpoint → 'finished' or 'stopped'
+ *     wait for a free slot of `queueDepth()` queued steps → honour pause / stop → under the lock: trainStep()
+ *   → every queued step settled → under the lock: closing samples (not after a stop) and checkpoint
+ *   → 'finished' or 'stopped'
  *
  * Steps may be queued without awaiting their stats (`pending`, up to `maxInFlight`): the SFT session does that, the
- * GRPO session runs one step at a time and leaves `pending` empty.
+ * GRPO session runs one step at a time and leaves `pending` empty. A step queued on the device cannot be taken back,
+ * so the loop queues ahead only once steps are measured fast (under `queueAheadBelowMs`): on a slow adapter
+ * (SwiftShader, seconds a step) one step runs at a time and a pause or stop lands at the end of the step in progress;
+ * on a fast one it waits for at most `maxInFlight` steps of milliseconds.
  *
  * The event and summary types here are the worker's (src/worker/api.ts `WorkerEvent`, `TrainSummary`), declared on
  * this side so that imports keep flowing worker → train.
@@ -73,6 +77,13 @@ export interface TrainingSession {
 
 /** Default shortest wall time (ms) a metrics event averages over. */
 export const LOG_WINDOW_MS = 100;
+
+/**
+ * Steps are queued ahead (more than one in flight) only while the last step took less than this (ms). Queueing
+ * ahead saves the readback gap between steps (about a millisecond), which matters only for fast steps; a queued step
+ * runs to its end even after a stop, so on a slow adapter it would delay a pause or stop by a whole step.
+ */
+export const QUEUE_AHEAD_BELOW_MS = 250;
 
 /**
  * One logging window: the per-step values of the steps since `startMs`, reduced to their means (NaN left out)
@@ -136,6 +147,11 @@ export abstract class TrainingSessionBase<E = never> implements TrainingSession 
   protected readonly logWindowMs: number;
   /** Most steps queued and not yet finished; 1: one step at a time. */
   protected maxInFlight = 1;
+  /** More than one step is queued only while the last step took less than this (ms). */
+  protected queueAheadBelowMs = QUEUE_AHEAD_BELOW_MS;
+  /** Wall time of the last finished step (ms; from its start or the previous step's end, the later), or null. */
+  protected lastStepMs: number | null = null;
+  private lastStepEndMs = 0;
   /** Queued steps (and held-out losses) whose results the loop has not awaited yet. */
   protected readonly pending: Promise<void>[] = [];
   protected stepsDone = 0;
@@ -276,7 +292,7 @@ export abstract class TrainingSessionBase<E = never> implements TrainingSession 
       this.window = newWindow();
       while (this.stepsStarted < total) {
         // Wait for a free slot first, so a pause or stop asked for meanwhile takes effect before the next step.
-        while (pending.length >= this.maxInFlight) await pending.shift();
+        while (pending.length >= this.queueDepth()) await pending.shift();
         if (this.control.stopping) break;
         if (this.control.pausing) {
           await settleAll(pending);
@@ -292,12 +308,13 @@ export abstract class TrainingSessionBase<E = never> implements TrainingSession 
       await settleAll(pending);
       this.flushMetrics();
       const stopped = this.stepsDone < total;
-      // The run's closing samples and checkpoint (skipped when the session is being destroyed).
+      // The run's closing samples and checkpoint (skipped when the session is being destroyed). After a stop only
+      // the checkpoint (to continue from): the closing work and samples would keep the user waiting.
       await this.lock.run(async () => {
         if (this.destroyed) return;
         const k = this.stepsDone;
-        await this.closingWork(k);
-        if (this.samplesEverySteps > 0 && this.lastSamplesStep !== k) {
+        if (!stopped) await this.closingWork(k);
+        if (!stopped && this.samplesEverySteps > 0 && this.lastSamplesStep !== k) {
           await this.boundaryWork(() => this.emitSamples());
         }
         if (this.lastCheckpointStep !== k) await this.boundaryWork(() => this.emitCheckpoint());
@@ -310,6 +327,18 @@ export abstract class TrainingSessionBase<E = never> implements TrainingSession 
       this.setState('error', e instanceof Error ? e.message : String(e));
       throw e;
     }
+  }
+
+  /** How many steps may be queued now: maxInFlight once the last step was fast, else 1 (see QUEUE_AHEAD_BELOW_MS). */
+  protected queueDepth(): number {
+    return this.lastStepMs !== null && this.lastStepMs < this.queueAheadBelowMs ? this.maxInFlight : 1;
+  }
+
+  /** Records a step's wall time when its stats arrive; `startedMs` = performance.now() when it was queued. */
+  protected noteStepDone(startedMs: number): void {
+    const now = performance.now();
+    this.lastStepMs = now - Math.max(startedMs, this.lastStepEndMs);
+    this.lastStepEndMs = now;
   }
 
   /** Samples and checkpoints due after step k (none after the last: the run's closing work does those). */

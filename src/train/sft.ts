@@ -30,6 +30,8 @@ export interface SftSessionOptions {
    * every queued step delays a pause or stop by that much).
    */
   maxInFlight?: number;
+  /** More than one step is queued only while the last step took less than this (ms). Default QUEUE_AHEAD_BELOW_MS. */
+  queueAheadBelowMs?: number;
   /** Shortest wall time (ms) a metrics event averages over; slower steps are reported one by one. Default 100. */
   logWindowMs?: number;
   /**
@@ -71,6 +73,7 @@ export class SftSession extends TrainingSessionBase {
     this.contextLength = model.contextLength;
     this.decodeRows = checkOption('decodeRows', options.decodeRows ?? DEFAULT_DECODE_ROWS, 1, 4096);
     this.maxInFlight = checkOption('maxInFlight', options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT[backend.kind], 1, 16);
+    if (options.queueAheadBelowMs !== undefined) this.queueAheadBelowMs = options.queueAheadBelowMs;
     const start = resumeFrom?.step ?? 0;
     if (!Number.isSafeInteger(start) || start < 0) {
       throw new RangeError(`resumeFrom.step must be a non-negative integer, got ${resumeFrom?.step}`);
@@ -163,7 +166,9 @@ export class SftSession extends TrainingSessionBase {
     const c = this.config;
     const total = c.sft.steps;
     const s = this.stepsQueued++;
+    const startedMs = performance.now();
     const stepDone = this.trainer.step(batchAt(this.data!, s)).then((stats) => {
+      this.noteStepDone(startedMs);
       this.stepsDone = s + 1;
       this.window.addStep({
         [METRIC.trainLoss]: stats.loss,

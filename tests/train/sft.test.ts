@@ -118,7 +118,7 @@ describe('SftSession (WebGPU backend; the CPU backend where noted)', () => {
     expect(session.step).toBe(pausedAt);
     expect(events.length).toBe(eventsAtPause);
     session.resume();
-    // Up to maxInFlight = 2 steps are queued when stop is asked for: it lands within 2 steps, before the end (8).
+    // A step here takes seconds, so none is queued behind the one running: the stop lands at its end, before 8.
     await waitFor('a step more', () => session.step >= pausedAt + 1);
     session.stop();
     const summary = await run;
@@ -166,10 +166,11 @@ describe('SftSession (WebGPU backend; the CPU backend where noted)', () => {
     expect(losses[0]).toBeGreaterThan(4);
     expect((losses[6]! + losses[7]!) / 2).toBeLessThan(losses[0]! - 0.5);
 
-    // Held-out loss every 5 steps and at the end of each run (the stop included), falling too.
+    // Held-out loss every 5 steps and at the end of the run, falling too (a stop skips the closing work: it gives the
+    // controls back within one step).
     const evalLoss = events.flatMap((e) => (e.type === 'metrics' && METRIC.evalLoss in e.values ? [e] : []));
     const evalSteps = evalLoss.map((e) => e.step);
-    expect(evalSteps).toEqual([...new Set([5, stoppedAt, 8])].sort((a, b) => a - b));
+    expect(evalSteps).toEqual([5, 8]);
     expect(evalLoss[evalLoss.length - 1]!.values[METRIC.evalLoss]!).toBeLessThan(4);
 
     // Checkpoints every 4 steps, at the stop and at the end; each holds the state at its step.
@@ -181,9 +182,9 @@ describe('SftSession (WebGPU backend; the CPU backend where noted)', () => {
       expect([c.state.params.length, c.state.m?.length, c.state.v?.length]).toEqual([n, n, n]);
     }
 
-    // Samples at the end of each run: greedy completions of 4 fixed held-out prompts, verified.
+    // Samples at the end of the run (not at the stop): greedy completions of 4 fixed held-out prompts, verified.
     const samples = events.flatMap((e) => (e.type === 'samples' ? [e] : []));
-    expect(samples.map((e) => e.step)).toEqual([stoppedAt, 8]);
+    expect(samples.map((e) => e.step)).toEqual([8]);
     const held = buildHeldOutData(config).samplePrompts;
     const task = getTask('arithmetic');
     for (const e of samples) {
