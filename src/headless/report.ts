@@ -25,6 +25,7 @@ import {
   sweptValue,
   withStages,
 } from '../train/methods';
+import { distanceToFrontier, type FrontierPoint } from '../train/oracle';
 import type { EvalPoint } from '../train/results';
 
 export { type Stage, stageOf };
@@ -354,7 +355,18 @@ export interface ChartOptions {
   widthPx?: number;
   /** Default 640 (grows to fit a long legend). */
   heightPx?: number;
+  /** Oracle stopping frontiers (src/train/oracle.ts) drawn under the method curves: a dashed line over a band. */
+  frontiers?: readonly ChartFrontier[];
 }
+
+/** A frontier on the chart: accuracy (fraction) against mean thinking tokens, with its legend text. */
+export interface ChartFrontier {
+  label: string;
+  points: readonly FrontierPoint[];
+}
+
+/** The frontier's colour: neutral, so it never reads as a method. */
+export const FRONTIER_COLOR = '#7f7f7f';
 
 export interface Ticks {
   min: number;
@@ -434,14 +446,20 @@ function legendRows(series: readonly ReportSeries[]): LegendRow[] {
 export function chartLayout(series: readonly ReportSeries[], options: ChartOptions): ChartLayout {
   const widthPx = options.widthPx ?? 1040;
   const points = series.flatMap((s) => s.points);
-  const xMax = Math.max(0, ...points.map((p) => p.point.meanThinkingTokens));
+  const fronts = (options.frontiers ?? []).flatMap((f) => f.points);
+  const xMax = Math.max(
+    0,
+    ...points.map((p) => p.point.meanThinkingTokens),
+    ...fronts.map((f) => f.meanThinkingTokens),
+  );
   const xTicks = niceTicks(0, xMax > 0 ? xMax : 1, 7);
   const yLo = Math.min(...points.map((p) => p.barLowPct));
-  const yHi = Math.max(...points.map((p) => p.barHighPct));
+  const yHi = Math.max(...points.map((p) => p.barHighPct), ...fronts.map((f) => 100 * f.accuracy));
   const yTicks =
     points.length === 0 ? niceTicks(0, 100, 5) : niceTicks(Math.max(0, yLo), Math.min(100, Math.max(yHi, yLo)), 6);
 
   const rows = legendRows(series);
+  for (const f of options.frontiers ?? []) rows.push({ kind: 'run', text: clip(f.label, LEGEND_MAX_CHARS) });
   const legendChars = Math.max(
     0,
     ...rows.map((r) => (r.kind === 'run' ? [...r.text].length * 1.1 : [...legendText(r.series)].length + 2)),
@@ -610,6 +628,23 @@ export function renderChartSvg(series: readonly ReportSeries[], options: ChartOp
     `<text transform="translate(24 ${px(midY)}) rotate(-90)" font-size="13" fill="#111111" text-anchor="middle">accuracy (%)</text>`,
   );
 
+  // Oracle frontiers under everything: a band from the x axis up to the frontier, then the frontier as a dashed step
+  // line held flat to the plot's right edge (beyond its last point the oracle is no more accurate).
+  for (const f of options.frontiers ?? []) {
+    if (f.points.length === 0) continue;
+    const clampY = (pct: number) => L.y(Math.max(L.yTicks.min, Math.min(L.yTicks.max, pct)));
+    const pts = f.points.map((p) => [L.x(p.meanThinkingTokens), clampY(100 * p.accuracy)] as const);
+    const last = pts[pts.length - 1]!;
+    const line = [...pts, [plot.right, last[1]] as const];
+    const d = line.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x)} ${px(y)}`).join('');
+    o.push(
+      `<g class="frontier">`,
+      `<path class="band" d="${d}L${px(plot.right)} ${px(plot.bottom)}L${px(line[0]![0])} ${px(plot.bottom)}Z" fill="${FRONTIER_COLOR}" fill-opacity="0.12" stroke="none"/>`,
+      `<path class="line" d="${d}" fill="none" stroke="${FRONTIER_COLOR}" stroke-width="1.6" stroke-dasharray="5 3"/>`,
+      '</g>',
+    );
+  }
+
   // Series: line first, then per point its SE bar and marker (markers on top of the bars).
   for (const s of series) {
     o.push(`<g class="series" data-series="${escapeXml(s.key)}">`);
@@ -662,6 +697,13 @@ export function renderChartSvg(series: readonly ReportSeries[], options: ChartOp
       `<path d="M${px(left)} ${px(yRow)}H${px(left + 22)}" stroke="${s.color}" stroke-width="1.8"/>`,
       markerSvg(s.marker, left + 11, yRow, s.color, 'legend-marker'),
       `<text x="${px(left + 30)}" y="${px(yRow + 4)}">${escapeXml(legendText(s))}</text>`,
+    );
+  });
+  (options.frontiers ?? []).forEach((f, j) => {
+    const yRow = lg.top + 10 + (rows.length + j) * lg.rowPx;
+    o.push(
+      `<path class="frontier-legend" d="M${px(lg.left)} ${px(yRow)}H${px(lg.left + 22)}" stroke="${FRONTIER_COLOR}" stroke-width="1.6" stroke-dasharray="5 3"/>`,
+      `<text x="${px(lg.left + 30)}" y="${px(yRow + 4)}">${escapeXml(clip(f.label, LEGEND_MAX_CHARS))}</text>`,
     );
   });
   o.push('</g>', '</svg>', '');
@@ -789,6 +831,73 @@ function codeBlock(text: string): string {
   const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return `${fence}sh\n${text.replace(/[\r\n]+/g, ' ')}\n${fence}`;
+}
+
+/** A run's frontier for the chart, or null when it has none. */
+export function chartFrontierOf(run: RunRecord, prefixRunName = false): ChartFrontier | null {
+  const r = run.oracle;
+  if (!r) return null;
+  const what = `oracle frontier (${r.stage.toUpperCase()}, ${r.trace === 'greedy' ? 'greedy' : `T ${r.trace.temperature}`} traces)`;
+  return { label: prefixRunName ? `${run.name}: ${what}` : what, points: r.frontier };
+}
+
+/**
+ * The oracle section of a report: the run's frontier summary (src/train/oracle.ts), then one row per point of the
+ * oracle's stage and evaluation variant: its accuracy, the oracle's accuracy at its mean thinking length, the gap,
+ * and the oracle's mean thinking length for its accuracy. Null when the run has no frontier.
+ */
+export function renderOracleSection(run: RunRecord, series: readonly ReportSeries[]): string | null {
+  const r = run.oracle;
+  if (!r) return null;
+  const s = r.summary;
+  const after = s.meanTokensAfterCorrect === null ? '—' : s.meanTokensAfterCorrect.toFixed(1);
+  const lines = [
+    `## Oracle stopping frontier: ${escapeMarkdown(run.name)}`,
+    '',
+    hardBreakLines([
+      `${s.problems} problems (${escapeMarkdown(r.variant)}), ${r.trace === 'greedy' ? 'greedy' : `T ${r.trace.temperature}`} own traces, \`</think>\` forced after every thinking token, greedy answer (≤ ${r.answerTokens} tokens), ${r.stage.toUpperCase()} weights at step ${r.step}.`,
+      `Own stop: ${pct(s.ownAccuracy)} at ${s.ownMeanThinkingTokens.toFixed(1)} thinking tokens. Oracle: ${pct(s.oracleAccuracy)} at ${s.oracleMeanThinkingTokens.toFixed(1)} (stops only at step boundaries: ${pct(s.stepsOracleAccuracy)} at ${s.stepsOracleMeanThinkingTokens.toFixed(1)}). Without thinking: ${pct(s.accuracyWithoutThinking)}.`,
+      `Thinking after the answer was already right: ${after} tokens per right problem, ${pct(s.fractionThinkingAfterCorrect)} of all thinking. Right at an earlier stop but wrong at the own stop: ${s.rightThenWrong} of ${s.problems}; right → wrong → right: ${s.unstableRight}.`,
+    ]),
+    '',
+  ];
+  const rows = series
+    .filter((se) => se.runName === run.name)
+    .flatMap((se) =>
+      se.points
+        .filter((p) => p.stage === r.stage && p.point.variant === r.variant && !p.point.lengthTag)
+        .map((p) => {
+          const d = distanceToFrontier(r.frontier, p.point);
+          return [
+            escapeMarkdown(se.label),
+            escapeMarkdown(p.setting),
+            pct(p.point.accuracy),
+            p.point.meanThinkingTokens.toFixed(1),
+            pct(p.point.accuracy + d.accuracyGap),
+            `${d.accuracyGap >= 0 ? '' : '−'}${(100 * Math.abs(d.accuracyGap)).toFixed(1)} pts`,
+            d.oracleTokens === null ? 'above the oracle' : d.oracleTokens.toFixed(1),
+          ];
+        }),
+    );
+  if (rows.length > 0) {
+    lines.push(
+      markdownTable(
+        [
+          'series',
+          'setting',
+          'accuracy',
+          'thinking tokens',
+          'oracle at that length',
+          'gap',
+          'oracle tokens for that accuracy',
+        ],
+        [false, false, true, true, true, true, true],
+        rows,
+      ),
+      '',
+    );
+  }
+  return lines.join('\n');
 }
 
 /**

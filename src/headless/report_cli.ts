@@ -18,6 +18,7 @@ import { basename, dirname } from 'node:path';
 import type { RunRecord } from '../state/run_record';
 import { efficientReasonerClaims, groupRunsBySeed } from '../train/claims';
 import {
+  chartFrontierOf,
   describeRun,
   escapeMarkdown,
   loadReportRun,
@@ -29,6 +30,7 @@ import {
   renderChartSvg,
   renderMarkdownReport,
   renderMarkdownTable,
+  renderOracleSection,
   reportSeries,
 } from './report';
 import { renderClaimsMarkdown, seedGroupReportRun, seedRuns } from './seed_summary';
@@ -167,7 +169,10 @@ function main(): void {
   const svgPath = `${out}.svg`;
   const mdPath = `${out}.md`;
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(svgPath, renderChartSvg(series, { title, subtitle }));
+  // Oracle frontiers (src/train/oracle.ts) of the runs that computed one: drawn under the curves, summarised below.
+  const frontiers = records.flatMap((r) => chartFrontierOf(r, records.length > 1) ?? []);
+  const oracleSections = records.flatMap((r) => renderOracleSection(r, series) ?? []);
+  writeFileSync(svgPath, renderChartSvg(series, { title, subtitle, frontiers }));
   writeFileSync(
     mdPath,
     renderMarkdownReport({
@@ -177,11 +182,11 @@ function main(): void {
       series,
       notes,
       command: commandLine(argv),
-      sections: claimSections,
+      sections: [...oracleSections, ...claimSections],
     }),
   );
   console.log(renderMarkdownTable(series));
-  for (const c of claimSections) console.log(c);
+  for (const c of [...oracleSections, ...claimSections]) console.log(c);
   for (const n of notes.slice(1)) console.log(n);
   console.log(`wrote ${svgPath} and ${mdPath} (${series.reduce((n, s) => n + s.points.length, 0)} points)`);
 }

@@ -49,6 +49,8 @@ import {
   chartPoints,
   chartSeriesLabel,
   chartSeriesOf,
+  FRONTIER_CHART_COLOR,
+  frontierData,
   type MarkerShape,
   percent,
   type RlName,
@@ -345,6 +347,12 @@ function PointTooltip({ active, payload }: TooltipContentProps) {
   );
 }
 
+/** The oracle frontier: a dashed grey line without markers. */
+const FRONTIER_LINE = { stroke: FRONTIER_CHART_COLOR, strokeWidth: 1.5, strokeDasharray: '5 3' };
+function NoMarker() {
+  return <g />;
+}
+
 function Ring(props: ScatterShapeProps) {
   const { cx, cy } = props;
   if (typeof cx !== 'number' || typeof cy !== 'number') return <g />;
@@ -357,6 +365,8 @@ export const AccuracyChart = memo(function AccuracyChart() {
   const liveNames = useStore(useShallow((s) => liveIds.map((id) => s.runs[id]?.name ?? '')));
   const liveRlNames = useStore(useShallow((s) => liveIds.map((id) => runRlName(s, id))));
   const liveSelected = useStore(useShallow((s) => s.selectedPoint));
+  // The active run's saved oracle frontier (src/train/oracle.ts), if it has one: drawn under the method curves.
+  const frontier = useStore((s) => frontierData(liveIds[0] === undefined ? null : s.runs[liveIds[0]]?.oracle));
   const { ids, pointLists, names, rlNames, selected } = useLagged(
     useMemo(
       () => ({ ids: liveIds, pointLists: livePoints, names: liveNames, rlNames: liveRlNames, selected: liveSelected }),
@@ -425,6 +435,18 @@ export const AccuracyChart = memo(function AccuracyChart() {
           />
           <Tooltip isAnimationActive={false} content={PointTooltip} cursor={SCATTER_CURSOR} />
           {!compare && <Legend verticalAlign="top" height={24} />}
+          {frontier.length > 0 && (
+            <Scatter
+              key="oracle-frontier"
+              name="oracle frontier"
+              data={frontier}
+              fill={FRONTIER_CHART_COLOR}
+              line={FRONTIER_LINE}
+              shape={NoMarker}
+              legendType="plainline"
+              isAnimationActive={false}
+            />
+          )}
           {groups.flatMap((runGroups, i) =>
             runGroups.flatMap((g) => {
               const color = compare ? runColor(i) : CHART_SERIES_COLOR[g.id];
@@ -462,7 +484,7 @@ export const AccuracyChart = memo(function AccuracyChart() {
         </ScatterChart>
       </ChartFrame>
     ),
-    [ids, names, groups, legendSeries, selectedData, empty, compare, pick],
+    [ids, names, groups, legendSeries, selectedData, empty, compare, pick, frontier],
   );
 });
 

@@ -16,6 +16,7 @@ import {
   withStages,
 } from '../train/methods';
 import { METRIC } from '../train/metrics';
+import type { OracleResult } from '../train/oracle';
 import type { EvalPoint } from '../train/results';
 import { type RunConfig, rlConfigFor } from '../train/run_config';
 
@@ -380,3 +381,35 @@ export function formatNumber(value: number | undefined, digits: number): string 
 export function percent(fraction: number | undefined, digits = 1): string {
   return fraction === undefined || !Number.isFinite(fraction) ? '—' : `${(100 * fraction).toFixed(digits)}%`;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Oracle frontier (src/train/oracle.ts)
+
+/** A point of the oracle frontier on the accuracy chart's axes (x: mean thinking tokens, y: accuracy fraction). */
+export interface FrontierDatum {
+  x: number;
+  y: number;
+}
+
+const frontierCache = new WeakMap<OracleResult, readonly FrontierDatum[]>();
+
+/**
+ * A run's saved oracle frontier as chart data, held flat to the model's own mean thinking length (beyond its last
+ * point the oracle is no more accurate). Computed once per saved result: nothing runs per training update.
+ */
+export function frontierData(oracle: OracleResult | null | undefined): readonly FrontierDatum[] {
+  if (!oracle) return EMPTY_FRONTIER;
+  const hit = frontierCache.get(oracle);
+  if (hit) return hit;
+  const pts = oracle.frontier.map((p) => ({ x: p.meanThinkingTokens, y: p.accuracy }));
+  const last = pts[pts.length - 1];
+  const right = oracle.summary.ownMeanThinkingTokens;
+  if (last && right > last.x) pts.push({ x: right, y: last.y });
+  frontierCache.set(oracle, pts);
+  return pts;
+}
+
+const EMPTY_FRONTIER: readonly FrontierDatum[] = [];
+
+/** The frontier's colour on the chart (neutral grey: never a method's). */
+export const FRONTIER_CHART_COLOR = '#7f7f7f';

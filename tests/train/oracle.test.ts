@@ -4,6 +4,7 @@
  * known truncation point on (so the expected correctAt strings are known without a model).
  */
 import { describe, expect, it } from 'vitest';
+import { renderChartSvg, reportSeries } from '../../src/headless/report';
 import { type ArithmeticProblem, solve } from '../../src/tasks/arithmetic';
 import { EOS_ID, encode, THINK_END_ID, THINK_START_ID } from '../../src/tasks/tokenizer';
 import type { DecodeBackend } from '../../src/train/backend';
@@ -58,6 +59,18 @@ describe('oracle logic on hand-made traces', () => {
     expect(summary.stepsOracleAccuracy).toBe(0.5);
     expect(summary.stepsOracleMeanThinkingTokens).toBe((2 + 0 + 0 + 0) / 4);
     expect(byBudget).toEqual([0.25, 0.5, 0.75, 0.75, 0.75, 0.75]);
+  });
+
+  it('is drawn under the curves of the report chart: a band and a dashed line, with a legend entry', () => {
+    const frontier = frontierOf([2, 1, null, 0]);
+    const svg = renderChartSvg(reportSeries([{ name: 'r', points: [] }]), {
+      title: 't',
+      frontiers: [{ label: 'oracle frontier (SFT, greedy traces)', points: frontier }],
+    });
+    expect(svg).toContain('<g class="frontier">');
+    expect(svg).toMatch(/<path class="line" d="M[^"]+" fill="none" stroke="#7f7f7f"[^>]*stroke-dasharray/);
+    expect(svg).toContain('oracle frontier (SFT, greedy traces)</text>');
+    expect(renderChartSvg(reportSeries([{ name: 'r', points: [] }]), { title: 't' })).not.toContain('frontier');
   });
 
   it('draws the Pareto frontier of per-problem stops and reads points against it', () => {
