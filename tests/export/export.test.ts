@@ -6,10 +6,9 @@
  * completions as the TypeScript verifier does; the CLI's input reading refuses corrupt files with a clear message.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   GRPO_OPTIONS,
   grpoConfigFor,
@@ -34,7 +33,9 @@ import {
   taskConfigFor,
 } from '../../src/train/run_config';
 import { createRng } from '../../src/util/rng';
-import { python } from './python';
+import { python, removeTempDirs, tempDir } from './python';
+
+afterAll(removeTempDirs);
 
 /** Dotted paths of the leaves of a plain object ('loss.epsilon'); `stopAt` paths count as one leaf. */
 function leafPaths(o: Record<string, unknown>, stopAt: string[], prefix = ''): string[] {
@@ -115,7 +116,7 @@ describe('zip writer', () => {
     ];
     const zip = zipStore(entries);
     expect(zipStore(entries)).toEqual(zip); // deterministic
-    const dir = mkdtempSync(join(tmpdir(), 'stoptime-zip-'));
+    const dir = tempDir('stoptime-zip-');
     writeFileSync(join(dir, 'a.zip'), zip);
     const out = python(
       [
@@ -201,7 +202,7 @@ describe('an export of one run per task', () => {
       expect(config.num_generations).toBe(run.rl!.generationsPerPrompt);
       expect(JSON.parse(byPath.get('reward_config.json')!)).toMatchObject({ task, length_penalty: 'group' });
 
-      const dir = mkdtempSync(join(tmpdir(), `stoptime-export-${task}-`));
+      const dir = tempDir(`stoptime-export-${task}-`);
       for (const f of files) {
         mkdirSync(dirname(join(dir, f.path)), { recursive: true });
         writeFileSync(join(dir, f.path), f.text);

@@ -4,16 +4,30 @@
  * library only).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PYTHON_FILES } from '../../src/export/trl_export';
 
 const CHECK = join(import.meta.dirname, 'check.py');
 
+const made: string[] = [];
+
+/** Removes the folders tempDir made (each test file calls it in afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** A new temporary folder, removed by removeTempDirs. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
 /** A temporary folder holding the export's Python files (no reward_config.json: the defaults). */
 export function writePythonFiles(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'stoptime-export-py-'));
+  const dir = tempDir('stoptime-export-py-');
   for (const [name, text] of Object.entries(PYTHON_FILES)) writeFileSync(join(dir, name), text);
   return dir;
 }

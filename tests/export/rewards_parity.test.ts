@@ -11,7 +11,7 @@
  *   "verify" cases (any string, non-strings and conversational messages): task.verify's correctness.
  * Reward settings rotate over budget / group / no length penalty, both target styles and several λ and budgets.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { promptRow, type Row } from '../../src/export/task_rows';
 import { rewardConfigFor } from '../../src/export/trl_export';
 import type { Completion } from '../../src/model/generate';
@@ -22,7 +22,9 @@ import { type RlItem, scoreRollouts } from '../../src/train/grpo';
 import { groupRewards, type RewardConfig } from '../../src/train/rewards';
 import { DEFAULT_RL_CONFIG, DEFAULT_RUN_CONFIG, type RunConfig, taskConfigFor } from '../../src/train/run_config';
 import { createRng, type Rng } from '../../src/util/rng';
-import { runCheck, writePythonFiles } from './python';
+import { removeTempDirs, runCheck, writePythonFiles } from './python';
+
+afterAll(removeTempDirs);
 
 const DIR = writePythonFiles();
 /** Distinct completions per problem (before hostile ones). */

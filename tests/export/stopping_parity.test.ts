@@ -12,7 +12,7 @@
  *              and budgetFor), the state carried across steps, so cap and extend fire on their own;
  *   uniform_for and stop_scaled_prob on their own.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   type BudgetForcing,
   type DecodeRowState,
@@ -33,7 +33,9 @@ import {
   modelConfigFor,
 } from '../../src/train/run_config';
 import { createRng } from '../../src/util/rng';
-import { pyNumber, runCheck, writePythonFiles } from './python';
+import { pyNumber, removeTempDirs, runCheck, writePythonFiles } from './python';
+
+afterAll(removeTempDirs);
 
 const TOL = 1e-6;
 
