@@ -13,15 +13,15 @@ import {
   groupAcrossSeeds,
   type SeedRun,
 } from '../train/claims';
-import { meanOrNull } from '../train/eval_metrics';
 import type { EvalPoint } from '../train/results';
-import { escapeMarkdown, markdownTable, type ReportRun, reportRun } from './report';
+import { seedMeanPoint, seedRunsOf } from '../train/seed_means';
+import { escapeMarkdown, markdownTable, type ReportRun } from './report';
 
 export const SEED_SUMMARY_FORMAT = 'stoptime-seed-summary';
 
 /** One run per seed of the same experiment, each point's stage resolved. */
 export function seedRuns(records: readonly RunRecord[]): SeedRun[] {
-  return records.map((r) => ({ seed: r.config.seed, points: reportRun(r).points }));
+  return seedRunsOf(records);
 }
 
 /** The claims as a Markdown table (one row per claim, its estimates on separate lines) and the verdict rules. */
@@ -75,11 +75,6 @@ export function seedSummary(name: string, records: readonly RunRecord[]) {
   };
 }
 
-/** Mean of the values that are present (null when none is). */
-function meanOf(values: readonly (number | null)[]): number | null {
-  return meanOrNull(values.filter((v): v is number => v !== null));
-}
-
 /**
  * A seed group as one report run: a point per setting every seed evaluated, at the seeds' mean accuracy and
  * thinking length, drawn with its 95% interval (bootstrap over problems within seeds). `problems` counts every seed's.
@@ -88,22 +83,7 @@ export function seedGroupReportRun(records: readonly RunRecord[]): ReportRun {
   const runs = seedRuns(records);
   const intervals = new Map<EvalPoint, { low: number; high: number }>();
   const points = groupAcrossSeeds(runs).map((g, i) => {
-    const same = g.points;
-    const p: EvalPoint = {
-      ...same[0]!,
-      id: `seed-mean-${i}`,
-      problems: g.problemsPerSeed * g.seeds.length,
-      accuracy: g.accuracy.estimate,
-      meanThinkingTokens: g.meanThinkingTokens.estimate,
-      meanThinkingTokensCorrect: meanOf(same.map((x) => x.meanThinkingTokensCorrect)),
-      meanThinkingTokensWrong: meanOf(same.map((x) => x.meanThinkingTokensWrong)),
-      meanCompletionTokens: meanOf(same.map((x) => x.meanCompletionTokens))!,
-      stopRate: meanOf(same.map((x) => x.stopRate))!,
-      repetitionRate: meanOf(same.map((x) => x.repetitionRate))!,
-      histogram: [],
-      samples: [],
-    };
-    delete p.perProblem;
+    const p = seedMeanPoint(g, `seed-mean-${i}`);
     intervals.set(p, { low: g.accuracy.low, high: g.accuracy.high });
     return p;
   });

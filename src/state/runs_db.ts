@@ -70,7 +70,8 @@ export interface RunsDb {
   restoreRun(deleted: DeletedRun): Promise<void>;
   /**
    * Stores an imported run and its checkpoint in one transaction under a fresh id, named "name (imported)" (then
-   * "(imported 2)", …) when the name is taken; a run exported while 'running' or 'paused' gets status 'imported'.
+   * "(imported 2)", …) when a run of that name and the same seed exists (runs of one name and other seeds are a seed
+   * group, src/ui/seed_groups.ts); a run exported while 'running' or 'paused' gets status 'imported'.
    * Returns the stored record.
    */
   importRun(run: RunRecord, checkpoint: TrainerState | null): Promise<RunRecord>;
@@ -297,8 +298,11 @@ export async function openRunsDb(name = 'stoptime'): Promise<RunsDb> {
         let id = newRunId();
         while ((await runs.getKey(id)) !== undefined) id = newRunId();
         const byName = runs.index('by-name');
+        // A name is taken by a run of the same seed: another seed of one setting keeps its name (a seed group).
+        const taken = async (n: string) =>
+          (await byName.getAll(n)).some((r: RunRecord) => r.config.seed === run.config.seed);
         let name = run.name;
-        for (let k = 1; (await byName.count(name)) > 0; k++) {
+        for (let k = 1; await taken(name); k++) {
           const suffix = k === 1 ? ' (imported)' : ` (imported ${k})`;
           // Within the run file's name bound, so the copy can be exported again.
           name = run.name.slice(0, RUN_FILE_LIMITS.maxLabelChars - suffix.length) + suffix;

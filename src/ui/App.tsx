@@ -1,24 +1,18 @@
 /**
  * The Stoptime playground page: train a small transformer in the engine worker, watch its loss, then decode with
  * different stopping interventions and chart trace length against accuracy. Layout only: every panel reads the store
- * (src/state/store.ts), whose actions are the only code that talks to the worker and the runs database. The charts,
- * the RL panel and the lab load when first shown (lazy.tsx).
+ * (src/state/store.ts), whose actions are the only code that talks to the worker and the runs database.
  */
 import { type ReactNode, useEffect } from 'react';
 import { useStore } from '../state/store';
+import { AccuracyChart, HistogramChart, PointTraces, RatesChart, TrainingChart } from './Charts';
 import { DecodePanel } from './DecodePanel';
 import { EnginePanel } from './EnginePanel';
 import { Header, Notices } from './Header';
-import {
-  AccuracyChart,
-  HistogramChart,
-  LabSection,
-  PointTraces,
-  RatesChart,
-  RlPanel,
-  TrainingChart,
-} from './lazy';
+import { LabSection } from './LabSection';
+import { RlPanel } from './RlPanel';
 import { RunsPanel } from './RunsPanel';
+import { SeedGroupsGate } from './SeedGroups';
 import { TrainPanel } from './TrainPanel';
 
 function ChartCard({ title, subtitle, children }: { title: string; subtitle?: string; children: ReactNode }) {
@@ -62,6 +56,7 @@ export function App() {
               <RatesChart />
             </ChartCard>
           </div>
+          <SeedGroupsGate />
           <ChartCard title="Traces of the selected point">
             <PointTraces />
           </ChartCard>

@@ -57,6 +57,7 @@ import {
   RUN_COLORS,
   rlSeriesName,
   type ScatterDatum,
+  type SeriesGroup,
   scatterDatum,
   seriesGroups,
   settingLabel,
@@ -66,7 +67,7 @@ import {
 import { histogramBinLabel, histogramBinRange, histogramTickInterval } from './scales';
 import { TraceList } from './TraceList';
 
-const CHART_HEIGHT = 250;
+export const CHART_HEIGHT = 250;
 const EMPTY_TIMELINE: MetricPoint[] = [];
 const EMPTY_POINTS: EvalPoint[] = [];
 /** Most eval points shown in the rates chart (the latest ones). */
@@ -109,7 +110,7 @@ function chartRunIds(s: PlaygroundState): string[] {
 
 // Constant chart props, defined once: recharts re-registers a component's settings (and recomputes the chart) whenever
 // a prop changes identity, so inline objects and arrow functions would redo that work on every data update.
-const MARGIN = { top: 8, right: 16, bottom: 16, left: 0 };
+export const MARGIN = { top: 8, right: 16, bottom: 16, left: 0 };
 const MARGIN_TIGHT = { top: 4, right: 16, bottom: 16, left: 0 };
 const STEP_LABEL = { value: 'step', position: 'insideBottom', offset: -8 } as const;
 const THINKING_LABEL = { value: 'mean thinking length (tokens)', position: 'insideBottom', offset: -8 } as const;
@@ -119,7 +120,7 @@ const DOMAIN_DATA: ['dataMin', 'dataMax'] = ['dataMin', 'dataMax'];
 const DOMAIN_FROM_ZERO: [number, 'auto'] = [0, 'auto'];
 const DOMAIN_UNIT: [number, number] = [0, 1];
 const EVAL_DOT = { r: 2 };
-const SCATTER_CURSOR = { strokeDasharray: '3 3' };
+export const SCATTER_CURSOR = { strokeDasharray: '3 3' };
 const lossTick = (v: number) => v.toFixed(2);
 const curveLines = new Map<string, { stroke: string; strokeWidth: number; strokeDasharray?: string }>();
 /** The joint-line style of a colour (dashed: the RL model's), one object per style. */
@@ -159,11 +160,38 @@ function plainTick(p: XAxisTickContentProps | YAxisTickContentProps) {
   );
 }
 
+/** Grid and axes of an accuracy chart (x: mean thinking tokens, y: accuracy), made once (see the constants above). */
+export const ACCURACY_AXES = [
+  <CartesianGrid key="grid" stroke="#eceff3" />,
+  <XAxis
+    key="x"
+    interval={0}
+    tick={plainTick}
+    dataKey="x"
+    type="number"
+    name="mean thinking"
+    unit=" tok"
+    domain={DOMAIN_FROM_ZERO}
+    label={THINKING_LABEL}
+  />,
+  <YAxis
+    key="y"
+    interval={0}
+    tick={plainTick}
+    dataKey="y"
+    type="number"
+    name="accuracy"
+    domain={DOMAIN_UNIT}
+    width={44}
+    tickFormatter={percentTick}
+  />,
+];
+
 /**
  * A chart's box. The chart stays mounted even without data (an overlay says what will appear): mounting a recharts
  * chart costs several times an update, so it happens at page load rather than when the first data arrive mid-run.
  */
-function ChartFrame({
+export function ChartFrame({
   height,
   empty,
   legend,
@@ -325,16 +353,52 @@ export const TrainingChart = memo(function TrainingChart() {
 
 // ---- (a) trace length vs accuracy ----
 
-function PointTooltip({ active, payload }: TooltipContentProps) {
-  const d = payload?.[0]?.payload;
-  if (!active || !isScatterDatum(d)) return null;
+/** A point tooltip's first lines: its line (coloured) and setting. */
+export function TooltipHead({ d }: { d: ScatterDatum }) {
   return (
-    <div className="tooltip">
+    <>
       <div className="tooltip-title">
         <span className="swatch" style={{ background: CHART_SERIES_COLOR[d.chartSeries] }} />
         {d.seriesLabel}
       </div>
       <div>{d.setting}</div>
+    </>
+  );
+}
+
+/**
+ * The joined curve of a chart line (a Scatter drawing a line through `g.curve`, dashed for the RL model), as an
+ * element for the chart's children (recharts reads its direct children). `pick`: clicking a point selects it.
+ */
+export function curveScatter(
+  key: string,
+  name: string,
+  g: Pick<SeriesGroup, 'id' | 'stage'> & { curve: readonly ScatterDatum[] },
+  color: string,
+  pick?: (item: { payload?: unknown }) => void,
+): ReactElement {
+  return (
+    <Scatter
+      key={key}
+      name={`${name} (latest step)`}
+      data={g.curve}
+      fill={color}
+      line={curveLine(color, g.stage === 'rl')}
+      shape={CHART_SERIES_SHAPE[g.id]}
+      legendType="none"
+      isAnimationActive={false}
+      onClick={pick}
+      className={pick ? 'clickable' : undefined}
+    />
+  );
+}
+
+function PointTooltip({ active, payload }: TooltipContentProps) {
+  const d = payload?.[0]?.payload;
+  if (!active || !isScatterDatum(d)) return null;
+  return (
+    <div className="tooltip">
+      <TooltipHead d={d} />
       <div>
         accuracy <strong>{percent(d.y)}</strong> of {d.problems} ({d.variant})
       </div>
@@ -412,27 +476,7 @@ export const AccuracyChart = memo(function AccuracyChart() {
         legend={compare ? <CompareLegend ids={ids} names={names} series={legendSeries} /> : null}
       >
         <ScatterChart margin={MARGIN}>
-          <CartesianGrid stroke="#eceff3" />
-          <XAxis
-            interval={0}
-            tick={plainTick}
-            dataKey="x"
-            type="number"
-            name="mean thinking"
-            unit=" tok"
-            domain={DOMAIN_FROM_ZERO}
-            label={THINKING_LABEL}
-          />
-          <YAxis
-            interval={0}
-            tick={plainTick}
-            dataKey="y"
-            type="number"
-            name="accuracy"
-            domain={DOMAIN_UNIT}
-            width={44}
-            tickFormatter={percentTick}
-          />
+          {ACCURACY_AXES}
           <Tooltip isAnimationActive={false} content={PointTooltip} cursor={SCATTER_CURSOR} />
           {!compare && <Legend verticalAlign="top" height={24} />}
           {frontier.length > 0 && (
@@ -463,18 +507,7 @@ export const AccuracyChart = memo(function AccuracyChart() {
                   onClick={pick}
                   className="clickable"
                 />,
-                <Scatter
-                  key={`${ids[i]}-${g.id}-curve`}
-                  name={`${name} (latest step)`}
-                  data={g.curve}
-                  fill={color}
-                  line={curveLine(color, g.stage === 'rl')}
-                  shape={CHART_SERIES_SHAPE[g.id]}
-                  legendType="none"
-                  isAnimationActive={false}
-                  onClick={pick}
-                  className="clickable"
-                />,
+                curveScatter(`${ids[i]}-${g.id}-curve`, name, g, color, pick),
               ];
             }),
           )}
