@@ -1,18 +1,25 @@
 /**
  * The Stoptime playground page: train a small transformer in the engine worker, watch its loss, then decode with
  * different stopping interventions and chart trace length against accuracy. Layout only: every panel reads the store
- * (src/state/store.ts), whose actions are the only code that talks to the worker and the runs database.
+ * (src/state/store.ts), whose actions are the only code that talks to the worker and the runs database. The charts,
+ * the RL panel and the lab load when first shown (lazy.tsx).
  */
 import { type ReactNode, useEffect } from 'react';
 import { useStore } from '../state/store';
-import { AccuracyChart, HistogramChart, PointTraces, RatesChart, TrainingChart } from './Charts';
 import { DecodePanel } from './DecodePanel';
 import { EnginePanel } from './EnginePanel';
 import { Header, Notices } from './Header';
-import { LabSection } from './LabSection';
-import { RlPanel } from './RlPanel';
+import {
+  AccuracyChart,
+  HistogramChart,
+  LabSection,
+  PointTraces,
+  RatesChart,
+  RlPanel,
+  SeedGroupsGate,
+  TrainingChart,
+} from './lazy';
 import { RunsPanel } from './RunsPanel';
-import { SeedGroupsGate } from './SeedGroups';
 import { TrainPanel } from './TrainPanel';
 
 function ChartCard({ title, subtitle, children }: { title: string; subtitle?: string; children: ReactNode }) {

@@ -21,6 +21,10 @@ const LazyRlPanel = lazyNamed(
   () => import('./RlPanel'),
   (m) => m.RlPanel,
 );
+const LazySeedGroupsGate = lazyNamed(
+  () => import('./SeedGroups'),
+  (m) => m.SeedGroupsGate,
+);
 const LazyLabSection = lazyNamed(
   () => import('./LabSection'),
   (m) => m.LabSection,
@@ -57,6 +61,13 @@ export const HistogramChart = suspended(LazyHistogramChart);
 export const RatesChart = suspended(LazyRatesChart);
 export const PointTraces = suspended(LazyPointTraces, 80);
 export const RlPanel = suspended(LazyRlPanel, 120);
+
+/** The seed-group view (it draws with the charts' parts); nothing while its chunk loads. */
+export const SeedGroupsGate = () => (
+  <Suspense fallback={null}>
+    <LazySeedGroupsGate />
+  </Suspense>
+);
 
 /** Idle time (ms) after which the lab loads even if it has not been scrolled near. */
 const LAB_IDLE_LOAD_MS = 3000;
