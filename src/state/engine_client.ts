@@ -19,6 +19,7 @@ import {
 import type {
   EngineInfo,
   GrpoResume,
+  StepTiming,
   StoptimeWorkerApi,
   TrainingState,
   TrainSummary,
@@ -84,6 +85,11 @@ export class EngineClient {
     flushIntervalMs = FLUSH_INTERVAL_MS,
   ) {
     this.events = new SessionEvents(state, persistence, flushIntervalMs);
+  }
+
+  /** Times `steps` training steps of `config` on the engine after a warm-up step (sizing the default run). */
+  timeSteps(config: RunConfig, steps: number): Promise<StepTiming> {
+    return this.api.timeSteps(config, steps);
   }
 
   /** Starts the engine (WebGPU or the CPU backend); its info, or its error, goes into the state. */

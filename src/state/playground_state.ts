@@ -69,6 +69,10 @@ export interface PlaygroundData {
   config: RunConfig;
   /** Notices about ignored parts of the URL hash. */
   notices: string[];
+  /** True while the page times the adapter on load (adapter_fit.ts); Start waits for it. */
+  measuringAdapter: boolean;
+  /** Set when the page opened with a run sized to a slow adapter: its one-line notice and the full-size default. */
+  adapterFit: { message: string; full: RunConfig } | null;
   runs: Readonly<Record<string, RunRecord>>;
   /** Run ids, newest first. */
   runOrder: readonly string[];
@@ -110,6 +114,8 @@ export const INITIAL_STATE: PlaygroundData = {
   selfTest: { kind: 'idle' },
   config: DEFAULT_RUN_CONFIG,
   notices: [],
+  measuringAdapter: false,
+  adapterFit: null,
   runs: {},
   runOrder: [],
   activeRunId: null,

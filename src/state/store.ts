@@ -18,6 +18,7 @@ import type { LabMethodId, LabScale, LabTask } from '../train/lab_presets';
 import type { EvalPoint, SeriesId } from '../train/results';
 import { type DecodeConfig, type EvalConfig, type RunConfig, sftConfigIssues, sftRunConfig } from '../train/run_config';
 import type { StoptimeWorkerApi } from '../worker/api';
+import { sizeDefaultToAdapter } from './adapter_fit';
 import { EngineClient } from './engine_client';
 import { EvalQueue } from './eval_queue';
 import { currentLabItem } from './lab_queue';
@@ -103,6 +104,9 @@ export interface PlaygroundActions {
   dismissError(): void;
   dismissToast(): void;
   dismissNotices(): void;
+  /** Replaces the run sized to the adapter with the full-size default (and hides the notice). */
+  useFullDefault(): void;
+  dismissAdapterFit(): void;
   runSelfTest(steps: number): Promise<void>;
 }
 
@@ -121,6 +125,7 @@ function engineWorker(): StoptimeWorkerApi {
   return {
     init: (options) => w().init(options),
     selfTest: (steps, seed) => w().selfTest(steps, seed),
+    timeSteps: (config, steps) => w().timeSteps(config, steps),
     train: (config, onEvent, resumeFrom) => w().train(config, onEvent, resumeFrom),
     trainRl: (config, onEvent, from, resume) => w().trainRl(config, onEvent, from, resume),
     pause: () => w().pause(),
@@ -171,8 +176,10 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
     async init() {
       if (initStarted) return;
       initStarted = true;
+      let fromLink = false;
       if (typeof location !== 'undefined') {
         const parsed = configFromHash(location.hash);
+        fromLink = parsed.found;
         set({ config: parsed.config, notices: parsed.notices });
         window.addEventListener('hashchange', () => {
           if (isActive(get().session)) return;
@@ -182,7 +189,11 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
       }
       engine.start();
       await persistence.open();
-      await engine.ready;
+      const info = await engine.ready;
+      // A config from a link is kept as it is; the default is sized to the adapter (adapter_fit.ts).
+      if (info !== null && !fromLink) {
+        await sizeDefaultToAdapter(store, (c, n) => engine.timeSteps(c, n), info.adapter);
+      }
     },
 
     setConfig(update) {
@@ -223,7 +234,7 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
 
     async start() {
       const info = engineFree(store, 'starting another run');
-      if (info === null) return;
+      if (info === null || get().measuringAdapter) return;
       const s = get();
       // The RL settings are the RL stage's (startRl takes the panel's then): they don't block SFT, and invalid ones
       // stay out of this run's config, which the worker would reject.
@@ -393,6 +404,11 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
     dismissError: () => set({ error: null }),
     dismissToast: () => set({ toast: null }),
     dismissNotices: () => set({ notices: [] }),
+    useFullDefault: () => {
+      const fit = get().adapterFit;
+      if (fit && !isActive(get().session)) set({ config: fit.full, adapterFit: null });
+    },
+    dismissAdapterFit: () => set({ adapterFit: null }),
     runSelfTest: (steps) => engine.selfTest(steps),
   };
 });

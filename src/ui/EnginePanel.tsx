@@ -21,6 +21,15 @@ export function EnginePanel() {
         {engine === null && engineError !== null && `Engine failed: ${engineError}`}
         {engine === null && engineError === null && 'Checking for WebGPU…'}
       </p>
+      {engine?.limits && (
+        <p className="small muted">
+          Largest storage binding:{' '}
+          <span data-testid="binding-limit" data-bytes={engine.limits.maxStorageBufferBindingSize}>
+            {Math.round(engine.limits.maxStorageBufferBindingSize / 2 ** 20)} MiB
+          </span>{' '}
+          (bounds the batch)
+        </p>
+      )}
       <button
         type="button"
         disabled={engine?.backend !== 'webgpu' || selfTest.kind === 'running' || training}

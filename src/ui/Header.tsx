@@ -56,11 +56,13 @@ export function Notices() {
   const engine = useStore((s) => s.engine);
   const engineError = useStore((s) => s.engineError);
   const notices = useStore((s) => s.notices);
+  const adapterFit = useStore((s) => s.adapterFit);
   const interrupted = useStore((s) => s.interrupted);
   const error = useStore((s) => s.error);
   const toast = useStore((s) => s.toast);
   const training = useStore((s) => s.session?.state === 'running' || s.session?.state === 'paused');
   const { dismissNotices, resumeRun, dismissInterrupted, dismissError, undoDelete, dismissToast } = useStore.getState();
+  const { useFullDefault, dismissAdapterFit } = useStore.getState();
   return (
     <div className="notices">
       {engine?.backend === 'cpu' && (
@@ -72,6 +74,19 @@ export function Notices() {
       {engineError !== null && (
         <div className="banner banner-error" role="alert">
           The compute engine could not start: {engineError}
+        </div>
+      )}
+      {adapterFit && (
+        <div className="banner banner-info" role="status" data-testid="adapter-fit">
+          <span>{adapterFit.message}</span>
+          <span className="button-row">
+            <button type="button" className="link" data-testid="use-full-default" onClick={useFullDefault}>
+              Use the full-size default
+            </button>
+            <button type="button" className="link" onClick={dismissAdapterFit}>
+              Dismiss
+            </button>
+          </span>
         </div>
       )}
       {notices.length > 0 && (

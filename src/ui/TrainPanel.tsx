@@ -248,11 +248,12 @@ function TrainControls() {
   const engineReady = useStore((s) => s.engine !== null);
   const limits = useStore((s) => s.engine?.limits ?? null);
   const busy = useStore(engineBusy);
+  const measuringAdapter = useStore((s) => s.measuringAdapter);
   const config = useStore((s) => s.config);
   const issues = useMemo(() => sftConfigIssues(config, limits), [config, limits]);
   const { start, pause, resume, stop, copyLink } = useStore.getState();
   const active = state === 'running' || state === 'paused' || state === 'starting';
-  const blocker = sftStartBlocker({ engineReady, training: active, engineBusy: busy, issues });
+  const blocker = sftStartBlocker({ engineReady, training: active, engineBusy: busy, measuringAdapter, issues });
   return (
     <>
       <div className="button-row">

@@ -10,6 +10,8 @@ export interface SftStartContext {
   training: boolean;
   /** The lab queue or a suite evaluation holds the worker's model. */
   engineBusy: boolean;
+  /** The page is timing the adapter on load (adapter_fit.ts). */
+  measuringAdapter?: boolean;
   /** sftConfigIssues of the settings, with the device's limits. */
   issues: readonly ConfigIssue[];
 }
@@ -27,6 +29,7 @@ export function sftStartBlocker(c: SftStartContext): string | null {
   if (!c.engineReady) return 'The engine is starting.';
   if (c.training) return null; // Start is simply off while a run trains; Stop is the button then.
   if (c.engineBusy) return 'The lab queue or a suite evaluation is running.';
+  if (c.measuringAdapter) return 'Timing this adapter to size the default run (a few seconds)…';
   const first = c.issues[0];
   if (first === undefined) return null;
   const more = c.issues.length > 1 ? ` (and ${c.issues.length - 1} more marked in red)` : '';

@@ -10,6 +10,7 @@ import type { EvalPoint } from '../train/results';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import type { SelfTestResult } from '../train/selftest';
 import type { SessionEvent, SessionState, SessionSummary } from '../train/session';
+import type { StepTiming } from '../train/step_timer';
 import type { SuiteResult } from '../train/suite_types';
 import type { SuiteEvalOptions } from '../train/suites';
 
@@ -36,6 +37,12 @@ export interface StoptimeWorkerApi {
    * (or always the CPU one with `forceCpu`). Never rejects for a missing adapter; says why in `fallbackReason`.
    */
   init(options?: { forceCpu?: boolean }): Promise<EngineInfo>;
+  /**
+   * Times `steps` training steps of `config` (its model, batch and training window) after one warm-up step, on a
+   * throwaway trainer (src/train/step_timer.ts): what the page measures on load to size its default run to the
+   * adapter. Refused while a run trains.
+   */
+  timeSteps(config: RunConfig, steps: number): Promise<StepTiming>;
   /** Trains a small model to reverse digit strings for `steps` steps and returns its loss curve (WebGPU only). */
   selfTest(steps: number, seed: number): Promise<SelfTestResult>;
   /**
@@ -77,4 +84,4 @@ export interface StoptimeWorkerApi {
   readModel(): Promise<TrainerState>;
 }
 
-export type { GrpoResume, RolloutsEvent, SelfTestResult, SessionEvent, SuiteEvalOptions, SuiteResult };
+export type { GrpoResume, RolloutsEvent, SelfTestResult, SessionEvent, StepTiming, SuiteEvalOptions, SuiteResult };

@@ -14,6 +14,7 @@ import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import { runSelfTest } from '../train/selftest';
 import type { TrainingSession } from '../train/session';
 import { SftSession } from '../train/sft';
+import { timeSteps } from '../train/step_timer';
 import type { SuiteEvalOptions } from '../train/suites';
 import type { EngineInfo, StoptimeWorkerApi, TrainSummary, WorkerEvent, WorkerEventListener } from './api';
 
@@ -124,6 +125,12 @@ async function runTraining(create: (backend: Backend) => TrainingSession): Promi
 const api = {
   async init(options?: { forceCpu?: boolean }) {
     return (await getEngine(options?.forceCpu ?? false)).info;
+  },
+
+  async timeSteps(config: RunConfig, steps: number) {
+    if (training) throw new Error('a run is training: stop it first');
+    const { backend } = await getEngine();
+    return timeSteps(backend, config, steps);
   },
 
   async selfTest(steps: number, seed: number) {

@@ -20,8 +20,9 @@ import { configToHash } from '../../src/state/url';
 import { getTask } from '../../src/tasks/index';
 import { parseBoard, solve as solveSokoban } from '../../src/tasks/sokoban';
 import { labConfig } from '../../src/train/lab_presets';
-import { DEFAULT_RUN_CONFIG, modelConfigFor, type RunConfig } from '../../src/train/run_config';
+import { DEFAULT_RL_CONFIG, DEFAULT_RUN_CONFIG, modelConfigFor, type RunConfig } from '../../src/train/run_config';
 import { evaluateSuitesWith, textPolicy } from '../../src/train/suites';
+import { TEMPERATURE_STOPS } from '../../src/ui/scales';
 import { type App, deprioritiseSoftwareGpu, launchChromium, serveApp, watchProblems } from './browser';
 
 let app: App;
@@ -87,10 +88,41 @@ describe('the playground in Chromium with WebGPU', () => {
     await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 30_000 }).toMatch(/WebGPU/);
     expect(await page.getByTestId('cpu-banner').count()).toBe(0);
 
+    // Each Start is enabled by its own settings, the reason next to it: invalid RL settings (0 prompts a step) block
+    // Start RL, not Start. A batch over the adapter's binding limit is named while it is typed: the medium model's
+    // largest activation is batch × 256 tokens × 768 floats, so the largest batch is limit / 786432 bytes.
+    await page.getByTestId('rl-prompts').fill('0');
+    await expect.poll(() => page.getByTestId('rl-start').isEnabled()).toBe(false);
+    expect(await page.getByTestId('train-start').isEnabled()).toBe(true);
+    expect(await page.getByTestId('train-start-reason').count()).toBe(0);
+    const limitBytes = Number(await page.getByTestId('binding-limit').getAttribute('data-bytes'));
+    const largestBatch = Math.floor(limitBytes / (256 * 768 * 4));
+    console.log(`e2e: maxStorageBufferBindingSize ${limitBytes} bytes: medium batches up to ${largestBatch}`);
+    expect(largestBatch).toBeGreaterThan(0);
+    await page.getByTestId('model-size').selectOption('medium');
+    // Every batch the schema allows (≤ 1024) may fit a large binding; then the largest one must pass.
+    const overBatch = Math.min(largestBatch + 1, 1024);
+    await page.getByTestId('batch-size').fill(String(overBatch));
+    if (overBatch > largestBatch) {
+      await expect
+        .poll(() => page.getByTestId('train-start-reason').textContent())
+        .toMatch(new RegExp(`^Batch size: .*maxStorageBufferBindingSize.*at most ${largestBatch}$`));
+      expect(await page.getByTestId('train-start').isEnabled()).toBe(false);
+      await page.getByTestId('batch-size').fill(String(largestBatch));
+    }
+    await expect.poll(() => page.getByTestId('train-start-reason').count()).toBe(0);
+    await page.getByTestId('batch-size').fill(String(CONFIG.sft.batchSize));
+    await page.getByTestId('model-size').selectOption(CONFIG.model.size);
+    await page.getByTestId('rl-prompts').fill(String(DEFAULT_RL_CONFIG.promptsPerStep));
+    await expect.poll(() => page.getByTestId('train-start').isEnabled()).toBe(true);
+    // The temperature slider spans the schema's range (0 to 10).
+    expect(await page.getByTestId('temperature-slider').getAttribute('max')).toBe(String(TEMPERATURE_STOPS.length - 1));
+
     // Train: the step counter and the loss update live, and the run finishes.
     const trainStartMs = await now(page);
     await page.getByTestId('train-start').click();
     await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+    console.log(`e2e: first step shown ${((await now(page)) - trainStartMs).toFixed(0)} ms after Start`);
     const firstLoss = Number(await page.getByTestId('train-loss').textContent());
     // ln(98) ≈ 4.58 for an untrained model over the 98-token vocabulary.
     expect(firstLoss).toBeGreaterThan(2);
@@ -129,7 +161,6 @@ describe('the playground in Chromium with WebGPU', () => {
     expect(parsed.run.stepsDone).toBe(CONFIG.sft.steps);
     expect(parsed.checkpoint?.params.length).toBeGreaterThan(0);
 
-    // Import it back: a new run appears. A broken file gives a clear error and changes nothing stored.
     // Export for TRL: a zip built in a worker; its entries read back with python3's zipfile, one JSONL line parsed.
     const [trlZip] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-trl').first().click()]);
     const zipPath = 'test-results/e2e-export-trl.zip';
@@ -149,6 +180,7 @@ describe('the playground in Chromium with WebGPU', () => {
     );
     expect(JSON.parse(firstRow)).toMatchObject({ prompt: expect.stringMatching(/=$/), answer: expect.any(String) });
 
+    // Import it back: a new run appears. A broken file gives a clear error and changes nothing stored.
     const rows = await runRows(page);
     await page.getByTestId('import-run').setInputFiles(exported);
     await expect.poll(() => runRows(page), { timeout: 30_000 }).toBe(rows + 1);
@@ -352,8 +384,15 @@ describe('the playground in Chromium with WebGPU', () => {
     const resumedAt = await int(page, 'step-counter');
     expect(resumedAt).toBeGreaterThanOrEqual(1);
     await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBeGreaterThan(resumedAt);
+    // Stop lands at the end of the step in progress (nothing is queued behind it on a slow adapter): the settings
+    // come back within about one step's time.
+    const stopAtMs = await now(page);
     await page.getByTestId('train-stop').click();
     await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 60_000 }).toMatch(/stopped/);
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 60_000 }).toBe(true);
+    const stopLatencyMs = (await now(page)) - stopAtMs;
+    console.log(`e2e: Stop gave the settings back ${stopLatencyMs.toFixed(0)} ms after it was pressed`);
+    expect(stopLatencyMs).toBeLessThan(20_000);
 
     // Stop pressed while a new run is still 'starting' is not lost: here Start waits for an evaluation in flight
     // before the train call goes to the worker. The run stops instead of training all its steps, and Start is
@@ -379,6 +418,39 @@ describe('the playground in Chromium with WebGPU', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 400_000);
+});
+
+describe('the playground as a newcomer opens it (no link)', () => {
+  it('sizes the default run to the adapter: a run of about two minutes on SwiftShader, full size one click away', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems = watchProblems(page);
+    const openedMs = Date.now();
+    await page.goto(app.url);
+    const notice = page.getByTestId('adapter-fit');
+    await notice.waitFor({ timeout: 120_000 });
+    console.log(`e2e: adapter timed ${Date.now() - openedMs} ms after load: ${await notice.textContent()}`);
+    expect(await notice.textContent()).toMatch(/opened with a run of about \d+ (s|min) instead \(tiny model/);
+    expect(await page.getByTestId('model-size').inputValue()).toBe('tiny');
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    const startMs = await now(page);
+    await page.getByTestId('train-start').click();
+    await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+    const firstStepMs = (await now(page)) - startMs;
+    console.log(`e2e: sized default: first step shown ${firstStepMs.toFixed(0)} ms after Start`);
+    expect(firstStepMs).toBeLessThan(20_000);
+    await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 600_000 }).toMatch(/finished/);
+    const runMs = (await now(page)) - startMs;
+    console.log(`e2e: sized default: run finished ${(runMs / 1000).toFixed(0)} s after Start`);
+    // About two minutes on an idle machine; the bound leaves room for a loaded one.
+    expect(runMs).toBeLessThan(360_000);
+    // The full-size default is one click away.
+    await page.getByTestId('use-full-default').click();
+    expect(await page.getByTestId('model-size').inputValue()).toBe(DEFAULT_RUN_CONFIG.model.size);
+    expect(await page.getByTestId('batch-size').inputValue()).toBe(String(DEFAULT_RUN_CONFIG.sft.batchSize));
+    expect(await page.getByTestId('adapter-fit').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 900_000);
 });
 
 describe('the playground in a browser without WebGPU', () => {

@@ -6,6 +6,7 @@ import {
   modelConfigIssues,
   validateModelConfig,
 } from '../../src/model/config';
+import { vocabSize } from '../../src/tasks/tokenizer';
 
 const good = MODEL_PRESETS.small;
 
@@ -73,5 +74,12 @@ describe('model config validation', () => {
     expect(() => checkTokenIds([0, -1], 64)).toThrow(/tokens\[1\]/);
     expect(() => checkTokenIds([0, 1.5], 64)).toThrow(/tokens\[1\]/);
     expect(() => checkTokenIds([0, 63], 64)).not.toThrow();
+  });
+});
+
+describe('MODEL_PRESETS', () => {
+  it("takes the tasks' vocabulary from the tokenizer (the benchmark's small keeps 64)", () => {
+    for (const name of ['tiny', 'medium', 'narrow'] as const) expect(MODEL_PRESETS[name].vocabSize).toBe(vocabSize);
+    expect(MODEL_PRESETS.small.vocabSize).toBe(64);
   });
 });

@@ -22,6 +22,7 @@ import {
   type RunConfig,
 } from '../../src/train/run_config';
 import type { SelfTestResult } from '../../src/train/selftest';
+import type { StepTiming } from '../../src/train/step_timer';
 import type {
   EngineInfo,
   GrpoResume,
@@ -154,6 +155,8 @@ export class FakeEngine implements StoptimeWorkerApi {
   failNextEvaluation: string | null = null;
   /** How long an evaluation takes (ms). */
   evaluationMs = 5;
+  /** What timeSteps reports: a step's time (ms) on this fake adapter. */
+  stepMs = 10;
   private listener: WorkerEventListener | null = null;
   private session: Deferred<TrainSummary> | null = null;
   private evaluating = 0;
@@ -162,6 +165,11 @@ export class FakeEngine implements StoptimeWorkerApi {
   async init(): Promise<EngineInfo> {
     this.calls.push('init');
     return { backend: 'cpu', adapter: 'fake adapter', fallbackReason: null, limits: null };
+  }
+
+  async timeSteps(config: RunConfig, steps: number): Promise<StepTiming> {
+    this.calls.push(`timeSteps ${config.model.size} ${config.sft.batchSize} ${steps}`);
+    return { stepMs: this.stepMs, firstStepMs: 2 * this.stepMs, tokensPerStep: config.sft.batchSize * 32 };
   }
 
   async selfTest(steps: number, seed: number): Promise<SelfTestResult> {
