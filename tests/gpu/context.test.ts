@@ -52,7 +52,7 @@ describe('bad input is rejected before any GPU allocation', () => {
   it('a batch beyond the device limits says which limit', async () => {
     const ctx = await gpuContext();
     const big = { ...MODEL_PRESETS.small, contextLength: 1024 };
-    // att [B, H, T, T] = 512·4·1024·1024·4 bytes = 8 GiB, over any maxStorageBufferBindingSize.
+    // A 512 × 1024 batch: the MLP activations [B·T, 4C] alone are 512·1024·512·4 bytes = 1 GiB, over the binding limit.
     expect(() => new Trainer(ctx, big, DEFAULT_OPTIM_CONFIG, 512, 1024)).toThrow(/maxStorageBufferBindingSize/);
     expect(() => new Trainer(ctx, tiny, DEFAULT_OPTIM_CONFIG, 2, 9)).toThrow(/sequence length 9/);
   });
