@@ -30,6 +30,7 @@ import type { Persistence } from './persistence';
 import { isActive, message, type StateHandle, transferred, updateRun } from './playground_state';
 import { hasRlSteps, type ResumePlan, type RunRecord, resumePlanFor } from './run_record';
 import { FLUSH_INTERVAL_MS, SessionEvents } from './session_events';
+import { NO_LOCKS, type TabLocks } from './tab_locks';
 
 /** An RL stage for runSession: where its steps start on the run's timeline, and what resuming it needs. */
 export interface RlStage {
@@ -83,6 +84,8 @@ export class EngineClient {
     /** Called as a session begins, before the worker is asked to train: the evaluation queue drains. */
     private readonly beforeSession: () => Promise<void>,
     flushIntervalMs = FLUSH_INTERVAL_MS,
+    /** One tab trains at a time (tab_locks.ts); none in Node tests. */
+    private readonly locks: TabLocks = NO_LOCKS,
   ) {
     this.events = new SessionEvents(state, persistence, flushIntervalMs);
   }
@@ -114,6 +117,8 @@ export class EngineClient {
    */
   async runSession(run: RunRecord, from?: TrainerState, rl?: RlStage): Promise<SessionOutcome> {
     this.stopWhileStarting = null;
+    const { runs, runOrder, activeRunId, modelRunId, selectedPoint, live, rollouts } = this.state.getState();
+    const before = { runs, runOrder, activeRunId, modelRunId, selectedPoint, live, rollouts };
     const kind = rl ? 'rl' : 'sft';
     const offset = rl?.offset ?? 0;
     this.events.begin(offset);
@@ -135,6 +140,29 @@ export class EngineClient {
       live: {},
       rollouts: null,
     }));
+    // One tab trains at a time (tab_locks.ts): the lock is held until the session has ended. Refused, the session and
+    // the run's place in the state are taken back.
+    const release = await this.locks.holdTraining(run.id);
+    if (release === null) {
+      const why = 'Another tab is training a run: stop it there (or wait) before starting one here.';
+      this.state.setState({ ...before, session: null, error: why });
+      return { state: 'error', message: why, step: run.stepsDone };
+    }
+    try {
+      return await this.trainSession(run, from, rl, kind, offset);
+    } finally {
+      release();
+    }
+  }
+
+  /** The session `runSession` began, once this tab holds the training lock. */
+  private async trainSession(
+    run: RunRecord,
+    from: TrainerState | undefined,
+    rl: RlStage | undefined,
+    kind: 'sft' | 'rl',
+    offset: number,
+  ): Promise<SessionOutcome> {
     this.persistence.saveRunNow(run.id);
     await this.beforeSession();
     // A weights load that was in flight during the drain may have claimed the model: this session's run holds it now.

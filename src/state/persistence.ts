@@ -56,9 +56,10 @@ export class Persistence {
 
   /**
    * Opens the database and adds its runs to the state; runs stored as training are marked 'interrupted' (the newest of
-   * them offered to resume). Without a database the state says so and runs stay in memory.
+   * them offered to resume), except those `trainingElsewhere` (another tab holds their lock, tab_locks.ts), which keep
+   * their status. Without a database the state says so and runs stay in memory.
    */
-  async open(): Promise<void> {
+  async open(trainingElsewhere: ReadonlySet<string> = new Set()): Promise<void> {
     try {
       const db = await this.connect();
       this.db = db;
@@ -67,7 +68,7 @@ export class Persistence {
       let interrupted: RunRecord | null = null;
       for (const r of stored) {
         let run = r;
-        if (r.status === 'running' || r.status === 'paused') {
+        if ((r.status === 'running' || r.status === 'paused') && !trainingElsewhere.has(r.id)) {
           run = { ...r, status: 'interrupted', updatedAt: Date.now() };
           await db.putRun(run);
           if (interrupted === null || run.createdAt > interrupted.createdAt) interrupted = run;

@@ -37,6 +37,7 @@ import {
 } from './playground_state';
 import type { RunRecord } from './run_record';
 import type { RunsDbWorkerApi } from './runs_db.worker';
+import { browserLocks } from './tab_locks';
 import { Toasts } from './toasts';
 import { configFromHash, configToHash } from './url';
 
@@ -165,7 +166,15 @@ export function download(blob: Blob, fileName: string): void {
 export const useStore = create<PlaygroundState>()((set, get, store) => {
   let initStarted = false;
   const persistence = new Persistence(store, openDb);
-  const engine: EngineClient = new EngineClient(store, engineWorker(), persistence, () => evaluations.drain());
+  const locks = browserLocks();
+  const engine: EngineClient = new EngineClient(
+    store,
+    engineWorker(),
+    persistence,
+    () => evaluations.drain(),
+    undefined,
+    locks,
+  );
   const evaluations: EvalQueue = new EvalQueue(store, engine, persistence);
   const lab = new LabRunner(store, engine);
   const toasts = new Toasts(store);
@@ -188,7 +197,8 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
         });
       }
       engine.start();
-      await persistence.open();
+      // A run another tab trains is shown as running there, not interrupted.
+      await persistence.open(await locks.runsTraining());
       const info = await engine.ready;
       // A config from a link is kept as it is; the default is sized to the adapter (adapter_fit.ts).
       if (info !== null && !fromLink) {

@@ -446,7 +446,8 @@ describe('the playground as a newcomer opens it (no link)', () => {
     // The full-size default is one click away.
     await page.getByTestId('use-full-default').click();
     expect(await page.getByTestId('model-size').inputValue()).toBe(DEFAULT_RUN_CONFIG.model.size);
-    expect(await page.getByTestId('batch-size').inputValue()).toBe(String(DEFAULT_RUN_CONFIG.sft.batchSize));
+    // A number field follows an outside change after the render (an effect).
+    await expect.poll(() => page.getByTestId('batch-size').inputValue()).toBe(String(DEFAULT_RUN_CONFIG.sft.batchSize));
     expect(await page.getByTestId('adapter-fit').count()).toBe(0);
     expect(problems).toEqual([]);
     await page.close();
