@@ -81,6 +81,13 @@ describe('the methods table', () => {
     expect(at('bias', -4)).toBe('bias −4, T = 0.6');
     expect(at('cap', 32)).toBe('B = 32, T = 0.6');
     expect(at('extend', 16)).toBe('min 16 ×2, T = 0.6');
+    expect(at('ts_logit', 0.5)).toBe('τ_z = 0.5, T = 0.6');
+    expect(at('margin', 2)).toBe('δ = 2, T = 0.6');
+    // Settings saved before the two later rules existed lack their fields: the knob reads as off (τ_z = 1, δ = 0).
+    const { stopLogitTemperature: _t, stopMarginNats: _m, ...old } = DEFAULT_DECODE_CONFIG;
+    expect(sweptValue('ts_logit', old)).toBe(1);
+    expect(sweptValue('margin', old)).toBe(0);
+    expect(decodeConfigSchema.safeParse(old).success).toBe(true);
   });
 });
 
