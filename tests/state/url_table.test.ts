@@ -38,7 +38,7 @@ describe('the URL settings table', () => {
     expect(byKey('lr')).toMatchObject({ kind: 'number', integer: false });
     expect(byKey('rlbeta')).toMatchObject({ kind: 'number', integer: false, section: 'rl' });
     expect(byKey('model')).toMatchObject({ kind: 'enum', values: PLAYGROUND_MODEL_SIZES });
-    expect(byKey('stop').values).toEqual(['none', 'ts', 'bias', 'cap', 'extend']);
+    expect(byKey('stop').values).toEqual(['none', 'ts', 'bias', 'cap', 'extend', 'ts_logit', 'margin']);
     expect(byKey('rlmasktrunc')).toMatchObject({ kind: 'enum', values: ['0', '1'] });
     expect(byKey('rllevels')).toMatchObject({ kind: 'list', values: ['short', 'medium', 'long'] });
     expect(byKey('evalvar').kind).toBe('name');
