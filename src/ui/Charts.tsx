@@ -46,6 +46,7 @@ import {
   CHART_SERIES_COLOR,
   CHART_SERIES_IDS,
   CHART_SERIES_SHAPE,
+  type ChartMarker,
   chartPoints,
   chartSeriesLabel,
   chartSeriesOf,
@@ -216,7 +217,7 @@ export function ChartFrame({
   );
 }
 
-const SHAPE_GLYPH: Record<MarkerShape, string> = {
+const SHAPE_GLYPH: Record<ChartMarker, string> = {
   circle: '●',
   diamond: '◆',
   square: '■',
@@ -224,7 +225,40 @@ const SHAPE_GLYPH: Record<MarkerShape, string> = {
   star: '★',
   wye: 'Y',
   cross: '✚',
+  ring: '○',
+  x: '✕',
 };
+
+/** A series' marker for recharts' `shape`: a built-in symbol's name, or the ring / × drawn here. */
+/** What recharts hands a custom marker: the point's centre and the series' presentation props (its fill among them). */
+type MarkerProps = ScatterShapeProps & { fill?: unknown };
+
+const strokeOf = (fill: unknown) => (typeof fill === 'string' ? fill : '#333');
+
+export function markerShape(marker: ChartMarker): MarkerShape | ((props: MarkerProps) => ReactElement) {
+  if (marker === 'ring') return RingMarker;
+  if (marker === 'x') return XMarker;
+  return marker;
+}
+
+function RingMarker(props: MarkerProps): ReactElement {
+  const { cx, cy, fill } = props;
+  if (typeof cx !== 'number' || typeof cy !== 'number') return <g />;
+  return <circle cx={cx} cy={cy} r={4.5} fill="none" stroke={strokeOf(fill)} strokeWidth={2} />;
+}
+
+function XMarker(props: MarkerProps): ReactElement {
+  const { cx, cy, fill } = props;
+  if (typeof cx !== 'number' || typeof cy !== 'number') return <g />;
+  const r = 4;
+  return (
+    <path
+      d={`M${cx - r},${cy - r}L${cx + r},${cy + r}M${cx - r},${cy + r}L${cx + r},${cy - r}`}
+      stroke={strokeOf(fill)}
+      strokeWidth={2}
+    />
+  );
+}
 
 /** Compare-mode legend: one colour per run, and (for eval points) one marker shape per chart series. */
 function CompareLegend({
@@ -235,7 +269,7 @@ function CompareLegend({
 }: {
   ids: readonly string[];
   names: readonly string[];
-  series?: readonly { id: string; shape: MarkerShape; label: string }[];
+  series?: readonly { id: string; shape: ChartMarker; label: string }[];
   note?: string;
 }) {
   return (
@@ -384,7 +418,7 @@ export function curveScatter(
       data={g.curve}
       fill={color}
       line={curveLine(color, g.stage === 'rl')}
-      shape={CHART_SERIES_SHAPE[g.id]}
+      shape={markerShape(CHART_SERIES_SHAPE[g.id])}
       legendType="none"
       isAnimationActive={false}
       onClick={pick}
@@ -502,7 +536,7 @@ export const AccuracyChart = memo(function AccuracyChart() {
                   data={g.all}
                   fill={color}
                   fillOpacity={0.45}
-                  shape={CHART_SERIES_SHAPE[g.id]}
+                  shape={markerShape(CHART_SERIES_SHAPE[g.id])}
                   isAnimationActive={false}
                   onClick={pick}
                   className="clickable"

@@ -17,7 +17,16 @@ import { useStore } from '../state/store';
 import { groupAcrossSeeds, type SeedRun } from '../train/claims';
 import type { EvalPoint } from '../train/results';
 import { seedRunsOf } from '../train/seed_means';
-import { ACCURACY_AXES, CHART_HEIGHT, ChartFrame, curveScatter, MARGIN, SCATTER_CURSOR, TooltipHead } from './Charts';
+import {
+  ACCURACY_AXES,
+  CHART_HEIGHT,
+  ChartFrame,
+  curveScatter,
+  MARGIN,
+  markerShape,
+  SCATTER_CURSOR,
+  TooltipHead,
+} from './Charts';
 import { CHART_SERIES_COLOR, CHART_SERIES_SHAPE, percent, rlSeriesName } from './chart_data';
 import {
   comparedSeedGroupsKey,
@@ -224,7 +233,7 @@ const SeedGroupCard = memo(function SeedGroupCard({ runIds }: { runIds: readonly
                     name={g.short}
                     data={g.all}
                     fill={color}
-                    shape={CHART_SERIES_SHAPE[g.id]}
+                    shape={markerShape(CHART_SERIES_SHAPE[g.id])}
                     isAnimationActive={false}
                   >
                     {ready && (

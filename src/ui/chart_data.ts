@@ -118,18 +118,21 @@ export const CHART_SERIES_COLOR: Record<ChartSeriesId, string> = {
 };
 
 /**
- * Marker shapes in compare mode (colours are the runs'): the RL line has a shape of its own, and every other RL series
- * a cross, so RL markers never look like SFT ones of the same run.
+ * Marker shapes in compare mode (colours are the runs'): the SFT series keep their methods' shapes (all seven of the
+ * chart library's built-in symbols), the RL line is a ring and every other RL series an ×, both drawn by Charts.tsx, so
+ * RL markers never look like SFT ones of the same run.
  */
-export const CHART_SERIES_SHAPE: Record<ChartSeriesId, MarkerShape> = {
+export type ChartMarker = MarkerShape | 'ring' | 'x';
+
+export const CHART_SERIES_SHAPE: Record<ChartSeriesId, ChartMarker> = {
   ...SERIES_SHAPE,
-  rl: 'wye',
-  'rl-ts': 'cross',
-  'rl-bias': 'cross',
-  'rl-cap': 'cross',
-  'rl-extend': 'cross',
-  'rl-ts_logit': 'cross',
-  'rl-margin': 'cross',
+  rl: 'ring',
+  'rl-ts': 'x',
+  'rl-bias': 'x',
+  'rl-cap': 'x',
+  'rl-extend': 'x',
+  'rl-ts_logit': 'x',
+  'rl-margin': 'x',
 };
 
 /** What the RL stage is called on the chart (see rlSeriesName). */

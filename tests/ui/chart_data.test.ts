@@ -194,7 +194,7 @@ describe('series names, labels and colours', () => {
       expect(CHART_SERIES_COLOR[id]).toBe(SERIES_COLOR[id]);
       expect(CHART_SERIES_SHAPE[id]).toBe(SERIES_SHAPE[id]);
     }
-    const sftShapes = new Set(SERIES_IDS.map((id) => SERIES_SHAPE[id]));
+    const sftShapes = new Set<string>(SERIES_IDS.map((id) => SERIES_SHAPE[id]));
     for (const id of CHART_SERIES_IDS.filter((x) => !(SERIES_IDS as readonly string[]).includes(x))) {
       expect(sftShapes.has(CHART_SERIES_SHAPE[id])).toBe(false);
     }
