@@ -282,15 +282,21 @@ export class Persistence {
 
   /**
    * The run file of a run, with its stored checkpoint or else `readModel`'s weights when the worker holds the run's
-   * model and no session trains (null: exported without weights); `separate` puts the weights in their own file.
+   * model and no session trains (null: exported without weights); `separate` puts the weights in their own file,
+   * `withMoments` adds the checkpoint's AdamW moments (an import then resumes exactly).
    */
-  async exportRun(run: RunRecord, separate: boolean, readModel: () => Promise<TrainerState>): Promise<ExportedFiles> {
+  async exportRun(
+    run: RunRecord,
+    separate: boolean,
+    readModel: () => Promise<TrainerState>,
+    withMoments = false,
+  ): Promise<ExportedFiles> {
     const s = this.state.getState();
     await this.chain;
     let checkpoint: TrainerState | null =
       this.db && run.checkpointStep !== null ? ((await this.db.getCheckpoint(run.id)) ?? null) : null;
     if (checkpoint === null && s.modelRunId === run.id && !isActive(s.session)) checkpoint = await readModel();
-    const file = exportRunFile(run, checkpoint, separate ? 'separate' : 'inline');
+    const file = exportRunFile(run, checkpoint, separate ? 'separate' : 'inline', { withMoments });
     return {
       json: file.json,
       fileBaseName: file.fileBaseName,

@@ -9,9 +9,10 @@
  * safetensors bytes (required), and every imported byte is checked against it: a bit flipped in the base64, or a
  * weights file of another run, is refused rather than silently mixed in.
  *
- * Only the weights are exported, not the AdamW moments: an imported run that resumes training starts with fresh
- * (zero) moments, as after a warm start; its step counter, and so its learning-rate schedule, continue from the
- * checkpoint's step.
+ * By default only the weights are exported, not the AdamW moments: an imported run that resumes training starts with
+ * fresh (zero) moments, as after a warm start; its step counter, and so its learning-rate schedule, continue from the
+ * checkpoint's step. With `withMoments` the file also holds `moments` (m and v, each a base64 safetensors file with its
+ * SHA-256, in either mode), and an import resumes exactly as a reload does.
  *
  * Non-finite metric values (a diverged loss) are written as JSON `null` and read back as NaN; every other number in
  * the file must be finite.
@@ -88,6 +89,20 @@ export interface RunFileDocument {
   exportedAt: number;
   run: RunRecord;
   weights: RunFileWeights | null;
+  /**
+   * Opt-in (exportRunFile's `withMoments`): the checkpoint's AdamW moments, each a safetensors file in base64 (tensor
+   * names and shapes those of the weights) with its SHA-256, so an import resumes exactly as a reload does. Absent or
+   * null: an import resumes with fresh moments.
+   */
+  moments?: RunFileMoments | null;
+}
+
+/** The AdamW moments of the exported checkpoint (`step` = the weights' step). */
+export interface RunFileMoments {
+  encoding: 'safetensors-base64';
+  step: number;
+  m: { data: string; sha256: string };
+  v: { data: string; sha256: string };
 }
 
 export interface RunFileExport {
@@ -101,7 +116,7 @@ export interface RunFileExport {
 
 export interface ParsedRunFile {
   run: RunRecord;
-  /** Weights and step of the exported checkpoint, moments null (see the file comment); null when none. */
+  /** Weights and step of the exported checkpoint, and its moments when the file has them; null when none. */
   checkpoint: TrainerState | null;
 }
 
@@ -332,6 +347,15 @@ const runFileSchema = z.strictObject({
   exportedAt: nonNegative(),
   run: runRecordSchema,
   weights: weightsSchema,
+  moments: z
+    .strictObject({
+      encoding: z.literal('safetensors-base64'),
+      step: count(),
+      m: z.strictObject({ data: z.string().max(L.maxTextChars), sha256: sha256Schema }),
+      v: z.strictObject({ data: z.string().max(L.maxTextChars), sha256: sha256Schema }),
+    })
+    .nullable()
+    .optional(),
 });
 
 // The schema and the TypeScript types describe the same data: every RunRecord is schema input and every schema output
@@ -465,6 +489,7 @@ export function exportRunFile(
   run: RunRecord,
   checkpoint: TrainerState | null,
   mode: 'inline' | 'separate',
+  options: { withMoments?: boolean } = {},
 ): RunFileExport {
   const exported: RunRecord = { ...run, checkpointStep: checkpoint ? checkpoint.step : null };
   // Check what will be written (after JSON's NaN → null) with the very schema the import uses.
@@ -507,6 +532,7 @@ export function exportRunFile(
     run: exported,
     weights,
   };
+  if (options.withMoments) doc.moments = checkpoint ? momentsOf(run.config, checkpoint) : null;
   return { json: JSON.stringify(doc), safetensors, fileBaseName };
 }
 
@@ -712,5 +738,49 @@ export function parseRunFile(text: string, sidecar?: Uint8Array): ParsedRunFile 
   if (issues.length > 0) throw new RunFileError(issues);
   const run: RunRecord = file.run;
   const checkpoint = decodeWeights(file.weights, run.config, sidecar);
-  return { run, checkpoint };
+  if (!file.moments) return { run, checkpoint };
+  if (checkpoint === null) throw issue('moments', 'are given, but the file has no weights (expected null)');
+  if (file.moments.step !== checkpoint.step)
+    throw issue('moments.step', `is ${file.moments.step}, but weights.step is ${checkpoint.step}`);
+  const m = decodeMoment(file.moments.m, 'moments.m', run.config);
+  const v = decodeMoment(file.moments.v, 'moments.v', run.config);
+  return { run, checkpoint: { ...checkpoint, m, v } };
+}
+
+/** The checkpoint's AdamW moments as two safetensors files in base64 (refused when it has none, or non-finite ones). */
+function momentsOf(config: RunConfig, checkpoint: TrainerState): RunFileMoments {
+  const encode = (name: 'm' | 'v', values: Float32Array | null) => {
+    if (values === null)
+      throw new RunFileError(
+        [{ path: `checkpoint.${name}`, message: 'is missing: this checkpoint has no AdamW moments to export' }],
+        'cannot export this run',
+      );
+    const bytes = checkpointSafetensors(config, { ...checkpoint, params: values });
+    return { data: bytesToBase64(bytes), sha256: sha256Hex(bytes) };
+  };
+  return {
+    encoding: 'safetensors-base64',
+    step: checkpoint.step,
+    m: encode('m', checkpoint.m),
+    v: encode('v', checkpoint.v),
+  };
+}
+
+/** One moment array from its base64 safetensors, every byte checked against its SHA-256 (`where`: its path). */
+function decodeMoment(moment: { data: string; sha256: string }, where: string, config: RunConfig): Float32Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = base64ToBytes(moment.data);
+  } catch (e) {
+    if (e instanceof Base64Error) throw issue(`${where}.data`, e.message);
+    throw e;
+  }
+  if (sha256Hex(bytes) !== moment.sha256)
+    throw issue(`${where}.sha256`, `does not match the bytes of ${where}.data (the moments were changed or damaged)`);
+  try {
+    return loadSafetensors(bytes, modelConfigFor(config)).params;
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw issue(`${where}.data`, e.message);
+    throw e;
+  }
 }

@@ -99,7 +99,8 @@ export interface PlaygroundActions {
   renameRun(runId: string, name: string): void;
   deleteRun(runId: string): Promise<void>;
   undoDelete(): Promise<void>;
-  exportRun(runId: string, separateWeights: boolean): Promise<void>;
+  /** Downloads the run file (and its weights file); `withMoments`: the AdamW moments too, for an exact resume. */
+  exportRun(runId: string, separateWeights: boolean, withMoments?: boolean): Promise<void>;
   importFiles(files: readonly File[]): Promise<void>;
   selectPoint(runId: string, pointId: string | null): void;
   dismissError(): void;
@@ -382,11 +383,11 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
       }
     },
 
-    async exportRun(runId, separateWeights) {
+    async exportRun(runId, separateWeights, withMoments = false) {
       const run = get().runs[runId];
       if (!run) return;
       try {
-        const file = await persistence.exportRun(run, separateWeights, () => engine.readModel());
+        const file = await persistence.exportRun(run, separateWeights, () => engine.readModel(), withMoments);
         download(new Blob([file.json], { type: 'application/json' }), `${file.fileBaseName}.stoptime.json`);
         if (file.safetensors) {
           const bytes = file.safetensors;

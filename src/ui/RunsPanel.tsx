@@ -124,6 +124,7 @@ function ExportImport() {
   const activeRunId = useStore((s) => s.activeRunId);
   const { exportRun, importFiles } = useStore.getState();
   const [separate, setSeparate] = useState(false);
+  const [withMoments, setWithMoments] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   return (
     <div className="export-import">
@@ -132,7 +133,7 @@ function ExportImport() {
           type="button"
           data-testid="export-run"
           disabled={activeRunId === null}
-          onClick={() => activeRunId !== null && void exportRun(activeRunId, separate)}
+          onClick={() => activeRunId !== null && void exportRun(activeRunId, separate, withMoments)}
         >
           Export run
         </button>
@@ -144,6 +145,15 @@ function ExportImport() {
             data-testid="export-separate"
           />
           weights as separate file
+        </label>
+        <label className="check" title="AdamW moments beside the weights: an import resumes exactly as a reload does">
+          <input
+            type="checkbox"
+            checked={withMoments}
+            onChange={(e) => setWithMoments(e.target.checked)}
+            data-testid="export-moments"
+          />
+          with optimiser state (exact resume)
         </label>
       </div>
       <div className="field">

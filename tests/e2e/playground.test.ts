@@ -150,16 +150,23 @@ describe('the playground in Chromium with WebGPU', () => {
     mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/e2e-playground.png', fullPage: true });
 
-    // Export: one JSON file with the config, the evaluation points and the weights; it parses with the importer.
+    // Export: one JSON file with the config, the evaluation points and the weights, here with the AdamW moments too
+    // (exact resume anywhere); it parses with the importer.
+    await page.getByTestId('export-moments').check();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-run').click()]);
     const exported = 'test-results/e2e-export.stoptime.json';
     await download.saveAs(exported);
     const text = readFileSync(exported, 'utf8');
     const parsed = parseRunFile(text);
-    expect(parsed.run.config).toEqual(CONFIG);
+    // The RL fields edited (and restored) above are part of the config now, at their defaults.
+    expect(parsed.run.config).toEqual({ ...CONFIG, rl: DEFAULT_RL_CONFIG });
     expect(parsed.run.evalPoints).toHaveLength(points);
     expect(parsed.run.stepsDone).toBe(CONFIG.sft.steps);
     expect(parsed.checkpoint?.params.length).toBeGreaterThan(0);
+    expect([parsed.checkpoint?.m?.length, parsed.checkpoint?.v?.length]).toEqual([
+      parsed.checkpoint?.params.length,
+      parsed.checkpoint?.params.length,
+    ]);
 
     // Export for TRL: a zip built in a worker; its entries read back with python3's zipfile, one JSONL line parsed.
     const [trlZip] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-trl').first().click()]);

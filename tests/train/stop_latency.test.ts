@@ -7,21 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/train/backend_cpu';
 import { METRIC } from '../../src/train/metrics';
-import { DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
 import type { SessionEvent } from '../../src/train/session';
 import { SftSession } from '../../src/train/sft';
+import { tinyOneDigitRun } from '../helpers/tiny_run';
 
 // One-digit arithmetic on the tiny model, batch 2: quick on the CPU backend. No periodic samples or checkpoints
 // before step 10, so only the stop decides when the loop waits.
-const base = DEFAULT_RUN_CONFIG;
-const config: RunConfig = {
-  ...base,
-  seed: 3,
-  task: { ...base.task, arithmeticMaxDigits: 1, arithmeticTraceStyle: 'concise', arithmeticMaxThinkTokens: 16 },
-  model: { size: 'tiny' },
-  sft: { ...base.sft, steps: 20, batchSize: 2, trainSize: 32, evalLossEverySteps: 0, samplesEverySteps: 10 },
-  decode: { ...base.decode, maxNewTokens: 4 },
-};
+const config = tinyOneDigitRun(3, { steps: 20, evalLossEverySteps: 0, samplesEverySteps: 10 });
 
 /** Runs until the metrics of step `at` arrive, then calls `act` (stop or pause) from inside that event. */
 async function runAndAct(queueAheadBelowMs: number, at: number, act: 'stop' | 'pause') {
