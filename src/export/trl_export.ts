@@ -7,11 +7,12 @@
  *   dataset_card.md         splits, variants, seeds, counts (task_rows.ts)
  *   sft/ grpo/ heldout/     JSON Lines in TRL's prompt–completion and prompt-only formats
  *   rewards.py              verifiers + TLDR rewards as TRL reward functions   reward_config.json: their settings
- *   stopping.py             stop-decision rules, plain functions + LogitsProcessor   stopping_config.json: the decode
+ *   stopping.py             stop-decision rules, plain functions + LogitsProcessor   stopping_config.json: the decode,
+ *                           "Wait," and the step separator
  *   sft_config.json         SFTConfig fields             grpo_config.json: GRPOConfig fields
  *   train_sft.py            train_grpo.py                run_config.json: the run's whole config, unmapped options
  */
-import { EXTENSION_TEXT } from '../train/evaluate';
+import { EXTENSION_TEXT, STEP_SEPARATOR } from '../train/evaluate';
 import { type RunConfig, rlConfigFor } from '../train/run_config';
 import rewardsPy from './python/rewards.py?raw';
 import stoppingPy from './python/stopping.py?raw';
@@ -81,7 +82,10 @@ export function buildTrlExport(source: ExportSource, opts: SplitOptions = {}): E
     { path: 'dataset_card.md', text: datasetCard(source.name, c, splits) },
     ...splits.map((s) => ({ path: s.path, text: toJsonl(s.rows) })),
     { path: 'reward_config.json', text: json(rewardConfigFor(c)) },
-    { path: 'stopping_config.json', text: json({ decode: c.decode, extension_text: EXTENSION_TEXT }) },
+    {
+      path: 'stopping_config.json',
+      text: json({ decode: c.decode, extension_text: EXTENSION_TEXT, step_separator: STEP_SEPARATOR }),
+    },
     { path: 'sft_config.json', text: json(sft.config) },
     { path: 'grpo_config.json', text: json(grpo.config) },
     {
@@ -117,9 +121,12 @@ ${splits.map((s) => `- \`${s.path}\`: ${s.rows} rows`).join('\n')}
 - \`dataset_card.md\`: how each split was drawn (variants, seeds, the train/held-out rule).
 - \`rewards.py\` (+ \`reward_config.json\`): the task verifier and the TLDR rewards as TRL reward functions
   (\`correctness_reward\`, \`format_reward\`, \`length_reward\`; \`REWARD_FUNCS\` lists them; standard library only).
-- \`stopping.py\` (+ \`stopping_config.json\`, the run's decode settings): temperature scaling of the stop decision,
-  the stop-token logit bias and s1 budget forcing (cap, extend with "${EXTENSION_TEXT}") as plain functions and a
-  \`transformers\` logits processor (\`StopTimeLogitsProcessor\`).
+- \`stopping.py\` (+ \`stopping_config.json\`, the run's decode settings): temperature scaling of the stop decision
+  (\`ts\`, τ), the stop-token logit bias (\`bias\`), stop-logit temperature scaling (\`ts_logit\`, τ_z: the
+  \`</think>\` logit divided by τ_z), the margin rule (\`margin\`, ThinkBrake: \`</think>\` when max logit −
+  \`</think>\` logit < δ nats, at every token or only after a step's "${STEP_SEPARATOR}") and s1 budget forcing (\`cap\`,
+  \`extend\` with "${EXTENSION_TEXT}") as plain functions and a \`transformers\` logits processor
+  (\`StopTimeLogitsProcessor\`).
 - \`sft_config.json\`, \`grpo_config.json\`: \`SFTConfig(**json)\` / \`GRPOConfig(**json)\`; \`run_config.json\`: the
   run's own config and the options TRL lacks.
 - \`train_sft.py\`, \`train_grpo.py\`.
@@ -148,7 +155,8 @@ from transformers import LogitsProcessorList
 d = json.load(open("stopping_config.json"))
 ext = tokenizer("${EXTENSION_TEXT}", add_special_tokens=False).input_ids
 start, end = tokenizer.convert_tokens_to_ids(["<think>", "</think>"])
-params, budget = stopping.settings_from_decode(d["decode"], end, ext)
+step = tokenizer(d["step_separator"], add_special_tokens=False).input_ids[-1]  # for the margin rule "at steps"
+params, budget = stopping.settings_from_decode(d["decode"], end, ext, step)
 proc = stopping.StopTimeLogitsProcessor(params, budget, start, end, seed=0)
 model.generate(**inputs, do_sample=False, logits_processor=LogitsProcessorList([proc]))
 \`\`\`
@@ -166,6 +174,10 @@ model.generate(**inputs, do_sample=False, logits_processor=LogitsProcessorList([
   The tags (\`<think>\`, \`</answer>\`, \`<eos>\`, …) are plain text in the data; keep them in decoded completions (do not
   register them as special tokens that \`skip_special_tokens\` drops). The SFT completion ends with the literal
   \`<eos>\`, and TRL appends the model's own EOS after it.
+- **Not equal: logit scales and step tokens.** \`ts_logit\` (τ_z) and \`margin\` (δ nats) act on the raw \`</think>\`
+  logit and the gap to the top logit, so their values depend on the model's logit scale: retune them. The margin
+  rule's "at steps" option fires only right after the token \`step\` above; a tokenizer that merges
+  "${STEP_SEPARATOR}" with its neighbours emits that token rarely or never.
 - **Not equal: models and optimisers.** The model is the one you choose; SFT uses AdamW with Stoptime's betas and a
   cosine schedule to 10% (\`cosine_with_min_lr\`); GRPO a constant rate, no weight decay.
 - **Group length reward:** \`length_reward\` groups completions by prompt text within one call; TRL may split a group

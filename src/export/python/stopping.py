@@ -4,15 +4,20 @@ Written by Stoptime's "Export for TRL" (src/export/python/stopping.py). The refe
 CPU twin of the GPU sampler); the export's tests check these functions against it on recorded logits.
 
 Order of operations for one row of logits [V] (sampling.ts's header):
-  (1) while thinking and a stop token is set: logits[stop] += stop_logit_bias;
+  (1) while thinking and a stop token is set: logits[stop] += stop_logit_bias, then logits[stop] /= τ_z
+      (stop_logit_temperature, "stop-logit TS"; 1 = off); the margin rule reads its margin here, after (1):
+      max_i x_i − x_stop;
   (2) softmax at temperature T (T = 0: greedy, the pipeline runs at T = 1 and the token is the argmax);
   (3) while thinking, τ = stop_temperature ≠ 1: p = q[stop] becomes σ(logit(p)/τ), every other token is scaled by
       (1 − p')/(1 − p);
   (4) top-k; (5) top-p (mass strictly before a token < top_p keeps it); renormalise: the final distribution q;
   (6) inverse-CDF sampling with u in [0, 1) (uniform_for: the same PCG hash as the GPU sampler).
-One decode step (decode_step_row) adds s1 budget forcing: a forced token, then a pending extension id, then the cap
-(force `</think>` once thinking has `thinking_cap_tokens` tokens), then the sampled token, except that a sampled
-`</think>` before `min_thinking_tokens` is replaced by the extension ("Wait,") at most `max_extensions` times.
+One decode step (decode_step_row) adds s1 budget forcing and the margin rule: a forced token, then a pending extension
+id, then the cap (force `</think>` once thinking has `thinking_cap_tokens` tokens), then the margin rule (ThinkBrake:
+while thinking, the stop token when max logit − stop logit < δ = stop_margin_nats after (1); with
+stop_margin_boundary_id ≥ 0 only when the previous token, the one at this position, is that id, e.g. a step's ';'),
+then the sampled token, except that a sampled `</think>` before `min_thinking_tokens` is replaced by the extension
+("Wait,") at most `max_extensions` times.
 
 The plain functions need nothing but the standard library. `StopTimeLogitsProcessor` (needs torch) runs
 decode_step_row on each row and returns scores that allow only the chosen token, so `generate(do_sample=False,
@@ -39,6 +44,9 @@ class SamplingParams:
     stop_token_id: int = -1  # -1: none
     stop_temperature: float = 1.0  # τ; 1: off
     stop_logit_bias: float = 0.0  # 0: off
+    stop_logit_temperature: float = 1.0  # τ_z, stop-logit TS; 1: off
+    stop_margin_nats: float = 0.0  # δ, the margin rule; 0: off
+    stop_margin_boundary_id: int = -1  # the margin rule only after this token; -1: at every token
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class DecodeStep:
     token: int
     logprob: float
     state: DecodeState
-    rule: str  # 'forced' | 'pending' | 'cap' | 'extend' | 'sample'
+    rule: str  # 'forced' | 'pending' | 'cap' | 'margin' | 'extend' | 'sample'
 
 
 def pcg_hash(x):
@@ -90,15 +98,38 @@ def stop_scaled_prob(p_stop, tau):
     return 1 / (1 + math.exp(-z))
 
 
+def adjusted_logits(logits, params, thinking):
+    """The logits after step (1): while thinking, (logits[stop] + stop_logit_bias) / stop_logit_temperature."""
+    x = [float(v) for v in logits]
+    if thinking and 0 <= params.stop_token_id < len(x):
+        x[params.stop_token_id] = (x[params.stop_token_id] + params.stop_logit_bias) / params.stop_logit_temperature
+    return x
+
+
+def stop_margin(logits, params, thinking):
+    """The margin rule's margin, max_i x_i − x_stop over the logits after step (1); NaN when no stop token applies."""
+    if not (thinking and 0 <= params.stop_token_id < len(logits)):
+        return math.nan
+    x = adjusted_logits(logits, params, thinking)
+    return max(x) - x[params.stop_token_id]
+
+
+def margin_fires(logits, params, thinking, prev_token):
+    """The margin rule is on, applies after prev_token and the margin is below δ."""
+    if not params.stop_margin_nats > 0:
+        return False
+    if params.stop_margin_boundary_id >= 0 and prev_token != params.stop_margin_boundary_id:
+        return False
+    return stop_margin(logits, params, thinking) < params.stop_margin_nats  # NaN: False
+
+
 def sampling_probs(logits, params, thinking):
     """The final distribution q [V] (steps 1–5) for one row of logits."""
     V = len(logits)
     if V == 0:
         raise ValueError("sampling: empty logits")
     stop = params.stop_token_id if thinking and 0 <= params.stop_token_id < V else -1
-    x = [float(v) for v in logits]
-    if stop >= 0:
-        x[stop] += params.stop_logit_bias
+    x = adjusted_logits(logits, params, thinking)
     T = params.temperature if params.temperature > 0 else 1.0
     m = max(x)
     q = [math.exp((v - m) / T) for v in x]
@@ -167,8 +198,9 @@ def advance_state(state, token, think_start_id, think_end_id):
     return replace(state, thinking_tokens=state.thinking_tokens + 1) if state.thinking else state
 
 
-def decode_step_row(state, logits, forced_token, params, budget, think_start_id, think_end_id, u):
-    """One decode step of one row (sampling.ts decodeStepRow): the token, log q[token], the next state, the rule."""
+def decode_step_row(state, logits, forced_token, params, budget, think_start_id, think_end_id, u, prev_token=-1):
+    """One decode step of one row (sampling.ts decodeStepRow): the token, log q[token], the next state, the rule.
+    prev_token: the token at this position (the margin rule's step-boundary option reads it; -1: unknown)."""
     b = budget or BudgetForcing()
     ext = tuple(b.extension_ids)
     q = sampling_probs(logits, params, state.thinking)
@@ -185,6 +217,8 @@ def decode_step_row(state, logits, forced_token, params, budget, think_start_id,
         pending = pending + 1 if pending + 1 < len(ext) else 0
     elif budget_on and b.thinking_cap_tokens > 0 and state.thinking_tokens >= b.thinking_cap_tokens:
         token, rule = think_end_id, "cap"
+    elif margin_fires(logits, params, state.thinking, prev_token):
+        token, rule = params.stop_token_id, "margin"
     elif (
         budget_on
         and sampled == think_end_id
@@ -200,17 +234,24 @@ def decode_step_row(state, logits, forced_token, params, budget, think_start_id,
     return DecodeStep(token, logprob, nxt, rule)
 
 
-def settings_from_decode(decode, think_end_id, extension_ids):
+def settings_from_decode(decode, think_end_id, extension_ids, step_boundary_id=-1):
     """SamplingParams and BudgetForcing from a Stoptime decode config (stopping_config.json's "decode"): one
-    intervention at a time, as src/train/evaluate.ts samplingFor / budgetFor."""
+    intervention at a time, as src/train/evaluate.ts samplingFor / budgetFor. step_boundary_id: the target model's
+    token for stopping_config.json's "step_separator" (';'), needed by 'margin' with stopMarginAtSteps."""
     iv = decode["intervention"]
+    at_steps = iv == "margin" and decode.get("stopMarginAtSteps", False)
+    if at_steps and step_boundary_id < 0:
+        raise ValueError("settings_from_decode: stopMarginAtSteps needs step_boundary_id (the token of ';')")
     params = SamplingParams(
         temperature=decode["temperature"],
         top_k=decode["topK"],
         top_p=decode["topP"],
-        stop_token_id=think_end_id if iv in ("ts", "bias") else -1,
+        stop_token_id=think_end_id if iv in ("ts", "bias", "ts_logit", "margin") else -1,
         stop_temperature=decode["stopTemperature"] if iv == "ts" else 1.0,
         stop_logit_bias=decode["stopLogitBias"] if iv == "bias" else 0.0,
+        stop_logit_temperature=decode.get("stopLogitTemperature", 1.0) if iv == "ts_logit" else 1.0,
+        stop_margin_nats=decode.get("stopMarginNats", 0.0) if iv == "margin" else 0.0,
+        stop_margin_boundary_id=step_boundary_id if at_steps else -1,
     )
     budget = None
     if iv == "cap":
@@ -252,10 +293,10 @@ class StopTimeLogitsProcessor(LogitsProcessor):
             # The prompt on the first call; later, nothing: the token chosen last time is already in the state.
             for token in seq[row.seen:]:
                 row.state = advance_state(row.state, token, self.think_start_id, self.think_end_id)
-            u = uniform_for(self.seed, len(seq), r)
+            u = uniform_for(self.seed, len(seq) - 1, r)  # the position of seq[-1], as Stoptime's generators
             step = decode_step_row(
                 row.state, scores[r].double().tolist(), -1, self.params, self.budget,
-                self.think_start_id, self.think_end_id, u,
+                self.think_start_id, self.think_end_id, u, seq[-1] if seq else -1,
             )
             row.state, row.seen = step.state, len(seq) + 1
             out[r, step.token] = 0.0
