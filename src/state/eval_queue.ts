@@ -4,7 +4,7 @@
  * load a selected run's weights goes first. Also the suite evaluation of a saved run outside the lab queue.
  */
 import { getTask } from '../tasks/index';
-import { applySweepValue, type SeriesId } from '../train/results';
+import { applySweepValue, decodeSettingText, perMethod, type SeriesId, seriesFor } from '../train/methods';
 import {
   type DecodeConfig,
   decodeConfigSchema,
@@ -36,15 +36,7 @@ export interface Sweep {
   values: readonly number[];
 }
 
-export const SWEEPS: Record<SeriesId, Sweep> = {
-  temperature: { knob: 'temperature', values: [0, 0.3, 0.6, 1.0] },
-  ts: { knob: 'τ', values: [0.25, 0.5, 1, 2, 4] },
-  bias: { knob: 'bias', values: [-4, -2, 0, 2, 4] },
-  cap: { knob: 'B', values: [8, 16, 32, 64, 128] },
-  extend: { knob: 'min tokens', values: [16, 32, 64] },
-  ts_logit: { knob: 'τ_z', values: [0.5, 0.8, 1, 1.25, 2] },
-  margin: { knob: 'δ', values: [0.5, 1, 2, 4, 8] },
-};
+export const SWEEPS: Record<SeriesId, Sweep> = perMethod((m) => ({ knob: m.knob.name, values: m.knob.sweep }));
 
 interface EvalJob {
   runId: string;
@@ -76,24 +68,9 @@ export function canEvaluate(s: PlaygroundData, run: RunRecord): boolean {
   return s.modelRunId === run.id || run.checkpointStep !== null;
 }
 
+/** The evaluation status line's name for decode settings: the method's knob and the temperature ("τ = 0.5, T = 0.6"). */
 export function describeDecode(d: DecodeConfig): string {
-  const base = `temperature ${d.temperature}`;
-  switch (d.intervention) {
-    case 'none':
-      return base;
-    case 'ts':
-      return `${base}, τ = ${d.stopTemperature}`;
-    case 'bias':
-      return `${base}, </think> bias ${d.stopLogitBias}`;
-    case 'cap':
-      return `${base}, cap B = ${d.thinkingBudgetTokens}`;
-    case 'extend':
-      return `${base}, extend to ${d.minThinkingTokens} tokens (≤ ${d.maxExtensions} Waits)`;
-    case 'ts_logit':
-      return `${base}, stop-logit τ_z = ${d.stopLogitTemperature ?? 1}`;
-    case 'margin':
-      return `${base}, margin δ = ${d.stopMarginNats ?? 0} nats${d.stopMarginAtSteps ? ' at steps' : ''}`;
-  }
+  return decodeSettingText(seriesFor(d.intervention), d);
 }
 
 type Engine = Pick<EngineClient, 'ready' | 'ensureModel' | 'evaluate' | 'evaluateSuitesInTurn'>;
