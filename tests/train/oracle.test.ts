@@ -3,8 +3,10 @@
  * and computeOracle's rows, verification, progress and abort on a fake decoder that answers right exactly from a
  * known truncation point on (so the expected correctAt strings are known without a model).
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderChartSvg, reportSeries } from '../../src/headless/report';
+import { parseRunFile } from '../../src/state/run_file';
 import { type ArithmeticProblem, solve } from '../../src/tasks/arithmetic';
 import { EOS_ID, encode, THINK_END_ID, THINK_START_ID } from '../../src/tasks/tokenizer';
 import type { DecodeBackend } from '../../src/train/backend';
@@ -165,5 +167,28 @@ describe('computeOracle on a fake decoder', () => {
       signal: ctrl.signal,
     });
     await expect(p).rejects.toThrow('stopped by the test');
+  });
+});
+
+describe('the run file', () => {
+  it('carries the oracle and the new interventions, and files from before them still load', () => {
+    const text = readFileSync('docs/measurements/oracle-software/oracle-arithmetic-software.stoptime.json', 'utf8');
+    const { run } = parseRunFile(text);
+    expect(run.oracle?.summary.problems).toBe(48);
+    expect(run.oracle?.problems.every((p) => p.correctAt.length === p.ownThinkingTokens + 1)).toBe(true);
+    expect(summarizeOracle(run.oracle!.problems).summary).toEqual(run.oracle!.summary);
+    expect(new Set(run.evalPoints.map((p) => p.series))).toEqual(
+      new Set(['temperature', 'ts', 'ts_logit', 'margin', 'cap']),
+    );
+    // An oracle whose correctAt does not match its length is refused.
+    const bad = JSON.parse(text);
+    bad.run.oracle.problems[0].correctAt += '1';
+    expect(() => parseRunFile(JSON.stringify(bad))).toThrow(/correctAt/);
+    // A file written before the oracle and the new rules existed.
+    const old = parseRunFile(
+      readFileSync('docs/measurements/experiment-stopping-arithmetic-h200.stoptime.json', 'utf8'),
+    );
+    expect(old.run.oracle).toBeUndefined();
+    expect(old.run.evalPoints.length).toBeGreaterThan(0);
   });
 });
