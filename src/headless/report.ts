@@ -28,37 +28,10 @@ import {
 } from '../train/methods';
 import { distanceToFrontier } from '../train/oracle';
 import type { EvalPoint } from '../train/results';
-import {
-  type ChartFrontier,
-  type ChartLayout,
-  type ChartOptions,
-  chartLayout,
-  escapeMarkdown,
-  escapeXml,
-  FRONTIER_COLOR,
-  niceTicks,
-  pct,
-  px,
-  renderChartSvg,
-  type Ticks,
-  tokens,
-} from './report_svg';
+import { type ChartFrontier, escapeMarkdown, pct, tokens } from './report_svg';
 
-export {
-  type ChartFrontier,
-  type ChartLayout,
-  type ChartOptions,
-  chartLayout,
-  escapeMarkdown,
-  escapeXml,
-  FRONTIER_COLOR,
-  niceTicks,
-  px,
-  renderChartSvg,
-  type Stage,
-  stageOf,
-  type Ticks,
-};
+export * from './report_svg'; // the chart's API, for importers of the report
+export { type Stage, stageOf };
 
 /** The points of one run to report, with the name that prefixes its series when several runs are charted. */
 export interface ReportRun {
