@@ -52,8 +52,9 @@ describe('bad input is rejected before any GPU allocation', () => {
   it('a batch beyond the device limits says which limit', async () => {
     const ctx = await gpuContext();
     const big = { ...MODEL_PRESETS.small, contextLength: 1024 };
-    // A 512 × 1024 batch: the MLP activations [B·T, 4C] alone are 512·1024·512·4 bytes = 1 GiB, over the binding limit.
-    expect(() => new Trainer(ctx, big, DEFAULT_OPTIM_CONFIG, 512, 1024)).toThrow(/maxStorageBufferBindingSize/);
+    // A 4096 × 1024 batch: the MLP activations [B·T, 4C] alone are 4096·1024·512·4 bytes = 8 GiB, over any binding
+    // limit (a u32 byte count). The check runs before any allocation.
+    expect(() => new Trainer(ctx, big, DEFAULT_OPTIM_CONFIG, 4096, 1024)).toThrow(/maxStorageBufferBindingSize/);
     expect(() => new Trainer(ctx, tiny, DEFAULT_OPTIM_CONFIG, 2, 9)).toThrow(/sequence length 9/);
   });
 
