@@ -9,9 +9,9 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../model/config';
-import { buildMatrix, matrixToCsv, matrixToJson } from '../state/matrix';
-import { exportRunFile } from '../state/run_file';
-import type { RunRecord } from '../state/run_record';
+import { buildMatrix, matrixToCsv, matrixToJson } from '../runs/matrix';
+import { exportRunFile } from '../runs/run_file';
+import type { RunRecord } from '../runs/run_record';
 import type { Backend } from '../train/backend';
 import { createCpuBackend } from '../train/backend_cpu';
 import { createGpuBackend } from '../train/backend_gpu';

@@ -26,7 +26,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../model/config';
-import type { RunRecord } from '../state/run_record';
+import type { RunRecord } from '../runs/run_record';
 import { getTask } from '../tasks/index';
 import type { LengthTag } from '../tasks/types';
 import type { Backend, TrainBackend } from '../train/backend';

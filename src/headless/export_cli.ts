@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { buildTrlExport, type ExportSource } from '../export/trl_export';
 import { ConfigError } from '../model/config';
-import { parseRunFile, RUN_FILE_FORMAT, RunFileError } from '../state/run_file';
+import { parseRunFile, RUN_FILE_FORMAT, RunFileError } from '../runs/run_file';
 import { experimentsForSeeds, isMatrixPreset, parseExperiment } from './experiment';
 
 const MAX_INPUT_BYTES = 64 * 2 ** 20;

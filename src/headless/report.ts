@@ -10,8 +10,8 @@
  * With several runs every label starts with the run's name. Everything taken from a file is untrusted: it is escaped
  * for XML and Markdown, and the output is a pure function of the input (same runs, same bytes).
  */
-import { parseRunFile, RunFileError } from '../state/run_file';
-import type { RunRecord } from '../state/run_record';
+import { parseRunFile, RunFileError } from '../runs/run_file';
+import type { RunRecord } from '../runs/run_record';
 import type { LengthTag } from '../tasks/types';
 import {
   decodeSettingText,
@@ -65,7 +65,7 @@ export function reportRun(run: RunRecord): ReportRun {
 }
 
 /**
- * Reads and validates a run file's text with the playground's importer (src/state/run_file.ts). `fileLabel` names the
+ * Reads and validates a run file's text with the playground's importer (src/runs/run_file.ts). `fileLabel` names the
  * file in errors: "runs/a.json: invalid run file: run.evalPoints[3].accuracy: expected number ≤ 1, got 1.5".
  */
 export function loadReportRun(fileLabel: string, text: string): { record: RunRecord; report: ReportRun } {

@@ -15,7 +15,7 @@
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { RunRecord } from '../state/run_record';
+import type { RunRecord } from '../runs/run_record';
 import { efficientReasonerClaims, groupRunsBySeed } from '../train/claims';
 import {
   chartFrontierOf,

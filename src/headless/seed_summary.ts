@@ -3,7 +3,7 @@
  * settings grouped across seeds (mean, 95% intervals) and P1's claims table (src/train/claims.ts), as JSON
  * (`summary.json`) and Markdown (`claims.md`). Pure: the CLI writes the strings.
  */
-import type { RunRecord } from '../state/run_record';
+import type { RunRecord } from '../runs/run_record';
 import {
   type ClaimRow,
   claimAcrossSeedsText,

@@ -5,6 +5,7 @@
  * remote in the browser, a fake in tests), the state handle and the persistence as constructor arguments.
  */
 import * as Comlink from 'comlink';
+import { hasRlSteps, type ResumePlan, type RunRecord, resumePlanFor } from '../runs/run_record';
 import { getTask } from '../tasks/index';
 import type { TrainerState } from '../train/backend';
 import type { EvalPoint } from '../train/results';
@@ -28,7 +29,6 @@ import type {
 import { labBusy } from './lab_queue';
 import type { Persistence } from './persistence';
 import { isActive, message, type StateHandle, transferred, updateRun } from './playground_state';
-import { hasRlSteps, type ResumePlan, type RunRecord, resumePlanFor } from './run_record';
 import { FLUSH_INTERVAL_MS, SessionEvents } from './session_events';
 import { NO_LOCKS, type TabLocks } from './tab_locks';
 

@@ -3,6 +3,8 @@
  * change for `settleMs`) replaces any earlier one still waiting, sweeps queue their points behind it, and a request to
  * load a selected run's weights goes first. Also the suite evaluation of a saved run outside the lab queue.
  */
+
+import type { RunRecord } from '../runs/run_record';
 import { getTask } from '../tasks/index';
 import { applySweepValue, decodeSettingText, perMethod, type SeriesId, seriesFor } from '../train/methods';
 import {
@@ -24,7 +26,6 @@ import {
   type StateHandle,
   updateRun,
 } from './playground_state';
-import type { RunRecord } from './run_record';
 
 /** A decode setting counts as settled after this long without a change. */
 export const SETTLE_MS = 250;

@@ -7,6 +7,9 @@
  * rejects and later writes still run. A run being deleted is skipped by every save, so an evaluation point or final
  * checkpoint arriving meanwhile cannot put it back.
  */
+
+import { exportRunFile, parseRunFile, RUN_FILE_LIMITS } from '../runs/run_file';
+import { type ResumePlan, type RunRecord, resumePlanFor } from '../runs/run_record';
 import type { TrainerState } from '../train/backend';
 import { rlConfigFor } from '../train/run_config';
 import {
@@ -17,8 +20,6 @@ import {
   sortedIds,
   transferred,
 } from './playground_state';
-import { exportRunFile, parseRunFile, RUN_FILE_LIMITS } from './run_file';
-import { type ResumePlan, type RunRecord, resumePlanFor } from './run_record';
 import { type DeletedRun, describeStorageError, newRunId, type RunsDb } from './runs_db';
 
 /** A training run is written to the database at most this often (status changes and eval points are written at once). */

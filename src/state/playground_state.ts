@@ -4,12 +4,12 @@
  * small rules they share: when a session is active, when the engine belongs to the lab queue, the busy guard.
  */
 import * as Comlink from 'comlink';
+import type { ResumePlan, RunRecord, RunStatus } from '../runs/run_record';
 import type { TrainerState } from '../train/backend';
 import type { MetricKey } from '../train/metrics';
 import { DEFAULT_RUN_CONFIG, type RunConfig } from '../train/run_config';
 import type { EngineInfo, RolloutsEvent, SelfTestResult, TrainingState } from '../worker/api';
 import { EMPTY_LAB_QUEUE, type LabQueueState, labBusy } from './lab_queue';
-import type { ResumePlan, RunRecord, RunStatus } from './run_record';
 import { type DeletedRun, newRunId } from './runs_db';
 
 export type SessionState = TrainingState | 'starting';

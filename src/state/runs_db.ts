@@ -18,10 +18,10 @@
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import { buildParamLayout } from '../model/params';
+import { RUN_FILE_LIMITS } from '../runs/run_file';
+import type { RunRecord, RunStatus } from '../runs/run_record';
 import type { TrainerState } from '../train/backend';
 import { modelConfigFor } from '../train/run_config';
-import { RUN_FILE_LIMITS } from './run_file';
-import type { RunRecord, RunStatus } from './run_record';
 
 export const RUNS_DB_VERSION = 2;
 

@@ -7,8 +7,8 @@
  * checkpoints arrive transferred, not copied.
  */
 import * as Comlink from 'comlink';
+import type { RunRecord } from '../runs/run_record';
 import type { TrainerState } from '../train/backend';
-import type { RunRecord } from './run_record';
 import { type DeletedRun, openRunsDb, type RunsDb } from './runs_db';
 
 let db: RunsDb | null = null;

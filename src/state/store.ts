@@ -13,6 +13,7 @@
  */
 import * as Comlink from 'comlink';
 import { create } from 'zustand';
+import type { RunRecord } from '../runs/run_record';
 import { getTask } from '../tasks/index';
 import type { LabMethodId, LabScale, LabTask } from '../train/lab_presets';
 import type { EvalPoint, SeriesId } from '../train/results';
@@ -35,7 +36,6 @@ import {
   uniqueName,
   updateRun,
 } from './playground_state';
-import type { RunRecord } from './run_record';
 import type { RunsDbWorkerApi } from './runs_db.worker';
 import { browserLocks } from './tab_locks';
 import { Toasts } from './toasts';

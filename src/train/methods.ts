@@ -2,7 +2,7 @@
  * The decoding methods, written once: each stopping method's id, names, knob (the decode field it varies, its symbol,
  * unit, valid range and the playground's sweep), colour and marker, and the one rule that says which training stage's
  * weights a point evaluated. The chart (src/ui/chart_data.ts), the report (src/headless/report.ts), the headless runner
- * (src/headless/experiment.ts), the run file (src/state/run_file.ts) and the playground's sweeps all read this table.
+ * (src/headless/experiment.ts), the run file (src/runs/run_file.ts) and the playground's sweeps all read this table.
  * Pure data and functions: no DOM, no GPU.
  */
 import type { DecodeConfig, Intervention } from './run_config';

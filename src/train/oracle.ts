@@ -97,7 +97,7 @@ export interface OracleResult {
   createdAt: number;
 }
 
-/** A run file's `oracle` (untrusted input; src/state/run_file.ts checks it with this). */
+/** A run file's `oracle` (untrusted input; src/runs/run_file.ts checks it with this). */
 export const oracleResultSchema = z.strictObject({
   step: z.number().int().min(0),
   stage: z.enum(['sft', 'rl']),

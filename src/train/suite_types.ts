@@ -3,7 +3,7 @@
  * and chain of thought generalise like RL?). A trained model is evaluated on every suite of its task: the
  * in-distribution suite, each instruction (rule) variant, each difficulty variant and the fake variant. One
  * `SuiteResult` per suite is saved with the run (`RunRecord.suiteResults`); the results matrix (rows = runs, i.e.
- * methods; columns = suites) is built from several runs (src/state/matrix.ts).
+ * methods; columns = suites) is built from several runs (src/runs/matrix.ts).
  *
  * Sokoban is scored by episodes (prompt → action → environment step → next prompt, until solved or out of actions);
  * General Points and arithmetic by one answer per problem.

@@ -39,7 +39,7 @@ import {
   type YAxisTickContentProps,
 } from 'recharts';
 import { useShallow } from 'zustand/react/shallow';
-import type { MetricPoint } from '../state/run_record';
+import type { MetricPoint } from '../runs/run_record';
 import { type PlaygroundState, selectedEvalPoint, useStore } from '../state/store';
 import type { EvalPoint } from '../train/results';
 import {

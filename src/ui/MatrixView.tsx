@@ -1,5 +1,5 @@
 /**
- * The generalization lab's results matrix (src/state/matrix.ts): rows = saved runs (one per method), columns = the
+ * The generalization lab's results matrix (src/runs/matrix.ts): rows = saved runs (one per method), columns = the
  * task's evaluation suites grouped by kind, each cell the success rate, count and 95% Wilson interval on a viridis
  * colour scale (src/ui/matrix_scale.ts). A cell is a button: it opens the suite's sample episodes or answers for that
  * run below the table (Sokoban replayed on a board, General Points with its formula checked). A cell with problems that
@@ -23,8 +23,8 @@ import {
   type ResultsMatrix,
   suiteTasks,
   wilsonInterval,
-} from '../state/matrix';
-import type { RunRecord } from '../state/run_record';
+} from '../runs/matrix';
+import type { RunRecord } from '../runs/run_record';
 import { download, useStore } from '../state/store';
 import type { TaskId } from '../tasks/types';
 import type { SuiteKind, SuiteResult, SuiteSample } from '../train/suite_types';

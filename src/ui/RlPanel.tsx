@@ -19,8 +19,8 @@ import {
   type YAxisTickContentProps,
 } from 'recharts';
 import type { ConfigIssue } from '../model/config';
+import { hasRlSteps, type MetricPoint } from '../runs/run_record';
 import { labBusy } from '../state/lab_queue';
-import { hasRlSteps, type MetricPoint } from '../state/run_record';
 import { isActive, useStore } from '../state/store';
 import type { LengthTag } from '../tasks/types';
 import { METRIC, RL_THINKING_TOKENS_BY_LEVEL } from '../train/metrics';

@@ -5,7 +5,7 @@
  */
 import { memo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { type RunRecord, stepsLabel } from '../state/run_record';
+import { type RunRecord, stepsLabel } from '../runs/run_record';
 import { isActive, useStore } from '../state/store';
 import { RUN_COLORS } from './chart_data';
 import { TrlExportButton } from './TrlExportButton';

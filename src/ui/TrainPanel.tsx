@@ -5,7 +5,7 @@
  * latest sample generations).
  */
 import { memo, useMemo } from 'react';
-import { totalStepsOf } from '../state/run_record';
+import { totalStepsOf } from '../runs/run_record';
 import { engineBusy, isActive, useStore } from '../state/store';
 import { getTask } from '../tasks/index';
 import { METRIC } from '../train/metrics';

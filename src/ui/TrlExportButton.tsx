@@ -5,8 +5,8 @@
 import * as Comlink from 'comlink';
 import { useState } from 'react';
 import type { ExportWorkerApi } from '../export/export.worker';
-import { runFileBaseName } from '../state/run_file';
-import type { RunRecord } from '../state/run_record';
+import { runFileBaseName } from '../runs/run_file';
+import type { RunRecord } from '../runs/run_record';
 import { download, useStore } from '../state/store';
 
 async function exportForTrl(run: RunRecord): Promise<void> {

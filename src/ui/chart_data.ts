@@ -3,7 +3,7 @@
  * grouped by training stage and stopping method, colours, labels, and the split of a completion into prompt /
  * thinking / answer spans. Charts read only metric keys from src/train/metrics.ts and EvalPoint fields.
  */
-import type { MetricPoint } from '../state/run_record';
+import type { MetricPoint } from '../runs/run_record';
 import {
   knobText,
   type MarkerShape,

@@ -3,7 +3,7 @@
  * suite sample and its turns' actions, stepped with the task's own `step`, and a board as a grid of cell kinds to
  * draw. Pure (no DOM).
  */
-import { RUN_FILE_LIMITS } from '../state/run_file';
+import { RUN_FILE_LIMITS } from '../runs/run_file';
 import { ACTIONS, type Action, isSolved, parseBoard, type SokobanState, step } from '../tasks/sokoban';
 
 /**

@@ -20,8 +20,8 @@ import {
 import { buildTrlExport, PYTHON_FILES } from '../../src/export/trl_export';
 import { crc32, zipStore } from '../../src/export/zip';
 import { ExportError, parseExportArgs, readExportSource } from '../../src/headless/export_cli';
-import { exportRunFile } from '../../src/state/run_file';
-import type { RunRecord } from '../../src/state/run_record';
+import { exportRunFile } from '../../src/runs/run_file';
+import type { RunRecord } from '../../src/runs/run_record';
 import { buildSftSet } from '../../src/tasks/datasets';
 import { getTask, type TaskId } from '../../src/tasks/index';
 import { rlPromptsAt } from '../../src/train/grpo';

@@ -13,7 +13,7 @@ import {
   runExperiment,
 } from '../../src/headless/experiment';
 import { ConfigError } from '../../src/model/config';
-import { exportRunFile, parseRunFile } from '../../src/state/run_file';
+import { exportRunFile, parseRunFile } from '../../src/runs/run_file';
 import { createCpuBackend } from '../../src/train/backend_cpu';
 import { createGpuBackend } from '../../src/train/backend_gpu';
 import { LAB_METHODS, LAB_TASKS, labConfig, labMethodsFor } from '../../src/train/lab_presets';

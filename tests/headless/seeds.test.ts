@@ -9,8 +9,8 @@ import { experimentsForSeeds, parseExperiment, runExperiment, seedRunFile } from
 import { renderMarkdownTable, reportSeries } from '../../src/headless/report';
 import { renderClaimsMarkdown, seedGroupReportRun, seedSummary } from '../../src/headless/seed_summary';
 import { ConfigError } from '../../src/model/config';
-import { exportRunFile, parseRunFile } from '../../src/state/run_file';
-import type { RunRecord } from '../../src/state/run_record';
+import { exportRunFile, parseRunFile } from '../../src/runs/run_file';
+import type { RunRecord } from '../../src/runs/run_record';
 import { createCpuBackend } from '../../src/train/backend_cpu';
 import { groupRunsBySeed } from '../../src/train/claims';
 import { METRIC } from '../../src/train/metrics';

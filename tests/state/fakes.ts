@@ -6,9 +6,9 @@
 import 'fake-indexeddb/auto';
 import { createStore } from 'zustand/vanilla';
 import { buildParamLayout } from '../../src/model/params';
+import type { RunRecord } from '../../src/runs/run_record';
 import { Persistence, type RunsDbClient } from '../../src/state/persistence';
 import { INITIAL_STATE, type PlaygroundData } from '../../src/state/playground_state';
-import type { RunRecord } from '../../src/state/run_record';
 import { openRunsDb } from '../../src/state/runs_db';
 import { getTask } from '../../src/tasks/index';
 import type { TrainerState } from '../../src/train/backend';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { reportRun, reportSeries } from '../../src/headless/report';
-import { parseRunFile } from '../../src/state/run_file';
+import { parseRunFile } from '../../src/runs/run_file';
 import {
   applySweepValue,
   decodeSettingText,

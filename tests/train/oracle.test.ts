@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderChartSvg, reportSeries } from '../../src/headless/report';
-import { parseRunFile } from '../../src/state/run_file';
+import { parseRunFile } from '../../src/runs/run_file';
 import { type ArithmeticProblem, solve } from '../../src/tasks/arithmetic';
 import { EOS_ID, encode, THINK_END_ID, THINK_START_ID } from '../../src/tasks/tokenizer';
 import type { DecodeBackend } from '../../src/train/backend';

@@ -6,8 +6,8 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { wilsonInterval } from '../../src/state/matrix';
-import type { RunRecord } from '../../src/state/run_record';
+import { wilsonInterval } from '../../src/runs/matrix';
+import type { RunRecord } from '../../src/runs/run_record';
 import { wrapTarget } from '../../src/tasks/format';
 import * as gp from '../../src/tasks/general_points';
 import { generateLevel, renderBoard } from '../../src/tasks/sokoban';

@@ -6,7 +6,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { seedGroupReportRun } from '../../src/headless/seed_summary';
-import type { RunRecord } from '../../src/state/run_record';
+import type { RunRecord } from '../../src/runs/run_record';
 import { openRunsDb } from '../../src/state/runs_db';
 import { groupAcrossSeeds } from '../../src/train/claims';
 import { applySweepValue } from '../../src/train/methods';

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildParamLayout } from '../../src/model/params';
+import { exportRunFile, parseRunFile } from '../../src/runs/run_file';
 import { newRunRecord } from '../../src/state/playground_state';
-import { exportRunFile, parseRunFile } from '../../src/state/run_file';
 import type { TrainerState } from '../../src/train/backend';
 import { createCpuBackend } from '../../src/train/backend_cpu';
 import { METRIC } from '../../src/train/metrics';

@@ -2,15 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildParamLayout, initParams } from '../../src/model/params';
 import { loadSafetensors } from '../../src/model/safetensors';
-import { base64ToBytes, bytesToBase64, sha256Hex } from '../../src/state/encoding';
+import { base64ToBytes, bytesToBase64, sha256Hex } from '../../src/runs/encoding';
 import {
   exportRunFile,
   parseRunFile,
   RUN_FILE_LIMITS,
   type RunFileDocument,
   RunFileError,
-} from '../../src/state/run_file';
-import type { MetricPoint, RunRecord, RunStatus } from '../../src/state/run_record';
+} from '../../src/runs/run_file';
+import type { MetricPoint, RunRecord, RunStatus } from '../../src/runs/run_record';
 import { generateLevel, renderBoard } from '../../src/tasks/sokoban';
 import type { TrainerState } from '../../src/train/backend';
 import { METRIC, METRIC_KEYS, type MetricKey } from '../../src/train/metrics';

@@ -1,5 +1,5 @@
 /**
- * Byte encodings for run files (src/state/run_file.ts): standard base64 (RFC 4648 §4, padded) and SHA-256
+ * Byte encodings for run files (src/runs/run_file.ts): standard base64 (RFC 4648 §4, padded) and SHA-256
  * (FIPS 180-4). Pure TypeScript, so they run the same in the page, in a worker and in Node, and linear in the input:
  * a checkpoint of tens of MB is encoded into one preallocated byte array (no string concatenation) and decoded with
  * one pass over the string.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Base64Error, base64ToBytes, bytesToBase64, sha256Hex } from '../../src/state/encoding';
+import { Base64Error, base64ToBytes, bytesToBase64, sha256Hex } from '../../src/runs/encoding';
 import { createRng } from '../../src/util/rng';
 
 function randomBytes(n: number, seed: number): Uint8Array {

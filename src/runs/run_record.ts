@@ -1,5 +1,5 @@
 /**
- * A saved run: what IndexedDB stores (src/state/runs_db.ts) and what a run file carries (src/state/run_file.ts).
+ * A saved run: what IndexedDB stores (src/state/runs_db.ts) and what a run file carries (src/runs/run_file.ts).
  * Plain JSON apart from the checkpoint's Float32Arrays, which live in their own store.
  */
 import type { MetricKey } from '../train/metrics';

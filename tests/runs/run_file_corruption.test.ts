@@ -7,9 +7,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildParamLayout, initParams } from '../../src/model/params';
-import { base64ToBytes, bytesToBase64, sha256Hex } from '../../src/state/encoding';
-import { exportRunFile, parseRunFile, type RunFileDocument } from '../../src/state/run_file';
-import type { RunRecord } from '../../src/state/run_record';
+import { base64ToBytes, bytesToBase64, sha256Hex } from '../../src/runs/encoding';
+import { exportRunFile, parseRunFile, type RunFileDocument } from '../../src/runs/run_file';
+import type { RunRecord } from '../../src/runs/run_record';
 import { useStore } from '../../src/state/store';
 import { DEFAULT_RUN_CONFIG, modelConfigFor, type RunConfig } from '../../src/train/run_config';
 import type { SuiteResult } from '../../src/train/suite_types';

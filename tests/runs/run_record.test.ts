@@ -1,9 +1,9 @@
 /**
- * The run record's pure rules (src/state/run_record.ts): the runs list's step display per stage, and how an
+ * The run record's pure rules (src/runs/run_record.ts): the runs list's step display per stage, and how an
  * interrupted run resumes (SFT, its RL stage from an RL checkpoint, or the RL stage restarted from the SFT weights).
  */
 import { describe, expect, it } from 'vitest';
-import { hasRlSteps, resumePlanFor, stepsLabel, totalStepsOf } from '../../src/state/run_record';
+import { hasRlSteps, resumePlanFor, stepsLabel, totalStepsOf } from '../../src/runs/run_record';
 import { DEFAULT_RL_CONFIG, DEFAULT_RUN_CONFIG, type RunConfig } from '../../src/train/run_config';
 
 const sftOnly: RunConfig = { ...DEFAULT_RUN_CONFIG, sft: { ...DEFAULT_RUN_CONFIG.sft, steps: 4 } };

@@ -1,5 +1,5 @@
 /**
- * The generalization lab's results matrix (src/state/matrix.ts): Wilson score intervals, column order by kind and
+ * The generalization lab's results matrix (src/runs/matrix.ts): Wilson score intervals, column order by kind and
  * the task's variant order, missing suites, the CSV's quoting and formula neutralising, and the JSON document.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,9 +18,9 @@ import {
   suiteTasks,
   WILSON_Z_95,
   wilsonInterval,
-} from '../../src/state/matrix';
-import { parseRunFile } from '../../src/state/run_file';
-import type { RunRecord } from '../../src/state/run_record';
+} from '../../src/runs/matrix';
+import { parseRunFile } from '../../src/runs/run_file';
+import type { RunRecord } from '../../src/runs/run_record';
 import { getTask } from '../../src/tasks/index';
 import { type LabMethodId, labConfig } from '../../src/train/lab_presets';
 import { DEFAULT_RL_CONFIG } from '../../src/train/run_config';
@@ -73,7 +73,7 @@ function run(
 
 /**
  * The Wilson bounds as the two roots of (n + z²)p² − (2s + z²)p + s²/n = 0, i.e. the p with |p̂ − p| = z·√(p(1−p)/n):
- * an independent derivation from the one in src/state/matrix.ts.
+ * an independent derivation from the one in src/runs/matrix.ts.
  */
 function wilsonByQuadratic(s: number, n: number, z: number): [number, number] {
   const a = n + z * z;
