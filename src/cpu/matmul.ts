@@ -6,7 +6,7 @@
  * sum is added to C when accumulating. For speed the operands are first copied to row-major op(A) [M, K] and op(B)
  * [K, N] and the loops run m, k, n over a row of N f64 sums, so the innermost loop walks memory contiguously and its
  * additions are independent of each other. That changes the speed, not the order of any sum: the results are the same
- * bits as the textbook m-n-k loop (tests/kernels/matmul.test.ts checks both).
+ * bits as the textbook m-n-k loop (tests/kernels/matmul.test.ts checks it against that loop).
  */
 export interface MatmulOptions {
   transA?: boolean;
@@ -41,32 +41,6 @@ export function matmul(
     for (let n = 0; n < N; n++) {
       const s = bias ? row[n]! + bias[n]! : row[n]!;
       c[cRow + n] = accumulate ? c[cRow + n]! + s : s;
-    }
-  }
-  return c;
-}
-
-/** The textbook loop (m, n, then k), kept as the definition the fast path is tested against. */
-export function matmulNaive(
-  a: Float32Array,
-  b: Float32Array,
-  M: number,
-  N: number,
-  K: number,
-  opts: MatmulOptions = {},
-): Float32Array {
-  const c = opts.accumulateInto ?? new Float32Array(M * N);
-  const accumulate = opts.accumulateInto !== undefined;
-  for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) {
-        const av = opts.transA ? a[k * M + m]! : a[m * K + k]!;
-        const bv = opts.transB ? b[n * K + k]! : b[k * N + n]!;
-        s += av * bv;
-      }
-      if (opts.bias) s += opts.bias[n]!;
-      c[m * N + n] = accumulate ? c[m * N + n]! + s : s;
     }
   }
   return c;

@@ -104,8 +104,7 @@ export async function trainSelfTest(
 
 /** Trains SELF_TEST_MODEL (weights seeded with `seed`) on 3-digit reversal for `steps` steps of batch 16. */
 export async function runSelfTest(ctx: GpuContext, steps: number, seed: number): Promise<SelfTestResult> {
-  if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
-    throw new RangeError(`steps must be in [1, 10000], got ${steps}`);
+  checkSteps(steps);
   const trainer = new Trainer(ctx, { ...SELF_TEST_MODEL, seed }, selfTestOptim(steps), B, 2 * K + 1);
   try {
     return { adapter: ctx.adapterName, ...(await trainSelfTest(trainer, steps, seed)) };
@@ -119,7 +118,11 @@ export async function runSelfTest(ctx: GpuContext, steps: number, seed: number):
  * GPU's losses can be checked against it (they agree to about 1e-6 relative over 20 steps on Dawn).
  */
 export async function runCpuSelfTest(steps: number, seed: number): Promise<Omit<SelfTestResult, 'adapter'>> {
+  checkSteps(steps);
+  return trainSelfTest(new CpuTrainer({ ...SELF_TEST_MODEL, seed }, selfTestOptim(steps), B, 2 * K + 1), steps, seed);
+}
+
+function checkSteps(steps: number): void {
   if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
     throw new RangeError(`steps must be in [1, 10000], got ${steps}`);
-  return trainSelfTest(new CpuTrainer({ ...SELF_TEST_MODEL, seed }, selfTestOptim(steps), B, 2 * K + 1), steps, seed);
 }

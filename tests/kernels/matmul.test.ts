@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmul, matmulNaive } from '../../src/cpu/matmul';
+import { type MatmulOptions, matmul } from '../../src/cpu/matmul';
 import { runDispatches } from '../../src/gpu/dispatch';
 import { chooseSplits, prepareMatmul } from '../../src/gpu/ops/matmul';
 import { expectAllClose } from '../helpers/allclose';
@@ -19,6 +19,32 @@ const SHAPES: [number, number, number][] = [
   [100, 37, 129],
   [33, 130, 700],
 ];
+
+/** The textbook loop (m, n, then k): the definition the reference's fast loop order is tested against. */
+function matmulNaive(
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  opts: MatmulOptions = {},
+): Float32Array {
+  const c = opts.accumulateInto ?? new Float32Array(M * N);
+  const accumulate = opts.accumulateInto !== undefined;
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        const av = opts.transA ? a[k * M + m]! : a[m * K + k]!;
+        const bv = opts.transB ? b[n * K + k]! : b[k * N + n]!;
+        s += av * bv;
+      }
+      if (opts.bias) s += opts.bias[n]!;
+      c[m * N + n] = accumulate ? c[m * N + n]! + s : s;
+    }
+  }
+  return c;
+}
 
 describe('the CPU reference', () => {
   // The fast loop order (rows of f64 sums) must give the same bits as the textbook m-n-k loop: every sum is taken in
