@@ -20,6 +20,9 @@ import {
 import type {
   EngineInfo,
   GrpoResume,
+  OracleProgressListener,
+  OracleRequest,
+  OracleResult,
   StepTiming,
   StoptimeWorkerApi,
   TrainingState,
@@ -382,6 +385,17 @@ export class EngineClient {
     // Weights of an RL stage loaded from a checkpoint (an SftSession in the worker) are still RL weights.
     const stage = point.stage ?? (this.modelStage === 'rl' ? 'rl' : undefined);
     return { ...point, step: point.step + this.modelStepOffset, ...(stage ? { stage } : {}) };
+  }
+
+  /** The oracle frontier of the worker's model (StoptimeWorkerApi.computeOracle), its step on the run's timeline. */
+  async computeOracle(request: OracleRequest, onProgress: OracleProgressListener): Promise<OracleResult> {
+    const result = await this.api.computeOracle(request, Comlink.proxy(onProgress));
+    return { ...result, step: result.step + this.modelStepOffset };
+  }
+
+  /** Ends the worker's oracle computation after its batch in progress. */
+  cancelOracle(): Promise<void> {
+    return this.api.cancelOracle();
   }
 
   /**

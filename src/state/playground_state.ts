@@ -106,6 +106,19 @@ export interface PlaygroundData {
    * While it runs the worker's model belongs to it, as while the lab queue is busy (engineBusy).
    */
   suitesEval: { runId: string; message: string; cancelRequested: boolean } | null;
+  /**
+   * The oracle frontier being computed for a run (oracle_runner.ts), with its progress in rows (own traces, then
+   * truncations); null when none runs. While set the worker's model belongs to it (engineBusy).
+   */
+  oracleJob: OracleJob | null;
+}
+
+/** An oracle frontier computation in progress (rowsTotal 0: the weights are loading or the own traces run). */
+export interface OracleJob {
+  runId: string;
+  rowsDone: number;
+  rowsTotal: number;
+  cancelRequested: boolean;
 }
 
 export const INITIAL_STATE: PlaygroundData = {
@@ -132,6 +145,7 @@ export const INITIAL_STATE: PlaygroundData = {
   storageAvailable: true,
   lab: EMPTY_LAB_QUEUE,
   suitesEval: null,
+  oracleJob: null,
 };
 
 /** How the coordinating classes read and update the store's state (zustand's getState / setState, or a test's). */
@@ -145,9 +159,12 @@ export const message = (e: unknown) => (e instanceof Error ? e.message : String(
 export const isActive = (s: Session | null): s is Session =>
   s !== null && (s.state === 'running' || s.state === 'paused' || s.state === 'starting');
 
-/** Whether the worker's model belongs to the lab queue or to a suite evaluation (no other run may load or start). */
-export function engineBusy(s: Pick<PlaygroundData, 'lab' | 'suitesEval'>): boolean {
-  return labBusy(s.lab) || s.suitesEval !== null;
+/**
+ * Whether the worker's model belongs to the lab queue, a suite evaluation or an oracle frontier computation (no other
+ * run may load or start).
+ */
+export function engineBusy(s: Pick<PlaygroundData, 'lab' | 'suitesEval' | 'oracleJob'>): boolean {
+  return labBusy(s.lab) || s.suitesEval !== null || s.oracleJob !== null;
 }
 
 /**
@@ -160,7 +177,7 @@ export function engineFree(handle: StateHandle, action: string): EngineInfo | nu
   if (isActive(s.session) || s.engine === null) return null;
   if (engineBusy(s)) {
     handle.setState({
-      error: `The lab queue or a suite evaluation is running: wait for it to finish, or cancel it, before ${action}.`,
+      error: `The lab queue, a suite evaluation or an oracle frontier is running: wait for it to finish, or cancel it, before ${action}.`,
     });
     return null;
   }

@@ -7,6 +7,7 @@
  *   - persistence.ts     the runs database: the write chain, saves, checkpoints, delete and undo, import and export;
  *   - eval_queue.ts      evaluations one at a time (settled settings, sweeps, loading a selected run's weights);
  *   - lab_runner.ts      the lab queue worked through one item at a time;
+ *   - oracle_runner.ts   the oracle stopping frontier of a run, computed and saved with it;
  *   - toasts.ts          the one toast.
  * The config being edited syncs with the URL hash (url.ts). The engine worker and the runs database's worker start on
  * first use, so importing the store starts nothing.
@@ -24,6 +25,7 @@ import { EngineClient } from './engine_client';
 import { EvalQueue } from './eval_queue';
 import { currentLabItem } from './lab_queue';
 import { LabRunner } from './lab_runner';
+import { OracleRunner, type OracleSettings } from './oracle_runner';
 import { Persistence, type RunsDbClient } from './persistence';
 import {
   engineBusy,
@@ -80,6 +82,10 @@ export interface PlaygroundActions {
   evaluateRunSuites(runId: string, suiteSize: number): Promise<void>;
   /** Ends evaluateRunSuites after the suite in progress (the suites done are kept). */
   cancelRunSuites(): void;
+  /** Computes the active run's oracle stopping frontier (OracleRunner.compute) and saves it with the run. */
+  computeOracle(settings: OracleSettings): Promise<void>;
+  /** Ends computeOracle after the batch in progress (nothing is saved). */
+  cancelOracle(): void;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -136,6 +142,8 @@ function engineWorker(): StoptimeWorkerApi {
     loadModel: (config, state) => w().loadModel(config, state),
     evaluate: (decode, evalConfig) => w().evaluate(decode, evalConfig),
     evaluateSuites: (opts) => w().evaluateSuites(opts),
+    computeOracle: (request, onProgress) => w().computeOracle(request, onProgress),
+    cancelOracle: () => w().cancelOracle(),
     readModel: () => w().readModel(),
   };
 }
@@ -178,6 +186,7 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
   );
   const evaluations: EvalQueue = new EvalQueue(store, engine, persistence);
   const lab = new LabRunner(store, engine);
+  const oracle = new OracleRunner(store, engine, persistence);
   const toasts = new Toasts(store);
 
   return {
@@ -281,6 +290,16 @@ export const useStore = create<PlaygroundState>()((set, get, store) => {
     cancelRunSuites() {
       set((s) => (s.suitesEval ? { suitesEval: { ...s.suitesEval, cancelRequested: true } } : {}));
     },
+
+    async computeOracle(settings) {
+      const runId = get().activeRunId;
+      if (runId === null) return;
+      if ((await oracle.compute(runId, settings)) === 'cancelled') {
+        toasts.show('Oracle frontier cancelled: nothing was saved.');
+      }
+    },
+
+    cancelOracle: () => oracle.cancel(),
 
     queueLab: (task, methods, scale, options) => lab.queue(task, methods, scale, options),
     cancelLab: () => lab.cancel(),

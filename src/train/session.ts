@@ -22,10 +22,12 @@
  * this side so that imports keep flowing worker → train.
  */
 
+import { ConfigError } from '../model/config';
 import type { DecodeBackend, TrainBackend, TrainerState } from './backend';
 import { buildEvalSet, type EvalItem, type EvalSet } from './data';
 import { checkEvalRequest, evaluateModel, generateTraces, traceSample } from './evaluate';
 import { METRIC, type MetricKey } from './metrics';
+import { computeOracle, type OracleOptions, type OracleResult } from './oracle';
 import type { EvalPoint, TraceSample } from './results';
 import {
   DEFAULT_DECODE_CONFIG,
@@ -71,9 +73,13 @@ export interface TrainingSession {
   stop(): void;
   evaluate(decode: DecodeConfig, evalCfg: EvalConfig): Promise<EvalPoint>;
   evaluateSuites(opts: SuiteEvalOptions): Promise<SuiteResult[]>;
+  computeOracle(evalCfg: EvalConfig, options: SessionOracleOptions): Promise<OracleResult>;
   readState(): Promise<TrainerState>;
   destroy(): Promise<void>;
 }
+
+/** computeOracle's options that a session's caller chooses (the step is the session's own). */
+export type SessionOracleOptions = Omit<OracleOptions, 'step' | 'stage'>;
 
 /** Default shortest wall time (ms) a metrics event averages over. */
 export const LOG_WINDOW_MS = 100;
@@ -259,6 +265,31 @@ export abstract class TrainingSessionBase<E = never> implements TrainingSession 
   async evaluateSuites(opts: SuiteEvalOptions): Promise<SuiteResult[]> {
     checkSuiteOptions(this.config, opts);
     return this.atStepBoundary(() => evaluateSuites(this.getDecoder(), this.config, opts, this.contextLength));
+  }
+
+  /**
+   * The oracle stopping frontier (oracle.ts) of the current weights on the evaluation set `evalCfg` names, with the
+   * session's decoder, between two steps like `evaluate` (the lock is held for the whole computation; `options.signal`
+   * ends it between batches). The result's step is the session's steps done and its stage 'sft' (callers that know
+   * better mark it). Bad settings throw a ConfigError before anything waits.
+   */
+  async computeOracle(evalCfg: EvalConfig, options: SessionOracleOptions): Promise<OracleResult> {
+    const maxNewTokens = options.maxNewTokens ?? DEFAULT_DECODE_CONFIG.maxNewTokens;
+    checkEvalRequest({ ...DEFAULT_DECODE_CONFIG, maxNewTokens }, evalCfg);
+    const answerTokens = options.answerTokens ?? 16;
+    const temperature = options.trace === undefined || options.trace === 'greedy' ? 0 : options.trace.temperature;
+    const issues = [
+      ...(Number.isInteger(answerTokens) && answerTokens >= 1 && answerTokens <= 1024
+        ? []
+        : [{ path: 'answerTokens', message: `must be a whole number from 1 to 1024, got ${answerTokens}` }]),
+      ...(temperature >= 0 && temperature <= 10
+        ? []
+        : [{ path: 'trace.temperature', message: `must be from 0 to 10, got ${temperature}` }]),
+    ];
+    if (issues.length > 0) throw new ConfigError(issues);
+    return this.atStepBoundary(() =>
+      computeOracle(this.getDecoder(), this.evalSet(evalCfg), { ...options, step: this.stepsDone }),
+    );
   }
 
   /** Weights, AdamW moments and step counter of the current model (between steps while training runs). */

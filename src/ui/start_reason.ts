@@ -28,7 +28,7 @@ const FIELD_LABELS: Record<string, string> = {
 export function sftStartBlocker(c: SftStartContext): string | null {
   if (!c.engineReady) return 'The engine is starting.';
   if (c.training) return null; // Start is simply off while a run trains; Stop is the button then.
-  if (c.engineBusy) return 'The lab queue or a suite evaluation is running.';
+  if (c.engineBusy) return 'The lab queue, a suite evaluation or an oracle frontier is running.';
   if (c.measuringAdapter) return 'Timing this adapter to size the default run (a few seconds)…';
   const first = c.issues[0];
   if (first === undefined) return null;

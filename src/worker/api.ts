@@ -6,6 +6,7 @@
 import type { SizeLimits } from '../model/config';
 import type { TrainerState } from '../train/backend';
 import type { GrpoResume, RlSessionEvent, RolloutsEvent } from '../train/grpo';
+import type { OracleResult } from '../train/oracle';
 import type { EvalPoint } from '../train/results';
 import type { DecodeConfig, EvalConfig, RunConfig } from '../train/run_config';
 import type { SelfTestResult } from '../train/selftest';
@@ -30,6 +31,24 @@ export type TrainingState = SessionState;
 export type WorkerEvent = RlSessionEvent;
 export type WorkerEventListener = (event: WorkerEvent) => void;
 export type TrainSummary = SessionSummary;
+
+/** What `computeOracle` computes (src/train/oracle.ts): candidates are every thinking token (step boundaries beside). */
+export interface OracleRequest {
+  /** The evaluation set: its size is the number of problems. */
+  evalConfig: EvalConfig;
+  /** Answer tokens generated after each forced `</think>` (1 … 1024). */
+  answerTokens: number;
+  /** The own traces: greedy, or sampled at this temperature (seeded with evalConfig.seed). */
+  trace: 'greedy' | { temperature: number };
+  /** Decode budget of the own traces. */
+  maxNewTokens: number;
+}
+
+/** computeOracle's progress: rows (own traces, then truncations) done of all. */
+export type OracleProgressListener = (rowsDone: number, rowsTotal: number) => void;
+
+/** The message a computeOracle call rejects with after `cancelOracle`. */
+export const ORACLE_CANCELLED = 'oracle frontier cancelled';
 
 export interface StoptimeWorkerApi {
   /**
@@ -80,8 +99,27 @@ export interface StoptimeWorkerApi {
    * Like `evaluate`, allowed while training runs or is paused (between steps).
    */
   evaluateSuites(opts: SuiteEvalOptions): Promise<SuiteResult[]>;
+  /**
+   * The oracle stopping frontier of the current model (src/train/oracle.ts) on `request.evalConfig`'s evaluation set:
+   * each problem's own trace, `</think>` forced after every thinking token, the answer generated and verified. Progress
+   * goes to `onProgress` (pass it with Comlink.proxy) after the own traces and after every batch of truncations.
+   * Refused while a run trains and while another computation runs; `cancelOracle` ends it between batches (it then
+   * rejects with ORACLE_CANCELLED). The result's step is the model's own step count and its stage 'sft'.
+   */
+  computeOracle(request: OracleRequest, onProgress: OracleProgressListener): Promise<OracleResult>;
+  /** Ends the running computeOracle call after its batch in progress (nothing when none runs). */
+  cancelOracle(): Promise<void>;
   /** Weights, moments and step of the current model (for export). */
   readModel(): Promise<TrainerState>;
 }
 
-export type { GrpoResume, RolloutsEvent, SelfTestResult, SessionEvent, StepTiming, SuiteEvalOptions, SuiteResult };
+export type {
+  GrpoResume,
+  OracleResult,
+  RolloutsEvent,
+  SelfTestResult,
+  SessionEvent,
+  StepTiming,
+  SuiteEvalOptions,
+  SuiteResult,
+};

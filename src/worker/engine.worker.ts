@@ -16,7 +16,16 @@ import type { TrainingSession } from '../train/session';
 import { SftSession } from '../train/sft';
 import { timeSteps } from '../train/step_timer';
 import type { SuiteEvalOptions } from '../train/suites';
-import type { EngineInfo, StoptimeWorkerApi, TrainSummary, WorkerEvent, WorkerEventListener } from './api';
+import {
+  type EngineInfo,
+  ORACLE_CANCELLED,
+  type OracleProgressListener,
+  type OracleRequest,
+  type StoptimeWorkerApi,
+  type TrainSummary,
+  type WorkerEvent,
+  type WorkerEventListener,
+} from './api';
 
 interface Engine {
   backend: Backend;
@@ -31,6 +40,8 @@ let session: TrainingSession | null = null;
 let training = false;
 /** A `stop` that arrived while `train` was still setting its session up (the session did not exist to take it). */
 let stopBeforeRun = false;
+/** Set while computeOracle runs: cancelOracle aborts it (the computation checks it between batches). */
+let oracleAbort: AbortController | null = null;
 /** Session replacements run one at a time, so two overlapping calls cannot both install (and leak) a session. */
 let replacing: Promise<unknown> = Promise.resolve();
 
@@ -179,6 +190,29 @@ const api = {
 
   async evaluateSuites(opts: SuiteEvalOptions) {
     return currentSession().evaluateSuites(opts);
+  },
+
+  async computeOracle(request: OracleRequest, onProgress: OracleProgressListener) {
+    if (training) throw new Error('a run is training: stop it first');
+    if (oracleAbort) throw new Error('an oracle frontier is being computed already');
+    const abort = new AbortController();
+    oracleAbort = abort;
+    try {
+      return await currentSession().computeOracle(request.evalConfig, {
+        answerTokens: request.answerTokens,
+        trace: request.trace,
+        maxNewTokens: request.maxNewTokens,
+        seed: request.evalConfig.seed,
+        signal: abort.signal,
+        onProgress: (done, total) => void onProgress(done, total),
+      });
+    } finally {
+      oracleAbort = null;
+    }
+  },
+
+  async cancelOracle() {
+    oracleAbort?.abort(new Error(ORACLE_CANCELLED));
   },
 
   async readModel() {

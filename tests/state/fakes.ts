@@ -12,6 +12,7 @@ import { INITIAL_STATE, type PlaygroundData } from '../../src/state/playground_s
 import { openRunsDb } from '../../src/state/runs_db';
 import { getTask } from '../../src/tasks/index';
 import type { TrainerState } from '../../src/train/backend';
+import type { OracleResult } from '../../src/train/oracle';
 import type { EvalPoint } from '../../src/train/results';
 import {
   DEFAULT_DECODE_CONFIG,
@@ -26,6 +27,8 @@ import type { StepTiming } from '../../src/train/step_timer';
 import type {
   EngineInfo,
   GrpoResume,
+  OracleProgressListener,
+  OracleRequest,
   StoptimeWorkerApi,
   SuiteEvalOptions,
   SuiteResult,
@@ -280,6 +283,16 @@ export class FakeEngine implements StoptimeWorkerApi {
         samples: [],
       }),
     );
+  }
+
+  /** The fake has no model to decode with: tests of the oracle (oracle_runner.test.ts) put a real session behind it. */
+  async computeOracle(request: OracleRequest, _onProgress: OracleProgressListener): Promise<OracleResult> {
+    this.calls.push(`computeOracle ${request.evalConfig.size}`);
+    throw new Error('the fake engine computes no oracle frontier');
+  }
+
+  async cancelOracle(): Promise<void> {
+    this.calls.push('cancelOracle');
   }
 
   async readModel(): Promise<TrainerState> {
