@@ -7,7 +7,7 @@
  * QUICK_TRAIN_S, saying so in one line with the full-size default one click away. A config from a link is kept.
  */
 import { buildParamLayout } from '../model/params';
-import { DEFAULT_RUN_CONFIG, modelConfigFor, PLAYGROUND_MODELS, type RunConfig } from '../train/run_config';
+import { contextLengthFor, DEFAULT_RUN_CONFIG, modelConfigFor, type RunConfig } from '../train/run_config';
 import type { StepTiming } from '../train/step_timer';
 import type { StateHandle } from './playground_state';
 
@@ -70,7 +70,7 @@ export function fitToAdapter(full: RunConfig, timing: StepTiming): AdapterFit {
   const probe = quickConfig(full, QUICK_MIN_STEPS);
   const probeWindow = timing.tokensPerStep / probe.sft.batchSize;
   const msPerCost = timing.stepMs / stepCost(probe, probeWindow);
-  const fullWindow = PLAYGROUND_MODELS[full.model.size].contextLength;
+  const fullWindow = contextLengthFor(full.model);
   const fullSeconds = (full.sft.steps * stepCost(full, fullWindow) * msPerCost) / 1000;
   if (fullSeconds <= FULL_RUN_LIMIT_S) return { fullSeconds, config: full, seconds: fullSeconds, reduced: false };
   const steps = Math.max(

@@ -48,6 +48,7 @@ const ROWS: readonly (readonly [key: string, path: ConfigPath])[] = [
   ['trace', 'task.arithmeticTraceStyle'],
   ['thinkcap', 'task.arithmeticMaxThinkTokens'],
   ['model', 'model.size'],
+  ['ctx', 'model.contextLength'],
   ['steps', 'sft.steps'],
   ['batch', 'sft.batchSize'],
   ['ntrain', 'sft.trainSize'],
@@ -251,8 +252,32 @@ function withValueAt(o: Record<string, unknown>, parts: readonly string[], value
   return { ...o, [head]: inner };
 }
 
+/**
+ * Written for an optional setting left out of the config: `ctx=size` (the model size's own context), else `default`
+ * (the code's default for that setting).
+ */
+function absentWord(path: string): string {
+  return path === 'model.contextLength' ? 'size' : 'default';
+}
+
+/** Whether the setting at `path` may be absent from a config (its schema is optional). */
+function optionalAt(path: string): boolean {
+  const parts = path.split('.');
+  const parent = parts.length === 1 ? runConfigSchema : schemaAt(parts.slice(0, -1).join('.'));
+  return parent instanceof z.ZodObject && parent.shape[parts.at(-1)!] instanceof z.ZodOptional;
+}
+
+/** `codec` with the absent value written as `word` (optional settings). */
+function orAbsent(codec: Codec, word: string): Codec {
+  return {
+    ...codec,
+    encode: (v) => (v === undefined ? word : codec.encode(v)),
+    decode: (raw) => (raw === word ? { value: undefined } : codec.decode(raw)),
+  };
+}
+
 function setting(key: string, path: ConfigPath): Setting {
-  const codec = codecFor(path);
+  const codec = optionalAt(path) ? orAbsent(codecFor(path), absentWord(path)) : codecFor(path);
   const parts = path.split('.');
   const section = parts[0] === 'rl' ? 'rl' : undefined;
   return {

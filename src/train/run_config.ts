@@ -35,6 +35,10 @@ export const playgroundModelSchema = z.enum(['tiny', 'small', 'medium', 'narrow'
 export type PlaygroundModel = z.infer<typeof playgroundModelSchema>;
 export const PLAYGROUND_MODEL_SIZES = playgroundModelSchema.options;
 
+/** Bounds of `model.contextLength` (tokens); the attention kernels take at most 1024 positions. */
+export const MIN_CONTEXT_TOKENS = 8;
+export const MAX_CONTEXT_TOKENS = 1024;
+
 /** Model sizes offered in the playground; vocabulary is always the task tokenizer's. */
 export const PLAYGROUND_MODELS = {
   /** Trains in seconds per step even on a software adapter. */
@@ -196,7 +200,15 @@ export const runConfigSchema = z.strictObject({
   version: z.literal(RUN_CONFIG_VERSION),
   seed: seedSchema,
   task: taskSettingsSchema,
-  model: z.strictObject({ size: playgroundModelSchema }),
+  model: z.strictObject({
+    size: playgroundModelSchema,
+    /**
+     * Positions the model attends over (tokens), instead of its size's context; absent: the size's (a run saved
+     * before this field existed keeps the context it was trained with). The playground fits it to the task when
+     * `tiny` is chosen (src/train/context_fit.ts).
+     */
+    contextLength: int(MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS).optional(),
+  }),
   sft: sftConfigSchema,
   eval: evalConfigSchema,
   decode: decodeConfigSchema,
@@ -403,9 +415,14 @@ export function parseRunConfig(input: unknown, limits: SizeLimits = BASELINE_LIM
   throw new ConfigError(runConfigIssues(input, limits));
 }
 
-/** The model config a run trains: the playground size, the tokenizer's vocabulary, the run's seed. */
+/** The context a run's model has (tokens): its own `model.contextLength`, else its size's. */
+export function contextLengthFor(model: RunConfig['model']): number {
+  return model.contextLength ?? PLAYGROUND_MODELS[model.size].contextLength;
+}
+
+/** The model config a run trains: the playground size (and context), the tokenizer's vocabulary, the run's seed. */
 export function modelConfigFor(c: RunConfig) {
-  return { vocabSize, ...PLAYGROUND_MODELS[c.model.size], seed: c.seed };
+  return { vocabSize, ...PLAYGROUND_MODELS[c.model.size], contextLength: contextLengthFor(c.model), seed: c.seed };
 }
 
 /** The optimiser config of the SFT stage (cosine decay over the run's steps). */
@@ -424,7 +441,7 @@ export function optimConfigFor(c: RunConfig) {
 }
 
 /** The task's own config object for a run (task defaults plus the playground's knobs). */
-export function taskConfigFor(c: RunConfig): unknown {
+export function taskConfigFor(c: Pick<RunConfig, 'task'>): unknown {
   const task = getTask(c.task.id);
   if (c.task.id === 'arithmetic') {
     return {

@@ -8,9 +8,16 @@ import { memo, useMemo } from 'react';
 import { totalStepsOf } from '../runs/run_record';
 import { engineBusy, isActive, useStore } from '../state/store';
 import { getTask } from '../tasks/index';
+import { CONTEXT_CHOICES_TOKENS, contextFit, fittedModel } from '../train/context_fit';
 import { METRIC } from '../train/metrics';
-import { PLAYGROUND_MODELS, type PlaygroundModel, type RunConfig, sftConfigIssues } from '../train/run_config';
-import { formatCompact, formatNumber, formatSeconds, latestValues } from './chart_data';
+import {
+  contextLengthFor,
+  PLAYGROUND_MODELS,
+  type PlaygroundModel,
+  type RunConfig,
+  sftConfigIssues,
+} from '../train/run_config';
+import { formatCompact, formatNumber, formatSeconds, latestValues, percent } from './chart_data';
 import { issueAt, NumberField, SelectField } from './fields';
 import { sftStartBlocker } from './start_reason';
 import { TraceList } from './TraceList';
@@ -60,7 +67,19 @@ function TrainForm() {
   const issues = useMemo(() => sftConfigIssues(config, limits), [config, limits]);
   const at = (path: string) => issueAt(issues, path);
   const others = issues.filter((i) => !FIELD_PATHS.some((p) => i.path === p || i.path.startsWith(`${p}.`)));
-  const task = (patch: Partial<RunConfig['task']>) => setConfig((c) => ({ ...c, task: { ...c.task, ...patch } }));
+  // The tiny model's context follows the task it trains on (src/train/context_fit.ts).
+  const task = (patch: Partial<RunConfig['task']>) =>
+    setConfig((c) => {
+      const next = { ...c, task: { ...c.task, ...patch } };
+      return next.model.size === 'tiny' ? { ...next, model: fittedModel(next, 'tiny') } : next;
+    });
+  const { seed, task: taskSettings } = config;
+  const lengthTags = config.sft.lengthTags;
+  const fit = useMemo(
+    () => contextFit({ seed, task: taskSettings, sft: { lengthTags } }),
+    [seed, taskSettings, lengthTags],
+  );
+  const context = contextLengthFor(config.model);
   const sft = (patch: Partial<RunConfig['sft']>) => setConfig((c) => ({ ...c, sft: { ...c.sft, ...patch } }));
   const hasDiverse = getTask(config.task.id).diverseVariant !== null;
 
@@ -101,10 +120,30 @@ function TrainForm() {
         label="Model size"
         value={config.model.size}
         options={SIZES}
-        onChange={(size) => setConfig((c) => ({ ...c, model: { size } }))}
-        issue={at('model')}
-        hint={`context ${PLAYGROUND_MODELS[config.model.size].contextLength} tokens, ${PLAYGROUND_MODELS[config.model.size].nHeads} heads`}
+        onChange={(size) => setConfig((c) => ({ ...c, model: fittedModel(c, size) }))}
+        issue={issueAt(
+          issues.filter((i) => i.path !== 'model.contextLength'),
+          'model',
+        )}
+        hint={`${PLAYGROUND_MODELS[config.model.size].nHeads} heads; tiny's context is fitted to the task`}
         testId="model-size"
+      />
+      <SelectField
+        label="Context (tokens)"
+        value={String(config.model.contextLength ?? 'size')}
+        options={[
+          { value: 'size', label: `the size's (${PLAYGROUND_MODELS[config.model.size].contextLength})` },
+          ...CONTEXT_CHOICES_TOKENS.map((t) => ({ value: String(t), label: String(t) })),
+        ]}
+        onChange={(v) =>
+          setConfig((c) => ({
+            ...c,
+            model: v === 'size' ? { size: c.model.size } : { size: c.model.size, contextLength: Number(v) },
+          }))
+        }
+        issue={at('model.contextLength')}
+        hint={`holds ${percent(fit.share(context), 0)} of the task's training examples (longest ${fit.longestTokens} tokens)`}
+        testId="model-context"
       />
       {config.task.id === 'arithmetic' && (
         <>

@@ -17,7 +17,7 @@ const changed: RunConfig = {
   ...DEFAULT_RUN_CONFIG,
   seed: 77,
   task: { ...DEFAULT_RUN_CONFIG.task, id: 'sokoban', targetStyle: 'answer', instructions: 'diverse' },
-  model: { size: 'tiny' },
+  model: { size: 'tiny', contextLength: 128 },
   sft: { ...DEFAULT_RUN_CONFIG.sft, steps: 123, learningRate: 0.00125, batchSize: 7 },
   eval: { size: 64, variant: 'size8', seed: 5 },
   decode: {
@@ -67,11 +67,31 @@ describe('configToHash / configFromHash', () => {
       Object.entries(o).flatMap(([k, v]) =>
         typeof v === 'object' && v !== null && !Array.isArray(v) ? leaves(v, `${prefix}${k}.`) : [`${prefix}${k}`],
       );
-    const paths = leaves({ ...DEFAULT_RUN_CONFIG, rl: DEFAULT_RL_CONFIG }).filter(
-      (p) => p !== 'version' && p !== 'rl.temperature',
-    );
+    const paths = leaves({
+      ...DEFAULT_RUN_CONFIG,
+      model: { size: 'tiny', contextLength: 128 },
+      rl: DEFAULT_RL_CONFIG,
+    }).filter((p) => p !== 'version' && p !== 'rl.temperature');
     expect(SETTINGS.map((s) => s.path).sort()).toEqual(paths.sort());
     expect(new Set(SETTINGS.map((s) => s.key)).size).toBe(SETTINGS.length);
+  });
+
+  it('writes an absent optional setting as a word and reads it back as absent', () => {
+    // The model size's own context ("ctx=size"), and decode settings that configs saved before them lack.
+    const { stopLogitTemperature: _, ...decode } = DEFAULT_RUN_CONFIG.decode;
+    const config: RunConfig = { ...DEFAULT_RUN_CONFIG, model: { size: 'tiny' }, decode };
+    const hash = configToHash(config);
+    expect(hash).toContain('ctx=size');
+    expect(hash).toContain('tauz=default');
+    expect(hash).not.toContain('undefined');
+    const parsed = configFromHash(hash);
+    expect(parsed.notices).toEqual([]);
+    expect(parsed.config).toEqual(config);
+    // A link from before the context setting keeps the size's context; a bad context is refused by name.
+    expect(configFromHash('#model=tiny').config.model).toEqual({ size: 'tiny' });
+    const bad = configFromHash('#model=tiny&ctx=4096');
+    expect(bad.config.model).toEqual({ size: 'tiny' });
+    expect(bad.notices.join(' ')).toMatch(/ctx=4096.*model\.contextLength/);
   });
 
   it('round-trips a config whose every RL setting differs from the default', () => {
