@@ -52,6 +52,12 @@ export interface RlOptions extends BaseDatasetOptions {
   instructions?: 'fixed' | 'diverse';
   /** Length tag prefixed to every prompt (length-controlled RL), default none. */
   lengthTag?: LengthTag | null;
+  /**
+   * Sokoban: show the level's start state (true) or a state drawn uniformly along its optimal plan (false, the
+   * default: the turns an episode meets, so the per-turn optimal-action reward covers every step of an episode, not
+   * only its first). Other tasks ignore it.
+   */
+  atStart?: boolean;
 }
 
 export interface EvalOptions extends BaseDatasetOptions {
@@ -127,7 +133,8 @@ export function buildSftSet(opts: SftOptions): Sample<unknown>[] {
   return out;
 }
 
-/** RL prompt set: training-side problems, prompts without targets (Sokoban: level start states). */
+/** RL prompt set: training-side problems, prompts without targets (Sokoban: states along a level's optimal plan, or
+ * its start with `atStart`). */
 export function buildRlPrompts(opts: RlOptions): RlPrompt[] {
   const task = getTask(opts.task);
   const config = opts.config ?? task.defaultConfig;
@@ -136,7 +143,11 @@ export function buildRlPrompts(opts: RlOptions): RlPrompt[] {
   const rng = createRng(opts.seed);
   const out: RlPrompt[] = [];
   for (let i = 0; i < opts.size; i++) {
-    const problem = task.generate(rng.fork(), config, { variant, atStart: true, accept: (k) => !isHeldOut(k, pct) });
+    const problem = task.generate(rng.fork(), config, {
+      variant,
+      atStart: opts.atStart ?? false,
+      accept: (k) => !isHeldOut(k, pct),
+    });
     out.push({
       prompt: task.renderPrompt(problem, opts.lengthTag ?? null),
       problem,

@@ -102,10 +102,18 @@ export const GP_VARIANT_SPECS: Record<GpVariant, GpVariantSpec> = {
 export const DIVERSE_FACE_VALUES: readonly number[] = [2, 3, 4, 6, 8, 9];
 
 /**
- * A face rule for one diverse problem: half the time J=Q=K=v (like face_5/7/12), otherwise J, Q, K three distinct
- * values in random order (like face_11_12_13), all from DIVERSE_FACE_VALUES: 6 + 120 rules.
+ * Share of diverse problems that state the training rule J=Q=K=10 itself, so diverse training keeps the in-distribution
+ * prompt (as Sokoban's diverse lines keep the plain training line).
+ */
+export const GP_DIVERSE_ID_SHARE = 0.2;
+
+/**
+ * A face rule for one diverse problem: GP_DIVERSE_ID_SHARE of the time the training rule J=Q=K=10; otherwise half the
+ * time J=Q=K=v (like face_5/7/12), otherwise J, Q, K three distinct
+ * values in random order (like face_11_12_13), all from DIVERSE_FACE_VALUES: 6 + 120 rules besides the training one.
  */
 export function drawDiverseRule(rng: Rng): FaceRule {
+  if (rng.next() < GP_DIVERSE_ID_SHARE) return TEN;
   if (rng.int(2) === 0) return same(DIVERSE_FACE_VALUES[rng.int(DIVERSE_FACE_VALUES.length)] as number);
   const [J, Q, K] = shuffleInPlace(rng, [...DIVERSE_FACE_VALUES]) as [number, number, number];
   return { J, Q, K };
@@ -352,9 +360,23 @@ function stepText(s: SolveStep): string {
   return `${operandText(s.left)}${s.op}${operandText(s.right)}=${ratToString(s.result)}:${rest}`;
 }
 
-/** Values; dead ends; solution steps; `ok <formula>` (the formula the steps build, i.e. the answer). */
-function traceText(values: number[], deadEnds: SolveStep[], path: SolveStep[], formula: string): string {
-  const parts = [values.join(',')];
+/**
+ * The face cards of the hand with the values the verifier gives them, each once in order of appearance (`K=8,J=3`);
+ * empty without face cards. The trace starts with it, restating the part of the rule the hand uses.
+ */
+export function faceValuesText(p: GpProblem): string {
+  const seen: string[] = [];
+  p.cards.forEach((c, i) => {
+    if ((c === 'J' || c === 'Q' || c === 'K') && !seen.some((t) => t.startsWith(`${c}=`)))
+      seen.push(`${c}=${p.values[i]}`);
+  });
+  return seen.join(',');
+}
+
+/** Face values (when the hand has face cards); values; dead ends; solution steps; `ok <formula>` (the formula the
+ * steps build, i.e. the answer). */
+function traceText(faces: string, values: number[], deadEnds: SolveStep[], path: SolveStep[], formula: string): string {
+  const parts = faces === '' ? [values.join(',')] : [faces, values.join(',')];
   for (const d of deadEnds) parts.push(`${stepText(d)} no`);
   for (const s of path) parts.push(stepText(s));
   parts.push(`ok ${formula}`);
@@ -382,7 +404,7 @@ export function writeTrace(
   if (!r) throw new Error('general_points: unsolvable problem');
   let shown = pickDeadEnds(rng, r.deadEnds, config.maxDeadEnds);
   const build = (vals: number[], res: SearchResult, dead: SolveStep[]): WrittenTarget => ({
-    think: traceText(vals, dead, res.path, formatExpr(res.expr)),
+    think: traceText(faceValuesText(p), vals, dead, res.path, formatExpr(res.expr)),
     answer: formatExpr(res.expr),
     intendedCorrect: true,
   });
@@ -459,7 +481,7 @@ export function generate(
     if (!r) continue;
     const p: GpProblem = { ...draft, solution: formatExpr(r.expr) };
     const minimal: WrittenTarget = {
-      think: traceText(values, [], r.path, p.solution),
+      think: traceText(faceValuesText(p), values, [], r.path, p.solution),
       answer: p.solution,
       intendedCorrect: true,
     };

@@ -6,13 +6,19 @@
  *   `######\n#_O__#\n#_X__#\n#_P__#\n#____#\n######\nact Up,Down,Left,Right:`            (words, 'id')
  *   `...\nact A=Up,B=Down,C=Left,D=Right:`                                                  (alpha)
  *   `...\nact 1=Up,2=Down,3=Left,4=Right:`                                                  (numeric, fake_numeric)
- *   `...\nact !=Up,%=Down,~=Left,@=Right:` / `act fox=Up,hat=Down,...:`        (symbols / diverse: drawn per sample)
+ *   `...\nact !=Up,%=Down,~=Left,@=Right:`                                      (symbols: drawn per sample)
+ *   `...\nact hat=Down,fox=Up,pen=Right,jam=Left:` / `act q=Left,b=Up,...:` / `act Up,Down,Left,Right:`
+ *        (diverse, training only: one name pool per sample, entries in a shuffled order, or the plain training line)
+ *   `...\nact Down=Up,Up=Down,Right=Left,Left=Right:`   (fake_swap: a deranged mapping of the training names)
  * CoT target: `<think>P(3,2);X(2,2);O(1,2);push X(2,2) Up on O;act Up</think><answer>Up</answer><eos>`; when the player
  * must first walk: `...;push X(2,2) Up from (3,2);go (3,2);act Left=C`. Coordinates are (row,col), 0-based, row 0 on
  * top. The think text locates player, boxes and targets, names the next push of an optimal plan (and where the player
  * must stand for it), then the action and its stated name.
- * Answer: the accepted name of the action. In 'fake_numeric' the prompt states 1..4 but the environment accepts only
- * Up/Down/Left/Right, so its answers (and the only correct ones) are the words.
+ * Answer: the accepted name of the action. The fake variants state one mapping while the environment accepts only the
+ * training words with their training meaning: 'fake_numeric' states 1..4 (characters an answer-only model never saw
+ * in an action line), 'fake_swap' states the training words themselves, permuted (`Down=Up`: every token is one the
+ * model was trained on, only the mapping differs). Following the stated mapping fails; answering in the training
+ * vocabulary succeeds.
  *
  * Episode: prompt with the current board, parse one action, step, repeat; success when every box is on a target
  * within maxEpisodeActions (30) actions. Unparseable answers use up an action and change nothing.
@@ -44,7 +50,7 @@ export interface SokobanState {
   player: number;
 }
 
-export type InstructionVariant = 'words' | 'alpha' | 'numeric' | 'symbols' | 'diverse' | 'fake_numeric';
+export type InstructionVariant = 'words' | 'alpha' | 'numeric' | 'symbols' | 'diverse' | 'fake_numeric' | 'fake_swap';
 
 /** Names for [Up, Down, Left, Right]. */
 export type ActionNames = [string, string, string, string];
@@ -55,6 +61,13 @@ export interface Instruction {
   stated: ActionNames;
   /** Names the environment accepts. */
   accepted: ActionNames;
+  /**
+   * Order in which the action line lists the actions (indices into ACTIONS); absent: Up, Down, Left, Right. Only
+   * diverse training instructions shuffle it.
+   */
+  order?: number[];
+  /** The action line is the plain list of the training names (`act Up,Down,Left,Right:`); absent: only for 'words'. */
+  plain?: boolean;
 }
 
 export type SokobanVariant =
@@ -67,7 +80,8 @@ export type SokobanVariant =
   | 'numeric'
   | 'symbols'
   | 'diverse'
-  | 'fake_numeric';
+  | 'fake_numeric'
+  | 'fake_swap';
 
 export const SOKOBAN_VARIANTS: readonly SokobanVariant[] = [
   'id',
@@ -80,6 +94,8 @@ export const SOKOBAN_VARIANTS: readonly SokobanVariant[] = [
   'symbols',
   'diverse',
   'fake_numeric',
+  // Last, so the eval-suite seeds of the variants above (seed + index) are what they were before it existed.
+  'fake_swap',
 ];
 
 export interface SokobanVariantSpec {
@@ -100,6 +116,7 @@ export const SOKOBAN_VARIANT_SPECS: Record<SokobanVariant, SokobanVariantSpec> =
   symbols: { size: null, boxes: null, instruction: 'symbols' },
   diverse: { size: null, boxes: null, instruction: 'diverse' },
   fake_numeric: { size: null, boxes: null, instruction: 'fake_numeric' },
+  fake_swap: { size: null, boxes: null, instruction: 'fake_swap' },
 };
 
 export interface SokobanConfig {
@@ -169,7 +186,44 @@ export const WORD_POOL: readonly string[] = [
 /** Symbols for the random-symbol variant (none collides with a board symbol or the prompt punctuation). */
 export const SYMBOL_POOL: readonly string[] = ['!', '?', '@', '$', '%', '&', '^', '~', '|', '[', ']'];
 
+/**
+ * Name pools of diverse training instructions, one drawn per sample: words, lowercase letters, digits and marks. The
+ * single-character pools share no character with an evaluation variant's names (alpha A-D, numeric 1-4, SYMBOL_POOL)
+ * nor with the board symbols, so every evaluation mapping stays unseen while the model learns to copy a one-character
+ * name as well as a word.
+ */
+export const DIVERSE_NAME_POOLS: readonly (readonly string[])[] = [
+  WORD_POOL,
+  Array.from('abcdefghijklmnopqrstuvwxyz'),
+  ['0', '5', '6', '7', '8', '9'],
+  ['+', '*', '/', '-', '.'],
+];
+
+/** Share of diverse training instructions that are the plain training line (`act Up,Down,Left,Right:`). */
+export const DIVERSE_PLAIN_SHARE = 0.2;
+
 const WORDS: ActionNames = ['Up', 'Down', 'Left', 'Right'];
+
+/** A permutation of the training names with no name in its own place (fake_swap: `act Down=Up,Up=Down,...`). */
+function derangedWords(rng: Rng): ActionNames {
+  for (;;) {
+    const w = shuffleInPlace(rng, [...WORDS]) as ActionNames;
+    if (w.every((n, i) => n !== WORDS[i])) return w;
+  }
+}
+
+/**
+ * A diverse training instruction: with probability DIVERSE_PLAIN_SHARE the plain training line; otherwise four
+ * distinct names from one pool of DIVERSE_NAME_POOLS, listed as `name=Action` in a shuffled order.
+ */
+function diverseInstruction(rng: Rng): Instruction {
+  if (rng.next() < DIVERSE_PLAIN_SHARE)
+    return { variant: 'diverse', stated: [...WORDS], accepted: [...WORDS], plain: true };
+  const pool = DIVERSE_NAME_POOLS[rng.int(DIVERSE_NAME_POOLS.length)] as readonly string[];
+  const names = shuffleInPlace(rng, [...pool]).slice(0, 4) as ActionNames;
+  const order = shuffleInPlace(rng, [0, 1, 2, 3]);
+  return { variant: 'diverse', stated: names, accepted: [...names] as ActionNames, order };
+}
 
 export function makeInstruction(variant: InstructionVariant, rng: Rng): Instruction {
   switch (variant) {
@@ -185,10 +239,10 @@ export function makeInstruction(variant: InstructionVariant, rng: Rng): Instruct
       const s = shuffleInPlace(rng, [...SYMBOL_POOL]).slice(0, 4) as ActionNames;
       return { variant, stated: s, accepted: [...s] as ActionNames };
     }
-    case 'diverse': {
-      const w = shuffleInPlace(rng, [...WORD_POOL]).slice(0, 4) as ActionNames;
-      return { variant, stated: w, accepted: [...w] as ActionNames };
-    }
+    case 'diverse':
+      return diverseInstruction(rng);
+    case 'fake_swap':
+      return { variant, stated: derangedWords(rng), accepted: [...WORDS] };
   }
 }
 
@@ -347,8 +401,9 @@ export function parseBoard(text: string): SokobanState {
 }
 
 export function actionLine(ins: Instruction): string {
-  if (ins.variant === 'words') return `act ${ins.stated.join(',')}:`;
-  return `act ${ins.stated.map((n, i) => `${n}=${ACTIONS[i]}`).join(',')}:`;
+  if (ins.variant === 'words' || ins.plain === true) return `act ${ins.stated.join(',')}:`;
+  const order = ins.order ?? [0, 1, 2, 3];
+  return `act ${order.map((i) => `${ins.stated[i]}=${ACTIONS[i]}`).join(',')}:`;
 }
 
 /** The prompt for one action: the current board, then the action line. */
@@ -528,9 +583,13 @@ function rc(s: SokobanState, i: number): string {
   return `(${Math.floor(i / s.width)},${i % s.width})`;
 }
 
+/** The trace's last step: the action, and its stated name where the line maps names (`act Left=C`). Fake lines
+ * name the accepted word (the environment's), as in the answer. */
 function nameOf(ins: Instruction, a: Action): string {
   const i = ACTIONS.indexOf(a);
-  return ins.variant === 'words' || ins.variant === 'fake_numeric' ? a : `${a}=${ins.stated[i]}`;
+  const wordOnly =
+    ins.variant === 'words' || ins.plain === true || ins.variant === 'fake_numeric' || ins.variant === 'fake_swap';
+  return wordOnly ? a : `${a}=${ins.stated[i]}`;
 }
 
 export function writeAnswerOnly(p: SokobanProblem): WrittenTarget {

@@ -106,6 +106,7 @@ const SUITE_KINDS: Record<TaskId, Record<string, SuiteKind>> = {
     boxes2: 'difficulty',
     size10_boxes2: 'difficulty',
     fake_numeric: 'fake',
+    fake_swap: 'fake',
     diverse: 'training',
   },
 };

@@ -9,6 +9,7 @@ import {
 } from '../../src/tasks/datasets';
 import { extractAnswer, thinkingTokens } from '../../src/tasks/format';
 import { getTask, TASK_IDS } from '../../src/tasks/index';
+import { type Action, optimalActions, type SokobanProblem, solve } from '../../src/tasks/sokoban';
 import { countTokens, decode, encode } from '../../src/tasks/tokenizer';
 import type { TaskId } from '../../src/tasks/types';
 
@@ -97,8 +98,10 @@ describe('datasets', () => {
   it('diverse instructions exist for Sokoban and General Points, not arithmetic', () => {
     const set = buildSftSet({ task: 'sokoban', size: 10, seed: 1, style: 'answer', instructions: 'diverse' });
     expect(set.every((s) => s.meta.variant === 'diverse')).toBe(true);
-    for (const s of set) expect(s.prompt).toContain(`=Up`);
-    // General Points: each prompt states its own face rule, none an evaluation variant's, on training-side problems.
+    // A mapping line, or (DIVERSE_PLAIN_SHARE of them) the plain training line.
+    for (const s of set) expect(s.prompt.includes('=Up') || s.prompt.endsWith('act Up,Down,Left,Right:')).toBe(true);
+    // General Points: each prompt states its own face rule, none an evaluation variant's but the training rule
+    // (GP_DIVERSE_ID_SHARE of them), on training-side problems.
     const gpSet = buildSftSet({ task: 'general_points', size: 60, seed: 1, style: 'cot', instructions: 'diverse' });
     const gpDef = getTask('general_points');
     const evalRuleTexts = new Set(
@@ -115,13 +118,14 @@ describe('datasets', () => {
     for (const s of gpSet) {
       expect(s.meta.variant).toBe('diverse');
       const ruleText = s.prompt.split(';')[1] as string;
+      if (ruleText === 'A=1,J=Q=K=10') continue;
       expect(ruleText).toMatch(/^A=1,J=(Q=K=\d|\d,Q=\d,K=\d)$/);
       expect(evalRuleTexts.has(ruleText)).toBe(false);
       ruleTexts.add(ruleText);
       expect(isHeldOut(s.meta.key)).toBe(false);
       expect(gpDef.verify(s.problem, s.target).correct).toBe(true);
     }
-    expect(ruleTexts.size).toBeGreaterThan(20);
+    expect(ruleTexts.size).toBeGreaterThan(15);
     expect(() => buildSftSet({ task: 'arithmetic', size: 1, seed: 1, style: 'cot', instructions: 'diverse' })).toThrow(
       /no diverse/,
     );
@@ -130,7 +134,7 @@ describe('datasets', () => {
     );
   });
 
-  it('RL prompts and SFT sets are training-side; Sokoban RL prompts are level starts', () => {
+  it('RL prompts and SFT sets are training-side; Sokoban RL prompts are states along the plan (starts on request)', () => {
     for (const task of TASK_IDS) {
       const def = getTask(task);
       for (const r of buildRlPrompts({ task, size: 15, seed: 9 })) {
@@ -138,10 +142,21 @@ describe('datasets', () => {
         expect(extractAnswer(r.prompt)).toBeNull();
       }
     }
-    for (const r of buildRlPrompts({ task: 'sokoban', size: 5, seed: 9 })) {
+    for (const r of buildRlPrompts({ task: 'sokoban', size: 5, seed: 9, atStart: true })) {
       const p = r.problem as { level: unknown; state: unknown };
       expect(p.state).toEqual(p.level);
     }
+    // Default: a state along the level's optimal plan, with its own optimal actions (the per-turn reward's answers).
+    let midPlan = 0;
+    for (const r of buildRlPrompts({ task: 'sokoban', size: 30, seed: 9 })) {
+      const p = r.problem as SokobanProblem;
+      const fromStart = solve(p.level) as Action[];
+      expect(p.plan.length).toBeLessThanOrEqual(fromStart.length);
+      if (p.plan.length < fromStart.length) midPlan++;
+      expect(p.optimal).toEqual(optimalActions(p.state));
+      expect(p.optimal.length).toBeGreaterThan(0);
+    }
+    expect(midPlan).toBeGreaterThan(10);
   });
 
   it('evaluation suites per variant share no problem with training sets, and have no duplicates', () => {

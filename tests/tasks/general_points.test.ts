@@ -8,7 +8,9 @@ import {
   type Expr,
   evaluate,
   type FaceRule,
+  faceValuesText,
   formatExpr,
+  GP_DIVERSE_ID_SHARE,
   GP_VARIANT_SPECS,
   GP_VARIANTS,
   type GpProblem,
@@ -206,6 +208,10 @@ describe('general points: generation and traces', () => {
       const completion = wrapTarget(writeTrace(prob, rng));
       const think = extractThink(completion) as string;
       const parts = think.split(';');
+      // With face cards the trace first restates their values (J=Q=K=10 here), each face once.
+      const faces = [...new Set(prob.cards.filter((c) => c === 'J' || c === 'Q' || c === 'K'))];
+      if (faces.length > 0) expect(parts.shift()).toBe(faces.map((c) => `${c}=10`).join(','));
+      else expect(faceValuesText(prob)).toBe('');
       expect((parts[0] as string).split(',').map(Number).sort()).toEqual([...prob.values].sort());
       // The trace ends with the formula it found: the answer, an exact 24 over the hand's values.
       const found = parseFormula((parts.at(-1) as string).replace(/^ok /, ''));
@@ -358,15 +364,24 @@ describe('general points: diverse rules', () => {
   const rng = createRng(57);
   const probs = Array.from({ length: 300 }, () => generate(rng, DEFAULT_GENERAL_POINTS_CONFIG, { variant: 'diverse' }));
 
-  it('each problem carries a pool rule that no other variant uses, half uniform and half distinct', () => {
+  const isTrainingRule = (r: FaceRule | undefined) => r !== undefined && r.J === 10 && r.Q === 10 && r.K === 10;
+  // Problems stating a pool rule (the others state the training rule J=Q=K=10).
+  const poolProbs = probs.filter((p) => !isTrainingRule(p.rule));
+
+  it('each problem carries the training rule (a fifth) or a pool rule that no other variant uses, half uniform and half distinct', () => {
     expect(GP_VARIANT_SPECS.diverse.promptRule).toBeNull();
     expect(evalRules.length).toBeGreaterThanOrEqual(14);
     for (const v of DIVERSE_FACE_VALUES) expect(evalFaceValues.has(v)).toBe(false);
+    // Binomial(300, 0.2): mean 60, sd 6.9; the bounds are 4 sd away.
+    expect(GP_DIVERSE_ID_SHARE).toBe(0.2);
+    const training = probs.length - poolProbs.length;
+    expect(training).toBeGreaterThan(32);
+    expect(training).toBeLessThan(88);
+    for (const prob of probs) expect(prob.rule).toBeDefined();
     const seen = new Set<string>();
     let uniform = 0;
-    for (const prob of probs) {
+    for (const prob of poolProbs) {
       const rule = prob.rule as FaceRule;
-      expect(rule).toBeDefined();
       for (const v of [rule.J, rule.Q, rule.K]) {
         expect(DIVERSE_FACE_VALUES).toContain(v);
         expect(evalFaceValues.has(v)).toBe(false);
@@ -377,12 +392,12 @@ describe('general points: diverse rules', () => {
       if (distinct === 1) uniform++;
       seen.add(ruleKey(rule));
     }
-    // Binomial(300, 1/2): mean 150, sd ≈ 8.7.
-    expect(uniform).toBeGreaterThan(110);
-    expect(uniform).toBeLessThan(190);
-    // 6 uniform + 120 ordered distinct rules: 300 draws show many of them, every pool value among them.
-    expect(seen.size).toBeGreaterThan(60);
-    const valuesSeen = new Set(probs.flatMap((p) => [p.rule?.J, p.rule?.Q, p.rule?.K]));
+    // Binomial(n ≈ 240, 1/2): mean n/2, sd ≈ 7.7; the bounds are about 4 sd away.
+    expect(uniform).toBeGreaterThan(poolProbs.length / 2 - 32);
+    expect(uniform).toBeLessThan(poolProbs.length / 2 + 32);
+    // 6 uniform + 120 ordered distinct rules: 240 draws show many of them, every pool value among them.
+    expect(seen.size).toBeGreaterThan(50);
+    const valuesSeen = new Set(poolProbs.flatMap((p) => [p.rule?.J, p.rule?.Q, p.rule?.K]));
     expect([...valuesSeen].sort()).toEqual([...DIVERSE_FACE_VALUES].sort());
   });
 
@@ -405,6 +420,10 @@ describe('general points: diverse rules', () => {
 
   it('written answers verify under the stated rule and are rejected when faces count as 10', () => {
     for (const prob of probs) {
+      if (isTrainingRule(prob.rule)) {
+        expect(verify(prob, wrapTarget(writeTrace(prob, rng)))).toMatchObject({ correct: true, reason: 'ok' });
+        continue;
+      }
       const target = wrapTarget(writeTrace(prob, rng));
       expect(verify(prob, target)).toMatchObject({ correct: true, reason: 'ok' });
       expect(verify(prob, wrapTarget(writeAnswerOnly(prob))).correct).toBe(true);

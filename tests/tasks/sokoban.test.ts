@@ -4,6 +4,8 @@ import {
   ACTIONS,
   type Action,
   DEFAULT_SOKOBAN_CONFIG,
+  DIVERSE_NAME_POOLS,
+  DIVERSE_PLAIN_SHARE,
   generate,
   generateLevel,
   isSolved,
@@ -19,11 +21,11 @@ import {
   SOKOBAN_VARIANTS,
   type SokobanState,
   type SokobanVariant,
+  SYMBOL_POOL,
   solve,
   step,
   variantConfig,
   verify,
-  WORD_POOL,
   writeAnswerOnly,
   writeTrace,
 } from '../../src/tasks/sokoban';
@@ -184,7 +186,8 @@ describe('sokoban: instruction and difficulty variants', () => {
   });
 
   it('instruction variants change only the action line and the accepted names, never the board or the plan', () => {
-    const instructionVariants: SokobanVariant[] = ['alpha', 'numeric', 'symbols', 'diverse', 'fake_numeric'];
+    // 'diverse' too, but its line may be the plain one and lists its entries in any order: tested below.
+    const instructionVariants: SokobanVariant[] = ['alpha', 'numeric', 'symbols', 'fake_numeric', 'fake_swap'];
     for (let seed = 0; seed < 15; seed++) {
       const base = generate(createRng(seed), DEFAULT_SOKOBAN_CONFIG, { variant: 'id' });
       const baseLines = problemPrompt(base).split('\n');
@@ -243,19 +246,73 @@ describe('sokoban: instruction and difficulty variants', () => {
     expect(parseAction(`<answer>${sym.stated[1]}</answer>`, sym)).toEqual({ ok: true, action: 'Down' });
   });
 
-  it('diverse draws four distinct pool words per sample, stated in the prompt, used in the answer', () => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 30; i++) {
-      const prob = generate(rng, DEFAULT_SOKOBAN_CONFIG, { variant: 'diverse' });
-      const names = prob.instruction.stated;
-      expect(new Set(names).size).toBe(4);
-      for (const n of names) expect(WORD_POOL).toContain(n);
-      seen.add(names.join(','));
-      expect(problemPrompt(prob)).toContain(ACTIONS.map((a, k) => `${names[k]}=${a}`).join(','));
+  it('diverse draws one name pool per sample (or the plain training line), lists the entries in a shuffled order, and the answer and trace name the stated name', () => {
+    const evalNames = new Set(['A', 'B', 'C', 'D', '1', '2', '3', '4', ...SYMBOL_POOL, ...ACTIONS]);
+    const pools = new Set<number>();
+    const orders = new Set<string>();
+    let plain = 0;
+    const n = 200;
+    const r = createRng(41);
+    for (let i = 0; i < n; i++) {
+      const prob = generate(r, DEFAULT_SOKOBAN_CONFIG, { variant: 'diverse' });
+      const ins = prob.instruction;
+      const names = ins.stated;
+      const line = problemPrompt(prob).split('\n').at(-1) as string;
+      const a = prob.plan[0] as Action;
+      const trace = writeTrace(prob).think as string;
+      if (ins.plain === true) {
+        plain++;
+        expect(names).toEqual([...ACTIONS]);
+        expect(line).toBe('act Up,Down,Left,Right:');
+        expect(trace.endsWith(`;act ${a}`)).toBe(true);
+      } else {
+        expect(new Set(names).size).toBe(4);
+        const pool = DIVERSE_NAME_POOLS.findIndex((p) => names.every((x) => p.includes(x)));
+        expect(pool).toBeGreaterThanOrEqual(0);
+        pools.add(pool);
+        for (const x of names) expect(evalNames.has(x)).toBe(false);
+        const order = ins.order as number[];
+        expect([...order].sort()).toEqual([0, 1, 2, 3]);
+        orders.add(order.join(''));
+        expect(line).toBe(`act ${order.map((k) => `${names[k]}=${ACTIONS[k]}`).join(',')}:`);
+        // The trace ends by naming the action and its stated name.
+        expect(trace.endsWith(`;act ${a}=${names[ACTIONS.indexOf(a)]}`)).toBe(true);
+      }
+      expect(ins.accepted).toEqual(names);
       const answer = extractAnswer(wrapTarget(writeTrace(prob)));
-      expect(answer).toBe(names[ACTIONS.indexOf(prob.plan[0] as Action)]);
+      expect(answer).toBe(names[ACTIONS.indexOf(a)]);
+      expect(verify(prob, `<answer>${answer}</answer>`).correct).toBe(true);
     }
-    expect(seen.size).toBeGreaterThan(20);
+    expect(pools.size).toBe(DIVERSE_NAME_POOLS.length);
+    expect(orders.size).toBeGreaterThan(12);
+    // Binomial(200, 0.2): mean 40, sd 5.7; the bounds are 4 sd away.
+    expect(plain).toBeGreaterThan(17);
+    expect(plain).toBeLessThan(63);
+    expect(DIVERSE_PLAIN_SHARE).toBe(0.2);
+  });
+
+  it('fake_swap states a deranged mapping of the training words; the environment keeps the training meaning', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const fake = generate(createRng(seed), DEFAULT_SOKOBAN_CONFIG, { variant: 'fake_swap' });
+      const stated = fake.instruction.stated;
+      expect([...stated].sort()).toEqual([...ACTIONS].sort());
+      for (let k = 0; k < 4; k++) expect(stated[k]).not.toBe(ACTIONS[k]);
+      expect(fake.instruction.accepted).toEqual([...ACTIONS]);
+      // Every character of the prompt is one the training prompts use.
+      expect(problemPrompt(fake).split('\n').at(-1)).toBe(
+        `act ${ACTIONS.map((a, k) => `${stated[k]}=${a}`).join(',')}:`,
+      );
+      const a = fake.plan[0] as Action;
+      expect(verify(fake, `<answer>${a}</answer>`).correct).toBe(true);
+      // Reading the stated mapping gives a word the environment takes as another action.
+      const read = stated[ACTIONS.indexOf(a)] as string;
+      const parsed = parseAction(`<answer>${read}</answer>`, fake.instruction);
+      expect(parsed).toEqual({ ok: true, action: read });
+      expect(read).not.toBe(a);
+      // An answer-only target is the training word; the trace names only the word.
+      expect(writeAnswerOnly(fake).answer).toBe(a);
+      expect((writeTrace(fake).think as string).endsWith(`;act ${a}`)).toBe(true);
+    }
   });
 
   it('fake_numeric states numbers but the environment accepts only the words', () => {
