@@ -13,6 +13,7 @@ import {
   AccuracyChart,
   HistogramChart,
   LabSection,
+  OraclePanel,
   PointTraces,
   RatesChart,
   RlPanel,
@@ -52,6 +53,7 @@ export function App() {
           <div className="chart-grid">
             <ChartCard title="Trace length vs accuracy" subtitle="(one curve per stopping method; click a point)">
               <AccuracyChart />
+              <OraclePanel />
             </ChartCard>
             <ChartCard title="Training" subtitle="(loss, nats/token)">
               <TrainingChart />

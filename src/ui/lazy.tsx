@@ -1,8 +1,8 @@
 /**
  * The parts of the page that load when first shown, each in its own chunk (React.lazy + Suspense), so the first
  * script holds only React, the store, the forms and the worker wiring: the charts (and recharts), the RL panel (its
- * chart too) and the generalization lab (matrix, queue, Sokoban board). The lab sits below the fold: it loads when
- * it scrolls near the viewport, or once the page has been idle a moment, whichever comes first.
+ * chart too), the oracle frontier panel and the generalization lab (matrix, queue, Sokoban board). The lab sits below
+ * the fold: it loads when it scrolls near the viewport, or once the page has been idle a moment, whichever comes first.
  */
 import { type ComponentType, lazy, type ReactNode, Suspense, useEffect, useRef, useState } from 'react';
 
@@ -20,6 +20,10 @@ const LazyPointTraces = lazyNamed(charts, (m) => m.PointTraces);
 const LazyRlPanel = lazyNamed(
   () => import('./RlPanel'),
   (m) => m.RlPanel,
+);
+const LazyOraclePanel = lazyNamed(
+  () => import('./OraclePanel'),
+  (m) => m.OraclePanel,
 );
 const LazySeedGroupsGate = lazyNamed(
   () => import('./SeedGroups'),
@@ -61,6 +65,7 @@ export const HistogramChart = suspended(LazyHistogramChart);
 export const RatesChart = suspended(LazyRatesChart);
 export const PointTraces = suspended(LazyPointTraces, 80);
 export const RlPanel = suspended(LazyRlPanel, 120);
+export const OraclePanel = suspended(LazyOraclePanel, 120);
 
 /** The seed-group view (it draws with the charts' parts); nothing while its chunk loads. */
 export const SeedGroupsGate = () => (
