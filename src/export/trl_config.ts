@@ -127,6 +127,12 @@ export const SFT_OPTIONS: OptionRow<SftConfig>[] = [
   field('checkpointEverySteps', 'save_steps', 'checkpoint every this many steps', (c) => c.checkpointEverySteps),
   absent('trainSize', 'examples drawn: the rows of sft/train.jsonl', (c) => c.trainSize),
   absent(
+    'data',
+    "'fixed' (absent: 'fixed'): sft/train.jsonl is the training set. 'fresh' (a new example every row of every " +
+      'step) has no TRL form, since SFTTrainer trains on a fixed dataset: the export refuses it (trl_export.ts)',
+    (c) => c.data ?? 'fixed',
+  ),
+  absent(
     'samplesEverySteps',
     'sample generations during training: TRL has no such callback option',
     (c) => c.samplesEverySteps,

@@ -13,7 +13,7 @@
  *   train_sft.py            train_grpo.py                run_config.json: the run's whole config, unmapped options
  */
 import { EXTENSION_TEXT, STEP_SEPARATOR } from '../train/evaluate';
-import { type RunConfig, rlConfigFor } from '../train/run_config';
+import { type RunConfig, rlConfigFor, sftDataMode } from '../train/run_config';
 import rewardsPy from './python/rewards.py?raw';
 import stoppingPy from './python/stopping.py?raw';
 import trainGrpoPy from './python/train_grpo.py?raw';
@@ -66,6 +66,13 @@ const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 /** Every file of the export of `source`, README first. */
 export function buildTrlExport(source: ExportSource, opts: SplitOptions = {}): ExportFile[] {
   const c = source.config;
+  if (sftDataMode(c) === 'fresh') {
+    throw new Error(
+      "TRL export: this run trains on fresh data (sft.data 'fresh': a new example every row of every step), which " +
+        "TRL's SFTTrainer cannot express (it trains on a fixed dataset); set sft.data to 'fixed' to export the run's " +
+        'training set of sft.trainSize examples',
+    );
+  }
   const splits = buildSplits(c, opts);
   const sft = sftConfigFor(c);
   const grpo = grpoConfigFor(c);

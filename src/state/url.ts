@@ -52,6 +52,7 @@ const ROWS: readonly (readonly [key: string, path: ConfigPath])[] = [
   ['steps', 'sft.steps'],
   ['batch', 'sft.batchSize'],
   ['ntrain', 'sft.trainSize'],
+  ['data', 'sft.data'],
   ['lr', 'sft.learningRate'],
   ['warmup', 'sft.warmupSteps'],
   ['wd', 'sft.weightDecay'],

@@ -2,8 +2,13 @@
  * SFT data for a playground run, all deterministic from the RunConfig:
  *
  *   training set  buildSftSet(trainSize, seed) → tokenize prompt + target → keep what fits the context
- *   batch s       a pure function of (seed, s): epoch-wise shuffled order, B sequences padded to T = contextLength,
- *                 loss only on the target span, weights 1 / (target positions in the batch)
+ *   batch s       a pure function of (seed, s), B sequences padded to T, loss only on the target span, weights
+ *                 1 / (target positions in the batch); its examples (sft.data):
+ *                   'fixed'  the training set in epoch-wise shuffled order
+ *                   'fresh'  row r is a new example from the task's generator, drawn with an RNG seeded by
+ *                            freshSeed(seed, s, r, draw) on the training side of the split (never a held-out
+ *                            problem); a draw that does not fit T is replaced by the next draw. The training set
+ *                            is then only the probe that fixes T (so a step costs what it costs with fixed data).
  *   held-out      one fixed loss batch from the evaluation split (variant 'id', the run's target style)
  *   eval set      the evaluation suite (prompts and problems) an EvalConfig names, for evaluate.ts
  *
@@ -16,16 +21,20 @@
  * so the loss covers the position predicting the first target token through the one predicting `<eos>`, and a
  * sequence fits when n ≤ T + 1 (its last token is only a target). Resuming at step s therefore gives the same batches
  * as an uninterrupted run: nothing depends on the steps before s.
+ *
+ * Examples seen and distinct examples (ExampleTally): the rows trained on through a step, and how many distinct
+ * problem keys (the task's problemKey) they hold. With fixed data the distinct count stops at the training set's
+ * distinct keys (at most trainSize) after one epoch; with fresh data it keeps growing.
  */
 
-import { buildEvalSuite, buildSftSet } from '../tasks/datasets';
-import { LENGTH_TAG_TEXT, tagFor } from '../tasks/format';
-import { getTask, type LengthTag, type TaskId } from '../tasks/index';
+import { buildEvalSuite, buildSftSet, isHeldOut, makeSample } from '../tasks/datasets';
+import { LENGTH_TAG_TEXT, type LengthTagRule, tagFor } from '../tasks/format';
+import { getTask, type LengthTag, type Sample, type TargetStyle, type TaskId } from '../tasks/index';
 import { encode, PAD_ID } from '../tasks/tokenizer';
 import { createRng, shuffleInPlace } from '../util/rng';
 import type { Batch } from './backend';
-import type { RunConfig } from './run_config';
-import { modelConfigFor, taskConfigFor } from './run_config';
+import type { RunConfig, SftDataMode } from './run_config';
+import { modelConfigFor, sftDataMode, taskConfigFor } from './run_config';
 
 /** One tokenized example: prompt ids followed by target ids (the last one `<eos>`). */
 export interface SftSequence {
@@ -35,9 +44,29 @@ export interface SftSequence {
   promptTokens: number;
 }
 
+/** A training example: its tokens and its problem key (what the distinct-examples count counts). */
+export interface SftExample extends SftSequence {
+  key: string;
+}
+
+/** What fresh examples are drawn from: the run's task, task config, variant, target style and length-tag rule. */
+export interface FreshSource {
+  task: TaskId;
+  /** The task's config object (taskConfigFor). */
+  taskConfig: unknown;
+  /** 'id' with fixed instructions, the task's diverse-instruction variant with diverse ones. */
+  variant: string;
+  style: TargetStyle;
+  lengthTags: LengthTagRule | null;
+}
+
 export interface SftData {
-  /** The examples that fit, in drawn order. */
-  sequences: SftSequence[];
+  /** sft.data: where the examples of a batch come from. */
+  mode: SftDataMode;
+  /** The examples that fit, in drawn order: the training set ('fixed'), or the probe set that fixed T ('fresh'). */
+  sequences: SftExample[];
+  /** The fresh examples' source ('fresh'), else null. */
+  fresh: FreshSource | null;
   /** Examples drawn (sft.trainSize). */
   drawn: number;
   /** Fraction of drawn examples dropped because prompt + target exceeded seqLen + 1 tokens. */
@@ -108,7 +137,7 @@ export function buildSftData(c: RunConfig, window?: number): SftData {
     instructions: c.task.instructions,
     lengthTags: c.sft.lengthTags ?? null,
   });
-  const all = samples.map((s) => tokenizeExample(s.prompt, s.target));
+  const all: SftExample[] = samples.map((s) => ({ ...tokenizeExample(s.prompt, s.target), key: s.meta.key }));
   const sequences = all.filter((s) => fitsContext(s, limit));
   if (sequences.length === 0) {
     const shortest = Math.min(...all.map((s) => s.ids.length));
@@ -121,8 +150,22 @@ export function buildSftData(c: RunConfig, window?: number): SftData {
   let longest = 0;
   for (const s of sequences) longest = Math.max(longest, s.ids.length);
   const seqLen = window ?? Math.max(1, longest - 1);
+  const mode = sftDataMode(c);
+  const task = getTask(c.task.id);
+  const fresh: FreshSource | null =
+    mode === 'fresh'
+      ? {
+          task: c.task.id,
+          taskConfig: taskConfigFor(c),
+          variant: c.task.instructions === 'diverse' ? (task.diverseVariant ?? 'id') : 'id',
+          style: c.task.targetStyle,
+          lengthTags: c.sft.lengthTags ?? null,
+        }
+      : null;
   return {
+    mode,
     sequences,
+    fresh,
     drawn: all.length,
     droppedFraction: (all.length - sequences.length) / all.length,
     batchSize: c.sft.batchSize,
@@ -170,20 +213,118 @@ export function epochOrder(seed: number, epoch: number, n: number): number[] {
 }
 
 /**
- * The batch of step `step` (0-based): stream positions step·B … step·B + B − 1 of the endless sequence of epochs,
- * each epoch a fresh permutation of the training set. A pure function of (data, step).
+ * The B examples of step `step` (0-based), a pure function of (data, step). Fixed data: stream positions
+ * step·B … step·B + B − 1 of the endless sequence of epochs, each epoch a new permutation of the training set.
+ * Fresh data: freshExampleAt(data, step, row) for rows 0 … B − 1.
  */
-export function batchAt(data: SftData, step: number): Batch {
+export function examplesAt(data: SftData, step: number): SftExample[] {
   if (!Number.isInteger(step) || step < 0) throw new RangeError(`step must be a non-negative integer, got ${step}`);
-  const n = data.sequences.length;
   const B = data.batchSize;
-  const chosen: SftSequence[] = [];
+  const chosen: SftExample[] = [];
+  if (data.mode === 'fresh') {
+    for (let row = 0; row < B; row++) chosen.push(freshExampleAt(data, step, row));
+    return chosen;
+  }
+  const n = data.sequences.length;
   for (let j = 0; j < B; j++) {
     const index = step * B + j;
     const epoch = Math.floor(index / n);
     chosen.push(data.sequences[cachedEpochOrder(data, epoch)[index - epoch * n]!]!);
   }
-  return packBatch(chosen, B, data.seqLen);
+  return chosen;
+}
+
+/** The packed batch of step `step`: examplesAt(data, step) in B rows of T. A pure function of (data, step). */
+export function batchAt(data: SftData, step: number): Batch {
+  return packBatch(examplesAt(data, step), data.batchSize, data.seqLen);
+}
+
+/** Draws per fresh row before giving up: each draw that does not fit T is replaced by the next. */
+export const FRESH_MAX_DRAWS = 64;
+
+/**
+ * Seed (u32) of draw `draw` of row `row` at step `step` of a fresh-data run with seed `seed`: the four integers
+ * mixed one after another through a murmur3-style finaliser, so neighbouring steps and rows get unrelated streams.
+ */
+export function freshSeed(seed: number, step: number, row: number, draw: number): number {
+  let h = (seed ^ 0x5f3759df) >>> 0;
+  for (const x of [step, row, draw]) {
+    h = Math.imul(h ^ (x >>> 0), 0x9e3779b1);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
+}
+
+/**
+ * Fresh row `row` of step `step`, untokenized and tokenized: the first of draws 0, 1, … (freshSeed) whose example
+ * fits T. Each draw generates a problem on the training side of the split (as buildSftSet does: no split key held
+ * out) and writes its target in the run's style. Throws when FRESH_MAX_DRAWS draws in a row do not fit.
+ */
+export function freshSampleAt(
+  data: SftData,
+  step: number,
+  row: number,
+): { sample: Sample<unknown>; example: SftExample } {
+  const src = data.fresh;
+  if (src === null) throw new Error("freshSampleAt: the run's sft.data is not 'fresh'");
+  const task = getTask(src.task);
+  for (let draw = 0; draw < FRESH_MAX_DRAWS; draw++) {
+    const rng = createRng(freshSeed(data.seed, step, row, draw));
+    const problem = task.generate(rng, src.taskConfig, { variant: src.variant, accept: (k) => !isHeldOut(k) });
+    const sample = makeSample(task, problem, src.style, rng, src.taskConfig, src.lengthTags, data.seed);
+    const example = { ...tokenizeExample(sample.prompt, sample.target), key: sample.meta.key };
+    if (fitsContext(example, data.seqLen)) return { sample, example };
+  }
+  throw new Error(
+    `fresh data: ${FRESH_MAX_DRAWS} draws in a row for step ${step}, row ${row} do not fit the training window of ` +
+      `${data.seqLen} tokens; choose a larger model or a shorter task setting`,
+  );
+}
+
+/** Fresh row `row` of step `step`, tokenized (see freshSampleAt). */
+export function freshExampleAt(data: SftData, step: number, row: number): SftExample {
+  return freshSampleAt(data, step, row).example;
+}
+
+/** Examples trained on and the distinct problem keys among them (the data/… metrics). */
+export class ExampleTally {
+  private seenCount = 0;
+  private readonly keys = new Set<string>();
+
+  /** Rows trained on. */
+  get seen(): number {
+    return this.seenCount;
+  }
+
+  /** Distinct problem keys among them. */
+  get distinct(): number {
+    return this.keys.size;
+  }
+
+  add(examples: readonly SftExample[]): void {
+    this.seenCount += examples.length;
+    for (const e of examples) this.keys.add(e.key);
+  }
+
+  /**
+   * The tally of steps 0 … steps − 1 (a resumed run starts from it). Fixed data past the first epoch holds every
+   * key of the training set, so only the first epoch is walked; fresh data draws every step again.
+   */
+  static through(data: SftData, steps: number): ExampleTally {
+    const tally = new ExampleTally();
+    const B = data.batchSize;
+    if (data.mode === 'fixed' && steps * B >= data.sequences.length) {
+      tally.add(data.sequences);
+      tally.seenCount = steps * B;
+      return tally;
+    }
+    for (let s = 0; s < steps; s++) tally.add(examplesAt(data, s));
+    return tally;
+  }
 }
 
 /** The last epoch order computed per data set (consecutive steps mostly share an epoch). A cache only: no state. */

@@ -20,6 +20,10 @@ export const METRIC = {
   secondsLeft: 'progress/seconds_left',
   /** Fraction of drawn training examples dropped because prompt + target did not fit the context. */
   droppedFraction: 'data/dropped_fraction',
+  /** Training rows (examples) processed through the last step of the window: steps done × batch size. */
+  examplesSeen: 'data/examples_seen',
+  /** Distinct problems (by the task's problem key) among the examples seen. */
+  distinctExamples: 'data/distinct_examples',
   // ---- RL (GRPO / TLDR, src/train/grpo.ts): per step over its P·G rollouts; TRL's names where it has one ----
   /** Mean total reward of the step's completions. */
   rlRewardMean: 'rl/reward_mean',

@@ -117,7 +117,14 @@ export type TaskSettings = z.infer<typeof taskSettingsSchema>;
 export const sftConfigSchema = z.strictObject({
   steps: int(1, 1_000_000),
   batchSize: int(1, 1024),
-  /** Examples in the training set (drawn once from the seed). */
+  /**
+   * 'fixed' (default; absent reads as 'fixed'): the training set is `trainSize` examples drawn once from the seed,
+   * visited epoch by epoch. 'fresh': every row of every step is a new example from the task's generator (training
+   * split only), a pure function of (seed, step, row), so examples rarely repeat; `trainSize` then only sizes the
+   * probe set that fixes the training window T (src/train/data.ts).
+   */
+  data: z.enum(['fixed', 'fresh']).optional(),
+  /** Examples in the training set (drawn once from the seed); with fresh data, the probe set that fixes T. */
   trainSize: int(1, 200_000),
   learningRate: z.number().gt(0).max(1),
   warmupSteps: int(0, 1_000_000),
@@ -141,6 +148,12 @@ export const sftConfigSchema = z.strictObject({
     .optional(),
 });
 export type SftConfig = z.infer<typeof sftConfigSchema>;
+export type SftDataMode = NonNullable<SftConfig['data']>;
+
+/** The run's SFT data mode: `sft.data`, 'fixed' when absent (configs saved before the field existed). */
+export function sftDataMode(c: RunConfig): SftDataMode {
+  return c.sft.data ?? 'fixed';
+}
 
 /**
  * GRPO / TLDR settings (src/train/grpo.ts), continuing from an SFT checkpoint. Defaults follow Hugging Face TRL's
@@ -271,6 +284,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   sft: {
     steps: 3000,
     batchSize: 32,
+    data: 'fixed',
     trainSize: 8000,
     learningRate: 3e-3,
     warmupSteps: 20,

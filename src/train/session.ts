@@ -98,6 +98,8 @@ export const QUEUE_AHEAD_BELOW_MS = 250;
 export class MetricsWindow {
   private steps = 0;
   private readonly sums = new Map<MetricKey, { sum: number; count: number }>();
+  /** Running totals (counts through a step): the window reports the last value given, not a mean. */
+  private readonly latest = new Map<MetricKey, number>();
   constructor(readonly startMs: number) {}
 
   get stepCount(): number {
@@ -116,6 +118,11 @@ export class MetricsWindow {
     }
   }
 
+  /** Records running totals as of the latest finished step (reported as they are, not averaged). */
+  setLatest(values: Partial<Record<MetricKey, number>>): void {
+    for (const [key, value] of Object.entries(values) as [MetricKey, number][]) this.latest.set(key, value);
+  }
+
   /**
    * The window's metrics at `nowMs`, or null when it holds no step: the mean of each recorded key (absent when every
    * value was NaN), step time = elapsed / steps, tokens per second = tokensPerStep / step time, progress and the
@@ -128,6 +135,7 @@ export class MetricsWindow {
     if (this.steps === 0) return null;
     const out: Partial<Record<MetricKey, number>> = {};
     for (const [key, s] of this.sums) out[key] = s.sum / s.count;
+    for (const [key, value] of this.latest) out[key] = value;
     const stepTimeMs = (nowMs - this.startMs) / this.steps;
     out[METRIC.stepTimeMs] = stepTimeMs;
     if (stepTimeMs > 0) out[METRIC.tokensPerSecond] = (progress.tokensPerStep * 1000) / stepTimeMs;

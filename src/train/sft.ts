@@ -16,7 +16,16 @@
  */
 
 import type { Backend, DecodeBackend, TrainBackend, TrainerState } from './backend';
-import { batchAt, buildHeldOutData, buildSftData, type EvalItem, type HeldOutData, type SftData } from './data';
+import {
+  buildHeldOutData,
+  buildSftData,
+  type EvalItem,
+  ExampleTally,
+  examplesAt,
+  type HeldOutData,
+  packBatch,
+  type SftData,
+} from './data';
 import { METRIC, type MetricKey } from './metrics';
 import { modelConfigFor, optimConfigFor, type RunConfig } from './run_config';
 import { type SessionEvent, TrainingSessionBase, track } from './session';
@@ -53,6 +62,8 @@ export class SftSession extends TrainingSessionBase {
   private readonly decodeRows: number;
   private data: SftData | null = null;
   private heldOut: HeldOutData | null = null;
+  /** Examples seen and distinct examples through the steps queued (rebuilt from the steps before a resume). */
+  private tally: ExampleTally | null = null;
   private stepsQueued: number;
   private lastEvalLossStep = -1;
 
@@ -153,6 +164,7 @@ export class SftSession extends TrainingSessionBase {
   protected override async prepareRun(): Promise<void> {
     this.data ??= buildSftData(this.config, this.trainer.seqLen);
     this.heldOut ??= buildHeldOutData(this.config, this.trainer.seqLen);
+    this.tally ??= ExampleTally.through(this.data!, this.stepsQueued);
   }
 
   protected override runStartMetrics(): Partial<Record<MetricKey, number>> {
@@ -167,7 +179,10 @@ export class SftSession extends TrainingSessionBase {
     const total = c.sft.steps;
     const s = this.stepsQueued++;
     const startedMs = performance.now();
-    const stepDone = this.trainer.step(batchAt(this.data!, s)).then((stats) => {
+    const examples = examplesAt(this.data!, s);
+    this.tally!.add(examples);
+    const counts = { [METRIC.examplesSeen]: this.tally!.seen, [METRIC.distinctExamples]: this.tally!.distinct };
+    const stepDone = this.trainer.step(packBatch(examples, this.data!.batchSize, this.data!.seqLen)).then((stats) => {
       this.noteStepDone(startedMs);
       this.stepsDone = s + 1;
       this.window.addStep({
@@ -175,6 +190,7 @@ export class SftSession extends TrainingSessionBase {
         [METRIC.trainGradNorm]: stats.gradNorm,
         [METRIC.trainLearningRate]: stats.learningRate,
       });
+      this.window.setLatest(counts);
       if (performance.now() - this.window.startMs >= this.logWindowMs || s + 1 === total) this.flushMetrics();
     });
     track(this.pending, stepDone);

@@ -46,6 +46,7 @@ const FIELD_PATHS = [
   'sft.steps',
   'sft.batchSize',
   'sft.trainSize',
+  'sft.data',
   'sft.learningRate',
   'sft.warmupSteps',
   'sft.weightDecay',
@@ -221,6 +222,17 @@ function TrainForm() {
         min={1}
         step={1}
       />
+      <SelectField
+        label="Training data"
+        value={config.sft.data ?? 'fixed'}
+        options={[
+          { value: 'fixed', label: 'fixed set (train set, in epochs)' },
+          { value: 'fresh', label: 'fresh example every row' },
+        ]}
+        onChange={(data) => sft({ data })}
+        issue={at('sft.data')}
+        testId="sft-data"
+      />
       <NumberField
         label="Warm-up (steps)"
         value={config.sft.warmupSteps}
@@ -376,6 +388,13 @@ const LiveStats = memo(function LiveStats() {
           <span className="stat-label">step time (ms)</span>
           <span className="stat-value" data-testid="step-time">
             {formatNumber(values[METRIC.stepTimeMs], 1)}
+          </span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">examples seen (distinct)</span>
+          <span className="stat-value" data-testid="examples-seen">
+            {formatCompact(values[METRIC.examplesSeen])}
+            <span className="muted"> ({formatCompact(values[METRIC.distinctExamples])})</span>
           </span>
         </div>
         <div className="stat">
