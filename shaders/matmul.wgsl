@@ -10,9 +10,13 @@
 //   dx[M,K]          = dy[M,N] · W[N,K]   -> plain
 //   dW[N,K]          = dy[M,N]ᵀ · x[M,K]  -> TRANS_A = 1 (usually split-K: the reduction runs over all B·T rows)
 //
+// This is the portable path for any shape; shaders/matmul_vec4.wgsl is the faster one where the rows are whole vec4s.
+//
 // Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 bias [N] (read; bind any buffer when HAS_BIAS == 0),
-//           4 uniform Params.
-// Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE (C += result; only with one split).
+//           4 g [M, N] (read_write; GELU output when GELU == 1, any other writable buffer otherwise), 5 uniform Params.
+// Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE (C += result; only with one split), GELU (C gets the
+//            pre-activation and g = gelu(C), the tanh approximation exactly as shaders/gelu_forward.wgsl; one split,
+//            no ACCUMULATE).
 // Workgroup: 16×16 threads; each thread computes a 4×4 block of a 64×64 output tile; the k loop steps 16 at a time.
 // Dispatch: (ceil(N/64), ceil(M/64), splits). Edges that are not multiples of the tile are bounds-checked.
 
@@ -20,6 +24,7 @@ override TRANS_A: u32 = 0u;
 override TRANS_B: u32 = 0u;
 override HAS_BIAS: u32 = 0u;
 override ACCUMULATE: u32 = 0u;
+override GELU: u32 = 0u;
 
 struct Params {
   M: u32,
@@ -32,7 +37,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read_write> g: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+
+const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
+const GELU_CUBIC: f32 = 0.044715;
 
 const TM: u32 = 64u;
 const TN: u32 = 64u;
@@ -116,8 +125,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let idx = sliceBase + row * p.N + col;
       if (ACCUMULATE == 1u) { v += c[idx]; }
       c[idx] = v;
+      if (GELU == 1u) {
+        let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, 1.0), -15.0, 15.0);
+        g[idx] = 0.5 * v * (1.0 + tanh(u));
+      }
     }
   }
-  // Keep `bias` statically used so the auto layout always has binding 3.
-  if (HAS_BIAS == 2u) { c[0] = bias[0]; }
+  // Keep `bias` and `g` statically used so the auto layout always has bindings 3 and 4.
+  if (HAS_BIAS == 2u) { g[0] = bias[0]; }
 }

@@ -14,6 +14,8 @@ export interface GpuContext {
   readonly gpu: GPU;
   readonly adapter: GPUAdapter;
   readonly adapterName: string;
+  /** Whether the device was created with the `subgroups` feature (requested whenever the adapter has it). */
+  readonly subgroups: boolean;
   /** Compiled compute pipelines, keyed by `label|constants`. */
   readonly pipelines: Map<string, GPUComputePipeline>;
   readonly modules: Map<string, GPUShaderModule>;
@@ -76,6 +78,7 @@ export async function createGpuContext(
   for (const key of WANTED_LIMITS) requiredLimits[key] = adapter.limits[key];
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const lost = device.lost.then((info) => {
     throw new DeviceLostError(`GPU device lost (${info.reason}): ${info.message}`);
@@ -93,6 +96,7 @@ export async function createGpuContext(
     gpu,
     adapter,
     adapterName: describeAdapter(adapter),
+    subgroups: device.features.has('subgroups'),
     pipelines: new Map(),
     modules: new Map(),
     lost,

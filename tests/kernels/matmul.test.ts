@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { geluForward } from '../../src/cpu/gelu';
 import { type MatmulOptions, matmul } from '../../src/cpu/matmul';
 import { runDispatches } from '../../src/gpu/dispatch';
-import { chooseSplits, prepareMatmul } from '../../src/gpu/ops/matmul';
+import {
+  chooseMatmulTile,
+  chooseSplits,
+  type MatmulTile,
+  prepareMatmul,
+  SCALAR_TILE,
+  VEC4_TILES,
+  vec4Aligned,
+} from '../../src/gpu/ops/matmul';
+import type { TensorRef } from '../../src/gpu/tensor';
 import { expectAllClose } from '../helpers/allclose';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
 
@@ -75,7 +85,7 @@ describe('the CPU reference', () => {
   });
 });
 
-describe('matmul.wgsl against the CPU reference', () => {
+describe('matmul.wgsl (the scalar kernel) against the CPU reference', () => {
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {
       for (const [M, N, K] of SHAPES) {
@@ -88,17 +98,21 @@ describe('matmul.wgsl against the CPU reference', () => {
           const c = poisoned(ctx, M * N);
           runDispatches(
             ctx,
-            prepareMatmul(ctx, {
-              a: upload(ctx, a),
-              b: upload(ctx, b),
-              c,
-              M,
-              N,
-              K,
-              transA,
-              transB,
-              bias: upload(ctx, bias),
-            }),
+            prepareMatmul(
+              ctx,
+              {
+                a: upload(ctx, a),
+                b: upload(ctx, b),
+                c,
+                M,
+                N,
+                K,
+                transA,
+                transB,
+                bias: upload(ctx, bias),
+              },
+              SCALAR_TILE,
+            ),
           );
           const got = await readF32(ctx, c);
           expectAllClose(got, matmul(a, b, M, N, K, { transA, transB, bias }), TOL, 'C');
@@ -107,10 +121,11 @@ describe('matmul.wgsl against the CPU reference', () => {
     }
   }
 
-  it('split-K with bias and accumulate equals the reference', async () => {
+  it('split-K with bias and accumulate equals the reference (unaligned: the scalar kernel)', async () => {
     const ctx = await gpuContext();
     const rng = seeded(42);
     const [M, N, K] = [70, 45, 1500];
+    expect(chooseMatmulTile(M, N, K, { transA: true })).toBe(SCALAR_TILE);
     const scratch = poisoned(ctx, 64 * M * N);
     expect(chooseSplits(M, N, K, scratch.length)).toBeGreaterThan(1);
     const a = randomF32(rng, K * M);
@@ -141,5 +156,152 @@ describe('matmul.wgsl against the CPU reference', () => {
     const ctx = await gpuContext();
     const t = upload(ctx, new Float32Array(10));
     expect(() => prepareMatmul(ctx, { a: t, b: t, c: t, M: 4, N: 4, K: 4 })).toThrow(/A has 10 elements, needs 16/);
+  });
+});
+
+interface Case {
+  tile: MatmulTile;
+  transA: boolean;
+  transB: boolean;
+  bias: boolean;
+  accumulate: boolean;
+  gelu: boolean;
+}
+
+/** Runs one matmul on the GPU with the given tile and checks C (and the GELU output) against the CPU reference. */
+async function checkCase(cs: Case, [M, N, K]: [number, number, number], seed: number): Promise<void> {
+  const ctx = await gpuContext();
+  const rng = seeded(seed);
+  const a = randomF32(rng, M * K);
+  const b = randomF32(rng, K * N);
+  const bias = cs.bias ? randomF32(rng, N) : undefined;
+  const init = randomF32(rng, M * N);
+  const c = cs.accumulate ? upload(ctx, init) : poisoned(ctx, M * N);
+  const g: TensorRef | undefined = cs.gelu ? poisoned(ctx, M * N) : undefined;
+  const opts = { transA: cs.transA, transB: cs.transB };
+  const dispatches = prepareMatmul(
+    ctx,
+    {
+      a: upload(ctx, a),
+      b: upload(ctx, b),
+      c,
+      M,
+      N,
+      K,
+      ...opts,
+      ...(bias ? { bias: upload(ctx, bias) } : {}),
+      ...(g ? { gelu: g } : {}),
+      accumulate: cs.accumulate,
+    },
+    cs.tile,
+  );
+  expect(dispatches.length).toBe(1);
+  expect(dispatches[0]!.pipeline.label).toContain(cs.tile.kernel === 'vec4' ? 'matmul_vec4' : 'matmul|');
+  runDispatches(ctx, dispatches);
+  const expected = matmul(a, b, M, N, K, { ...opts, bias, accumulateInto: cs.accumulate ? init.slice() : undefined });
+  const got = await readF32(ctx, c);
+  expectAllClose(got, expected, TOL, 'C');
+  if (g) {
+    // The GELU output is compared with the CPU GELU of the GPU's own pre-activation, so the only difference is the
+    // epilogue's f32 tanh against the f64 reference (the same check as tests/kernels/gelu: |error| ≲ 1e-6 relative).
+    expectAllClose(await readF32(ctx, g), geluForward(got), { rtol: 1e-5, atol: 1e-6 }, 'gelu(C)');
+  }
+}
+
+const tileName = (t: MatmulTile) => `${t.kernel} ${t.tileM}×${t.tileN} k${t.kStep}`;
+const [VEC4_128x128, VEC4_128x64, VEC4_64x64] = VEC4_TILES as [MatmulTile, MatmulTile, MatmulTile];
+const off = { bias: false, accumulate: false, gelu: false };
+
+// Every vec4 configuration and each of its four operand loads (A along k or m, B along n or k) at a k step of 8 and of
+// 16; bias, accumulate and the GELU epilogue on both kernels. Few pipelines (each takes ~1 s to compile on
+// SwiftShader), several shapes each: tiny ones, ones smaller than a tile, and ones that end inside a tile in every
+// dimension (M odd where A is read along k).
+const CASES: Case[] = [
+  { tile: VEC4_64x64, transA: false, transB: false, ...off, bias: true },
+  { tile: VEC4_64x64, transA: true, transB: false, ...off },
+  { tile: VEC4_128x64, transA: false, transB: true, ...off, bias: true, gelu: true },
+  { tile: VEC4_128x128, transA: true, transB: true, ...off, bias: true },
+  { tile: VEC4_128x128, transA: false, transB: false, ...off, accumulate: true },
+  { tile: SCALAR_TILE, transA: false, transB: true, ...off, bias: true, gelu: true },
+];
+
+describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
+  CASES.forEach((cs, ci) => {
+    const shapes: [number, number, number][] =
+      cs.tile.kernel === 'scalar'
+        ? [
+            [7, 13, 5],
+            [65, 130, 33],
+          ]
+        : [
+            [4, 4, 4],
+            [cs.transA ? 20 : 37, 132, 20],
+            [132, 68, 72],
+            [cs.tile.tileM + 4, cs.tile.tileN, 28],
+          ];
+    const flags = ['transA', 'transB', 'bias', 'accumulate', 'gelu'].filter((f) => cs[f as keyof Case] === true);
+    it(`${tileName(cs.tile)} ${flags.join(' ') || 'plain'}`, async () => {
+      for (const [si, shape] of shapes.entries()) {
+        expect(vec4Aligned(...shape, cs.transA, cs.transB) || cs.tile.kernel === 'scalar').toBe(true);
+        await checkCase(cs, shape, 100 * ci + si);
+      }
+    });
+  });
+
+  it('split-K on the vec4 kernel (a dW shape) equals the reference', async () => {
+    const ctx = await gpuContext();
+    const rng = seeded(43);
+    const [M, N, K] = [68, 40, 1032];
+    const tile = chooseMatmulTile(M, N, K, { transA: true });
+    expect(tile).toBe(VEC4_64x64);
+    const scratch = poisoned(ctx, 64 * M * N);
+    const a = randomF32(rng, K * M);
+    const b = randomF32(rng, K * N);
+    const c = poisoned(ctx, M * N);
+    const dispatches = prepareMatmul(ctx, { a: upload(ctx, a), b: upload(ctx, b), c, M, N, K, transA: true, scratch });
+    expect(dispatches.length).toBe(2);
+    runDispatches(ctx, dispatches);
+    // K = 1032: as in the scalar split-K test, ≈ 1e-4 typical error; 5e-4 keeps headroom.
+    expectAllClose(await readF32(ctx, c), matmul(a, b, M, N, K, { transA: true }), { rtol: 1e-4, atol: 5e-4 }, 'C');
+  });
+
+  it('rejects a vec4 tile for an unaligned shape, and a GELU epilogue that accumulates or overlaps C', async () => {
+    const ctx = await gpuContext();
+    const t = upload(ctx, new Float32Array(64 * 64));
+    const g = upload(ctx, new Float32Array(64 * 64));
+    expect(() => prepareMatmul(ctx, { a: t, b: t, c: g, M: 6, N: 6, K: 6 }, VEC4_64x64)).toThrow(/whole vec4s/);
+    expect(() => prepareMatmul(ctx, { a: t, b: t, c: t, M: 8, N: 8, K: 8, gelu: g, accumulate: true })).toThrow(
+      /cannot accumulate/,
+    );
+    expect(() => prepareMatmul(ctx, { a: t, b: t, c: g, M: 8, N: 8, K: 8, gelu: g })).toThrow(/must not overlap C/);
+  });
+});
+
+describe('the tile chooser', () => {
+  it('takes the scalar kernel exactly when a row is not whole vec4s', () => {
+    expect(vec4Aligned(8, 8, 8)).toBe(true);
+    expect(vec4Aligned(7, 8, 8)).toBe(true); // A [M, K] is read along k: M is free
+    expect(vec4Aligned(7, 8, 8, true)).toBe(false); // A [K, M] is read along m
+    expect(vec4Aligned(8, 6, 8)).toBe(false); // C is written along n
+    expect(vec4Aligned(8, 8, 6)).toBe(false); // A read along k
+    expect(vec4Aligned(8, 8, 6, true, false)).toBe(true); // A along m, B along n: K is free
+    expect(vec4Aligned(8, 8, 6, true, true)).toBe(false); // B [N, K] is read along k
+    expect(chooseMatmulTile(8192, 130, 128, { transB: true })).toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(8192, 512, 128, { transB: true, scalarOnly: true })).toBe(SCALAR_TILE);
+  });
+
+  it('picks the largest tile that still fills the GPU at the model shapes', () => {
+    // small and medium at 8192 rows: c_fc forward (N = 4C), c_attn forward (3C), c_proj / dX (C).
+    expect(chooseMatmulTile(8192, 512, 128, { transB: true })).toBe(VEC4_128x128); // 64·4 = 256 tiles
+    expect(chooseMatmulTile(8192, 384, 128, { transB: true })).toBe(VEC4_128x64); // 128×128 gives only 192
+    expect(chooseMatmulTile(8192, 128, 512)).toBe(VEC4_64x64); // 128×64 gives only 128
+    expect(chooseMatmulTile(8192, 768, 192, { transB: true })).toBe(VEC4_128x128); // medium c_fc: 384 tiles
+    expect(chooseMatmulTile(8192, 192, 768)).toBe(VEC4_64x64); // medium mlp.c_proj dX: 128×64 gives 192, 64×64 384
+    // dW (transA, K = rows): few tiles, so the smallest, and split-K adds workgroups.
+    const dW = chooseMatmulTile(512, 128, 8192, { transA: true });
+    expect(dW).toBe(VEC4_64x64);
+    expect(chooseSplits(512, 128, 8192, 64 * 512 * 128, dW)).toBe(16); // 16 tiles → 256 workgroups
+    expect(chooseSplits(512, 128, 8192, 2 * 512 * 128, dW)).toBe(2); // capped by the scratch
+    expect(chooseSplits(8192, 512, 128, 1 << 30, VEC4_128x128)).toBe(1);
   });
 });

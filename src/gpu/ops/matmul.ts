@@ -1,8 +1,9 @@
 import matmulSource from '../../../shaders/matmul.wgsl?raw';
+import matmulVec4Source from '../../../shaders/matmul_vec4.wgsl?raw';
 import sumSlicesSource from '../../../shaders/sum_slices.wgsl?raw';
 import { dummyTensor, type GpuContext } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
-import type { TensorRef } from '../tensor';
+import { overlaps, type TensorRef } from '../tensor';
 
 export interface MatmulArgs {
   /** op(A) is [M, K]; A is stored [K, M] when transA. */
@@ -21,6 +22,12 @@ export interface MatmulArgs {
   /** C += op(A)·op(B) instead of C = … */
   accumulate?: boolean;
   /**
+   * GELU epilogue: C still receives the pre-activation (the GELU backward reads it) and `gelu` [M, N] receives
+   * gelu(C), the tanh approximation computed exactly as shaders/gelu_forward.wgsl. Must not overlap C; not with
+   * `accumulate`; never split over k.
+   */
+  gelu?: TensorRef;
+  /**
    * Scratch space for split-K partial products. When given and the output is too small to fill the GPU
    * (fewer than `targetWorkgroups` tiles) while K is long, the k range is split and reduced afterwards.
    */
@@ -30,16 +37,85 @@ export interface MatmulArgs {
 
 /** Workgroups we want in flight: about two per SM on a large GPU. Smaller GPUs lose nothing from split-K. */
 const TARGET_WORKGROUPS = 256;
-const TILE = 64;
+/** Split-K chunks are multiples of this, so every tile configuration's k step divides them. */
 const K_STEP = 16;
 
+/**
+ * One tile configuration. `scalar` is shaders/matmul.wgsl (any shape: 64×64 tile, 4×4 outputs per thread, k step 16,
+ * scalar loads); `vec4` is shaders/matmul_vec4.wgsl (rows of whole vec4s only), 16×16 threads with
+ * rowsPerThread × colsPerThread outputs each.
+ */
+export interface MatmulTile {
+  readonly kernel: 'scalar' | 'vec4';
+  readonly tileM: number;
+  readonly tileN: number;
+  readonly kStep: number;
+}
+
+export const SCALAR_TILE: MatmulTile = { kernel: 'scalar', tileM: 64, tileN: 64, kStep: 16 };
+
+/**
+ * The vec4 configurations, largest first. A bigger tile reuses each staged element more (8×8 outputs per thread do 64
+ * fma per 4 vec4 reads of workgroup memory; 4×4 do 16 per 2) but leaves fewer workgroups to fill the GPU. 128×128
+ * steps k by 8 so its two staged tiles stay at 8 KiB like the others (12 KiB for 128×64).
+ */
+export const VEC4_TILES: readonly MatmulTile[] = [
+  { kernel: 'vec4', tileM: 128, tileN: 128, kStep: 8 },
+  { kernel: 'vec4', tileM: 128, tileN: 64, kStep: 16 },
+  { kernel: 'vec4', tileM: 64, tileN: 64, kStep: 16 },
+];
+
+/** True when every operand of this shape can be read and written as whole vec4s (see shaders/matmul_vec4.wgsl). */
+export function vec4Aligned(M: number, N: number, K: number, transA = false, transB = false): boolean {
+  const aAligned = transA ? M % 4 === 0 : K % 4 === 0;
+  const bAligned = transB ? K % 4 === 0 : true;
+  return N % 4 === 0 && aAligned && bAligned;
+}
+
+/**
+ * The tile configuration for a shape. Unaligned shapes take the scalar kernel; aligned ones the largest vec4 tile that
+ * still gives TARGET_WORKGROUPS workgroups (e.g. 8192 rows: N = 512 → 128×128, N = 384 → 128×64, N = 128 → 64×64),
+ * or the smallest tile when none does (split-K then adds workgroups where K is long). `scalarOnly` keeps the scalar
+ * kernel everywhere (see `prefersScalarMatmul`).
+ */
+export function chooseMatmulTile(
+  M: number,
+  N: number,
+  K: number,
+  opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean } = {},
+): MatmulTile {
+  if (opts.scalarOnly || !vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
+  for (const tile of VEC4_TILES) {
+    if (ceilDiv(M, tile.tileM) * ceilDiv(N, tile.tileN) >= TARGET_WORKGROUPS) return tile;
+  }
+  return VEC4_TILES[VEC4_TILES.length - 1]!;
+}
+
 /** How many k-slices a matmul of this shape uses with `scratchElements` of scratch. */
-export function chooseSplits(M: number, N: number, K: number, scratchElements: number): number {
-  const tiles = ceilDiv(M, TILE) * ceilDiv(N, TILE);
+export function chooseSplits(
+  M: number,
+  N: number,
+  K: number,
+  scratchElements: number,
+  tile: MatmulTile = SCALAR_TILE,
+): number {
+  const tiles = ceilDiv(M, tile.tileM) * ceilDiv(N, tile.tileN);
   if (tiles >= TARGET_WORKGROUPS || K < 512) return 1;
   let splits = Math.min(ceilDiv(TARGET_WORKGROUPS, tiles), Math.floor(K / 128));
   splits = Math.min(splits, Math.floor(scratchElements / (M * N)));
   return Math.max(1, splits);
+}
+
+/** A small writable buffer per device, bound as the GELU output of matmuls without the GELU epilogue (never written). */
+const writableDummies = new WeakMap<GpuContext, TensorRef>();
+function writableDummy(ctx: GpuContext): TensorRef {
+  let t = writableDummies.get(ctx);
+  if (!t) {
+    const buffer = ctx.device.createBuffer({ label: 'matmul.dummy', size: 256, usage: GPUBufferUsage.STORAGE });
+    t = { buffer, offset: 0, length: 64 };
+    writableDummies.set(ctx, t);
+  }
+  return t;
 }
 
 export function checkMatmulShapes(args: MatmulArgs): void {
@@ -55,37 +131,65 @@ export function checkMatmulShapes(args: MatmulArgs): void {
   if (b.length < K * N) throw new Error(`${label}: B has ${b.length} elements, needs ${K * N}`);
   if (c.length < M * N) throw new Error(`${label}: C has ${c.length} elements, needs ${M * N}`);
   if (args.bias && args.bias.length < N) throw new Error(`${label}: bias has ${args.bias.length} elements, needs ${N}`);
+  if (args.gelu) {
+    if (args.gelu.length < M * N) throw new Error(`${label}: gelu has ${args.gelu.length} elements, needs ${M * N}`);
+    if (overlaps(args.gelu, c)) throw new Error(`${label}: the gelu output must not overlap C`);
+    if (args.accumulate) throw new Error(`${label}: the gelu epilogue cannot accumulate into C`);
+  }
 }
 
-/** Prepares C = op(A)·op(B) (+ bias) (+ C): one dispatch, or two with split-K. */
-export function prepareMatmul(ctx: GpuContext, args: MatmulArgs): Dispatch[] {
+/**
+ * Prepares C = op(A)·op(B) (+ bias) (+ C) (and gelu(C)): one dispatch, or two with split-K. The kernel and tile come
+ * from `chooseMatmulTile`; `tile` overrides that choice (tests use it to reach every configuration).
+ */
+export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTile): Dispatch[] {
   checkMatmulShapes(args);
   const { M, N, K, label = 'matmul' } = args;
-  const splits = args.scratch ? chooseSplits(M, N, K, args.scratch.length) : 1;
+  const transA = args.transA === true;
+  const transB = args.transB === true;
+  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, scalarOnly: prefersScalarMatmul(ctx) });
+  if (chosen.kernel === 'vec4' && !vec4Aligned(M, N, K, transA, transB)) {
+    throw new Error(`${label}: the vec4 kernel needs rows of whole vec4s; M=${M} N=${N} K=${K} are not`);
+  }
+  const splits = args.scratch && !args.gelu ? chooseSplits(M, N, K, args.scratch.length, chosen) : 1;
   const kChunk = ceilDiv(ceilDiv(K, splits), K_STEP) * K_STEP;
   const realSplits = ceilDiv(K, kChunk);
-  const flags = { TRANS_A: args.transA ? 1 : 0, TRANS_B: args.transB ? 1 : 0 };
-  const spec = { name: 'matmul', source: matmulSource };
-  const grid = [ceilDiv(N, TILE), ceilDiv(M, TILE)] as const;
+  const flags: Record<string, number> = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
+  if (chosen.kernel === 'vec4') {
+    flags.RM = chosen.tileM / 16;
+    flags.RN = chosen.tileN / 16;
+    flags.TK = chosen.kStep;
+  }
+  const spec =
+    chosen.kernel === 'vec4'
+      ? { name: 'matmul_vec4', source: matmulVec4Source }
+      : { name: 'matmul', source: matmulSource };
+  const grid = [ceilDiv(N, chosen.tileN), ceilDiv(M, chosen.tileM)] as const;
   const params = [{ u: M }, { u: N }, { u: K }, { u: kChunk }];
+  const bias = args.bias ?? dummyTensor(ctx);
   if (realSplits === 1 || !args.scratch) {
-    const constants = { ...flags, HAS_BIAS: args.bias ? 1 : 0, ACCUMULATE: args.accumulate ? 1 : 0 };
+    const constants = {
+      ...flags,
+      HAS_BIAS: args.bias ? 1 : 0,
+      ACCUMULATE: args.accumulate ? 1 : 0,
+      GELU: args.gelu ? 1 : 0,
+    };
     return [
       prepareDispatch(
         ctx,
         { ...spec, constants },
-        [args.a, args.b, args.c, args.bias ?? dummyTensor(ctx)],
+        [args.a, args.b, args.c, bias, args.gelu ?? writableDummy(ctx)],
         params,
         [grid[0], grid[1], 1],
         label,
       ),
     ];
   }
-  const constants = { ...flags, HAS_BIAS: 0, ACCUMULATE: 0 };
+  const constants = { ...flags, HAS_BIAS: 0, ACCUMULATE: 0, GELU: 0 };
   const partial = prepareDispatch(
     ctx,
     { ...spec, constants },
-    [args.a, args.b, args.scratch, dummyTensor(ctx)],
+    [args.a, args.b, args.scratch, dummyTensor(ctx), writableDummy(ctx)],
     params,
     [grid[0], grid[1], realSplits],
     `${label}.splitk`,
@@ -97,10 +201,15 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs): Dispatch[] {
       source: sumSlicesSource,
       constants: { HAS_BIAS: args.bias ? 1 : 0, ACCUMULATE: args.accumulate ? 1 : 0 },
     },
-    [args.scratch, args.c, args.bias ?? dummyTensor(ctx)],
+    [args.scratch, args.c, bias],
     [{ u: M * N }, { u: realSplits }, { u: N }],
     [ceilDiv(M * N, 256), 1, 1],
     `${label}.reduce`,
   );
   return [partial, reduce];
+}
+
+/** Whether this device keeps the scalar kernel everywhere (no device does yet). */
+export function prefersScalarMatmul(_ctx: GpuContext): boolean {
+  return false;
 }
