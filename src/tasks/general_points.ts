@@ -24,8 +24,8 @@
  *
  * Lengths: maxSequenceTokens(config) = config.maxSequenceTokens (256 by default) is guaranteed: hands whose
  * minimal CoT (no dead ends) would not fit are rejected, and dead ends are dropped until the sequence fits. Measured
- * longest CoT sequences over 600 samples per variant (seed 777, length tag included): id 191, face_11_12_13 208,
- * face_5 184, face_7 190, face_12 196, high_card 203, five_cards 237, fake_face 204, diverse 189 (table in
+ * longest CoT sequences over 600 samples per variant (seed 777, length tag included): id 200, face_11_12_13 218,
+ * face_5 189, face_7 197, face_12 201, high_card 210, five_cards 246, fake_face 214, diverse 203 (table in
  * docs/tasks.md).
  */
 import type { Rng } from '../util/rng';

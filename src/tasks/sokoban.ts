@@ -28,8 +28,8 @@
  *
  * Lengths: maxSequenceTokens(config) is a guaranteed bound (derivation at the function): 179 for 6x6 one box,
  * 257 for 10x10 two boxes. Measured longest CoT sequences over 150 samples per variant (seed 777, length tag
- * included): id 149, alpha 155, numeric 155, symbols 155, diverse 172, fake_numeric 157, boxes2 159, size8 178,
- * size10 217, size10_boxes2 227 (table in docs/tasks.md).
+ * included): id 149, alpha 155, numeric 155, symbols 155, diverse 172, fake_numeric 157, fake_swap 167, boxes2 159,
+ * size8 178, size10 217, size10_boxes2 227 (table in docs/tasks.md).
  */
 import type { Rng } from '../util/rng';
 import { shuffleInPlace } from '../util/rng';
