@@ -14,7 +14,7 @@ import { columnSumScratchElements, prepareAdd, prepareColumnSum } from '../gpu/o
 import { prepareAttentionBackward, prepareAttentionForward } from '../gpu/ops/attention';
 import { prepareCrossEntropy } from '../gpu/ops/crossentropy';
 import { prepareEmbeddingBackward, prepareEmbeddingForward } from '../gpu/ops/embedding';
-import { prepareGeluBackward, prepareGeluForward } from '../gpu/ops/gelu';
+import { prepareGeluBackward } from '../gpu/ops/gelu';
 import {
   layernormBackwardScratchElements,
   prepareLayernormBackward,
@@ -89,7 +89,10 @@ export function createGpuGpt(
 // The batch check is pure (model/config.ts), so the UI runs it too, with the adapter's limits, while a batch is typed.
 export { checkBatchFits, largestActivationElements } from './config';
 
-/** y[rows, outDim] = x[rows, inDim] · Wᵀ (+ b), W a PyTorch Linear weight [outDim, inDim] in the parameter arena. */
+/**
+ * y[rows, outDim] = x[rows, inDim] · Wᵀ (+ b), W a PyTorch Linear weight [outDim, inDim] in the parameter arena.
+ * With `gelu` [rows, outDim] the same dispatch also writes gelu(y) there (y keeps the pre-activation).
+ */
 export function prepareLinear(
   ctx: GpuContext,
   params: TensorRef,
@@ -99,6 +102,7 @@ export function prepareLinear(
   b: ParamEntry | null,
   out: TensorRef,
   label: string,
+  gelu?: TensorRef,
 ): Dispatch[] {
   const [outDim, inDim] = w.shape as [number, number];
   return prepareMatmul(ctx, {
@@ -110,6 +114,7 @@ export function prepareLinear(
     K: inDim,
     transB: true,
     ...(b ? { bias: slice(params, b.offset, b.length) } : {}),
+    ...(gelu ? { gelu } : {}),
     label,
   });
 }
@@ -158,6 +163,7 @@ export function prepareBlockForward(
   attention: Dispatch[],
   label: string,
 ): Dispatch[] {
+  if (lp.fcW.shape[0] !== F) throw new Error(`${label}: the MLP width is ${lp.fcW.shape[0]}, not F = ${F}`);
   const P = (e: ParamEntry) => slice(params, e.offset, e.length);
   const ln = (
     inp: TensorRef,
@@ -186,8 +192,8 @@ export function prepareBlockForward(
     ...prepareLinear(ctx, params, rows, t.y, lp.projW, lp.projB, t.tmp, `${label}.c_proj`),
     ...prepareAdd(ctx, { a: t.xIn, b: t.tmp, out: t.x2, n: rows * C }),
     ...ln(t.x2, lp.ln2w, lp.ln2b, t.ln2, t.ln2Mean, t.ln2Rstd, 'ln2'),
-    ...prepareLinear(ctx, params, rows, t.ln2, lp.fcW, lp.fcB, t.fc, `${label}.c_fc`),
-    ...prepareGeluForward(ctx, { x: t.fc, out: t.g, n: rows * F }),
+    // c_fc and GELU in one dispatch: t.fc keeps the pre-activation the GELU backward reads, t.g = gelu(t.fc).
+    ...prepareLinear(ctx, params, rows, t.ln2, lp.fcW, lp.fcB, t.fc, `${label}.c_fc`, t.g),
     ...prepareLinear(ctx, params, rows, t.g, lp.fcProjW, lp.fcProjB, t.tmp, `${label}.mlp.c_proj`),
     ...prepareAdd(ctx, { a: t.x2, b: t.tmp, out: t.out, n: rows * C }),
   ];
