@@ -59,9 +59,10 @@ const SCALE = {
     warmStartSteps: 500,
     rlSteps: 300,
     batchSize: 32,
-    // About three passes over the set in 3000 steps of 32 (a set of 8000, twelve passes, was memorised by diverse +
-    // CoT on an H200: docs/generalization-lab.md). Building it costs about 1-2 ms of CPU per example.
-    trainSize: 32_000,
+    // Fresh data (sft.data 'fresh'): a new example every row of every step; trainSize only sizes the probe set that
+    // fixes the training window. (A fixed set of 8000, twelve passes in 3000 steps of 32, was memorised by diverse +
+    // CoT on an H200: docs/generalization-lab.md.)
+    trainSize: 8000,
     evalSize: 128,
     maxNewTokens: 160,
     model: 'medium' as const,
@@ -71,7 +72,7 @@ const SCALE = {
     warmStartSteps: 100,
     rlSteps: 10,
     batchSize: 8,
-    // One pass: 200 steps of 8.
+    // Fresh data; the probe set for the window (200 steps of 8 see 1600 examples).
     trainSize: 1600,
     evalSize: 16,
     maxNewTokens: 160,
@@ -108,6 +109,7 @@ export function labConfig(task: LabTask, method: LabMethodId, scale: LabScale = 
       ...DEFAULT_RUN_CONFIG.sft,
       steps: s.sftSteps,
       batchSize: s.batchSize,
+      data: 'fresh',
       trainSize: s.trainSize,
       learningRate: 1e-3,
       samplesEverySteps: scale === 'smoke' ? 0 : DEFAULT_RUN_CONFIG.sft.samplesEverySteps,

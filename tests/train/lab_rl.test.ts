@@ -104,6 +104,14 @@ describe("the lab's GRPO row (Sokoban)", () => {
       () => {},
       0,
     );
+    // Every lab method trains on fresh examples; the metrics count them.
+    for (const m of ['answer', 'diverse_answer', 'cot', 'diverse_cot', 'grpo'] as const) {
+      for (const scale of ['paper', 'software', 'smoke'] as const)
+        expect(labConfig('sokoban', m, scale).sft.data).toBe('fresh');
+    }
+    const sftLast = run.timeline.filter((t) => t.values[METRIC.examplesSeen] !== undefined).at(-1);
+    expect(sftLast?.values[METRIC.examplesSeen]).toBe(2);
+    expect(sftLast?.values[METRIC.distinctExamples]).toBeGreaterThanOrEqual(1);
     expect(run.rlStartStep).toBe(1);
     expect(run.stepsDone).toBe(2);
     const rlPoints = run.timeline.filter((t) => t.values[METRIC.rlRewardMean] !== undefined);
