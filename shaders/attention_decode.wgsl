@@ -1,20 +1,33 @@
-// attention_decode.wgsl — one step of KV-cache attention for generation (one layer), f32.
+// attention_decode.wgsl — one step of KV-cache attention for generation (one layer), f32, split over the cache length
+// (the flash-decoding scheme: many workgroups per (row, head), each over a chunk of keys, then a combine).
 //
 // Shapes (row-major), hs = C / H:
-//   qkv    [B, 3C]            the c_attn output of the current token of each row (q = [0, C), k = [C, 2C), v = [2C, 3C)).
-//   kCache [B, H, Tmax, hs]   this layer's keys;   vCache [B, H, Tmax, hs] this layer's values.
-//   out    [B, C]             head h's output in channels [h·hs, (h+1)·hs).  (overwritten)
-//   step   [1] u32            pos = step[0], the position of the current token. It lives in a storage buffer so a
-//                             whole multi-token generation can be encoded in one command buffer: every decode
-//                             dispatch reads it, and sample_tokens.wgsl's `advance_step` increments it after sampling.
+//   qkv      [B, 3C]              the c_attn output of the current token of each row (q = [0, C), k = [C, 2C),
+//                                 v = [2C, 3C)).
+//   kCache   [B, H, Tmax, hs]     this layer's keys;   vCache [B, H, Tmax, hs] this layer's values.
+//   out      [B, C]               head h's output in channels [h·hs, (h+1)·hs).  (overwritten)
+//   step     [1] u32              pos = step[0], the position of the current token. It lives in a storage buffer so a
+//                                 whole multi-token generation can be encoded in one command buffer: every decode
+//                                 dispatch reads it, and sample_tokens.wgsl's `advance_step` increments it after
+//                                 sampling.
+//   partials [B, H, splits, hs+2] per split s of row b, head h: [m, l, acc[0..hs)], the split's running score max m,
+//                                 its sum l = Σ_j exp(s_j − m) and its unnormalised output acc[d] = Σ_j exp(s_j − m)·v_j[d]
+//                                 (scratch, written by `partial`, read by `combine`; unused when splits = 1).
+// The keys 0..pos are cut into splits of `chunk` keys: split s covers [s·chunk, min((s+1)·chunk, pos + 1)); a split
+// past pos is empty and writes the neutral partial m = NEG, l = 0, acc = 0 (weight exp(NEG − M) = 0 in the combine).
+// Split 0 always holds key 0, so the combine's max M is a real score.
 // Entry points (one dispatch each, in this order, every layer, every step):
 //   append_kv: kCache[b, h, pos, :] ← k of qkv row b, vCache likewise.  Dispatch (ceil(B·C / 64), 1, 1).
-//   attend:    out[b] = softmax_{j ≤ pos}(scale · q_b · k_j) · v_j, scale = 1/√hs, row max subtracted.
-//              One workgroup of 64 threads per (b, h); dispatch (B·H, 1, 1).
-// Nothing is written when pos ≥ Tmax (out is left as it was).
-// Bindings (both entry points): 0 qkv (read), 1 kCache (read_write), 2 vCache (read_write), 3 out (read_write),
-//           4 step (read), 5 uniform Params.
-// Limits: Tmax ≤ 1024, hs ≤ 128.
+//   partial:   one workgroup of 64 threads per (split, b, h); dispatch (splits, B·H, 1). As the one-workgroup softmax:
+//              the split's scores scale · q_b · k_j (one key per thread in turn) into the score row w, their max m,
+//              w_j = exp(s_j − m) and l = Σ w_j, then acc[d] = Σ_j w_j·v_j[d]. With splits = 1 it writes
+//              out[b, h·hs + d] = acc[d] / l directly (no combine dispatch).
+//   combine:   one workgroup of 64 threads per (b, h); dispatch (B·H, 1, 1). M = max_s m_s,
+//              out[b, h·hs + d] = Σ_s exp(m_s − M)·acc_s[d] / Σ_s exp(m_s − M)·l_s.
+// Nothing is written when pos ≥ Tmax (out and the caches are left as they were).
+// Bindings (every entry point): 0 qkv (read), 1 kCache (read_write), 2 vCache (read_write), 3 out (read_write),
+//           4 step (read), 5 partials (read_write), 6 uniform Params.
+// Limits: hs ≤ 128 (a thread owns at most two output dims); chunk ≤ 1024 (the score row w), so Tmax ≤ 1024.
 // Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`), expanded at build time.
 
 struct Params {
@@ -24,6 +37,8 @@ struct Params {
   hs: u32,
   Tmax: u32,
   scale: f32,
+  splits: u32,
+  chunk: u32,
 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
@@ -31,25 +46,30 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> vCache: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> step: array<u32>;
-@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
 
 const WG: u32 = 64u;
+/** The score max of an empty split: exp(NEG − M) underflows to 0 for any real score M. */
+const NEG: f32 = -3.0e38;
 
-var<workgroup> w: array<f32, 1024>;
 var<workgroup> qs: array<f32, 128>;
+var<workgroup> w: array<f32, 1024>;
 var<workgroup> red: array<f32, 64>;
 var<workgroup> posShared: u32;
+
+// Keeps every binding statically used by every entry point, so all three share one bind group layout (`layout:
+// 'auto'`). `never` is false for every valid dispatch.
+fn keepBindings(never: bool) {
+  if (never) { out[0] = qkv[0] + kCache[0] + vCache[0] + partials[0] + f32(step[0]); }
+}
 
 @compute @workgroup_size(64, 1, 1)
 fn append_kv(@builtin(global_invocation_id) gid: vec3<u32>) {
   let pos = step[0];
   let i = gid.x;
-  if (pos >= p.Tmax) {
-    // Never true for a valid step; keeps `out` statically used so both entry points share one layout.
-    if (i == 0xffffffffu) { out[0] = 0.0; }
-    return;
-  }
-  if (i >= p.B * p.C) { return; }
+  keepBindings(i == 0xffffffffu);
+  if (pos >= p.Tmax || i >= p.B * p.C) { return; }
   let b = i / p.C;
   let c = i % p.C;
   let h = c / p.hs;
@@ -61,12 +81,18 @@ fn append_kv(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 #include "lib/reduce.wgsl"
 
-@compute @workgroup_size(64, 1, 1)
-fn attend(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn loadPos(lid: u32) -> u32 {
   if (lid == 0u) { posShared = step[0]; }
-  let pos = workgroupUniformLoad(&posShared);
+  return workgroupUniformLoad(&posShared);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let pos = loadPos(lid);
+  keepBindings(pos == 0xffffffffu && lid == 0xffffffffu);
   if (pos >= p.Tmax) { return; }
-  let bh = wg.x;
+  let split = wg.x;
+  let bh = wg.y;
   let b = bh / p.H;
   let h = bh % p.H;
   let hs = p.hs;
@@ -74,12 +100,24 @@ fn attend(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   for (var d = lid; d < hs; d += WG) { qs[d] = qkv[b * 3u * p.C + h * hs + d]; }
   workgroupBarrier();
 
-  let n = pos + 1u;
-  var mx = -3.0e38;
+  // Output dims of this thread. hs ≤ 64: G = 64 / hs groups of hs threads, thread (g, d0) sums the split's keys
+  // g, g + G, …; the groups are added at the end. hs > 64: the thread owns dims d0 = lid and d1 = lid + 64.
+  let narrow = hs <= WG;
+  let G = select(1u, WG / hs, narrow);
+  let g = select(0u, lid / hs, narrow);
+  let d0 = select(lid, lid % hs, narrow);
+  let d1 = lid + WG;
+  let own0 = g < G && d0 < hs;
+  let own1 = !narrow && d1 < hs;
+
+  let start = min(split * p.chunk, pos + 1u);
+  let n = min(start + p.chunk, pos + 1u) - start;
+  let keys = cache + start * hs;
+  var mx = NEG;
   for (var j = lid; j < n; j += WG) {
-    var s = 0.0;
-    for (var d = 0u; d < hs; d++) { s = fma(qs[d], kCache[cache + j * hs + d], s); }
-    s *= p.scale;
+    var dot = 0.0;
+    for (var d = 0u; d < hs; d++) { dot = fma(qs[d], kCache[keys + j * hs + d], dot); }
+    let s = dot * p.scale;
     w[j] = s;
     mx = max(mx, s);
   }
@@ -90,32 +128,66 @@ fn attend(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     w[j] = e;
     sum += e;
   }
-  let inv = 1.0 / reduceSum(sum, lid);
-  // The barriers inside reduceSum follow every write of w, which the output loop below reads across threads. `red`
-  // is reused below, so the reduction's final read of red[0] must finish first: the barrier before `red[lid] = acc`.
+  // reduceSum's barriers order every thread's writes of w before the reads below.
+  let l = reduceSum(sum, lid);
+  var acc0 = 0.0;
+  var acc1 = 0.0;
+  if (own0) {
+    for (var j = g; j < n; j += G) { acc0 = fma(w[j], vCache[keys + j * hs + d0], acc0); }
+  }
+  if (own1) {
+    for (var j = 0u; j < n; j++) { acc1 = fma(w[j], vCache[keys + j * hs + d1], acc1); }
+  }
 
+  // Add the groups (hs ≤ 64). The barrier orders the last reduction's read of red[0] before red is reused.
+  workgroupBarrier();
+  red[lid] = acc0;
+  workgroupBarrier();
+  var v0 = acc0;
+  if (narrow && lid < hs) {
+    v0 = 0.0;
+    for (var gg = 0u; gg < G; gg++) { v0 += red[gg * hs + lid]; }
+  }
+  let write0 = lid < hs;
+  if (p.splits == 1u) {
+    let oo = b * p.C + h * hs;
+    if (write0) { out[oo + lid] = v0 / l; }
+    if (own1) { out[oo + d1] = acc1 / l; }
+    return;
+  }
+  let part = (bh * p.splits + split) * (hs + 2u);
+  if (lid == 0u) {
+    partials[part] = m;
+    partials[part + 1u] = l;
+  }
+  if (write0) { partials[part + 2u + lid] = v0; }
+  if (own1) { partials[part + 2u + d1] = acc1; }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn combine(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let pos = loadPos(lid);
+  keepBindings(pos == 0xffffffffu && lid == 0xffffffffu);
+  if (pos >= p.Tmax) { return; }
+  let bh = wg.x;
+  let b = bh / p.H;
+  let h = bh % p.H;
+  let hs = p.hs;
+  let stride = hs + 2u;
+  let base = bh * p.splits * stride;
+  var M = NEG;
+  for (var s = 0u; s < p.splits; s++) { M = max(M, partials[base + s * stride]); }
+  var L = 0.0;
+  for (var s = 0u; s < p.splits; s++) {
+    L = fma(exp(partials[base + s * stride] - M), partials[base + s * stride + 1u], L);
+  }
+  let inv = 1.0 / L;
   let oo = b * p.C + h * hs;
-  if (hs <= WG) {
-    let G = WG / hs;
-    let d = lid % hs;
-    let g = lid / hs;
+  for (var d = lid; d < hs; d += WG) {
     var acc = 0.0;
-    if (g < G) {
-      for (var j = g; j < n; j += G) { acc = fma(w[j], vCache[cache + j * hs + d], acc); }
+    for (var s = 0u; s < p.splits; s++) {
+      acc = fma(exp(partials[base + s * stride] - M), partials[base + s * stride + 2u + d], acc);
     }
-    workgroupBarrier();
-    red[lid] = acc;
-    workgroupBarrier();
-    if (lid < hs) {
-      var s = 0.0;
-      for (var gg = 0u; gg < G; gg++) { s += red[gg * hs + lid]; }
-      out[oo + lid] = s * inv;
-    }
-  } else {
-    for (var d = lid; d < hs; d += WG) {
-      var acc = 0.0;
-      for (var j = 0u; j < n; j++) { acc = fma(w[j], vCache[cache + j * hs + d], acc); }
-      out[oo + d] = acc * inv;
-    }
+    out[oo + d] = acc * inv;
   }
 }

@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { attentionBackward, attentionDecode, attentionForward } from '../../src/cpu/attention';
+import { attentionBackward, attentionForward } from '../../src/cpu/attention';
 import { assertNoErrors } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
-import {
-  attentionTiles,
-  prepareAttentionBackward,
-  prepareAttentionDecode,
-  prepareAttentionForward,
-} from '../../src/gpu/ops/attention';
+import { attentionTiles, prepareAttentionBackward, prepareAttentionForward } from '../../src/gpu/ops/attention';
 import { expectAllClose } from '../helpers/allclose';
 import { centralDifferences, dot } from '../helpers/finite_diff';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
@@ -118,10 +113,6 @@ describe('attention_forward.wgsl against the CPU reference', () => {
     expect(() => prepareAttentionForward(ctx, { qkv, out: qkv, lse: t, B: 1, T: 6, C: 4, H: 2 })).toThrow(
       /qkv has 24 elements, needs 72/,
     );
-    const step = upload(ctx, new Uint32Array(1));
-    const dec = { qkv: upload(ctx, new Float32Array(64)), kCache: t, vCache: t, out: t, step, B: 1, C: 4, H: 2 };
-    expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 1025 })).toThrow(/Tmax = 1025 exceeds 1024/);
-    expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 3 })).toThrow(/kCache has 10 elements, needs 12/);
   });
 });
 
@@ -191,82 +182,4 @@ describe('attention backward', () => {
     const expected = attentionBackward(Float64Array.from(dout), Float64Array.from(qkv), att, B, T, C, H);
     expectAllClose(await readF32(ctx, dqkv), expected, BWD_TOL, 'dqkv');
   });
-});
-
-describe('attention decode (KV cache)', () => {
-  it('CPU attentionDecode equals the last row of attentionForward', () => {
-    const [B, T, C, H] = [2, 11, 12, 3];
-    const hs = C / H;
-    const Tmax = 16;
-    const rng = seeded(99);
-    const qkv = randomF32(rng, B * T * 3 * C);
-    const kCache = randomF32(rng, B * H * Tmax * hs); // garbage beyond pos must be ignored
-    const vCache = randomF32(rng, B * H * Tmax * hs);
-    const q = new Float32Array(B * C);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        for (let h = 0; h < H; h++) {
-          for (let d = 0; d < hs; d++) {
-            const row = (b * T + t) * 3 * C + h * hs + d;
-            kCache[((b * H + h) * Tmax + t) * hs + d] = qkv[row + C]!;
-            vCache[((b * H + h) * Tmax + t) * hs + d] = qkv[row + 2 * C]!;
-          }
-        }
-      }
-      q.set(qkv.subarray((b * T + T - 1) * 3 * C, (b * T + T - 1) * 3 * C + C), b * C);
-    }
-    const { out } = attentionForward(qkv, B, T, C, H);
-    const expected = new Float32Array(B * C);
-    for (let b = 0; b < B; b++) expected.set(out.subarray((b * T + T - 1) * C, (b * T + T) * C), b * C);
-    // Same f64 arithmetic in both; only the final f32 rounding can differ.
-    expectAllClose(
-      attentionDecode(q, kCache, vCache, T - 1, B, C, H, Tmax),
-      expected,
-      { rtol: 1e-6, atol: 1e-7 },
-      'out',
-    );
-  });
-
-  for (const [B, T, C, H, Tmax] of [
-    [2, 9, 24, 3, 12],
-    [3, 70, 8, 1, 70],
-    [1, 5, 256, 2, 7],
-  ] as const) {
-    it(`GPU append_kv + attend step by step equals attentionForward rows, B=${B} T=${T} C=${C} H=${H} Tmax=${Tmax}`, async () => {
-      const ctx = await gpuContext();
-      const rng = seeded(B * 31 + T * 17 + C + H);
-      const qkv = randomF32(rng, B * T * 3 * C);
-      const hs = C / H;
-      const kCache = poisoned(ctx, B * H * Tmax * hs);
-      const vCache = poisoned(ctx, B * H * Tmax * hs);
-      const qkvStep = poisoned(ctx, B * 3 * C);
-      const out = poisoned(ctx, B * C);
-      const step = upload(ctx, new Uint32Array(1));
-      const dispatches = prepareAttentionDecode(ctx, { qkv: qkvStep, kCache, vCache, out, step, B, C, H, Tmax });
-      const ref = attentionForward(qkv, B, T, C, H).out;
-      const got = new Float32Array(B * T * C);
-      const expected = new Float32Array(B * T * C);
-      for (let pos = 0; pos < T; pos++) {
-        const rows = new Float32Array(B * 3 * C);
-        for (let b = 0; b < B; b++) {
-          rows.set(qkv.subarray((b * T + pos) * 3 * C, (b * T + pos + 1) * 3 * C), b * 3 * C);
-          expected.set(ref.subarray((b * T + pos) * C, (b * T + pos + 1) * C), (b * T + pos) * C);
-        }
-        ctx.device.queue.writeBuffer(qkvStep.buffer, 0, rows);
-        ctx.device.queue.writeBuffer(step.buffer, 0, new Uint32Array([pos]));
-        runDispatches(ctx, dispatches);
-        const o = await readF32(ctx, out);
-        for (let b = 0; b < B; b++) got.set(o.subarray(b * C, (b + 1) * C), (b * T + pos) * C);
-      }
-      expectAllClose(got, expected, FWD_TOL, 'decode out vs forward rows');
-
-      // pos ≥ Tmax: nothing is written (the output keeps its previous contents, the cache is untouched).
-      const before = await readF32(ctx, kCache);
-      const outBefore = await readF32(ctx, out);
-      ctx.device.queue.writeBuffer(step.buffer, 0, new Uint32Array([Tmax]));
-      runDispatches(ctx, dispatches);
-      expect(Array.from(await readF32(ctx, out))).toEqual(Array.from(outBefore));
-      expect(Array.from(await readF32(ctx, kCache))).toEqual(Array.from(before));
-    });
-  }
 });

@@ -3,11 +3,11 @@ import decodeSource from '../../../shaders/attention_decode.wgsl?raw';
 import forwardSource from '../../../shaders/attention_forward.wgsl?raw';
 import type { GpuContext } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
-import type { TensorRef } from '../tensor';
+import { createStorage, type TensorRef, whole } from '../tensor';
 
 /**
- * Longest sequence: the decode kernel holds a score row in workgroup memory. The tiled training kernels have no such
- * bound; they are held to the same one (and tested at it).
+ * Longest sequence: the decode kernel holds one split's score row (up to Tmax keys, with one split) in workgroup
+ * memory. The tiled training kernels have no such bound; they are held to the same one (and tested at it).
  */
 export const ATTENTION_MAX_T = 1024;
 /** Largest head size (the tiled kernels' per-thread accumulators and tiles are sized for it). */
@@ -168,6 +168,47 @@ export function prepareAttentionBackward(ctx: GpuContext, args: AttentionBackwar
   );
 }
 
+/** Workgroups the split decode aims for (B·H·splits) on a GPU: enough to fill a large one. */
+export const DECODE_TARGET_WORKGROUPS = 512;
+/** Fewest keys a decode split covers when the cache is split (smaller chunks cost more than they spread). */
+export const DECODE_MIN_CHUNK_KEYS = 32;
+
+/**
+ * Whether the adapter is a CPU rasteriser (SwiftShader, llvmpipe/lavapipe, WARP), where more workgroups only add
+ * per-workgroup cost (each runs its barriers as fibre switches on a few cores): the split decode keeps one split there.
+ */
+export function isSoftwareAdapter(ctx: GpuContext): boolean {
+  const info = ctx.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return (
+    info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|microsoft basic render/i.test(ctx.adapterName)
+  );
+}
+
+/**
+ * How attention_decode.wgsl splits a cache of Tmax positions for B rows × H heads: `splits` workgroups per (row, head),
+ * split s covering keys [s·chunkKeys, (s+1)·chunkKeys) ∩ [0, pos]. `splits` is the fewest that give B·H·splits ≥
+ * targetWorkgroups, held to chunks of at least DECODE_MIN_CHUNK_KEYS keys (so 1 when B·H is already large or the cache
+ * is short); `requestedSplits` overrides it. chunkKeys = ⌈Tmax / splits⌉, and splits is then recomputed as
+ * ⌈Tmax / chunkKeys⌉ so no split lies wholly past Tmax − 1.
+ */
+export function decodeSplits(
+  B: number,
+  H: number,
+  Tmax: number,
+  targetWorkgroups = DECODE_TARGET_WORKGROUPS,
+  requestedSplits?: number,
+) {
+  let splits = requestedSplits;
+  if (splits === undefined) {
+    const wanted = Math.ceil(targetWorkgroups / (B * H));
+    splits = Math.max(1, Math.min(wanted, Math.floor(Tmax / DECODE_MIN_CHUNK_KEYS)));
+  } else if (!Number.isInteger(splits) || splits < 1 || splits > Tmax || splits > 65535) {
+    throw new Error(`attention_decode: splits must be an integer in [1, min(Tmax = ${Tmax}, 65535)], got ${splits}`);
+  }
+  const chunkKeys = Math.ceil(Tmax / splits);
+  return { splits: Math.ceil(Tmax / chunkKeys), chunkKeys };
+}
+
 export interface AttentionDecodeArgs {
   B: number;
   C: number;
@@ -184,12 +225,23 @@ export interface AttentionDecodeArgs {
   out: TensorRef;
   /** [1] u32: the current position pos (read; advanced by sample_tokens' advance_step). */
   step: TensorRef;
+  /**
+   * Splits of the cache per (row, head); 1 = one workgroup per (row, head). Default: decodeSplits(B, H, Tmax) on a GPU,
+   * 1 on a software adapter (isSoftwareAdapter).
+   */
+  splits?: number;
+  /**
+   * Scratch of ≥ B·H·splits·(hs + 2) floats for the splits' partial results (overwritten every step; may be shared by
+   * layers recorded in order). When absent the op creates its own small buffer, held by its dispatches' bind groups
+   * (outside any BufferPool's accounting).
+   */
+  partials?: TensorRef;
   label?: string;
 }
 
 /**
- * One layer's decode attention: [append_kv, attend]. Both read pos from `step` at execution time, so the prepared
- * dispatches are reused for every generation step.
+ * One layer's decode attention: [append_kv, partial, combine] ([append_kv, partial] with one split). All read pos
+ * from `step` at execution time, so the prepared dispatches are reused for every generation step.
  */
 export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArgs): Dispatch[] {
   const label = args.label ?? 'attention_decode';
@@ -200,24 +252,32 @@ export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArg
   need(label, 'vCache', args.vCache, B * C * Tmax);
   need(label, 'out', args.out, B * C);
   need(label, 'step', args.step, 1);
-  const tensors = [args.qkv, args.kCache, args.vCache, args.out, args.step];
-  const uniform = [{ u: B }, { u: C }, { u: H }, { u: hs }, { u: Tmax }, { f: 1 / Math.sqrt(hs) }];
-  return [
-    prepareDispatch(
-      ctx,
-      { name: 'attention_decode', source: decodeSource, entryPoint: 'append_kv' },
-      tensors,
-      uniform,
-      [ceilDiv(B * C, 64), 1, 1],
-      `${label}.append_kv`,
-    ),
-    prepareDispatch(
-      ctx,
-      { name: 'attention_decode', source: decodeSource, entryPoint: 'attend' },
-      tensors,
-      uniform,
-      [B * H, 1, 1],
-      `${label}.attend`,
-    ),
+  const target = isSoftwareAdapter(ctx) ? 1 : DECODE_TARGET_WORKGROUPS;
+  const { splits, chunkKeys } = decodeSplits(B, H, Tmax, target, args.splits);
+  const partialFloats = splits > 1 ? B * H * splits * (hs + 2) : 1;
+  const partials = args.partials ?? whole(createStorage(ctx.device, partialFloats, `${label}.partials`));
+  need(label, 'partials', partials, partialFloats);
+  const tensors = [args.qkv, args.kCache, args.vCache, args.out, args.step, partials];
+  const uniform = [
+    { u: B },
+    { u: C },
+    { u: H },
+    { u: hs },
+    { u: Tmax },
+    { f: 1 / Math.sqrt(hs) },
+    { u: splits },
+    { u: chunkKeys },
   ];
+  const stage = (entryPoint: string, workgroups: [number, number, number]) =>
+    prepareDispatch(
+      ctx,
+      { name: 'attention_decode', source: decodeSource, entryPoint },
+      tensors,
+      uniform,
+      workgroups,
+      `${label}.${entryPoint}`,
+    );
+  const dispatches = [stage('append_kv', [ceilDiv(B * C, 64), 1, 1]), stage('partial', [splits, B * H, 1])];
+  if (splits > 1) dispatches.push(stage('combine', [B * H, 1, 1]));
+  return dispatches;
 }
