@@ -373,8 +373,10 @@ describe('the playground in Chromium with WebGPU', () => {
     await page.close();
   }, 300_000);
 
-  it('offers to resume a run interrupted by a reload, from its last checkpoint', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  it('offers to resume a run interrupted by a reload, from its last checkpoint; a second tab sees it training', async () => {
+    // One context: the two tabs below share a profile (IndexedDB, Web Locks).
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
     const problems = watchProblems(page);
     const config: RunConfig = { ...CONFIG, seed: 11, sft: { ...CONFIG.sft, steps: 40, checkpointEverySteps: 1 } };
     await page.goto(`${app.url}${configToHash(config)}`);
@@ -391,6 +393,20 @@ describe('the playground in Chromium with WebGPU', () => {
     const resumedAt = await int(page, 'step-counter');
     expect(resumedAt).toBeGreaterThanOrEqual(1);
     await expect.poll(() => int(page, 'step-counter'), { timeout: 120_000 }).toBeGreaterThan(resumedAt);
+    // A second tab of the same profile sees the run as training elsewhere, not interrupted, and cannot start one.
+    const other = await context.newPage();
+    const otherProblems = watchProblems(other);
+    await other.goto(`${app.url}${configToHash(config)}`);
+    await expect.poll(() => other.getByTestId('backend-badge').textContent(), { timeout: 30_000 }).toMatch(/WebGPU/);
+    await expect.poll(() => other.getByTestId('run-row').first().textContent(), { timeout: 30_000 }).toMatch(/running/);
+    expect(await other.getByTestId('interrupted-banner').count()).toBe(0);
+    await other.getByTestId('train-start').click();
+    await expect
+      .poll(() => other.getByRole('alert').allTextContents(), { timeout: 30_000 })
+      .toContainEqual(expect.stringMatching(/Another tab is training/));
+    expect(await page.getByTestId('train-state').textContent()).toMatch(/running/);
+    expect(otherProblems).toEqual([]);
+    await other.close();
     // Stop lands at the end of the step in progress (nothing is queued behind it on a slow adapter): the settings
     // come back within about one step's time.
     const stopAtMs = await now(page);
@@ -423,7 +439,7 @@ describe('the playground in Chromium with WebGPU', () => {
     expect(await int(page, 'step-counter')).toBeLessThan(config.sft.steps);
     expect(await page.getByTestId('train-start').isEnabled()).toBe(true);
     expect(problems).toEqual([]);
-    await page.close();
+    await context.close();
   }, 400_000);
 });
 
