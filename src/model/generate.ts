@@ -6,14 +6,24 @@
  *   → pos += 1 (on the GPU)
  *
  * The position lives in a GPU buffer, so many steps are recorded into one command buffer with no CPU work between
- * them. Prompts are fed through the same path: forced[b, t] holds prompt token t, which the sampler emits instead
- * of a sample, so rows with prompts of different lengths decode in lockstep. After each chunk of steps only the newly
+ * them.
+ *
+ * Prompts: with P = (shortest prompt length) − 1 ≥ 1, positions 0..P−1 of every row go through one batched forward
+ * pass first (parallel prefill, `GenerateOptions.prefill`): embed the R·P tokens → per layer: LN → c_attn → write
+ * k, v of all P positions into the cache (kv_cache_fill) → causal attention over the P positions (the tiled training
+ * kernel) → c_proj → + → LN → MLP → + (no final LN or LM head: nothing is sampled there). Decoding then starts at
+ * position P with each row's state set to the state after its prompt tokens 0..P. The ragged tails go token by token:
+ * forced[b, t] holds prompt token t, which the sampler emits instead of a sample, so rows with prompts of different
+ * lengths decode in lockstep (with prefill off, every prompt token after the first goes this way). Both paths give
+ * the same tokens and log-probabilities up to f32 rounding (tests/model/generate_prefill.test.ts). After each chunk
+ * of steps only the newly
  * written token ids (and their log-probabilities) are copied back, and generation stops early once every row has
  * emitted the stop token. s1 budget forcing (cap / extend, `GenerateOptions.budget`) runs inside the sampler on a
  * per-row state buffer, so it costs no round trips either. src/model/generate_cpu.ts is the same generator on the CPU.
  */
 
 import {
+  advanceDecodeState,
   type BudgetForcing,
   checkBudgetForcing,
   checkSamplingParams,
@@ -27,11 +37,13 @@ import { BufferPool } from '../gpu/buffer_pool';
 import type { GpuContext } from '../gpu/context';
 import { assertNoErrors } from '../gpu/context';
 import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
-import { prepareAttentionDecode } from '../gpu/ops/attention';
+import { prepareAttentionDecode, prepareAttentionForward } from '../gpu/ops/attention';
+import { prepareEmbeddingForward } from '../gpu/ops/embedding';
 import { prepareEmbeddingDecode } from '../gpu/ops/embedding_decode';
+import { prepareKvCacheFill } from '../gpu/ops/kv_cache';
 import { prepareLayernormForward } from '../gpu/ops/layernorm';
 import { prepareSampleTokens } from '../gpu/ops/sampling';
-import { slice, type TensorRef, writeTensor } from '../gpu/tensor';
+import { alignElements, slice, type TensorRef, writeTensor } from '../gpu/tensor';
 import { checkTokenIds, headSize, type ModelConfig, mlpWidth } from './config';
 import { type GpuGpt, prepareBlockForward, prepareLinear } from './gpt';
 import { layerParams, param } from './params';
@@ -62,6 +74,48 @@ export interface GenerateOptions {
   budget?: BudgetForcing;
   /** Decode steps recorded per command buffer between checks for the end of generation. */
   stepsPerChunk?: number;
+  /**
+   * Parallel prefill of the prompts' common length (default true); false feeds every prompt token through the decode
+   * step, as forced tokens (same results up to f32 rounding; kept for tests and benchmarks).
+   */
+  prefill?: boolean;
+}
+
+/** Activation memory one prefill pass may use by default; larger batches are prefilled in groups of rows. */
+export const PREFILL_BUDGET_BYTES = 64 * 2 ** 20;
+
+export interface GeneratorOptions {
+  /** Activation memory of the prefill pass (default PREFILL_BUDGET_BYTES); at least one row is prefilled at a time. */
+  prefillBudgetBytes?: number;
+}
+/** Prepared prefill passes kept, one per (rows, P); the oldest is dropped past this. */
+const PREFILL_PASSES_KEPT = 4;
+
+/** The buffers of the prefill pass, for up to `capacityTokens` tokens (rows × positions) at once. */
+interface PrefillBuffers {
+  pool: BufferPool;
+  capacityTokens: number;
+  /** [capacityIds] i32 token ids, one 64-aligned block per group of rows. */
+  ids: TensorRef;
+  capacityIds: number;
+  x: TensorRef;
+  x2: TensorRef;
+  ln: TensorRef;
+  mean: TensorRef;
+  rstd: TensorRef;
+  qkv: TensorRef;
+  y: TensorRef;
+  tmp: TensorRef;
+  fc: TensorRef;
+  g: TensorRef;
+  lse: TensorRef;
+}
+
+/** A prepared prefill of R rows × P positions: `groups` passes of up to `groupRows` rows, ids at g·`idsStride`. */
+interface PrefillPass {
+  groupRows: number;
+  idsStride: number;
+  dispatches: Dispatch[];
 }
 
 export interface Completion {
@@ -87,17 +141,31 @@ export class Generator {
   private readonly body: Dispatch[];
   private sampler: Dispatch[] = [];
   private samplerKey = '';
+  /** Per layer: [B, H, Tmax, hs] key and value caches. */
+  private readonly kCaches: TensorRef[] = [];
+  private readonly vCaches: TensorRef[] = [];
+  private prefillBuffers: PrefillBuffers | null = null;
+  private readonly prefillPasses = new Map<string, PrefillPass>();
+  /** Positions per row that the last `generate` call prefilled in one pass (0: none; all token by token). */
+  lastPrefillPositions = 0;
+  private readonly prefillBudgetBytes: number;
   readonly pool: BufferPool;
 
   constructor(
     readonly ctx: GpuContext,
     readonly model: Pick<GpuGpt, 'config' | 'layout' | 'params'>,
     batchRows: number,
+    options: GeneratorOptions = {},
   ) {
     const { config, layout } = model;
     if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 65535) {
       throw new RangeError(`generation batch must be an integer in [1, 65535], got ${batchRows}`);
     }
+    const budget = options.prefillBudgetBytes ?? PREFILL_BUDGET_BYTES;
+    if (!(budget > 0) || !Number.isFinite(budget)) {
+      throw new RangeError(`prefillBudgetBytes must be a positive number, got ${budget}`);
+    }
+    this.prefillBudgetBytes = budget;
     const B = batchRows;
     const C = config.dModel;
     const F = mlpWidth(config);
@@ -145,6 +213,8 @@ export class Generator {
       const cacheElements = B * H * Tmax * headSize(config);
       const kCache = pool.tensor(`gen.h${l}.k`, cacheElements, false);
       const vCache = pool.tensor(`gen.h${l}.v`, cacheElements, false);
+      this.kCaches.push(kCache);
+      this.vCaches.push(vCache);
       const attention = prepareAttentionDecode(ctx, { qkv, kCache, vCache, out: y, step: this.step, B, C, H, Tmax });
       const t = {
         xIn: x,
@@ -180,6 +250,155 @@ export class Generator {
     this.body = body;
   }
 
+  /** Frees every buffer of this generator (the caches, the decode and prefill activations). */
+  destroy(): void {
+    this.prefillBuffers?.pool.destroy();
+    this.prefillBuffers = null;
+    this.prefillPasses.clear();
+    this.pool.destroy();
+  }
+
+  /** Tokens (rows × positions) one prefill pass may hold: the activation budget, and every binding within limits. */
+  private prefillMaxTokens(): number {
+    const { config } = this.model;
+    const C = config.dModel;
+    const F = mlpWidth(config);
+    // x, x2, ln, y, tmp [C], qkv [3C], fc, g [F], lse [H], mean, rstd, id [1] per token.
+    const bytesPerToken = 4 * (8 * C + 2 * F + config.nHeads + 3);
+    const limits = this.ctx.device.limits;
+    const bindingBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const byBinding = Math.floor(bindingBytes / (4 * Math.max(3 * C, F)));
+    return Math.max(1, Math.min(Math.floor(this.prefillBudgetBytes / bytesPerToken), byBinding));
+  }
+
+  /** Buffers for `tokens` activations and `ids` token ids, reallocated (and prepared passes dropped) when too small. */
+  private ensurePrefillBuffers(tokens: number, ids: number): PrefillBuffers {
+    const old = this.prefillBuffers;
+    if (old && old.capacityTokens >= tokens && old.capacityIds >= ids) return old;
+    // Grow at least 2× (up to the budget) so a run of slowly growing prompts reallocates O(log) times.
+    const capacityTokens = Math.max(tokens, Math.min(this.prefillMaxTokens(), 2 * (old?.capacityTokens ?? 0)));
+    const capacityIds = Math.max(ids, 2 * (old?.capacityIds ?? 0));
+    old?.pool.destroy();
+    this.prefillPasses.clear();
+    const { config } = this.model;
+    const C = config.dModel;
+    const F = mlpWidth(config);
+    const pool = new BufferPool(this.ctx);
+    const n = capacityTokens;
+    const t = (name: string, elements: number) => pool.tensor(`gen.prefill.${name}`, elements, false);
+    this.prefillBuffers = {
+      pool,
+      capacityTokens,
+      capacityIds,
+      ids: t('ids', capacityIds),
+      x: t('x', n * C),
+      x2: t('x2', n * C),
+      ln: t('ln', n * C),
+      mean: t('mean', n),
+      rstd: t('rstd', n),
+      qkv: t('qkv', n * 3 * C),
+      y: t('y', n * C),
+      tmp: t('tmp', n * C),
+      fc: t('fc', n * F),
+      g: t('g', n * F),
+      lse: t('lse', n * config.nHeads),
+    };
+    return this.prefillBuffers;
+  }
+
+  /**
+   * The prefill of rows 0..R−1 at positions 0..P−1: embed → per layer: LN → c_attn → kv_cache_fill → causal
+   * attention over the P positions → c_proj → + → LN → MLP → +, in groups of rows that fit the activation budget.
+   */
+  private preparePrefill(R: number, P: number): PrefillPass {
+    const key = `${R}x${P}`;
+    const cached = this.prefillPasses.get(key);
+    if (cached) return cached;
+    const { config, layout, params } = this.model;
+    const C = config.dModel;
+    const F = mlpWidth(config);
+    const H = config.nHeads;
+    const groupRows = Math.max(1, Math.min(R, Math.floor(this.prefillMaxTokens() / P)));
+    const groups = Math.ceil(R / groupRows);
+    const idsStride = alignElements(groupRows * P);
+    const buf = this.ensurePrefillBuffers(groupRows * P, groups * idsStride);
+    const named = (name: string) => {
+      const e = param(layout, name);
+      return slice(params, e.offset, e.length);
+    };
+    const dispatches: Dispatch[] = [];
+    for (let group = 0; group < groups; group++) {
+      const b0 = group * groupRows;
+      const rows = Math.min(groupRows, R - b0);
+      const n = rows * P;
+      const label = `gen.prefill.g${group}`;
+      dispatches.push(
+        ...prepareEmbeddingForward(this.ctx, {
+          tokens: slice(buf.ids, group * idsStride, n),
+          wte: named('transformer.wte.weight'),
+          wpe: named('transformer.wpe.weight'),
+          out: buf.x,
+          B: rows,
+          T: P,
+          C,
+          label: `${label}.embedding`,
+        }),
+      );
+      for (let l = 0; l < config.nLayers; l++) {
+        const attention = [
+          ...prepareKvCacheFill(this.ctx, {
+            qkv: buf.qkv,
+            kCache: this.kCaches[l]!,
+            vCache: this.vCaches[l]!,
+            R: rows,
+            P,
+            C,
+            H,
+            B: this.B,
+            Tmax: this.Tmax,
+            rowOffset: b0,
+            label: `${label}.h${l}.kv_cache_fill`,
+          }),
+          ...prepareAttentionForward(this.ctx, {
+            qkv: buf.qkv,
+            out: buf.y,
+            lse: buf.lse,
+            B: rows,
+            T: P,
+            C,
+            H,
+            label: `${label}.h${l}.attention_forward`,
+          }),
+        ];
+        const t = {
+          xIn: buf.x,
+          ln1: buf.ln,
+          ln1Mean: buf.mean,
+          ln1Rstd: buf.rstd,
+          qkv: buf.qkv,
+          y: buf.y,
+          tmp: buf.tmp,
+          x2: buf.x2,
+          ln2: buf.ln,
+          ln2Mean: buf.mean,
+          ln2Rstd: buf.rstd,
+          fc: buf.fc,
+          g: buf.g,
+          out: buf.x,
+        };
+        dispatches.push(
+          ...prepareBlockForward(this.ctx, params, layerParams(layout, l), n, C, F, t, attention, `${label}.h${l}`),
+        );
+      }
+    }
+    const pass = { groupRows, idsStride, dispatches };
+    if (this.prefillPasses.size >= PREFILL_PASSES_KEPT) {
+      this.prefillPasses.delete(this.prefillPasses.keys().next().value!);
+    }
+    this.prefillPasses.set(key, pass);
+    return pass;
+  }
+
   private prepareSampler(o: GenerateOptions): void {
     const key = JSON.stringify([o.sampling, o.thinkStartId ?? -1, o.thinkEndId ?? -1, o.budget ?? null]);
     if (key === this.samplerKey) return;
@@ -208,26 +427,48 @@ export class Generator {
     const chunk = checkGenerateRequest(this.model.config, B, prompts, o);
     this.prepareSampler(o);
 
-    // Initial state: position 0 holds each prompt's first token; later prompt tokens are forced.
+    const thinkStartId = o.thinkStartId ?? -1;
+    const thinkEndId = o.thinkEndId ?? -1;
+    const R = prompts.length;
+    const shortest = Math.min(...prompts.map((p) => p.length));
+    const longest = Math.max(...prompts.map((p) => p.length));
+    // Positions 0..P−1 of rows 0..R−1 are prefilled in one pass; decoding starts at position P. Rows R..B−1 (unused)
+    // decode token 0 from position P over whatever their caches hold; their outputs are never read.
+    const P = (o.prefill ?? true) ? shortest - 1 : 0;
+
+    // Position pos ≤ P holds prompt token pos; later prompt tokens are forced (the sampler emits them).
     const history = new Uint32Array(B * Tmax);
     const forced = new Int32Array(B * Tmax).fill(-1);
     const states: DecodeRowState[] = [];
-    const longest = Math.max(...prompts.map((p) => p.length));
     for (let b = 0; b < B; b++) {
       const p = prompts[b] ?? [0];
-      history[b * Tmax] = p[0]!;
-      for (let t = 1; t < p.length; t++) forced[b * Tmax + t] = p[t]!;
+      for (let t = 0; t <= P && t < p.length; t++) history[b * Tmax + t] = p[t]!;
+      for (let t = P + 1; t < p.length; t++) forced[b * Tmax + t] = p[t]!;
       // The sampler updates the state from every token it emits, forced prompt tokens included, so start from the
-      // state after the first token: [flag, 0, 0, 0].
-      states.push(initialDecodeState(p[0]!, o.thinkStartId ?? -1, o.thinkEndId ?? -1));
+      // state after the prompt's tokens 0..P (as if the sampler had emitted 1..P).
+      let state = initialDecodeState(p[0]!, thinkStartId, thinkEndId);
+      for (let t = 1; t <= P; t++) state = advanceDecodeState(state, p[t]!, thinkStartId, thinkEndId);
+      states.push(state);
     }
     const q = this.ctx.device.queue;
     writeTensor(q, this.history, history);
     writeTensor(q, this.forced, forced);
     writeTensor(q, this.state, packDecodeStates(states));
-    writeTensor(q, this.step, new Uint32Array([0, o.seed]));
+    writeTensor(q, this.step, new Uint32Array([P, o.seed]));
+    let prefill: Dispatch[] = [];
+    if (P >= 1) {
+      const pass = this.preparePrefill(R, P);
+      const ids = new Int32Array(Math.ceil(R / pass.groupRows) * pass.idsStride);
+      prompts.forEach((p, b) => {
+        const at = Math.floor(b / pass.groupRows) * pass.idsStride + (b % pass.groupRows) * P;
+        for (let t = 0; t < P; t++) ids[at + t] = p[t]!;
+      });
+      writeTensor(q, this.prefillBuffers!.ids, ids);
+      prefill = pass.dispatches;
+    }
+    this.lastPrefillPositions = P;
 
-    // Steps: decode positions 0 .. lastPos−1; position pos writes token pos+1.
+    // Steps: decode positions P .. lastPos−1; position pos writes token pos+1.
     const lastPos = Math.min(Tmax - 1, longest - 1 + o.maxNewTokens);
     const completions: Completion[] = prompts.map(() => ({ tokens: [], logprobs: [], finished: false }));
     const done = () =>
@@ -238,10 +479,11 @@ export class Generator {
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     try {
-      for (let pos = 0; pos < lastPos && !done(); pos += chunk) {
+      for (let pos = P; pos < lastPos && !done(); pos += chunk) {
         const steps = Math.min(chunk, lastPos - pos);
         const encoder = this.ctx.device.createCommandEncoder({ label: `generate ${pos}` });
         const pass = encoder.beginComputePass();
+        if (pos === P) encodeDispatches(pass, prefill);
         for (let s = 0; s < steps; s++) {
           encodeDispatches(pass, this.body);
           encodeDispatches(pass, this.sampler);

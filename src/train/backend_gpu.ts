@@ -62,7 +62,7 @@ export function createGpuBackend(ctx: GpuContext): Backend {
       return {
         rows,
         generate: (prompts, options) => gen.generate(prompts, options),
-        destroy: () => gen.pool.destroy(),
+        destroy: () => gen.destroy(),
       };
     },
     destroy() {
