@@ -5,7 +5,7 @@
 //
 // Adapter: a hardware GPU when Dawn finds one (or VK_ICD_FILENAMES / VK_DRIVER_FILES names a Vulkan driver);
 // otherwise SwiftShader, the software Vulkan driver that Debian's chromium package ships (core WebGPU, slow but real).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { SWIFTSHADER_ICD, webgpuEnv } from './webgpu-env.mjs';
 
@@ -36,8 +36,38 @@ if (probe.status !== 0) {
 }
 process.stdout.write(probe.stdout);
 
+/** Runs a command with its output captured; resolves to its exit status and output. */
+function runCaptured(cmd, args, extraEnv = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: { ...env, ...extraEnv } });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (status) => resolve({ status: status ?? 1, output }));
+  });
+}
+
 run('biome (lint + format)', 'npx', ['biome', 'check', '.']);
-run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+// The type check (one thread) and the browser tests' production build (served to every browser test file, see
+// tests/e2e/browser.ts) run side by side.
+const E2E_BUILD = 'dist-e2e/app';
+console.log('\n=== typecheck, and the production build for the browser tests');
+const [typecheck, e2eBuild] = await Promise.all([
+  runCaptured('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']),
+  runCaptured('npx', ['vite', 'build', '--outDir', E2E_BUILD, '--emptyOutDir', '--logLevel', 'warn'], {
+    NODE_ENV: 'production',
+  }),
+]);
+for (const [name, r] of [
+  ['typecheck', typecheck],
+  ['production build', e2eBuild],
+]) {
+  process.stdout.write(r.output);
+  if (r.status !== 0) {
+    console.error(`\n${name} failed (exit ${r.status})`);
+    process.exit(r.status);
+  }
+}
 // Unit, kernel, model and training tests run in parallel; the browser tests run afterwards, one file at a time, so
 // their timing checks (no main-thread task over 50 ms) are not measured on a machine busy with other tests.
 const extra = process.argv.slice(2);
@@ -51,6 +81,7 @@ const suites = [
     name: 'end-to-end tests (headless Chromium, WebGPU)',
     results: 'test-results/vitest-e2e.json',
     args: ['tests/e2e/', '--no-file-parallelism', ...extra],
+    env: { STOPTIME_E2E_PREBUILT: E2E_BUILD },
   },
 ];
 let passed = 0;
@@ -63,7 +94,7 @@ for (const suite of suites) {
   const r = spawnSync(
     'npx',
     ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${suite.results}`, ...suite.args],
-    { stdio: 'inherit', env },
+    { stdio: 'inherit', env: { ...env, ...suite.env } },
   );
   if ((r.status ?? 1) !== 0) exitCode = r.status ?? 1;
   // Counts come from Vitest's JSON report (absent when Vitest could not start).

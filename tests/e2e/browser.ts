@@ -31,15 +31,15 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Builds the app into `outDir` and serves it on a free local port. */
-export async function serveApp(outDir: string): Promise<App> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH`,
-    );
-  }
-  // Vitest sets NODE_ENV=test, which would make this a development build (React's slow dev runtime): build what
-  // users get.
+/**
+ * A production build made by the test command before the browser tests (`npm test` sets it, see scripts/test.mjs),
+ * served by every test file instead of a build of its own.
+ */
+export const PREBUILT_ENV = 'STOPTIME_E2E_PREBUILT';
+
+/** Builds the production app into `outDir` (what users get, not a development build). */
+export async function buildApp(outDir: string): Promise<void> {
+  // Vitest sets NODE_ENV=test, which would make this a development build (React's slow dev runtime).
   const nodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   try {
@@ -47,9 +47,27 @@ export async function serveApp(outDir: string): Promise<App> {
   } finally {
     process.env.NODE_ENV = nodeEnv;
   }
+}
+
+/**
+ * Serves the app on a free local port: the build named by STOPTIME_E2E_PREBUILT when set (one build for all the
+ * browser test files), else a fresh build into `outDir`.
+ */
+export async function serveApp(outDir: string): Promise<App> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
+  }
+  const prebuilt = process.env[PREBUILT_ENV];
+  if (prebuilt) {
+    if (!existsSync(`${prebuilt}/index.html`)) throw new Error(`${PREBUILT_ENV}=${prebuilt} holds no built app`);
+  } else {
+    await buildApp(outDir);
+  }
   const server: PreviewServer = await preview({
     logLevel: 'warn',
-    build: { outDir },
+    build: { outDir: prebuilt || outDir },
     preview: { port: 0, host: '127.0.0.1' },
   });
   const url = server.resolvedUrls?.local[0] ?? '';
