@@ -4,8 +4,8 @@
  * answer generated and verified) with a progress bar and Cancel, says why it cannot run when it cannot, and once the
  * run has a frontier (drawn on the chart) shows its summary and each method's distance to it (oracle_gaps.ts).
  */
-import { useState } from 'react';
-import type { RunRecord } from '../runs/run_record';
+import { useMemo, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { oracleBlocker, oracleSettingsIssue } from '../state/oracle_runner';
 import { useStore } from '../state/store';
 import { NumberField } from './fields';
@@ -15,7 +15,8 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const pts = (x: number) => `${x < 0 ? '−' : ''}${(100 * Math.abs(x)).toFixed(1)} pts`;
 
 export function OraclePanel() {
-  const run = useStore((s) => (s.activeRunId === null ? null : (s.runs[s.activeRunId] ?? null)));
+  // The run record changes with every training update: only the parts shown are selected.
+  const runId = useStore((s) => (s.activeRunId !== null && s.runs[s.activeRunId] ? s.activeRunId : null));
   const blocker = useStore((s) => oracleBlocker(s, s.activeRunId === null ? null : s.runs[s.activeRunId]));
   const job = useStore((s) => s.oracleJob);
   const evalSize = useStore((s) => s.config.eval.size);
@@ -32,7 +33,7 @@ export function OraclePanel() {
   };
   const settingsIssue = oracleSettingsIssue(settings);
   const reason = job !== null ? null : (blocker ?? settingsIssue);
-  const oracle = run?.oracle ?? null;
+  const hasOracle = useStore((s) => runId !== null && (s.runs[runId]?.oracle ?? null) !== null);
   return (
     <div className="oracle-panel" data-testid="oracle-panel">
       <h3>Oracle stopping frontier</h3>
@@ -110,15 +111,25 @@ export function OraclePanel() {
           </span>
         </div>
       )}
-      {oracle && run && <OracleSummary run={run} />}
+      {hasOracle && runId !== null && <OracleSummary runId={runId} />}
     </div>
   );
 }
 
-function OracleSummary({ run }: { run: RunRecord }) {
-  const r = run.oracle!;
+function OracleSummary({ runId }: { runId: string }) {
+  const oracle = useStore((s) => s.runs[runId]?.oracle ?? null);
+  const evalPoints = useStore((s) => s.runs[runId]?.evalPoints);
+  const stages = useStore(
+    useShallow((s) => ({ config: s.runs[runId]?.config, rlStartStep: s.runs[runId]?.rlStartStep })),
+  );
+  const gaps = useMemo(() => {
+    if (!oracle || !evalPoints || !stages.config) return [];
+    const { config, rlStartStep } = stages;
+    return methodGaps({ oracle, evalPoints, config, ...(rlStartStep !== undefined ? { rlStartStep } : {}) });
+  }, [oracle, evalPoints, stages]);
+  if (!oracle) return null;
+  const r = oracle;
   const s = r.summary;
-  const gaps = methodGaps(run);
   return (
     <div data-testid="oracle-summary">
       <p className="small">

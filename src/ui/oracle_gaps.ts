@@ -26,8 +26,11 @@ export interface MethodGap {
   oracleTokensForBest: number | null;
 }
 
+/** What the gaps read of a run: its oracle, its points and what tells their stage. */
+export type OracleRun = Pick<RunRecord, 'oracle' | 'evalPoints' | 'config' | 'rlStartStep'>;
+
 /** The points of `run` comparable with its oracle (see the file header). */
-export function comparablePoints(run: RunRecord): EvalPoint[] {
+export function comparablePoints(run: OracleRun): EvalPoint[] {
   const r = run.oracle;
   if (!r) return [];
   return run.evalPoints.filter(
@@ -41,7 +44,7 @@ export function comparablePoints(run: RunRecord): EvalPoint[] {
 }
 
 /** One row per method with comparable points, in the methods' order; empty without an oracle. */
-export function methodGaps(run: RunRecord): MethodGap[] {
+export function methodGaps(run: OracleRun): MethodGap[] {
   const r = run.oracle;
   if (!r) return [];
   const points = comparablePoints(run);
