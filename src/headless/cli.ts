@@ -20,6 +20,7 @@ import {
   type Experiment,
   experimentsForSeeds,
   isMatrixPreset,
+  matrixForSeeds,
   parseExperiment,
   parseMatrixPreset,
   runExperiment,
@@ -31,7 +32,7 @@ const MAX_EXPERIMENT_BYTES = 1 << 20;
 const USAGE =
   'usage: npm run experiment -- <experiment.json> [--backend webgpu|cpu] [--out-dir DIR]   (presets: experiments/*.json)\n' +
   '  --out-dir: the directory outputs are written under (default: the working directory)\n' +
-  "  --seeds 1,2: run only these of a seeded experiment's seeds (to split its seeds across processes or machines)";
+  "  --seeds 1,2: run only these of a seeded experiment's or matrix preset's seeds (to split them across processes or machines)";
 
 interface Args {
   file: string;
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     throw new Error(`${file}: not valid JSON (${e instanceof Error ? e.message : e})`);
   }
   // Validate before touching the adapter: a bad file or output path fails fast with every problem named.
-  const matrix = isMatrixPreset(doc) ? parseMatrixPreset(doc) : null;
+  const matrix = isMatrixPreset(doc) ? matrixForSeeds(parseMatrixPreset(doc), seeds) : null;
   const seeded: Experiment | null = matrix ? null : withSeeds(parseExperiment(doc), seeds);
   const experiments = (matrix ? matrix.experiments : experimentsForSeeds(seeded!)).map((e) => ({
     ...e,
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const runs: RunRecord[] = [];
   for (const experiment of experiments) {
-    const seed = seeded?.seeds ? ` (seed ${experiment.config.seed})` : '';
+    const seed = seeded?.seeds || (matrix && matrix.seeds.length > 1) ? ` (seed ${experiment.config.seed})` : '';
     console.log(`experiment ${experiment.name}${seed} on ${backend.adapterName}`);
     const { run, state } = await runExperiment(backend, experiment, (line) => console.log(line));
     const { json } = exportRunFile(run, state, 'inline');
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     writeFileSync(groupFiles.first, matrixToJson(m));
     writeFileSync(groupFiles.second, matrixToCsv(m));
     console.log(
-      `matrix ${matrix.name}: ${runs.length} methods in ${wall}; wrote ${groupFiles.first} and ${groupFiles.second}`,
+      `matrix ${matrix.name}: ${runs.length} runs (${matrix.seeds.length} seed${matrix.seeds.length === 1 ? '' : 's'}) in ${wall}; wrote ${groupFiles.first} and ${groupFiles.second}`,
     );
   } else if (seeded?.seeds && groupFiles) {
     const summary = seedSummary(seeded.name, runs);

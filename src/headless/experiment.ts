@@ -125,10 +125,14 @@ export const experimentSchema = z.strictObject({
 });
 
 /**
- * A matrix preset (the SFT-generalization lab): one run per method of src/train/lab_presets.ts on a task, each
- * evaluated on the task's suites; the runner writes every run file and the matrix (JSON and CSV) beside them.
+ * A matrix preset (the SFT-generalization lab): one run per method of src/train/lab_presets.ts on a task and seed,
+ * each evaluated on the task's suites; the runner writes every run file and the matrix (JSON and CSV) beside them.
  *   { "name": "generalization-sokoban",
- *     "matrix": { "task": "sokoban", "methods": ["answer", …], "scale": "paper", "seed": 1, "suiteSize": 64 } }
+ *     "matrix": { "task": "sokoban", "methods": ["answer", …], "scale": "paper", "seeds": [1, 2, 3], "suiteSize": 64 } }
+ * `seeds` (or one `seed`, default 1) trains every method once per seed, seed after seed (every method of the first
+ * seed, then of the next, so a run cut short still holds whole matrices); the matrix puts a method's seeds in one row
+ * (mean and 95% interval over seeds and episodes: src/runs/matrix.ts). The suites are the same for every seed
+ * (config.eval.seed). Run files: `<method>.stoptime.json` with one seed, `<method>-seed-<s>.stoptime.json` with more.
  */
 export const matrixPresetSchema = z.strictObject({
   name: experimentSchema.shape.name,
@@ -146,6 +150,7 @@ export const matrixPresetSchema = z.strictObject({
       .min(0)
       .max(2 ** 31 - 1)
       .optional(),
+    seeds: experimentSchema.shape.seeds,
     suiteSize: z.number().int().min(1).max(4096).optional(),
     maxActions: z.number().int().min(1).max(256).optional(),
   }),
@@ -155,7 +160,9 @@ export const matrixPresetSchema = z.strictObject({
 export interface MatrixPreset {
   name: string;
   task: LabTask;
-  /** One experiment per method, in order; each writes its run file into `outDir`. */
+  /** The seeds every method trains with, in order. */
+  seeds: number[];
+  /** One experiment per seed and method, seed after seed; each writes its run file into `outDir`. */
   experiments: Experiment[];
   outDir: string;
 }
@@ -185,21 +192,43 @@ export function parseMatrixPreset(input: unknown): MatrixPreset {
   );
   if (new Set(methods).size !== methods.length)
     issues.push({ path: 'matrix.methods', message: 'lists a method twice' });
+  if (matrix.seed !== undefined && matrix.seeds !== undefined)
+    issues.push({ path: 'matrix.seeds', message: "give 'seed' or 'seeds', not both" });
   if (issues.length > 0) throw new ConfigError(issues);
-  const experiments = methods.map((method) => {
-    const config = labConfig(matrix.task, method, matrix.scale ?? 'paper', matrix.seed ?? 1);
-    const label = LAB_METHODS.find((m) => m.id === method)!.label;
-    return {
-      name: label,
-      config: parseRunConfig(config),
-      evaluations: [],
-      suites: { size: matrix.suiteSize ?? config.eval.size, variants: null, maxActions: matrix.maxActions ?? null },
-      out: `${outDir}/${method}.stoptime.json`,
-      seeds: null,
-      oracle: null,
-    } satisfies Experiment;
-  });
-  return { name, task: matrix.task, experiments, outDir };
+  const seeds = matrix.seeds ?? [matrix.seed ?? 1];
+  const experiments = seeds.flatMap((seed) =>
+    methods.map((method) => {
+      const config = labConfig(matrix.task, method, matrix.scale ?? 'paper', seed);
+      const label = LAB_METHODS.find((m) => m.id === method)!.label;
+      return {
+        name: label,
+        config: parseRunConfig(config),
+        evaluations: [],
+        suites: { size: matrix.suiteSize ?? config.eval.size, variants: null, maxActions: matrix.maxActions ?? null },
+        out:
+          seeds.length === 1 ? `${outDir}/${method}.stoptime.json` : `${outDir}/${method}-seed-${seed}.stoptime.json`,
+        seeds: null,
+        oracle: null,
+      } satisfies Experiment;
+    }),
+  );
+  return { name, task: matrix.task, seeds, experiments, outDir };
+}
+
+/**
+ * The preset restricted to `only` of its seeds (the command line's --seeds, to split a matrix across processes or
+ * machines; `npm run report` on all their run files prints the whole matrix). Throws naming a seed it does not have.
+ */
+export function matrixForSeeds(preset: MatrixPreset, only: readonly number[] | null): MatrixPreset {
+  if (only === null) return preset;
+  const unknown = only.filter((s) => !preset.seeds.includes(s));
+  if (unknown.length > 0)
+    throw new Error(`--seeds: ${unknown.join(', ')} not among the matrix's seeds (${preset.seeds.join(', ')})`);
+  return {
+    ...preset,
+    seeds: preset.seeds.filter((s) => only.includes(s)),
+    experiments: preset.experiments.filter((e) => only.includes(e.config.seed)),
+  };
 }
 
 export interface ExperimentEvaluation {

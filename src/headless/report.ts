@@ -10,6 +10,7 @@
  * With several runs every label starts with the run's name. Everything taken from a file is untrusted: it is escaped
  * for XML and Markdown, and the output is a pure function of the input (same runs, same bytes).
  */
+import { buildMatrix, matrixToMarkdown, suiteTasks } from '../runs/matrix';
 import { parseRunFile, RunFileError } from '../runs/run_file';
 import type { RunRecord } from '../runs/run_record';
 import type { LengthTag } from '../tasks/types';
@@ -393,6 +394,24 @@ export function renderMarkdownTable(series: readonly ReportSeries[]): string {
 }
 
 /** "stopping-arithmetic: SFT 3000 steps, wall 22.6 s" or "…: SFT 3000 + RL 200 steps, …". */
+/**
+ * The results matrix of every task the runs hold suite results for (src/runs/matrix.ts: a method's seeds in one row,
+ * each cell the mean over seeds with its 95% interval, seeds × episodes), one Markdown section per task.
+ */
+export function renderMatrixSections(runs: readonly RunRecord[]): string[] {
+  return suiteTasks(runs).map((task) => {
+    const m = buildMatrix(runs, task);
+    const seeds = [...new Set(m.rows.flatMap((r) => r.seeds))].sort((a, b) => a - b);
+    const warnings = m.warnings.map((w) => `- ${escapeMarkdown(w)}`);
+    return [
+      `## Results matrix: ${task} (${seeds.length === 1 ? `seed ${seeds[0]}` : `seeds ${seeds.join(', ')}`})`,
+      '',
+      matrixToMarkdown(m),
+      ...(warnings.length > 0 ? ['Left out or resolved while building the matrix:', '', ...warnings, ''] : []),
+    ].join('\n');
+  });
+}
+
 export function describeRun(run: RunRecord): string {
   const rlStart =
     run.rlStartStep !== undefined
@@ -500,13 +519,20 @@ export function renderMarkdownReport(args: {
   /** Markdown sections after the table (already escaped), e.g. the claims tables. */
   sections?: readonly string[];
 }): string {
+  // A report of suite results only (a matrix) has no chart and no table of evaluation points.
+  const chart =
+    args.series.length === 0
+      ? []
+      : [
+          `![${escapeMarkdown(args.title)}](${encodeURI(args.svgFileName).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)})`,
+          '',
+          renderMarkdownTable(args.series),
+        ];
   const parts = [
     `# ${escapeMarkdown(args.title)}`,
     '',
     ...(args.subtitle.length > 0 ? [hardBreakLines(args.subtitle.map(escapeMarkdown)), ''] : []),
-    `![${escapeMarkdown(args.title)}](${encodeURI(args.svgFileName).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)})`,
-    '',
-    renderMarkdownTable(args.series),
+    ...chart,
   ];
   for (const section of args.sections ?? []) parts.push(section);
   if (args.notes.length > 0) parts.push(hardBreakLines(args.notes.map(escapeMarkdown)), '');

@@ -11,6 +11,9 @@
  * Run files of one experiment run with several seeds (the same run name, different `config.seed`: what a seeded
  * experiment writes) are drawn as one run: each setting at the seeds' mean with its 95% interval. For every run or
  * seed group with per-problem outcomes, P1's claims table (src/train/claims.ts) is printed and added to the page.
+ * Run files with suite results (the generalization lab's) add the results matrix of their task: a method's seeds in one
+ * row, each cell the mean success rate with its 95% interval and seeds × episodes (src/runs/matrix.ts); files with
+ * suite results and no evaluation points give a page of the matrix alone (no chart).
  * Bundled for Node by vite.node.config.ts.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -30,6 +33,7 @@ import {
   renderChartSvg,
   renderMarkdownReport,
   renderMarkdownTable,
+  renderMatrixSections,
   renderOracleSection,
   reportSeries,
 } from './report';
@@ -118,8 +122,18 @@ function main(): void {
   const series = reportSeries(runs, {
     include: (p, run) => !args.excludes.some((x) => matchesSelector(x.selector, run.name, p)),
   });
-  if (series.length === 0)
-    throw new ReportError('no evaluation points to report (the runs have none, or all excluded)');
+  const matrixSections = renderMatrixSections(files.map((f) => f.record));
+  if (series.length === 0 && matrixSections.length === 0)
+    throw new ReportError('no evaluation points or suite results to report (the runs have none, or all excluded)');
+  if (series.length === 0) {
+    writeMatrixReport(
+      args,
+      argv,
+      files.map((f) => f.record),
+      matrixSections,
+    );
+    return;
+  }
 
   const records = loaded.map((l) => l.record);
   // Claims per run or seed group, where any is measured.
@@ -164,8 +178,7 @@ function main(): void {
       : []),
   ];
 
-  const out =
-    args.out ?? `${dirname(args.files[0]!)}/${basename(args.files[0]!).replace(/(\.stoptime)?\.json$/, '')}-report`;
+  const out = outBase(args);
   const svgPath = `${out}.svg`;
   const mdPath = `${out}.md`;
   mkdirSync(dirname(out), { recursive: true });
@@ -182,13 +195,49 @@ function main(): void {
       series,
       notes,
       command: commandLine(argv),
-      sections: [...oracleSections, ...claimSections],
+      sections: [...oracleSections, ...claimSections, ...matrixSections],
     }),
   );
   console.log(renderMarkdownTable(series));
-  for (const c of [...oracleSections, ...claimSections]) console.log(c);
+  for (const c of [...oracleSections, ...claimSections, ...matrixSections]) console.log(c);
   for (const n of notes.slice(1)) console.log(n);
   console.log(`wrote ${svgPath} and ${mdPath} (${series.reduce((n, s) => n + s.points.length, 0)} points)`);
+}
+
+/** The output path without its extension: --out, else `<first file's name>-report` beside it. */
+function outBase(args: Args): string {
+  return (
+    args.out ?? `${dirname(args.files[0]!)}/${basename(args.files[0]!).replace(/(\.stoptime)?\.json$/, '')}-report`
+  );
+}
+
+/** The page of run files with suite results and no evaluation points: the results matrices alone, printed too. */
+function writeMatrixReport(
+  args: Args,
+  argv: readonly string[],
+  records: readonly RunRecord[],
+  sections: string[],
+): void {
+  const names = [...new Set(records.map((r) => r.name))];
+  const adapters = [...new Set(records.map((r) => r.adapter))];
+  const title = args.title ?? `Results matrix: ${names.join(', ')}`;
+  const out = outBase(args);
+  const mdPath = `${out}.md`;
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    mdPath,
+    renderMarkdownReport({
+      title,
+      subtitle: [`adapter: ${adapters.join(', ')}`],
+      svgFileName: '',
+      series: [],
+      notes: [`Sources: ${args.files.join(', ')}.`],
+      command: commandLine(argv),
+      sections,
+    }),
+  );
+  for (const s of sections) console.log(s);
+  console.log(`wrote ${mdPath} (${records.length} runs)`);
 }
 
 try {

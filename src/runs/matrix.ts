@@ -1,42 +1,69 @@
 /**
- * The generalization lab's results matrix: rows = saved runs (one per method), columns = the task's evaluation suites,
- * each cell a success count with its 95% Wilson score interval. Built from `RunRecord.suiteResults`
- * (src/train/suite_types.ts); shown by src/ui/MatrixView.tsx and written by the headless runner (src/headless/cli.ts).
+ * The generalization lab's results matrix: rows = methods, columns = the task's evaluation suites, each cell the mean
+ * success rate over the method's seeds with a 95% interval. Built from `RunRecord.suiteResults`
+ * (src/train/suite_types.ts); shown by src/ui/MatrixView.tsx, written by the headless runner (src/headless/cli.ts) and
+ * printed by the report (src/headless/report_cli.ts).
+ *
+ * Rows: runs of one method trained with different seeds form one row: the same name and the same method settings
+ * (MatrixRunSummary without stepsDone), different `config.seed` (what a matrix preset with `seeds` writes). A run whose
+ * seed its row already has starts a row of its own. The playground names each run it queues uniquely, so its runs stay
+ * one per row unless imported from a seeded preset.
  *
  * Columns are ordered by kind (id, training, instruction, difficulty, fake), then by the task's variant order
  * (`getTask(task).variants`); suites the task does not list come last within their kind, by name.
  *
+ * A cell over the k seeds with a result for its suite, seed i with s_i successes of n_i episodes (problems), N = Σ n_i:
+ *
+ *   mean      p̄ = (1/k) Σ s_i / n_i                       (each seed weighs the same; seeds with n_i = 0 are left out)
+ *   interval  the Wilson score interval of p̄ at an effective sample size N_eff = N / D (`clusteredInterval`), where
+ *             D = max(1, (S² / k) / (p̄(1 − p̄) / N)) is the design effect: the variance of p̄ estimated from the
+ *             spread of the seed rates (S², the sample variance of s_i / n_i) over the variance it would have if all
+ *             N episodes were independent draws of one model (Kish's design effect for clustered samples).
+ *
+ * With one seed (or seeds that agree no more than binomial noise allows, D = 1) this is the plain Wilson interval of
+ * the pooled counts, so one-seed matrices keep their intervals. Seeds that disagree widen it; it never gets narrower
+ * than the pooled binomial interval, and unlike a bootstrap it does not collapse to a point when every episode
+ * failed (0 of 192 episodes: [0, 0.020]). With few seeds S² is itself uncertain (3 seeds: 2 degrees of freedom), so
+ * the interval is approximate; the per-seed counts are exported beside it.
+ *
  * Two export formats:
  *
- *   JSON (`matrixToJson`), schema version 1:
- *     { format: 'stoptime-matrix', schemaVersion: 1, task,
- *       interval: { method: 'wilson', confidence: 0.95, z },
- *       rows:    [{ runId, name, config: { task, targetStyle, instructions, modelSize, sftSteps, rlSteps }, stepsDone }],
+ *   JSON (`matrixToJson`), schema version 2:
+ *     { format: 'stoptime-matrix', schemaVersion: 2, task,
+ *       interval: { method: 'wilson-design-effect', confidence: 0.95, z },
+ *       rows:    [{ runIds, seeds, name, config: { task, targetStyle, instructions, modelSize, sftSteps, rlSteps },
+ *                   stepsDone }],
  *       columns: [{ suite, kind, unit }],
- *       cells:   [{ runId, suite, kind, successes, problems, tooLong, rate, ciLow, ciHigh, turns, parsedTurns }],
+ *       cells:   [{ runIds, suite, kind, mean, ciLow, ciHigh, seeds, episodes, successes, tooLong, designEffect,
+ *                   turns, parsedTurns, perSeed: [{ seed, runId, successes, episodes }] }]
  *                (present cells, row-major)
  *       warnings: [string] }
- *     `rate` is null for a suite of zero problems (its interval is then [0, 1]); `rlSteps` null for a run without an
- *     RL stage. `tooLong`: problems that failed because a prompt did not fit the context (counted in `problems`; 0
- *     for results saved before it was recorded). `turns` / `parsedTurns`: completions generated and those whose answer
- *     the task parses (SuiteResult.turns; both null for results saved before they were recorded). A (row, column)
- *     pair with no cell means that run was not evaluated on that suite.
+ *     `runIds` / `seeds` / `perSeed`: the row's runs in the order given, their seeds. `stepsDone`: the fewest timeline
+ *     steps any of the row's runs did. `mean` is null when no seed had a problem (its interval is then [0, 1]);
+ *     `rlSteps` null for a method without an RL stage. `episodes`, `successes`, `tooLong`: sums over the cell's seeds
+ *     (`tooLong`: episodes that failed because a prompt did not fit the context; 0 for results saved before it was
+ *     recorded). `turns` / `parsedTurns`: completions generated and those whose answer the task parses, summed (null
+ *     when a seed's result did not record them). A (row, column) pair with no cell: no run of the row was evaluated
+ *     on that suite. Version 1 (one run per row) had runId, rate and problems instead.
  *
  *   CSV (`matrixToCsv`, RFC 4180, CRLF line ends), one line per present cell:
- *     method,suite,kind,successes,problems,too_long,rate,ci_low,ci_high,run_id,turns,parsed_turns
- *     Text fields are always quoted (inner quotes doubled); run names are untrusted, so a text field starting with
- *     = + - @ tab or CR gets a leading `'`, which spreadsheets show as text instead of evaluating it as a formula.
+ *     method,suite,kind,mean,ci_low,ci_high,seeds,episodes,successes,too_long,design_effect,run_ids,turns,
+ *     parsed_turns,per_seed
+ *     `run_ids`: space-separated; `per_seed`: "seed 1: 27/32; seed 2: 25/32". Text fields are always quoted (inner
+ *     quotes doubled); run names are untrusted, so a text field starting with = + - @ tab or CR gets a leading `'`,
+ *     which spreadsheets show as text instead of evaluating it as a formula.
  *
  * Pure (no DOM): the same code runs in the page and in Node.
  */
 import { getTask } from '../tasks/index';
 import type { TaskId } from '../tasks/types';
+import { groupRunsBySeed } from '../train/claims';
 import { rlConfigFor } from '../train/run_config';
 import type { SuiteKind, SuiteResult } from '../train/suite_types';
 import type { RunRecord } from './run_record';
 
 export const MATRIX_FORMAT = 'stoptime-matrix';
-export const MATRIX_SCHEMA_VERSION = 1;
+export const MATRIX_SCHEMA_VERSION = 2;
 
 /** Column groups, left to right: in distribution first, then what each method trained on, then the shifts. */
 export const SUITE_KIND_ORDER: readonly SuiteKind[] = ['id', 'training', 'instruction', 'difficulty', 'fake'];
@@ -58,16 +85,63 @@ export function wilsonInterval(successes: number, trials: number, z: number = WI
     throw new RangeError(`wilsonInterval: successes must be an integer in 0..${trials}, got ${successes}`);
   if (!Number.isFinite(z) || z <= 0) throw new RangeError(`wilsonInterval: z must be a positive number, got ${z}`);
   if (trials === 0) return [0, 1];
-  const n = trials;
-  const p = successes / n;
+  return wilsonBounds(successes / trials, trials, z);
+}
+
+/**
+ * The Wilson formula for a rate p in [0, 1] at a sample size n > 0 that need not be an integer (an effective size):
+ * exactly 0 and 1 at p = 0 and p = 1 (rounding would otherwise leave ±1e-17).
+ */
+function wilsonBounds(p: number, n: number, z: number): [number, number] {
   const z2 = z * z;
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  // The bounds are exactly 0 and 1 at the extremes; rounding would otherwise leave ±1e-17.
-  const lo = successes === 0 ? 0 : Math.max(0, centre - half);
-  const hi = successes === n ? 1 : Math.min(1, centre + half);
+  const lo = p === 0 ? 0 : Math.max(0, centre - half);
+  const hi = p === 1 ? 1 : Math.min(1, centre + half);
   return [lo, hi];
+}
+
+/** One seed's counts on a suite. */
+export interface SeedCount {
+  successes: number;
+  /** Episodes (Sokoban) or problems (General Points) evaluated. */
+  problems: number;
+}
+
+export interface ClusteredInterval {
+  /** Mean of the seed rates; null when no seed had a problem. */
+  mean: number | null;
+  /** 95% (at z) Wilson interval at the effective sample size; [0, 1] when no seed had a problem. */
+  ci: [number, number];
+  /** D ≥ 1, the design effect (1 with one seed). */
+  designEffect: number;
+  /** Seeds with at least one problem (those the mean is over). */
+  seeds: number;
+}
+
+/**
+ * Mean success rate over seeds and its interval (see the module comment): the Wilson interval of the mean of the seed
+ * rates at N / D episodes, D = max(1, (S²/k) / (p̄(1 − p̄)/N)). One seed: wilsonInterval(s, n) exactly. Counts are
+ * checked as in wilsonInterval.
+ */
+export function clusteredInterval(counts: readonly SeedCount[], z: number = WILSON_Z_95): ClusteredInterval {
+  for (const c of counts) wilsonInterval(c.successes, c.problems, z); // throws on impossible counts or z
+  const used = counts.filter((c) => c.problems > 0);
+  const k = used.length;
+  if (k === 0) return { mean: null, ci: [0, 1], designEffect: 1, seeds: 0 };
+  const rates = used.map((c) => c.successes / c.problems);
+  const mean = rates.reduce((a, r) => a + r, 0) / k;
+  const total = used.reduce((a, c) => a + c.problems, 0);
+  let designEffect = 1;
+  if (k > 1) {
+    const between = rates.reduce((a, r) => a + (r - mean) ** 2, 0) / (k - 1) / k;
+    const binomial = (mean * (1 - mean)) / total;
+    if (binomial > 0) designEffect = Math.max(1, between / binomial);
+  }
+  const ci =
+    k === 1 ? wilsonInterval(used[0]!.successes, used[0]!.problems, z) : wilsonBounds(mean, total / designEffect, z);
+  return { mean, ci, designEffect, seeds: k };
 }
 
 /** What the matrix records of a run's config: the settings that tell the methods apart. */
@@ -84,15 +158,30 @@ export interface MatrixRunSummary {
    * in `stepsDone`.
    */
   rlSteps: number | null;
-  /** Timeline steps done: the SFT steps, then the RL steps (one per RL step, whatever its optimiser steps). */
+  /**
+   * Timeline steps done: the SFT steps, then the RL steps (one per RL step, whatever its optimiser steps); for a row
+   * of several seeds, the fewest any of its runs did.
+   */
   stepsDone: number;
 }
 
 export interface MatrixRow {
+  /** The row's first run (the row's key). */
   runId: string;
-  /** The run's name (untrusted text: imported runs carry any name). */
+  /** Every run of the row (one per seed), in the order given, and their seeds. */
+  runIds: string[];
+  seeds: number[];
+  /** The runs' name (untrusted text: imported runs carry any name). */
   label: string;
   summary: MatrixRunSummary;
+}
+
+/** One seed's result in a cell. */
+export interface MatrixSeedResult {
+  seed: number;
+  runId: string;
+  successes: number;
+  problems: number;
 }
 
 export interface MatrixColumn {
@@ -103,17 +192,26 @@ export interface MatrixColumn {
 }
 
 export interface MatrixCell {
+  /** Sums over the cell's seeds. */
   successes: number;
+  /** Episodes (Sokoban) or problems (General Points), summed over the cell's seeds. */
   problems: number;
   /** Problems that failed because a prompt did not fit the context (part of `problems`; SuiteResult.tooLong). */
   tooLong: number;
-  /** successes / problems; null when the suite had no problems. */
+  /** Mean over seeds of successes / problems (one seed: its rate); null when no seed had a problem. */
   rate: number | null;
-  /** Completions generated and those the task parsed (SuiteResult.turns, .parsedTurns); null when not recorded. */
+  /** Completions generated and those the task parsed (SuiteResult.turns, .parsedTurns), summed; null when a seed's
+   * result did not record them. */
   turns: number | null;
   parsedTurns: number | null;
-  /** 95% Wilson score interval of the rate ([0, 1] for zero problems). */
+  /** 95% interval of the mean (clusteredInterval; one seed: the Wilson interval; [0, 1] for zero problems). */
   ci: [number, number];
+  /** Seeds with a result for this suite. */
+  seeds: number;
+  /** clusteredInterval's design effect (1 with one seed). */
+  designEffect: number;
+  /** Each seed's counts, in the row's run order. */
+  perSeed: MatrixSeedResult[];
 }
 
 export interface ResultsMatrix {
@@ -207,22 +305,40 @@ export function suiteTasks(runs: readonly RunRecord[]): TaskId[] {
   return tasks;
 }
 
+/** What runs of one row share: the name and the method settings (stepsDone and the seed may differ). */
+function rowKey(run: RunRecord): string {
+  const { stepsDone: _, ...settings } = summaryOf(run);
+  return JSON.stringify([run.name, settings]);
+}
+
 /**
- * The results matrix of `task` over `runs` (in the given order): one row per run with suite results for the task,
- * one column per suite any of them was evaluated on. A suite whose kind or unit differs between runs takes the
- * first run's (and a warning says so). Throws on an unknown task.
+ * The results matrix of `task` over `runs` (in the given order): one row per method (its runs of different seeds
+ * together, see the module comment) with suite results for the task, one column per suite any of them was evaluated
+ * on. A suite whose kind or unit differs between runs takes the first run's (and a warning says so). Throws on an
+ * unknown task.
  */
 export function buildMatrix(runs: readonly RunRecord[], task: TaskId): ResultsMatrix {
   const variants: readonly string[] = getTask(task).variants;
   const warnings: string[] = [];
   const rows: MatrixRow[] = [];
-  const perRow: Map<string, SuiteResult>[] = [];
+  const perRow: { run: RunRecord; results: Map<string, SuiteResult> }[][] = [];
   const columnsBySuite = new Map<string, MatrixColumn>();
-  for (const run of runs) {
+  const evaluated = runs.flatMap((run) => {
     const results = usableResults(run, task, warnings);
-    if (results.size === 0) continue;
-    rows.push({ runId: run.id, label: run.name, summary: summaryOf(run) });
-    perRow.push(results);
+    return results.size === 0 ? [] : [{ name: rowKey(run), config: run.config, run, results }];
+  });
+  for (const group of groupRunsBySeed(evaluated)) {
+    const first = group[0]!.run;
+    rows.push({
+      runId: first.id,
+      runIds: group.map((g) => g.run.id),
+      seeds: group.map((g) => g.run.config.seed),
+      label: first.name,
+      summary: { ...summaryOf(first), stepsDone: Math.min(...group.map((g) => g.run.stepsDone)) },
+    });
+    perRow.push(group);
+  }
+  for (const { run, results } of evaluated) {
     for (const r of results.values()) {
       const col = columnsBySuite.get(r.suite);
       if (!col) columnsBySuite.set(r.suite, { suite: r.suite, kind: r.kind, unit: r.unit });
@@ -246,84 +362,116 @@ export function buildMatrix(runs: readonly RunRecord[], task: TaskId): ResultsMa
       variantRank(a.suite) - variantRank(b.suite) ||
       (a.suite < b.suite ? -1 : a.suite > b.suite ? 1 : 0),
   );
-  const cells = perRow.map((results) =>
-    columns.map((col): MatrixCell | null => {
-      const r = results.get(col.suite);
-      if (!r) return null;
-      return {
-        successes: r.successes,
-        problems: r.problems,
-        tooLong: tooLongOf(r),
-        rate: r.problems === 0 ? null : r.successes / r.problems,
-        ci: wilsonInterval(r.successes, r.problems),
-        turns: r.turns ?? null,
-        parsedTurns: r.parsedTurns ?? null,
-      };
-    }),
-  );
+  const cells = perRow.map((group) => columns.map((col) => cellOf(group, col.suite)));
   return { task, rows, columns, cells, warnings };
+}
+
+/** The cell of one row's runs on `suite`: counts summed, the mean and interval over its seeds; null when none has it. */
+function cellOf(
+  group: readonly { run: RunRecord; results: Map<string, SuiteResult> }[],
+  suite: string,
+): MatrixCell | null {
+  const found = group.flatMap(({ run, results }) => {
+    const r = results.get(suite);
+    return r ? [{ run, r }] : [];
+  });
+  if (found.length === 0) return null;
+  const sum = (f: (r: SuiteResult) => number) => found.reduce((a, { r }) => a + f(r), 0);
+  const recorded = found.every(({ r }) => r.turns !== undefined && r.parsedTurns !== undefined);
+  const { mean, ci, designEffect } = clusteredInterval(found.map(({ r }) => r));
+  return {
+    successes: sum((r) => r.successes),
+    problems: sum((r) => r.problems),
+    tooLong: sum(tooLongOf),
+    rate: mean,
+    ci,
+    turns: recorded ? sum((r) => r.turns!) : null,
+    parsedTurns: recorded ? sum((r) => r.parsedTurns!) : null,
+    seeds: found.length,
+    designEffect,
+    perSeed: found.map(({ run, r }) => ({
+      seed: run.config.seed,
+      runId: run.id,
+      successes: r.successes,
+      problems: r.problems,
+    })),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Export
 
-/** The JSON document `matrixToJson` writes (schema version 1; see the module comment). */
+/** The JSON document `matrixToJson` writes (schema version 2; see the module comment). */
 export interface MatrixJson {
   format: typeof MATRIX_FORMAT;
   schemaVersion: typeof MATRIX_SCHEMA_VERSION;
   task: TaskId;
-  interval: { method: 'wilson'; confidence: 0.95; z: number };
-  rows: { runId: string; name: string; config: Omit<MatrixRunSummary, 'stepsDone'>; stepsDone: number }[];
+  interval: { method: 'wilson-design-effect'; confidence: 0.95; z: number };
+  rows: {
+    runIds: string[];
+    seeds: number[];
+    name: string;
+    config: Omit<MatrixRunSummary, 'stepsDone'>;
+    stepsDone: number;
+  }[];
   columns: MatrixColumn[];
   cells: {
-    runId: string;
+    runIds: string[];
     suite: string;
     kind: SuiteKind;
-    successes: number;
-    problems: number;
-    tooLong: number;
-    rate: number | null;
+    mean: number | null;
     ciLow: number;
     ciHigh: number;
+    seeds: number;
+    episodes: number;
+    successes: number;
+    tooLong: number;
+    designEffect: number;
     turns: number | null;
     parsedTurns: number | null;
+    perSeed: { seed: number; runId: string; successes: number; episodes: number }[];
   }[];
   warnings: string[];
 }
 
+/** Each present cell with its row and column, row-major. */
+function presentCells(m: ResultsMatrix): { row: MatrixRow; col: MatrixColumn; cell: MatrixCell }[] {
+  return m.rows.flatMap((row, i) =>
+    m.columns.flatMap((col, j) => {
+      const cell = m.cells[i]?.[j];
+      return cell ? [{ row, col, cell }] : [];
+    }),
+  );
+}
+
 /** The matrix as a MatrixJson document. */
 export function matrixJsonDocument(m: ResultsMatrix): MatrixJson {
-  const cells: MatrixJson['cells'] = [];
-  m.rows.forEach((row, i) => {
-    m.columns.forEach((col, j) => {
-      const c = m.cells[i]?.[j];
-      if (!c) return;
-      cells.push({
-        runId: row.runId,
-        suite: col.suite,
-        kind: col.kind,
-        successes: c.successes,
-        problems: c.problems,
-        tooLong: c.tooLong,
-        rate: c.rate,
-        ciLow: c.ci[0],
-        ciHigh: c.ci[1],
-        turns: c.turns,
-        parsedTurns: c.parsedTurns,
-      });
-    });
-  });
   return {
     format: MATRIX_FORMAT,
     schemaVersion: MATRIX_SCHEMA_VERSION,
     task: m.task,
-    interval: { method: 'wilson', confidence: 0.95, z: WILSON_Z_95 },
+    interval: { method: 'wilson-design-effect', confidence: 0.95, z: WILSON_Z_95 },
     rows: m.rows.map((r) => {
       const { stepsDone, ...config } = r.summary;
-      return { runId: r.runId, name: r.label, config, stepsDone };
+      return { runIds: [...r.runIds], seeds: [...r.seeds], name: r.label, config, stepsDone };
     }),
     columns: m.columns.map((c) => ({ ...c })),
-    cells,
+    cells: presentCells(m).map(({ row, col, cell: c }) => ({
+      runIds: [...row.runIds],
+      suite: col.suite,
+      kind: col.kind,
+      mean: c.rate,
+      ciLow: c.ci[0],
+      ciHigh: c.ci[1],
+      seeds: c.seeds,
+      episodes: c.problems,
+      successes: c.successes,
+      tooLong: c.tooLong,
+      designEffect: c.designEffect,
+      turns: c.turns,
+      parsedTurns: c.parsedTurns,
+      perSeed: c.perSeed.map((p) => ({ seed: p.seed, runId: p.runId, successes: p.successes, episodes: p.problems })),
+    })),
     warnings: [...m.warnings],
   };
 }
@@ -352,41 +500,80 @@ export const MATRIX_CSV_HEADER = [
   'method',
   'suite',
   'kind',
-  'successes',
-  'problems',
-  'too_long',
-  'rate',
+  'mean',
   'ci_low',
   'ci_high',
-  'run_id',
+  'seeds',
+  'episodes',
+  'successes',
+  'too_long',
+  'design_effect',
+  'run_ids',
   'turns',
   'parsed_turns',
+  'per_seed',
 ] as const;
+
+/** "seed 1: 27/32; seed 2: 25/32". */
+export function perSeedText(cell: MatrixCell): string {
+  return cell.perSeed.map((p) => `seed ${p.seed}: ${p.successes}/${p.problems}`).join('; ');
+}
 
 /** The matrix as CSV: a header, then one line per (method, suite) that has a result. */
 export function matrixToCsv(m: ResultsMatrix): string {
   const lines = [MATRIX_CSV_HEADER.join(',')];
-  m.rows.forEach((row, i) => {
-    m.columns.forEach((col, j) => {
-      const c = m.cells[i]?.[j];
-      if (!c) return;
-      lines.push(
-        [
-          csvText(row.label),
-          csvText(col.suite),
-          csvText(col.kind),
-          csvNumber(c.successes),
-          csvNumber(c.problems),
-          csvNumber(c.tooLong),
-          csvNumber(c.rate),
-          csvNumber(c.ci[0]),
-          csvNumber(c.ci[1]),
-          csvText(row.runId),
-          csvNumber(c.turns),
-          csvNumber(c.parsedTurns),
-        ].join(','),
-      );
-    });
-  });
+  for (const { row, col, cell: c } of presentCells(m)) {
+    lines.push(
+      [
+        csvText(row.label),
+        csvText(col.suite),
+        csvText(col.kind),
+        csvNumber(c.rate),
+        csvNumber(c.ci[0]),
+        csvNumber(c.ci[1]),
+        csvNumber(c.seeds),
+        csvNumber(c.problems),
+        csvNumber(c.successes),
+        csvNumber(c.tooLong),
+        csvNumber(c.designEffect),
+        csvText(row.runIds.join(' ')),
+        csvNumber(c.turns),
+        csvNumber(c.parsedTurns),
+        csvText(perSeedText(c)),
+      ].join(','),
+    );
+  }
   return `${lines.join('\r\n')}\r\n`;
+}
+
+/** "0.42 [0.31, 0.55]", or "— [0.00, 1.00]" for a cell without problems. */
+export function cellIntervalText(c: MatrixCell): string {
+  const f = (x: number) => x.toFixed(2);
+  return `${c.rate === null ? '—' : f(c.rate)} [${f(c.ci[0])}, ${f(c.ci[1])}]`;
+}
+
+/**
+ * The matrix as a Markdown table (the report's): one row per method with its seeds, one column per suite, each cell
+ * "mean [low, high]" and its seeds × episodes ("0.42 [0.31, 0.55] · 3 × 64"); a legend line under it.
+ */
+export function matrixToMarkdown(m: ResultsMatrix): string {
+  const esc = (t: string) => t.replace(/[\\`*_[\]|<>]/g, (ch) => `\\${ch}`).replace(/[\r\n]+/g, ' ');
+  const head = ['method', 'seeds', ...m.columns.map((c) => `${esc(c.suite)} (${c.kind})`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  m.rows.forEach((row, i) => {
+    const cells = m.columns.map((_, j) => {
+      const c = m.cells[i]?.[j];
+      if (!c) return '—';
+      const perSeed = c.perSeed.length > 0 ? Math.round(c.problems / c.perSeed.length) : 0;
+      const size = c.perSeed.every((p) => p.problems === perSeed) ? `${c.seeds} × ${perSeed}` : `${c.problems} in all`;
+      return `${cellIntervalText(c)} · ${size}`;
+    });
+    lines.push(`| ${[esc(row.label), row.seeds.join(', '), ...cells].join(' | ')} |`);
+  });
+  const unit = m.columns.some((c) => c.unit === 'episode') ? 'episodes' : 'problems';
+  lines.push(
+    '',
+    `Each cell: mean success rate over the seeds [95% interval: Wilson at the design-effect-adjusted sample size; one seed: Wilson] · seeds × ${unit} per seed.`,
+  );
+  return `${lines.join('\n')}\n`;
 }

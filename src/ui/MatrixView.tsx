@@ -1,7 +1,8 @@
 /**
- * The generalization lab's results matrix (src/runs/matrix.ts): rows = saved runs (one per method), columns = the
- * task's evaluation suites grouped by kind, each cell the success rate, count and 95% Wilson interval on a viridis
- * colour scale (src/ui/matrix_scale.ts). A cell is a button: it opens the suite's sample episodes or answers for that
+ * The generalization lab's results matrix (src/runs/matrix.ts): rows = methods (a run, or the runs of one method
+ * trained with several seeds), columns = the task's evaluation suites grouped by kind, each cell the mean success
+ * rate over the seeds with its 95% interval ("0.42 [0.31, 0.55]"), count and seed count on a viridis colour scale
+ * (src/ui/matrix_scale.ts). A cell is a button: it opens the suite's sample episodes or answers for that
  * run below the table (Sokoban replayed on a board, General Points with its formula checked). A cell with problems that
  * failed because a prompt did not fit the model's context is flagged (⚠), since its rate then says more about the
  * context length than about the method. Runs come from the store
@@ -18,8 +19,10 @@ import {
   type MatrixColumn,
   type MatrixRow,
   type MatrixRunSummary,
+  type MatrixSeedResult,
   matrixToCsv,
   matrixToJson,
+  perSeedText,
   type ResultsMatrix,
   suiteTasks,
   wilsonInterval,
@@ -57,7 +60,6 @@ const KIND_HELP: Record<SuiteKind, string> = {
   fake: 'the prompt states an unseen mapping the environment ignores: following the prompt fails',
 };
 
-const pct = (x: number) => `${Math.round(100 * x)}`;
 const pct1 = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 function summaryText(s: MatrixRunSummary): string {
@@ -76,12 +78,16 @@ function tooLongText(unit: MatrixColumn['unit'], tooLong: number, problems: numb
   return `${tooLong} of ${problems} ${unitWord(unit, problems)} failed because a prompt did not fit the model's context`;
 }
 
+/** "0.42 [0.31, 0.55]": the cell's mean and interval as fractions. */
+const fraction2 = (x: number) => x.toFixed(2);
+
 function cellLabel(row: MatrixRow, col: MatrixColumn, c: MatrixCell): string {
   const rate = c.rate === null ? 'no problems' : pct1(c.rate);
   const tooLong = tooLongText(col.unit, c.tooLong, c.problems);
+  const mean = c.seeds > 1 ? `mean ${rate} over ${c.seeds} seeds` : rate;
   return (
     `${row.label}, suite ${col.suite} (${KIND_LABEL[col.kind]}): ${c.successes} of ${c.problems} ` +
-    `${unitWord(col.unit, c.problems)} succeeded, ${rate}, 95% interval ${pct1(c.ci[0])} to ${pct1(c.ci[1])}` +
+    `${unitWord(col.unit, c.problems)} succeeded, ${mean}, 95% interval ${pct1(c.ci[0])} to ${pct1(c.ci[1])}` +
     (c.turns !== null && c.parsedTurns !== null && c.turns > 0
       ? `; ${c.parsedTurns} of ${c.turns} answers parsed`
       : '') +
@@ -122,16 +128,21 @@ function CellButton({
       onClick={onSelect}
       data-testid="matrix-cell"
     >
-      <span className="cell-rate">{cell.rate === null ? '—' : `${pct(cell.rate)}%`}</span>
+      <span className="cell-rate">{cell.rate === null ? '—' : fraction2(cell.rate)}</span>
       <span className="cell-count">
         {cell.successes}/{cell.problems}
       </span>
+      {cell.seeds > 1 && (
+        <span className="cell-seeds" title={perSeedText(cell)} data-testid="matrix-cell-seeds">
+          {cell.seeds} seeds
+        </span>
+      )}
       <span className="cell-ci-bar" aria-hidden="true">
         <span className="ci-range" style={{ left: `${100 * lo}%`, width: `${100 * (hi - lo)}%` }} />
         {cell.rate !== null && <span className="ci-mark" style={{ left: `${100 * cell.rate}%` }} />}
       </span>
       <span className="cell-ci">
-        {pct(lo)}–{pct(hi)}
+        [{fraction2(lo)}, {fraction2(hi)}]
       </span>
       {tooLong !== null && (
         <span className="cell-too-long" aria-hidden="true" data-testid="matrix-cell-too-long">
@@ -238,9 +249,11 @@ function ScaleLegend() {
       <span className="hint">
         Colour: success rate on the viridis scale, perceptually uniform (equal steps in rate look equal; darker is
         lower, readable in greyscale and with colour-vision deficiencies); text is black or white, whichever contrasts
-        more. Each cell: rate, successes/problems, and the 95% Wilson interval, drawn as a bar (tick: the rate) and
-        written below it. ⚠ N too long: N problems failed because a prompt did not fit the model's context (still
-        counted, as failures). — : not evaluated.
+        more. Each cell: the success rate (mean over the row's seeds), successes/problems over all of them, the seed
+        count when there are several, and the 95% interval (one seed: Wilson; several: Wilson at the sample size the
+        spread between seeds leaves, src/runs/matrix.ts), drawn as a bar (tick: the rate) and written below it. ⚠ N too
+        long: N problems failed because a prompt did not fit the model's context (still counted, as failures). — : not
+        evaluated.
       </span>
     </div>
   );
@@ -360,6 +373,17 @@ function RunChooser({
   );
 }
 
+/** The per-seed results of the selected cell (its row's runs that have the suite), or none. */
+function selectedCellSeeds(
+  matrix: ResultsMatrix | null,
+  selected: { runId: string; suite: string } | null,
+): MatrixSeedResult[] {
+  if (matrix === null || selected === null) return [];
+  const i = matrix.rows.findIndex((r) => r.runId === selected.runId);
+  const j = matrix.columns.findIndex((c) => c.suite === selected.suite);
+  return (i < 0 || j < 0 ? null : matrix.cells[i]?.[j])?.perSeed ?? [];
+}
+
 /** Runs that carry suite results (a training run without them never re-renders the view). */
 function useEvaluatedRuns(): RunRecord[] {
   return useStore(
@@ -400,8 +424,13 @@ export function MatrixPanel({ runs }: { runs: readonly RunRecord[] }) {
           ),
     [candidates, excluded, task],
   );
+  // The selected cell (its row's first run and its suite) and, in a row of several seeds, the seed's run shown.
   const [selected, setSelected] = useState<{ runId: string; suite: string } | null>(null);
-  const selectedRun = selected ? candidates.find((r) => r.id === selected.runId && !excluded.has(r.id)) : undefined;
+  const [seedRunId, setSeedRunId] = useState<string | null>(null);
+  const selectedSeeds = selectedCellSeeds(matrix, selected);
+  const shownRunId =
+    seedRunId !== null && selectedSeeds.some((p) => p.runId === seedRunId) ? seedRunId : selectedSeeds[0]?.runId;
+  const selectedRun = candidates.find((r) => r.id === shownRunId && !excluded.has(r.id));
   const selectedResult =
     selected && selectedRun && task !== null ? findSuiteResult(selectedRun, task, selected.suite) : null;
 
@@ -489,6 +518,21 @@ export function MatrixPanel({ runs }: { runs: readonly RunRecord[] }) {
           )}
         </div>
       </div>
+      {selectedRun && selectedResult && selectedSeeds.length > 1 && (
+        <fieldset className="sample-picker matrix-seed-picker" data-testid="matrix-seed-picker">
+          <legend className="small">Seed shown below</legend>
+          {selectedSeeds.map((p) => (
+            <button
+              key={p.runId}
+              type="button"
+              aria-pressed={p.runId === selectedRun.id}
+              onClick={() => setSeedRunId(p.runId)}
+            >
+              seed {p.seed}: {p.successes}/{p.problems}
+            </button>
+          ))}
+        </fieldset>
+      )}
       {selectedRun && selectedResult && (
         <CellDetails
           key={`${selectedRun.id}/${selectedResult.suite}`}

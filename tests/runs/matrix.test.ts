@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   buildMatrix,
+  clusteredInterval,
   csvText,
   findSuiteResult,
   MATRIX_CSV_HEADER,
@@ -14,6 +15,7 @@ import {
   type MatrixJson,
   matrixToCsv,
   matrixToJson,
+  matrixToMarkdown,
   SUITE_KIND_ORDER,
   suiteTasks,
   WILSON_Z_95,
@@ -186,6 +188,9 @@ describe('buildMatrix', () => {
       ci: wilsonInterval(12, 32),
       turns: null,
       parsedTurns: null,
+      seeds: 1,
+      designEffect: 1,
+      perSeed: [{ seed: a.config.seed, runId: a.id, successes: 12, problems: 32 }],
     });
     expect(ra![1]!.rate).toBe(0);
     expect(ra![2]).toBeNull();
@@ -228,6 +233,9 @@ describe('buildMatrix', () => {
       ci: [0, 1],
       turns: null,
       parsedTurns: null,
+      seeds: 1,
+      designEffect: 1,
+      perSeed: [{ seed: 1, runId: m.rows[0]!.runId, successes: 0, problems: 0 }],
     });
   });
 
@@ -404,16 +412,18 @@ describe('matrixToCsv', () => {
     for (const r of records) expect(r).toHaveLength(MATRIX_CSV_HEADER.length);
     const [, first, second] = records;
     const col = (name: (typeof MATRIX_CSV_HEADER)[number]) => MATRIX_CSV_HEADER.indexOf(name);
-    expect(first!.slice(0, 6)).toEqual([hostile, 'id', 'id', '12', '32', '0']);
-    expect(Number(first![col('rate')])).toBeCloseTo(12 / 32, 6);
+    expect(first!.slice(0, 3)).toEqual([hostile, 'id', 'id']);
+    expect(Number(first![col('mean')])).toBeCloseTo(12 / 32, 6);
     const [lo, hi] = wilsonInterval(12, 32);
     expect(Number(first![col('ci_low')])).toBeCloseTo(lo, 6);
     expect(Number(first![col('ci_high')])).toBeCloseTo(hi, 6);
-    expect(first![col('run_id')]).toBe(runs[0]!.id);
+    expect(first!.slice(col('seeds'), col('design_effect') + 1)).toEqual(['1', '32', '12', '0', '1']);
+    expect(first![col('run_ids')]).toBe(runs[0]!.id);
+    expect(first![col('per_seed')]).toBe(`seed ${runs[0]!.config.seed}: 12/32`);
     expect(second!.slice(1, 3)).toEqual(['size8', 'difficulty']);
     // too_long: the run's count (2 of its 3 problems), 0 where the result has none.
-    const third = records.find((r) => r[col('run_id')] === runs[1]!.id)!;
-    expect(third.slice(col('successes'), col('too_long') + 1)).toEqual(['1', '3', '2']);
+    const third = records.find((r) => r[col('run_ids')] === runs[1]!.id)!;
+    expect([third[col('episodes')], third[col('successes')], third[col('too_long')]]).toEqual(['3', '1', '2']);
   });
 
   it('quotes text fields, doubles inner quotes and neutralises formula starts', () => {
@@ -427,9 +437,9 @@ describe('matrixToCsv', () => {
     expect(csvText('')).toBe('""');
   });
 
-  it('leaves rate empty for a zero-problem suite', () => {
+  it('leaves the mean empty for a zero-problem suite', () => {
     const last = parseCsv(csv).at(-1)!;
-    expect(last.slice(0, 9)).toEqual(["'+1", 'alpha', 'instruction', '0', '0', '0', '', '0', '1']);
+    expect(last.slice(0, 10)).toEqual(["'+1", 'alpha', 'instruction', '', '0', '1', '1', '0', '0', '0']);
   });
 });
 
@@ -460,8 +470,10 @@ describe('matrixToJson', () => {
     expect(doc.format).toBe(MATRIX_FORMAT);
     expect(doc.schemaVersion).toBe(MATRIX_SCHEMA_VERSION);
     expect(doc.task).toBe('general_points');
-    expect(doc.interval).toEqual({ method: 'wilson', confidence: 0.95, z: WILSON_Z_95 });
-    expect(doc.rows.map((r) => [r.runId, r.name])).toEqual(runs.map((r) => [r.id, r.name]));
+    expect(doc.interval).toEqual({ method: 'wilson-design-effect', confidence: 0.95, z: WILSON_Z_95 });
+    expect(doc.rows.map((r) => [r.runIds, r.seeds, r.name])).toEqual(
+      runs.map((r) => [[r.id], [r.config.seed], r.name]),
+    );
     expect(doc.rows[0]!.config).toEqual({
       task: 'general_points',
       targetStyle: 'answer',
@@ -475,24 +487,141 @@ describe('matrixToJson', () => {
     const present = m.cells.flat().filter((c) => c !== null);
     expect(doc.cells).toHaveLength(present.length);
     for (const c of doc.cells) {
-      const i = m.rows.findIndex((r) => r.runId === c.runId);
+      const i = m.rows.findIndex((r) => r.runId === c.runIds[0]);
       const j = m.columns.findIndex((col) => col.suite === c.suite);
       const cell = m.cells[i]![j]!;
-      expect([c.successes, c.problems, c.tooLong, c.rate, c.ciLow, c.ciHigh]).toEqual([
+      expect([c.successes, c.episodes, c.tooLong, c.mean, c.ciLow, c.ciHigh, c.seeds, c.designEffect]).toEqual([
         cell.successes,
         cell.problems,
         cell.tooLong,
         cell.rate,
         ...cell.ci,
+        1,
+        1,
       ]);
     }
-    expect(doc.cells.map((c) => [c.runId, c.suite, c.tooLong])).toEqual([
+    expect(doc.cells.map((c) => [c.runIds[0], c.suite, c.tooLong])).toEqual([
       [runs[0]!.id, 'id', 0],
       [runs[0]!.id, 'face_5', 0],
       [runs[1]!.id, 'id', 5],
       [runs[1]!.id, 'fake_face', 0],
     ]);
     const fake = doc.cells.find((c) => c.suite === 'fake_face')!;
-    expect([fake.runId, fake.kind, fake.successes, fake.problems]).toEqual([runs[1]!.id, 'fake', 1, 32]);
+    expect([fake.runIds, fake.kind, fake.successes, fake.episodes]).toEqual([[runs[1]!.id], 'fake', 1, 32]);
+    expect(fake.perSeed).toEqual([{ seed: runs[1]!.config.seed, runId: runs[1]!.id, successes: 1, episodes: 32 }]);
+  });
+});
+
+describe('seeds: clusteredInterval', () => {
+  const counts = (...xs: [number, number][]) => xs.map(([successes, problems]) => ({ successes, problems }));
+
+  it('is the Wilson interval at N / D episodes: three seeds at 32, 16 and 48 of 64 give D = 16, N_eff = 12', () => {
+    // p̄ = 0.5; S² = ((0)² + (−0.25)² + (0.25)²) / 2 = 0.0625, S²/k = 0.0625/3; binomial p̄(1 − p̄)/N = 0.25/192:
+    // D = (0.0625/3) / (0.25/192) = 16 exactly, so N_eff = 192/16 = 12 and the interval is Wilson's for 6 of 12.
+    const r = clusteredInterval(counts([32, 64], [16, 64], [48, 64]));
+    expect(r.mean).toBe(0.5);
+    expect(r.designEffect).toBeCloseTo(16, 12);
+    expect(r.seeds).toBe(3);
+    const [lo, hi] = wilsonInterval(6, 12);
+    expect(r.ci[0]).toBeCloseTo(lo, 12);
+    expect(r.ci[1]).toBeCloseTo(hi, 12);
+    expect(r.ci[0]).toBeCloseTo(0.2538, 4);
+    expect(r.ci[1]).toBeCloseTo(0.7462, 4);
+  });
+
+  it('is the pooled Wilson interval when the seeds agree (D = 1), and the plain one for one seed', () => {
+    const agree = clusteredInterval(counts([16, 64], [16, 64], [16, 64]));
+    expect(agree.designEffect).toBe(1);
+    expect(agree.ci).toEqual(wilsonInterval(48, 192));
+    expect(clusteredInterval(counts([27, 32])).ci).toEqual(wilsonInterval(27, 32));
+    expect(clusteredInterval(counts([27, 32]))).toMatchObject({ mean: 27 / 32, designEffect: 1, seeds: 1 });
+    // Every episode failed: the interval keeps its width (a bootstrap would give [0, 0]).
+    const zero = clusteredInterval(counts([0, 64], [0, 64], [0, 64]));
+    expect(zero.mean).toBe(0);
+    expect(zero.ci).toEqual(wilsonInterval(0, 192));
+    expect(zero.ci[1]).toBeGreaterThan(0.015);
+  });
+
+  it('weighs each seed the same, leaves out seeds without problems and refuses impossible counts', () => {
+    const r = clusteredInterval(counts([3, 4], [10, 20], [0, 0]));
+    expect(r.mean).toBe((3 / 4 + 10 / 20) / 2);
+    expect(r.seeds).toBe(2);
+    expect(clusteredInterval(counts([0, 0]))).toEqual({ mean: null, ci: [0, 1], designEffect: 1, seeds: 0 });
+    expect(() => clusteredInterval(counts([5, 4]))).toThrow(/successes must be an integer in 0\.\.4, got 5/);
+  });
+});
+
+describe('seeds: buildMatrix and the exports', () => {
+  /** `method`'s run with seed `seed`: same name and settings as its other seeds. */
+  const seeded = (seed: number, specs: Spec[], name = 'SFT answer-only', method: LabMethodId = 'answer') => {
+    const r = run(name, method, specs);
+    r.config = { ...r.config, seed };
+    return r;
+  };
+  const s1 = seeded(1, [
+    ['id', 'id', 32, 64],
+    ['alpha', 'instruction', 0, 64],
+  ]);
+  const s2 = seeded(2, [
+    ['id', 'id', 16, 64],
+    ['alpha', 'instruction', 0, 64],
+  ]);
+  const s3 = seeded(3, [['id', 'id', 48, 64]]);
+  const other = seeded(1, [['id', 'id', 10, 64]], 'SFT chain-of-thought', 'cot');
+  const m = buildMatrix([s1, other, s2, s3], 'sokoban');
+
+  it('puts the seeds of one method in one row and aggregates each cell over the seeds that have it', () => {
+    expect(m.rows.map((r) => [r.label, r.runIds, r.seeds])).toEqual([
+      ['SFT answer-only', [s1.id, s2.id, s3.id], [1, 2, 3]],
+      ['SFT chain-of-thought', [other.id], [1]],
+    ]);
+    const [id, alpha] = m.cells[0]!;
+    expect(id).toMatchObject({ successes: 96, problems: 192, rate: 0.5, seeds: 3 });
+    expect(id!.ci).toEqual(clusteredInterval([s1, s2, s3].map((r) => r.suiteResults![0]!)).ci);
+    expect(id!.perSeed.map((p) => [p.seed, p.runId, p.successes, p.problems])).toEqual([
+      [1, s1.id, 32, 64],
+      [2, s2.id, 16, 64],
+      [3, s3.id, 48, 64],
+    ]);
+    // Seed 3 was not evaluated on 'alpha': that cell is over two seeds.
+    expect(alpha).toMatchObject({ successes: 0, problems: 128, rate: 0, seeds: 2 });
+    expect(m.cells[1]![0]).toMatchObject({ successes: 10, problems: 64, seeds: 1 });
+  });
+
+  it('keeps a repeated seed and a same-named run of other settings in rows of their own', () => {
+    const again = seeded(2, [['id', 'id', 1, 64]]);
+    const renamedSettings = seeded(4, [['id', 'id', 1, 64]], 'SFT answer-only', 'cot');
+    const rows = buildMatrix([s1, s2, again, renamedSettings], 'sokoban').rows;
+    expect(rows.map((r) => r.runIds)).toEqual([[s1.id, s2.id], [again.id], [renamedSettings.id]]);
+  });
+
+  it('writes mean, interval, seeds, episodes and the per-seed counts to the CSV and the JSON', () => {
+    const records = parseCsv(matrixToCsv(m));
+    const col = (name: (typeof MATRIX_CSV_HEADER)[number]) => MATRIX_CSV_HEADER.indexOf(name);
+    const first = records[1]!;
+    expect(first.slice(0, 3)).toEqual(['SFT answer-only', 'id', 'id']);
+    expect(Number(first[col('mean')])).toBe(0.5);
+    expect(Number(first[col('ci_low')])).toBeCloseTo(wilsonInterval(6, 12)[0], 6);
+    expect(Number(first[col('ci_high')])).toBeCloseTo(wilsonInterval(6, 12)[1], 6);
+    expect([first[col('seeds')], first[col('episodes')], first[col('successes')]]).toEqual(['3', '192', '96']);
+    expect(Number(first[col('design_effect')])).toBeCloseTo(16, 6);
+    expect(first[col('run_ids')]).toBe(`${s1.id} ${s2.id} ${s3.id}`);
+    expect(first[col('per_seed')]).toBe('seed 1: 32/64; seed 2: 16/64; seed 3: 48/64');
+    const doc = JSON.parse(matrixToJson(m)) as MatrixJson;
+    expect(doc.rows[0]).toMatchObject({ runIds: [s1.id, s2.id, s3.id], seeds: [1, 2, 3], name: 'SFT answer-only' });
+    const cell = doc.cells[0]!;
+    expect([cell.mean, cell.seeds, cell.episodes, cell.successes]).toEqual([0.5, 3, 192, 96]);
+    expect([cell.ciLow, cell.ciHigh]).toEqual(m.cells[0]![0]!.ci);
+    expect(cell.perSeed.map((p) => p.episodes)).toEqual([64, 64, 64]);
+  });
+
+  it('renders the Markdown table of the report: mean [low, high] · seeds × episodes', () => {
+    const md = matrixToMarkdown(m);
+    const [lo, hi] = wilsonInterval(6, 12).map((x) => x.toFixed(2));
+    expect(md).toContain(
+      `| SFT answer-only | 1, 2, 3 | 0.50 [${lo}, ${hi}] · 3 × 64 | 0.00 [0.00, ${wilsonInterval(0, 128)[1].toFixed(2)}] · 2 × 64 |`,
+    );
+    expect(md).toContain('| SFT chain-of-thought | 1 | 0.16 [');
+    expect(md.split('\n')[0]).toBe('| method | seeds | id (id) | alpha (instruction) |');
   });
 });

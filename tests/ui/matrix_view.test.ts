@@ -6,7 +6,7 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { wilsonInterval } from '../../src/runs/matrix';
+import { clusteredInterval, wilsonInterval } from '../../src/runs/matrix';
 import type { RunRecord } from '../../src/runs/run_record';
 import { wrapTarget } from '../../src/tasks/format';
 import * as gp from '../../src/tasks/general_points';
@@ -121,6 +121,27 @@ describe('MatrixPanel', () => {
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).toMatch(/<button type="button" data-testid="export-matrix-json">/);
+  });
+
+  it('shows a row of several seeds once: mean, interval, seed count and a seed picker in its details', () => {
+    const seeds = [1, 2, 3].map((seed, k) => {
+      const r = run(`s${10 + k}`, 'SFT answer-only', 'sokoban', [result('sokoban', 'id', 'id', [32, 16, 48][k]!, 64)]);
+      r.config = { ...r.config, seed };
+      return r;
+    });
+    const out = renderToStaticMarkup(createElement(MatrixPanel, { runs: seeds }));
+    expect(out.match(/data-testid="matrix-cell"/g)).toHaveLength(1);
+    const [lo, hi] = clusteredInterval(seeds.map((r) => r.suiteResults![0]!)).ci;
+    expect(out).toContain(`<span class="cell-rate">0.50</span>`);
+    expect(out).toContain(`[${lo.toFixed(2)}, ${hi.toFixed(2)}]`);
+    expect(out).toContain('<span class="cell-count">96/192</span>');
+    expect(out).toContain('data-testid="matrix-cell-seeds">3 seeds</span>');
+    expect(out).toContain('title="seed 1: 32/64; seed 2: 16/64; seed 3: 48/64"');
+    expect(out).toContain(
+      `SFT answer-only, suite id (In distribution): 96 of 192 episodes succeeded, mean 50.0% over 3 seeds, 95% interval ${(100 * lo).toFixed(1)}% to ${(100 * hi).toFixed(1)}%`,
+    );
+    // One-seed cells say no seed count.
+    expect(html).not.toContain('matrix-cell-seeds');
   });
 
   it('says how to get runs when none has suite results', () => {
