@@ -221,6 +221,9 @@ function TrainForm() {
         issue={at('sft.trainSize')}
         min={1}
         step={1}
+        {...(config.sft.data === 'fresh'
+          ? { hint: 'With fresh data: the probe set whose longest example sets the training window' }
+          : {})}
       />
       <SelectField
         label="Training data"
