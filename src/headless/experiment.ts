@@ -473,8 +473,12 @@ export async function runExperiment(
     const summary = await session.run();
     run.stepsDone = summary.steps;
     const evalLoss = run.timeline.findLast((p) => p.values[METRIC.evalLoss] !== undefined)?.values[METRIC.evalLoss];
+    const counts = run.timeline.findLast((p) => p.values[METRIC.examplesSeen] !== undefined)?.values;
+    const examples = counts
+      ? `, ${counts[METRIC.examplesSeen]} examples seen (${counts[METRIC.distinctExamples]} distinct, ${config.sft.data ?? 'fixed'} data)`
+      : '';
     log(
-      `SFT done: ${summary.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, held-out loss ${evalLoss?.toFixed(4) ?? '—'}`,
+      `SFT done: ${summary.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s, held-out loss ${evalLoss?.toFixed(4) ?? '—'}${examples}`,
     );
     await evaluate(session, 'sft', 0);
     await oracle(session.trainBackend, 'sft', summary.steps);

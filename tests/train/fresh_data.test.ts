@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { sftConfigFor } from '../../src/export/trl_config';
 import { buildTrlExport } from '../../src/export/trl_export';
+import { parseExperiment, runExperiment } from '../../src/headless/experiment';
 import { configFromHash, configToHash } from '../../src/state/url';
 import { isHeldOut } from '../../src/tasks/datasets';
 import { getTask } from '../../src/tasks/index';
@@ -181,6 +182,23 @@ describe('a fresh-data SFT run (CPU backend)', () => {
     // Different rows: not the fixed set's order (a fixed-data run of the same config trains other weights).
     const fixedRun = await train({ ...config, sft: { ...config.sft, data: 'fixed' } }, undefined);
     expect(bits(fixedRun.state.params)).not.toEqual(bits(straight.state.params));
+  });
+});
+
+describe('a headless experiment with fresh data', () => {
+  it('records the counts on its timeline and logs them when SFT ends', async () => {
+    const config = fresh(tinyOneDigitRun(6, { steps: 3, batchSize: 2, evalLossEverySteps: 0, samplesEverySteps: 0 }));
+    const lines: string[] = [];
+    const { run } = await runExperiment(createCpuBackend(), parseExperiment({ name: 'fresh', config }), (l) =>
+      lines.push(l),
+    );
+    const last = run.timeline.findLast((p) => METRIC.examplesSeen in p.values)!;
+    expect(last.step).toBe(3);
+    const distinct = ExampleTally.through(buildSftData(config), 3).distinct;
+    expect(last.values[METRIC.distinctExamples]).toBe(distinct);
+    expect(lines.find((l) => l.startsWith('SFT done'))).toMatch(
+      new RegExp(`, 6 examples seen \\(${distinct} distinct, fresh data\\)$`),
+    );
   });
 });
 
