@@ -6,6 +6,7 @@ import {
   chooseMatmulTile,
   chooseSplits,
   type MatmulTile,
+  prefersScalarMatmul,
   prepareMatmul,
   SCALAR_TILE,
   VEC4_TILES,
@@ -258,8 +259,10 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
     const a = randomF32(rng, K * M);
     const b = randomF32(rng, K * N);
     const c = poisoned(ctx, M * N);
-    const dispatches = prepareMatmul(ctx, { a: upload(ctx, a), b: upload(ctx, b), c, M, N, K, transA: true, scratch });
+    const args = { a: upload(ctx, a), b: upload(ctx, b), c, M, N, K, transA: true, scratch };
+    const dispatches = prepareMatmul(ctx, args, tile);
     expect(dispatches.length).toBe(2);
+    expect(dispatches[0]!.pipeline.label).toContain('matmul_vec4');
     runDispatches(ctx, dispatches);
     // K = 1032: as in the scalar split-K test, ≈ 1e-4 typical error; 5e-4 keeps headroom.
     expectAllClose(await readF32(ctx, c), matmul(a, b, M, N, K, { transA: true }), { rtol: 1e-4, atol: 5e-4 }, 'C');
@@ -278,6 +281,15 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
 });
 
 describe('the tile chooser', () => {
+  it('keeps the scalar kernel on SwiftShader and takes the chosen tile elsewhere', async () => {
+    const ctx = await gpuContext();
+    const software = ctx.adapter.info.architecture === 'swiftshader';
+    expect(prefersScalarMatmul(ctx)).toBe(software);
+    const t = upload(ctx, new Float32Array(64 * 64));
+    const [d] = prepareMatmul(ctx, { a: t, b: t, c: poisoned(ctx, 64 * 64), M: 64, N: 64, K: 64 });
+    expect(d!.pipeline.label.startsWith(software ? 'matmul|' : 'matmul_vec4|')).toBe(true);
+  });
+
   it('takes the scalar kernel exactly when a row is not whole vec4s', () => {
     expect(vec4Aligned(8, 8, 8)).toBe(true);
     expect(vec4Aligned(7, 8, 8)).toBe(true); // A [M, K] is read along k: M is free
