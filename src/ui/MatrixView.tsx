@@ -367,6 +367,9 @@ function RunChooser({
             data-testid="matrix-run-toggle"
           />
           <span className="matrix-run-name">{r.name}</span>
+          {runs.some((o) => o !== r && o.name === r.name) && (
+            <span className="muted small"> · seed {r.config.seed}</span>
+          )}
         </label>
       ))}
     </fieldset>

@@ -140,6 +140,9 @@ describe('MatrixPanel', () => {
     expect(out).toContain(
       `SFT answer-only, suite id (In distribution): 96 of 192 episodes succeeded, mean 50.0% over 3 seeds, 95% interval ${(100 * lo).toFixed(1)}% to ${(100 * hi).toFixed(1)}%`,
     );
+    // The run chooser tells the seeds of one name apart.
+    expect(out).toContain('<span class="muted small"> · seed 3</span>');
+    expect(html).not.toContain(' · seed ');
     // One-seed cells say no seed count.
     expect(html).not.toContain('matrix-cell-seeds');
   });
