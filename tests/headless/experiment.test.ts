@@ -44,7 +44,10 @@ describe('experiment files', () => {
   });
 
   it('a matrix preset expands into one run per lab method, each with its suites, and names bad fields', () => {
-    const m = parseMatrixPreset(preset('generalization-sokoban.json'));
+    const all = parseMatrixPreset(preset('generalization-sokoban.json'));
+    // Seeds 1, 2, 3, seed after seed: every method once per seed.
+    expect(all.experiments.map((e) => e.config.seed)).toEqual([1, 2, 3].flatMap((s) => LAB_METHODS.map(() => s)));
+    const m = { ...all, experiments: all.experiments.filter((e) => e.config.seed === 1) };
     expect(m.experiments.map((e) => e.config.task.id)).toEqual(LAB_METHODS.map(() => 'sokoban'));
     expect(m.experiments.map((e) => [e.config.task.targetStyle, e.config.task.instructions, !!e.config.rl])).toEqual([
       ['answer', 'fixed', false],
