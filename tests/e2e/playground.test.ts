@@ -1,7 +1,8 @@
 /**
  * The playground end to end in real headless Chromium with WebGPU (SwiftShader where there is no GPU), driven as a
  * newcomer would: open the app with a small config in the URL, train a few steps and see the loss update, drag the
- * temperature slider and see a new chart point, run a TS sweep, export the run (and, for TRL, as a zip) and import it back (and a broken file
+ * temperature slider and see a new chart point, run a TS sweep, compute the oracle frontier (cancelled once, then to
+ * the end, drawn on the chart), export the run (and, for TRL, as a zip) and import it back (and a broken file
  * changes nothing), continue it with a one-step RL stage and see its rollouts, reload mid-training and resume, stop a run while it is still starting. A long-task observer checks that no main-thread task runs over
  * 50 ms while training. The generalization lab: run files with suite results (scored by scripted planners) in the
  * results matrix, an episode stepped to its end, CSV export, a saved run's suites evaluated through the worker, and a
@@ -147,6 +148,40 @@ describe('the playground in Chromium with WebGPU', () => {
     await expect.poll(() => int(page, 'eval-point-count'), { timeout: 300_000 }).toBeGreaterThanOrEqual(before + 6);
     await expect.poll(() => page.getByTestId('eval-busy').count(), { timeout: 60_000 }).toBe(0);
     const points = await int(page, 'eval-point-count');
+
+    // The oracle frontier from the button under the chart, with answers of at most 6 tokens (one-digit sums need
+    // about 5). A first try on 32 problems (about ten batches of truncations) is cancelled once its progress shows rows
+    // (the own traces are done) and saves nothing; the second, on the evaluation set's problems, runs to the end: the frontier is drawn on the
+    // chart, its summary and each method's gap to it appear under it.
+    const oracleStartMs = await now(page);
+    const computeOracle = page.getByTestId('oracle-compute');
+    await expect.poll(() => computeOracle.isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('oracle-answer-tokens').fill('6');
+    await page.getByTestId('oracle-problems').fill('32');
+    await computeOracle.click();
+    await expect
+      .poll(() => page.getByTestId('oracle-progress-text').textContent(), { timeout: 60_000 })
+      .toMatch(/^32 \/ \d+ rows$/);
+    expect(await computeOracle.isEnabled()).toBe(false);
+    await page.getByTestId('oracle-cancel').click();
+    await expect.poll(() => page.getByTestId('oracle-progress').count(), { timeout: 60_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('toast').textContent(), { timeout: 10_000 }).toMatch(/cancelled/);
+    expect(await page.getByTestId('oracle-summary').count()).toBe(0);
+    const cancelledMs = await now(page);
+    await page.getByTestId('oracle-problems').fill(String(CONFIG.eval.size));
+    await computeOracle.click();
+    await expect.poll(() => page.getByTestId('oracle-summary').count(), { timeout: 120_000 }).toBe(1);
+    const frontierLegend = page.locator('.recharts-legend-item-text', { hasText: 'oracle frontier' });
+    await expect.poll(() => frontierLegend.count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.getByTestId('oracle-gap-row').count()).toBeGreaterThanOrEqual(1);
+    const oracleEndMs = await now(page);
+    console.log(
+      `e2e: oracle frontier: cancelled try ${(cancelledMs - oracleStartMs).toFixed(0)} ms, full run ${(oracleEndMs - cancelledMs).toFixed(0)} ms`,
+    );
+    const duringOracle = (await longTasks(page)).filter(
+      (t) => t.startMs >= oracleStartMs && t.startMs <= oracleEndMs && t.durationMs > LONG_TASK_MS,
+    );
+    expect(duringOracle, 'main-thread tasks over 50 ms during the oracle frontier').toEqual([]);
     mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/e2e-playground.png', fullPage: true });
 
@@ -162,6 +197,7 @@ describe('the playground in Chromium with WebGPU', () => {
     expect(parsed.run.config).toEqual({ ...CONFIG, rl: DEFAULT_RL_CONFIG });
     expect(parsed.run.evalPoints).toHaveLength(points);
     expect(parsed.run.stepsDone).toBe(CONFIG.sft.steps);
+    expect(parsed.run.oracle).toMatchObject({ step: CONFIG.sft.steps, answerTokens: 6, summary: { problems: 4 } });
     expect(parsed.checkpoint?.params.length).toBeGreaterThan(0);
     expect([parsed.checkpoint?.m?.length, parsed.checkpoint?.v?.length]).toEqual([
       parsed.checkpoint?.params.length,
