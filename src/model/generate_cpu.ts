@@ -7,7 +7,10 @@
  *
  * One decode step of a row at position pos: embed the token → per layer: LN → c_attn → append k, v to the row's cache
  * → attend over 0..pos → c_proj → + → LN → MLP → + → final LN → LM head → decodeStepRow. While the next position is
- * still a prompt token the LM head and sampler are skipped (only the row's thinking state follows the prompt).
+ * still a prompt token the LM head and sampler are skipped (only the row's thinking state follows the prompt). With
+ * `GenerateOptions.prefill` (default on) a row's prompt but its last token is run first, all its positions at once
+ * through each layer (each weight row read once for all of them; per position the same arithmetic, so the same caches
+ * bit for bit), and the row's decoding starts at its last prompt token.
  *
  * The arithmetic is that of the CPU reference model (src/model/reference.ts) operation by operation: f64 accumulation
  * in the same order, rounded to f32 where the reference stores a Float32Array. So the logits equal referenceForward's
@@ -58,7 +61,12 @@ interface Weights {
   lmHead: Float32Array;
 }
 
-/** out[n] = Σ_k a[k]·w[n, k] (+ bias[n]), f64 accumulation in k order, rounded to f32 (as cpu/matmul with transB). */
+/**
+ * out[r, n] = Σ_k a[r, k]·w[n, k] (+ bias[n]) for rows r < R, f64 accumulation in k order, rounded to f32 (as
+ * cpu/matmul with transB). Four rows at a time share each weight read and run four independent sums (the sum of one
+ * element is a chain of dependent additions; four chains overlap), each element still summed in k order, so the
+ * result does not depend on R.
+ */
 function linear(
   a: Float32Array,
   w: Float32Array,
@@ -66,13 +74,42 @@ function linear(
   out: Float32Array,
   N: number,
   K: number,
+  R = 1,
 ): void {
   for (let n = 0; n < N; n++) {
     const o = n * K;
-    let s = 0;
-    for (let k = 0; k < K; k++) s += a[k]! * w[o + k]!;
-    if (bias) s += bias[n]!;
-    out[n] = s;
+    let r = 0;
+    for (; r + 4 <= R; r += 4) {
+      const [a0, a1, a2, a3] = [r * K, (r + 1) * K, (r + 2) * K, (r + 3) * K];
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < K; k++) {
+        const wk = w[o + k]!;
+        s0 += a[a0 + k]! * wk;
+        s1 += a[a1 + k]! * wk;
+        s2 += a[a2 + k]! * wk;
+        s3 += a[a3 + k]! * wk;
+      }
+      if (bias) {
+        s0 += bias[n]!;
+        s1 += bias[n]!;
+        s2 += bias[n]!;
+        s3 += bias[n]!;
+      }
+      out[r * N + n] = s0;
+      out[(r + 1) * N + n] = s1;
+      out[(r + 2) * N + n] = s2;
+      out[(r + 3) * N + n] = s3;
+    }
+    for (; r < R; r++) {
+      const ao = r * K;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[ao + k]! * w[o + k]!;
+      if (bias) s += bias[n]!;
+      out[r * N + n] = s;
+    }
   }
 }
 
@@ -152,31 +189,38 @@ export class CpuGenerator {
     const w = this.weights();
     const scale = 1 / Math.sqrt(hs);
 
-    const x = new Float32Array(C);
-    const x2 = new Float32Array(C);
-    const ln = new Float32Array(C);
-    const qkv = new Float32Array(3 * C);
-    const y = new Float32Array(C);
-    const tmp = new Float32Array(C);
-    const fc = new Float32Array(F);
-    const g = new Float32Array(F);
+    // Activations of up to `rows` consecutive positions of one row ([rows, ·]): 1 while decoding, a prompt in prefill.
+    const rows = o.prefill === false ? 1 : Math.max(1, ...prompts.map((p) => p.length - 1));
+    const x = new Float32Array(rows * C);
+    const x2 = new Float32Array(rows * C);
+    const ln = new Float32Array(rows * C);
+    const qkv = new Float32Array(rows * 3 * C);
+    const y = new Float32Array(rows * C);
+    const tmp = new Float32Array(rows * C);
+    const fc = new Float32Array(rows * F);
+    const g = new Float32Array(rows * F);
     const logits = new Float32Array(V);
     const s = new Float64Array(Tmax);
 
-    /** Runs the model on token `tok` of row b at position pos, filling the caches; with `head`, `logits` too. */
-    const forward = (b: number, pos: number, tok: number, head: boolean): void => {
-      for (let c = 0; c < C; c++) x[c] = w.wte[tok * C + c]! + w.wpe[pos * C + c]!;
-      for (let l = 0; l < L; l++) {
-        const lw = w.layers[l]!;
-        const kc = this.kCache[l]!;
-        const vc = this.vCache[l]!;
-        const row0 = b * Tmax * C;
-        layernorm(x, lw.ln1w, lw.ln1b, ln, C);
-        linear(ln, lw.attnW, lw.attnB, qkv, 3 * C, C);
-        kc.set(qkv.subarray(C, 2 * C), row0 + pos * C);
-        vc.set(qkv.subarray(2 * C, 3 * C), row0 + pos * C);
+    /**
+     * Layer l on the residuals x [n, C] of row b at positions pos0 .. pos0 + n − 1 (updated in place), appending their
+     * k, v to the caches. Per position the same operations in the same order for any n, so prefill (n > 1) and
+     * decoding (n = 1) give the same values bit for bit.
+     */
+    const layer = (l: number, b: number, pos0: number, n: number): void => {
+      const lw = w.layers[l]!;
+      const kc = this.kCache[l]!;
+      const vc = this.vCache[l]!;
+      const row0 = b * Tmax * C;
+      for (let t = 0; t < n; t++) layernorm(x.subarray(t * C), lw.ln1w, lw.ln1b, ln.subarray(t * C), C);
+      linear(ln, lw.attnW, lw.attnB, qkv, 3 * C, C, n);
+      for (let t = 0; t < n; t++) {
+        const pos = pos0 + t;
+        const q0 = t * 3 * C;
+        kc.set(qkv.subarray(q0 + C, q0 + 2 * C), row0 + pos * C);
+        vc.set(qkv.subarray(q0 + 2 * C, q0 + 3 * C), row0 + pos * C);
         for (let h = 0; h < H; h++) {
-          const qo = h * hs;
+          const qo = q0 + h * hs;
           let m = Number.NEGATIVE_INFINITY;
           for (let j = 0; j <= pos; j++) {
             const ko = row0 + j * C + h * hs;
@@ -194,17 +238,31 @@ export class CpuGenerator {
           for (let d = 0; d < hs; d++) {
             let acc = 0;
             for (let j = 0; j <= pos; j++) acc += s[j]! * vc[row0 + j * C + h * hs + d]!;
-            y[h * hs + d] = acc;
+            y[t * C + h * hs + d] = acc;
           }
         }
-        linear(y, lw.projW, lw.projB, tmp, C, C);
-        for (let c = 0; c < C; c++) x2[c] = x[c]! + tmp[c]!;
-        layernorm(x2, lw.ln2w, lw.ln2b, ln, C);
-        linear(ln, lw.fcW, lw.fcB, fc, F, C);
-        for (let i = 0; i < F; i++) g[i] = gelu64(fc[i]!);
-        linear(g, lw.fcProjW, lw.fcProjB, tmp, C, F);
-        for (let c = 0; c < C; c++) x[c] = x2[c]! + tmp[c]!;
       }
+      linear(y, lw.projW, lw.projB, tmp, C, C, n);
+      for (let i = 0; i < n * C; i++) x2[i] = x[i]! + tmp[i]!;
+      for (let t = 0; t < n; t++) layernorm(x2.subarray(t * C), lw.ln2w, lw.ln2b, ln.subarray(t * C), C);
+      linear(ln, lw.fcW, lw.fcB, fc, F, C, n);
+      for (let i = 0; i < n * F; i++) g[i] = gelu64(fc[i]!);
+      linear(g, lw.fcProjW, lw.fcProjB, tmp, C, F, n);
+      for (let i = 0; i < n * C; i++) x[i] = x2[i]! + tmp[i]!;
+    };
+
+    /** Embeds tokens[0..n−1] of row b at positions pos0.. and runs every layer on them, filling the caches. */
+    const body = (b: number, pos0: number, tokens: ArrayLike<number>, n: number): void => {
+      for (let t = 0; t < n; t++) {
+        const tok = tokens[t]!;
+        for (let c = 0; c < C; c++) x[t * C + c] = w.wte[tok * C + c]! + w.wpe[(pos0 + t) * C + c]!;
+      }
+      for (let l = 0; l < L; l++) layer(l, b, pos0, n);
+    };
+
+    /** Runs the model on token `tok` of row b at position pos, filling the caches; with `head`, `logits` too. */
+    const forward = (b: number, pos: number, tok: number, head: boolean): void => {
+      body(b, pos, [tok], 1);
       if (!head) return;
       layernorm(x, w.lnfW, w.lnfB, ln, C);
       linear(ln, w.lmHead, null, logits, V, C);
@@ -218,9 +276,27 @@ export class CpuGenerator {
 
     let sinceYield = 0;
     let lastYieldMs = performance.now();
-    for (let pos = 0; prompts.some((_, b) => active(b)); pos++) {
+    const yieldSometimes = async () => {
+      if (++sinceYield >= YIELD_EVERY_STEPS || performance.now() - lastYieldMs > YIELD_AFTER_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        sinceYield = 0;
+        lastYieldMs = performance.now();
+      }
+    };
+    // With prefill, each row's prompt but its last token first (rows are independent on the CPU, so each row's own
+    // length, not the shortest); decoding of that row then starts at its last prompt token.
+    const prefilled = prompts.map((p) => ((o.prefill ?? true) ? p.length - 1 : 0));
+    for (let b = 0; b < prompts.length; b++) {
+      const p = prompts[b]!;
+      if (prefilled[b]! === 0) continue;
+      body(b, 0, p, prefilled[b]!);
+      for (let t = 1; t <= prefilled[b]!; t++)
+        states[b] = advanceDecodeState(states[b]!, p[t]!, thinkStartId, thinkEndId);
+      await yieldSometimes();
+    }
+    for (let pos = Math.min(...prefilled); prompts.some((_, b) => active(b)); pos++) {
       for (let b = 0; b < prompts.length; b++) {
-        if (!active(b)) continue;
+        if (!active(b) || pos < prefilled[b]!) continue;
         const seq = seqs[b]!;
         const promptLen = prompts[b]!.length;
         const prefill = pos + 1 < promptLen;
@@ -239,11 +315,7 @@ export class CpuGenerator {
         c.logprobs.push(Math.fround(r.logprob)); // the GPU reports f32
         if (r.token === o.eosId) c.finished = true;
       }
-      if (++sinceYield >= YIELD_EVERY_STEPS || performance.now() - lastYieldMs > YIELD_AFTER_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        sinceYield = 0;
-        lastYieldMs = performance.now();
-      }
+      await yieldSometimes();
     }
     return completions;
   }

@@ -202,4 +202,31 @@ describe('parallel prefill gives the token-by-token results', () => {
     const one = await bothWays(gen, single, o);
     expect(one.on).toEqual(one.off);
   });
+
+  it('the CPU generator: prefill on and off give the same tokens and log-probabilities bit for bit', async () => {
+    const params = weights(16);
+    const gen = new CpuGenerator(config, () => params, 4);
+    const rng = seeded(6);
+    const [START, END] = [5, 7];
+    const prompts = [
+      [...randomPrompt(rng, 3, [START, END]), START, ...randomPrompt(rng, 20, [START, END])],
+      randomPrompt(rng, 2, [START, END]),
+      randomPrompt(rng, 30, [START, END]),
+    ];
+    const o: GenerateOptions = {
+      maxNewTokens: 8,
+      sampling: { ...GREEDY, temperature: 1.1 },
+      seed: 2,
+      eosId: -1,
+      thinkStartId: START,
+      thinkEndId: END,
+      budget: { thinkingCapTokens: 22, minThinkingTokens: 0, maxExtensions: 0, extensionIds: [] },
+    };
+    const on = await gen.generate(prompts, o);
+    const off = await gen.generate(prompts, { ...o, prefill: false });
+    expect(on).toEqual(off);
+    expect(on.every((c) => c.tokens.length === 8)).toBe(true);
+    // Row 0 enters decoding with 20 thinking tokens from its prompt: the cap (22) forces END within 3 tokens.
+    expect(on[0]!.tokens.slice(0, 3)).toContain(END);
+  });
 });
