@@ -150,18 +150,18 @@ describe('the playground in Chromium with WebGPU', () => {
     const points = await int(page, 'eval-point-count');
 
     // The oracle frontier from the button under the chart, with answers of at most 6 tokens (one-digit sums need
-    // about 5). A first try on 32 problems (about ten batches of truncations) is cancelled once its progress shows rows
+    // about 5). A first try on 16 problems (about five batches of truncations) is cancelled once its progress shows rows
     // (the own traces are done) and saves nothing; the second, on the evaluation set's problems, runs to the end: the frontier is drawn on the
     // chart, its summary and each method's gap to it appear under it.
     const oracleStartMs = await now(page);
     const computeOracle = page.getByTestId('oracle-compute');
     await expect.poll(() => computeOracle.isEnabled(), { timeout: 30_000 }).toBe(true);
     await page.getByTestId('oracle-answer-tokens').fill('6');
-    await page.getByTestId('oracle-problems').fill('32');
+    await page.getByTestId('oracle-problems').fill('16');
     await computeOracle.click();
     await expect
       .poll(() => page.getByTestId('oracle-progress-text').textContent(), { timeout: 60_000 })
-      .toMatch(/^32 \/ \d+ rows$/);
+      .toMatch(/^16 \/ \d+ rows$/);
     expect(await computeOracle.isEnabled()).toBe(false);
     await page.getByTestId('oracle-cancel').click();
     await expect.poll(() => page.getByTestId('oracle-progress').count(), { timeout: 60_000 }).toBe(0);
