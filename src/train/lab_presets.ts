@@ -42,8 +42,8 @@ export const LAB_TASKS: readonly LabTask[] = ['sokoban', 'general_points'];
 /**
  * Scale of a lab run:
  * - 'paper': the published preset, for a GPU ('medium' model, 3000 SFT steps of 32).
- * - 'software': sized for a machine without a GPU (well under an hour per task on two cores with Dawn's OpenGL ES
- *   backend on Mesa llvmpipe): the 'narrow' model (medium's context, tiny's width), 200 SFT steps of 8, and for
+ * - 'software': sized for a machine without a GPU (Sokoban's five methods took 49 minutes on two quiet cores with
+ *   Dawn's OpenGL ES backend on Mesa llvmpipe; docs/generalization-lab.md): the 'narrow' model (medium's context, tiny's width), 200 SFT steps of 8, and for
  *   GRPO 100 SFT steps and 10 RL steps of 8 prompts × 4.
  *   Too little training to reproduce the paper; it measures the matrix end to end at a scale such a machine affords.
  * - 'smoke': a few steps of the 'small' model with batch 2, for checking the pipeline end to end. Its context (128)
