@@ -34,23 +34,23 @@ const SETTINGS: OracleSettings = { problems: 5, answerTokens: 6, trace: 'greedy'
 
 /** The fake worker with a real model: a CPU-backend SFT session, and the worker's abort-between-batches contract. */
 class CpuOracleEngine extends FakeEngine {
-  session: SftSession | null = null;
+  model: SftSession | null = null;
   requests: OracleRequest[] = [];
   private abort: AbortController | null = null;
 
   override async loadModel(config: RunConfig, state: TrainerState): Promise<void> {
     await super.loadModel(config, state);
-    await this.session?.destroy();
-    this.session = SftSession.load(createCpuBackend(), config, state, { decodeRows: 8 });
+    await this.model?.destroy();
+    this.model = SftSession.load(createCpuBackend(), config, state, { decodeRows: 8 });
   }
 
   override async computeOracle(request: OracleRequest, onProgress: OracleProgressListener): Promise<OracleResult> {
     this.requests.push(request);
-    if (!this.session) throw new Error('no model yet');
+    if (!this.model) throw new Error('no model yet');
     const abort = new AbortController();
     this.abort = abort;
     try {
-      return await this.session.computeOracle(request.evalConfig, {
+      return await this.model.computeOracle(request.evalConfig, {
         answerTokens: request.answerTokens,
         trace: request.trace,
         maxNewTokens: request.maxNewTokens,
@@ -196,7 +196,7 @@ describe('OracleRunner', () => {
     expect(reloaded.getState().runs.r?.oracle).toEqual(oracle);
     const file = await persistence.exportRun(s().runs.r!, false, () => fake.readModel());
     expect(parseRunFile(file.json).run.oracle).toEqual(oracle);
-    await fake.session?.destroy();
+    await fake.model?.destroy();
   }, 60_000);
 
   it('refuses a second computation and a cancel that arrives while the weights load', async () => {
@@ -210,6 +210,6 @@ describe('OracleRunner', () => {
     expect(await first).toBe('cancelled');
     expect(fake.requests).toEqual([]);
     expect(s().runs.r!.oracle ?? null).toBeNull();
-    await fake.session?.destroy();
+    await fake.model?.destroy();
   }, 30_000);
 });
