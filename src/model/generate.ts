@@ -8,18 +8,19 @@
  * The position lives in a GPU buffer, so many steps are recorded into one command buffer with no CPU work between
  * them.
  *
- * Prompts: with P = (shortest prompt length) − 1 ≥ 1, positions 0..P−1 of every row go through one batched forward
- * pass first (parallel prefill, `GenerateOptions.prefill`): embed the R·P tokens → per layer: LN → c_attn → write
- * k, v of all P positions into the cache (kv_cache_fill) → causal attention over the P positions (the tiled training
- * kernel) → c_proj → + → LN → MLP → + (no final LN or LM head: nothing is sampled there). Decoding then starts at
- * position P with each row's state set to the state after its prompt tokens 0..P. The ragged tails go token by token:
- * forced[b, t] holds prompt token t, which the sampler emits instead of a sample, so rows with prompts of different
- * lengths decode in lockstep (with prefill off, every prompt token after the first goes this way). Both paths give
- * the same tokens and log-probabilities up to f32 rounding (tests/model/generate_prefill.test.ts). After each chunk
- * of steps only the newly
- * written token ids (and their log-probabilities) are copied back, and generation stops early once every row has
- * emitted the stop token. s1 budget forcing (cap / extend, `GenerateOptions.budget`) runs inside the sampler on a
- * per-row state buffer, so it costs no round trips either. src/model/generate_cpu.ts is the same generator on the CPU.
+ * Prompts: with P = (shortest prompt length) − 1 ≥ 1, positions 0..P−1 of every prompt go through one batched
+ * forward pass first (parallel prefill, `GenerateOptions.prefill`): embed the R·P tokens → per layer: LN → c_attn →
+ * write k, v of all P positions into the cache (kv_cache_fill) → causal attention over the P positions (the tiled
+ * training kernel) → c_proj → + → LN → MLP → + (no final LN or LM head: nothing is sampled there). Decoding then
+ * starts at position P with each row's state set to the state after its prompt tokens 0..P. The ragged tails go token
+ * by token: forced[b, t] holds prompt token t, which the sampler emits instead of a sample, so rows with prompts of
+ * different lengths decode in lockstep (with prefill off, every prompt token after the first goes this way). Both
+ * paths give the same tokens and log-probabilities up to f32 rounding (tests/model/generate_prefill.test.ts).
+ *
+ * After each chunk of steps only the newly written token ids (and their log-probabilities) are copied back, and
+ * generation stops early once every row has emitted the stop token. s1 budget forcing (cap / extend,
+ * `GenerateOptions.budget`) runs inside the sampler on a per-row state buffer, so it costs no round trips either.
+ * src/model/generate_cpu.ts is the same generator on the CPU.
  */
 
 import {
@@ -75,8 +76,9 @@ export interface GenerateOptions {
   /** Decode steps recorded per command buffer between checks for the end of generation. */
   stepsPerChunk?: number;
   /**
-   * Parallel prefill of the prompts' common length (default true); false feeds every prompt token through the decode
-   * step, as forced tokens (same results up to f32 rounding; kept for tests and benchmarks).
+   * Parallel prefill (default true): the prompts' common length (GPU) or each prompt but its last token (CPU) runs
+   * through the model in one pass before decoding. false feeds every prompt token through the decode step, as a
+   * forced token (same results up to f32 rounding on the GPU, bit for bit on the CPU; kept for tests and benchmarks).
    */
   prefill?: boolean;
 }
@@ -88,6 +90,7 @@ export interface GeneratorOptions {
   /** Activation memory of the prefill pass (default PREFILL_BUDGET_BYTES); at least one row is prefilled at a time. */
   prefillBudgetBytes?: number;
 }
+
 /** Prepared prefill passes kept, one per (rows, P); the oldest is dropped past this. */
 const PREFILL_PASSES_KEPT = 4;
 
