@@ -256,12 +256,12 @@ export function formatAnchorTable(c: AnchorComparison): string {
   ];
   for (const t of c.train) {
     lines.push(
-      `| training step, ${t.preset}, batch ${t.batchSize} | ${fmt(t.stepTimeMs)} ms | ${fmt(t.torchStepMs)} ms | ${times(t.stepSpeedupRatio)} (stepSpeedupRatio ${fmt(t.stepSpeedupRatio, 3)}) |`,
+      `| training step, ${t.preset}, batch ${t.batchSize} | ${fmt(t.stepTimeMs)} ms | ${fmt(t.torchStepMs)} ms | ${times(t.stepSpeedupRatio)} (stepSpeedupRatio ${t.stepSpeedupRatio.toPrecision(3)}) |`,
     );
   }
   for (const g of c.generation) {
     lines.push(
-      `| KV-cache generation, ${g.preset}, ${g.rows} rows | ${fmt(g.tokensPerSecond / 1000, 1)} k tokens/s | ${fmt(g.torchTokensPerSecond / 1000, 1)} k tokens/s | ${times(g.generationSpeedupRatio)} (generationSpeedupRatio ${fmt(g.generationSpeedupRatio, 3)}) |`,
+      `| KV-cache generation, ${g.preset}, ${g.rows} rows | ${fmt(g.tokensPerSecond / 1000, 1)} k tokens/s | ${fmt(g.torchTokensPerSecond / 1000, 1)} k tokens/s | ${times(g.generationSpeedupRatio)} (generationSpeedupRatio ${g.generationSpeedupRatio.toPrecision(3)}) |`,
     );
   }
   for (const m of c.matmul) {

@@ -3,17 +3,22 @@
  * (bench-results/bench.json):
  *   - matmul GFLOP/s at the model's shapes (forward, dX and dW of every Linear),
  *   - one training step's time and tokens/s (forward + loss + backward + clip + AdamW, one command buffer),
- *   - generation tokens/s (KV-cache sampling, temperature 1),
+ *   - generation tokens/s (KV-cache sampling as torch_side.py: prompts of 8 random tokens, temperature 0.7, to the
+ *     context length),
  *   - prompt prefill: 8 rows of ragged prompts (~150 tokens where the context allows) + 32 new tokens, generated with
  *     parallel prefill and token by token (GenerateOptions.prefill), wall time of each and whether the tokens agree,
  *   - training memory: what the step must hold vs what the engine allocated,
- * for two model presets. Timings are wall-clock over many queued repetitions (submit, then wait for the queue), so
+ * for each preset run. Timings are wall-clock over many queued repetitions (submit, then wait for the queue), so
  * per-submit overhead is amortised; the adapter is named in the output.
  *
- * Options: --preset small,tiny  --batch N (override)  --steps N  --out path  --profile (per-kernel times on software too)
- * On a software adapter (SwiftShader) the default batch is cut to 4 so the run ends in a few minutes; the JSON says so.
+ * Options: --preset tiny:64,small:64,medium:32,medium:64 (preset or preset:batch; that list is the default on a GPU,
+ * the runs ../shared/gpu/torch_side.py measures)  --batch N (override)  --steps N  --out path  --profile (per-kernel
+ * times on software too)  --anchor FILE (torch_side.py's JSON: prints the ratio table of bench/anchor.ts, adds it to
+ * the JSON under `anchor` and writes it as Markdown beside --out, <out>-anchor.md).
+ * On a software adapter (SwiftShader) the default runs are small and tiny at batch 4, so the run ends in a few
+ * minutes; the JSON says so.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type GpuContext, waitIdle } from '../src/gpu/context';
 import { type Dispatch, runDispatches } from '../src/gpu/dispatch';
@@ -26,24 +31,81 @@ import type { Batch } from '../src/train/backend';
 import { DEFAULT_OPTIM_CONFIG } from '../src/train/config';
 import { Trainer } from '../src/train/trainer';
 import { createRng } from '../src/util/rng';
+import {
+  adapterWarning,
+  type BenchPresetResult,
+  compareWithAnchor,
+  formatAnchorTable,
+  parseAnchor,
+  type TorchAnchor,
+} from './anchor';
 import { benchPlayground } from './playground';
 
+interface PresetRun {
+  preset: ModelPreset;
+  /** null: --batch, else the adapter's default (64 on a GPU, 4 on software). */
+  batch: number | null;
+}
+
+/** The runs torch_side.py measures: tiny and small at batch 64, medium at 32 and 64. */
+const GPU_RUNS: PresetRun[] = [
+  { preset: 'tiny', batch: 64 },
+  { preset: 'small', batch: 64 },
+  { preset: 'medium', batch: 32 },
+  { preset: 'medium', batch: 64 },
+];
+const SOFTWARE_RUNS: PresetRun[] = [
+  { preset: 'small', batch: null },
+  { preset: 'tiny', batch: null },
+];
+
+/** Generation settings of torch_side.py's KV-cache sampling. */
+const GENERATION_PROMPT_TOKENS = 8;
+const GENERATION_TEMPERATURE = 0.7;
+
 interface Args {
-  presets: ModelPreset[];
+  /** null: GPU_RUNS on a GPU, SOFTWARE_RUNS on a software adapter. */
+  presets: PresetRun[] | null;
   batch: number | null;
   steps: number;
   out: string;
   /** Per-kernel timestamp profile even on a software adapter. */
   profile: boolean;
+  anchor: TorchAnchor | null;
+  anchorPath: string | null;
+}
+
+/** Reads and validates torch_side.py's JSON (before any GPU work, so a bad file fails at once). */
+function readAnchor(path: string): TorchAnchor {
+  const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`--anchor ${path}: cannot read it (${why(err)})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--anchor ${path}: not JSON (${why(err)})`);
+  }
+  try {
+    return parseAnchor(json);
+  } catch (err) {
+    throw new Error(`--anchor ${path}: ${why(err)}`);
+  }
 }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    presets: ['small', 'tiny'],
+    presets: null,
     batch: null,
     steps: 20,
     out: 'bench-results/bench.json',
     profile: false,
+    anchor: null,
+    anchorPath: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
@@ -54,11 +116,18 @@ function parseArgs(argv: string[]): Args {
     const value = argv[i + 1];
     if (value === undefined) throw new Error(`${key} needs a value`);
     if (key === '--preset') {
-      const names = value.split(',');
-      for (const n of names)
+      args.presets = value.split(',').map((item) => {
+        const [n, b] = item.split(':') as [string, string | undefined];
         if (!(n in MODEL_PRESETS))
           throw new Error(`unknown preset ${n}; choose from ${Object.keys(MODEL_PRESETS).join(', ')}`);
-      args.presets = names as ModelPreset[];
+        const batch = b === undefined ? null : Number(b);
+        if (batch !== null && !(Number.isInteger(batch) && batch > 0))
+          throw new Error(`--preset ${item}: the batch after ':' must be a positive integer`);
+        return { preset: n as ModelPreset, batch };
+      });
+    } else if (key === '--anchor') {
+      args.anchorPath = value;
+      args.anchor = readAnchor(value);
     } else if (key === '--batch') args.batch = Number.parseInt(value, 10);
     else if (key === '--steps') args.steps = Number.parseInt(value, 10);
     else if (key === '--out') args.out = value;
@@ -256,10 +325,12 @@ async function main(): Promise<void> {
       : undefined,
     presets: [] as unknown[],
   };
-  for (const name of args.presets) {
+  const results: BenchPresetResult[] = [];
+  for (const run of args.presets ?? (software ? SOFTWARE_RUNS : GPU_RUNS)) {
+    const name = run.preset;
     const config = MODEL_PRESETS[name];
     const T = config.contextLength;
-    const B = args.batch ?? (software ? 4 : 64);
+    const B = args.batch ?? run.batch ?? (software ? 4 : 64);
     console.log(
       `\n== preset ${name}: vocab ${config.vocabSize}, context ${T}, d ${config.dModel}, ${config.nLayers} layers, ${config.nHeads} heads; batch ${B}`,
     );
@@ -309,9 +380,20 @@ async function main(): Promise<void> {
     }
 
     const gen = new Generator(ctx, { config, layout: trainer.model.layout, params: trainer.model.params }, B);
-    const prompts = Array.from({ length: B }, (_, b) => [b % config.vocabSize]);
-    const sampling = { temperature: 1, topK: 0, topP: 1, stopTokenId: -1, stopTemperature: 1, stopLogitBias: 0 };
-    const maxNewTokens = software ? Math.min(16, T - 1) : T - 1;
+    const promptRng = createRng(7);
+    const prompts = Array.from({ length: B }, () =>
+      Array.from({ length: GENERATION_PROMPT_TOKENS }, () => promptRng.int(config.vocabSize)),
+    );
+    const sampling = {
+      temperature: GENERATION_TEMPERATURE,
+      topK: 0,
+      topP: 1,
+      stopTokenId: -1,
+      stopTemperature: 1,
+      stopLogitBias: 0,
+    };
+    const newTokens = T - GENERATION_PROMPT_TOKENS;
+    const maxNewTokens = software ? Math.min(16, newTokens) : newTokens;
     await gen.generate(prompts, { maxNewTokens: 4, sampling, seed: 1, eosId: -1 }); // warm-up
     const g0 = performance.now();
     const out = await gen.generate(prompts, { maxNewTokens, sampling, seed: 2, eosId: -1, stepsPerChunk: 32 });
@@ -325,6 +407,14 @@ async function main(): Promise<void> {
     console.log(
       `  prompt prefill      ${prefill.rows} rows, prompts ${prefill.promptTokensMin}–${prefill.promptTokensMax} + ${prefill.maxNewTokens} new tokens: ${prefill.prefillOnMs.toFixed(1)} ms with parallel prefill, ${prefill.prefillOffMs.toFixed(1)} ms token by token (${prefill.speedup.toFixed(2)}×; ${prefill.rowsSameTokens}/${prefill.rows} rows same tokens)`,
     );
+    results.push({
+      preset: name,
+      batchSize: B,
+      seqLen: T,
+      stepTimeMs,
+      matmuls,
+      generation: { rows: B, tokensPerSecond: generateTokensPerSecond },
+    });
     (report.presets as unknown[]).push({
       preset: name,
       config,
@@ -336,13 +426,32 @@ async function main(): Promise<void> {
       memory: { ...mem, ratio: mem.allocatedBytes / mem.requiredBytes },
       memoryAtBatch64,
       profileMs: profile,
-      generation: { rows: B, generatedTokens: generated, wallMs: genMs, tokensPerSecond: generateTokensPerSecond },
+      generation: {
+        rows: B,
+        promptTokens: GENERATION_PROMPT_TOKENS,
+        temperature: GENERATION_TEMPERATURE,
+        generatedTokens: generated,
+        wallMs: genMs,
+        tokensPerSecond: generateTokensPerSecond,
+      },
       prefill,
     });
+  }
+  const comparison = args.anchor ? compareWithAnchor(ctx.adapterName, results, args.anchor) : null;
+  if (comparison) {
+    report.anchor = { file: args.anchorPath, ...comparison };
+    const table = formatAnchorTable(comparison);
+    console.log(`\n== beside PyTorch (${args.anchorPath})\n${table}`);
+    const tablePath = `${args.out.replace(/\.json$/, '')}-anchor.md`;
+    mkdirSync(dirname(tablePath), { recursive: true });
+    writeFileSync(tablePath, `${table}\n`);
+    console.log(`wrote ${tablePath}`);
   }
   mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwrote ${args.out}`);
+  const warning = comparison ? adapterWarning(comparison) : null;
+  if (warning) console.warn(`\n${warning}`);
   ctx.device.destroy();
   process.exit(0);
 }
