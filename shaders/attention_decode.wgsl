@@ -10,7 +10,7 @@
 //                                 whole multi-token generation can be encoded in one command buffer: every decode
 //                                 dispatch reads it, and sample_tokens.wgsl's `advance_step` increments it after
 //                                 sampling.
-//   partials [B, H, splits, hs+2] per split s of row b, head h: [m, l, acc[0..hs)], the split's running score max m,
+//   partials [B, H, splits, hs+2] per split s of row b, head h: [m, l, acc[0..hs)], the split's score max m,
 //                                 its sum l = Σ_j exp(s_j − m) and its unnormalised output acc[d] = Σ_j exp(s_j − m)·v_j[d]
 //                                 (scratch, written by `partial`, read by `combine`; unused when splits = 1).
 // The keys 0..pos are cut into splits of `chunk` keys: split s covers [s·chunk, min((s+1)·chunk, pos + 1)); a split
