@@ -6,7 +6,7 @@ import {
   chooseMatmulTile,
   chooseSplits,
   type MatmulTile,
-  prefersScalarMatmul,
+  matmulTargetWorkgroups,
   prepareMatmul,
   SCALAR_TILE,
   VEC4_TILES,
@@ -281,13 +281,26 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
 });
 
 describe('the tile chooser', () => {
-  it('keeps the scalar kernel on SwiftShader and takes the chosen tile elsewhere', async () => {
+  it('takes the largest tile that fits on SwiftShader, and fills the GPU elsewhere', async () => {
     const ctx = await gpuContext();
     const software = ctx.adapter.info.architecture === 'swiftshader';
-    expect(prefersScalarMatmul(ctx)).toBe(software);
-    const t = upload(ctx, new Float32Array(64 * 64));
-    const [d] = prepareMatmul(ctx, { a: t, b: t, c: poisoned(ctx, 64 * 64), M: 64, N: 64, K: 64 });
-    expect(d!.pipeline.label.startsWith(software ? 'matmul|' : 'matmul_vec4|')).toBe(true);
+    expect(matmulTargetWorkgroups(ctx)).toBe(software ? 1 : 256);
+    const t = upload(ctx, new Float32Array(256 * 256));
+    // Prepared, not run; accumulate so SwiftShader reuses the 128×128 pipeline compiled above.
+    const c = poisoned(ctx, 256 * 256);
+    const [d] = prepareMatmul(ctx, { a: t, b: t, c, M: 256, N: 256, K: 8, accumulate: true });
+    expect(d!.pipeline.label).toContain('matmul_vec4|');
+    expect(d!.workgroups).toEqual(software ? [2, 2, 1] : [4, 4, 1]);
+    // On a CPU: the largest tile inside the output (tiny's c_fc forward, a dW shape 256 × 64).
+    expect(chooseMatmulTile(512, 256, 64, { transB: true, targetWorkgroups: 1 })).toBe(VEC4_128x128);
+    expect(chooseMatmulTile(256, 64, 512, { transA: true, targetWorkgroups: 1 })).toBe(VEC4_128x64);
+    expect(chooseMatmulTile(60, 60, 64, { targetWorkgroups: 1 })).toBe(VEC4_64x64);
+  });
+
+  it('runs on a device that has subgroups exactly when the adapter offers them', async () => {
+    const ctx = await gpuContext();
+    expect(ctx.subgroups).toBe(ctx.adapter.features.has('subgroups'));
+    expect(ctx.device.features.has('subgroups')).toBe(ctx.subgroups);
   });
 
   it('takes the scalar kernel exactly when a row is not whole vec4s', () => {
