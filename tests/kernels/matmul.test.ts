@@ -5,8 +5,8 @@ import { runDispatches } from '../../src/gpu/dispatch';
 import {
   chooseMatmulTile,
   chooseSplits,
+  isCpuAdapter,
   type MatmulTile,
-  matmulTargetWorkgroups,
   prepareMatmul,
   SCALAR_TILE,
   VEC4_TILES,
@@ -281,20 +281,22 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
 });
 
 describe('the tile chooser', () => {
-  it('takes the largest tile that fits on SwiftShader, and fills the GPU elsewhere', async () => {
+  it('takes the largest 128-row tile that fits on SwiftShader, and fills the GPU elsewhere', async () => {
     const ctx = await gpuContext();
     const software = ctx.adapter.info.architecture === 'swiftshader';
-    expect(matmulTargetWorkgroups(ctx)).toBe(software ? 1 : 256);
+    expect(isCpuAdapter(ctx)).toBe(software);
     const t = upload(ctx, new Float32Array(256 * 256));
     // Prepared, not run; accumulate so SwiftShader reuses the 128×128 pipeline compiled above.
     const c = poisoned(ctx, 256 * 256);
     const [d] = prepareMatmul(ctx, { a: t, b: t, c, M: 256, N: 256, K: 8, accumulate: true });
     expect(d!.pipeline.label).toContain('matmul_vec4|');
     expect(d!.workgroups).toEqual(software ? [2, 2, 1] : [4, 4, 1]);
-    // On a CPU: the largest tile inside the output (tiny's c_fc forward, a dW shape 256 × 64).
-    expect(chooseMatmulTile(512, 256, 64, { transB: true, targetWorkgroups: 1 })).toBe(VEC4_128x128);
-    expect(chooseMatmulTile(256, 64, 512, { transA: true, targetWorkgroups: 1 })).toBe(VEC4_128x64);
-    expect(chooseMatmulTile(60, 60, 64, { targetWorkgroups: 1 })).toBe(VEC4_64x64);
+    // On a CPU: tiny's c_fc forward, a dW shape 256 × 64, and outputs smaller than 128 rows (scalar).
+    const cpu = { cpuAdapter: true };
+    expect(chooseMatmulTile(512, 256, 64, { ...cpu, transB: true })).toBe(VEC4_128x128);
+    expect(chooseMatmulTile(256, 64, 512, { ...cpu, transA: true })).toBe(VEC4_128x64);
+    expect(chooseMatmulTile(112, 128, 32, { ...cpu, transB: true })).toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(512, 60, 64, cpu)).toBe(SCALAR_TILE);
   });
 
   it('runs on a device that has subgroups exactly when the adapter offers them', async () => {

@@ -73,34 +73,31 @@ export function vec4Aligned(M: number, N: number, K: number, transA = false, tra
 }
 
 /**
- * The tile configuration for a shape. Unaligned shapes take the scalar kernel; aligned ones the largest vec4 tile that
- * fits inside the output (a tile wider or taller than C would be mostly padding) and still gives `targetWorkgroups`
- * workgroups (on a GPU, TARGET_WORKGROUPS: at 8192 rows, N = 512 → 128×128, N = 384 → 128×64, N = 128 → 64×64), or the
- * smallest tile when none does (split-K then adds workgroups where K is long). `scalarOnly` keeps the scalar kernel.
+ * The tile configuration for a shape. Unaligned shapes take the scalar kernel. On a GPU, aligned shapes take the
+ * largest vec4 tile that fits inside the output (a tile wider or taller than C would be mostly padding) and still
+ * gives TARGET_WORKGROUPS workgroups (at 8192 rows: N = 512 → 128×128, N = 384 → 128×64, N = 128 → 64×64), or the
+ * smallest tile when none does (split-K then adds workgroups where K is long). On a CPU adapter (`cpuAdapter`) a few
+ * workgroups run at a time, so the largest 128-row tile that fits the output wins and the scalar kernel takes the
+ * rest: measured on SwiftShader, the 128×128 vec4 tile took about half the scalar kernel's time at tiny's c_fc and
+ * small's c_attn forward shapes, while the 64×64 vec4 tile was no faster than the scalar one.
+ * `scalarOnly` keeps the scalar kernel.
  */
 export function chooseMatmulTile(
   M: number,
   N: number,
   K: number,
-  opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean; targetWorkgroups?: number } = {},
+  opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean; cpuAdapter?: boolean } = {},
 ): MatmulTile {
   if (opts.scalarOnly || !vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
-  const target = opts.targetWorkgroups ?? TARGET_WORKGROUPS;
-  for (const tile of VEC4_TILES) {
-    if (tile.tileM > M || tile.tileN > N) continue;
-    if (ceilDiv(M, tile.tileM) * ceilDiv(N, tile.tileN) >= target) return tile;
-  }
-  return VEC4_TILES[VEC4_TILES.length - 1]!;
+  const fitting = VEC4_TILES.filter((tile) => tile.tileM <= M && tile.tileN <= N);
+  if (opts.cpuAdapter) return fitting.find((tile) => tile.tileM === 128) ?? SCALAR_TILE;
+  const tile = fitting.find((t) => ceilDiv(M, t.tileM) * ceilDiv(N, t.tileN) >= TARGET_WORKGROUPS);
+  return tile ?? VEC4_TILES[VEC4_TILES.length - 1]!;
 }
 
-/**
- * Workgroups a matmul should give this device. A CPU adapter (SwiftShader) runs a few workgroups at a time on its
- * cores, so there the largest tile that fits the output wins: measured on SwiftShader, the 128×128 vec4 tile took about
- * half the scalar kernel's time at tiny's c_fc and small's c_attn forward shapes, while 64×64 vec4 tiles (what the GPU
- * rule picks at those sizes) were no faster than scalar.
- */
-export function matmulTargetWorkgroups(ctx: GpuContext): number {
-  return ctx.adapter.info.architecture === 'swiftshader' ? 1 : TARGET_WORKGROUPS;
+/** Whether the device is a CPU adapter (SwiftShader), where `chooseMatmulTile` picks tiles for a few cores. */
+export function isCpuAdapter(ctx: GpuContext): boolean {
+  return ctx.adapter.info.architecture === 'swiftshader';
 }
 
 /** How many k-slices a matmul of this shape uses with `scratchElements` of scratch. */
@@ -159,7 +156,7 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
   const { M, N, K, label = 'matmul' } = args;
   const transA = args.transA === true;
   const transB = args.transB === true;
-  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, targetWorkgroups: matmulTargetWorkgroups(ctx) });
+  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, cpuAdapter: isCpuAdapter(ctx) });
   if (chosen.kernel === 'vec4' && !vec4Aligned(M, N, K, transA, transB)) {
     throw new Error(`${label}: the vec4 kernel needs rows of whole vec4s; M=${M} N=${N} K=${K} are not`);
   }
