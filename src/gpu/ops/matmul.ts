@@ -43,7 +43,7 @@ const K_STEP = 16;
 /**
  * One tile configuration. `scalar` is shaders/matmul.wgsl (any shape: 64×64 tile, 4×4 outputs per thread, k step 16,
  * scalar loads); `vec4` is shaders/matmul_vec4.wgsl (rows of whole vec4s only), 16×16 threads with
- * rowsPerThread × colsPerThread outputs each.
+ * (tileM / 16) × (tileN / 16) outputs each, staging tileM × kStep of A and kStep × tileN of B per k step.
  */
 export interface MatmulTile {
   readonly kernel: 'scalar' | 'vec4';
