@@ -8,23 +8,25 @@ import { createStorage, type TensorRef, whole } from '../../src/gpu/tensor';
 import { createNodeGpuContext } from '../../src/headless/dawn';
 import { createRng, type Rng } from '../../src/util/rng';
 
-let contextPromise: Promise<GpuContext> | null = null;
+/**
+ * One device per test worker, created on first use and kept across the test files the worker runs (vitest.config.ts
+ * sets `isolate: false`), so each shader pipeline is compiled once per worker, not once per file: on SwiftShader a
+ * compile costs 0.3–1 s and a model's passes need dozens. The pipeline cache lives on the context.
+ */
+const SHARED = Symbol.for('stoptime.test.gpuContext');
+type Shared = { [SHARED]?: Promise<GpuContext> };
 
-// Dawn's threads must be stopped before the test worker exits, or the process aborts during teardown.
+// A file leaves no work behind on the shared device.
 afterAll(async () => {
-  if (!contextPromise) return;
-  const ctx = await contextPromise;
-  await ctx.device.queue.onSubmittedWorkDone();
-  ctx.device.destroy();
-  contextPromise = null;
+  const ctx = await (globalThis as Shared)[SHARED];
+  await ctx?.device.queue.onSubmittedWorkDone();
 });
 
-/** One device per test file (vitest isolates files), created on first use. */
+/** The worker's device (see above). */
 export function gpuContext(): Promise<GpuContext> {
-  if (!contextPromise) {
-    contextPromise = createNodeGpuContext();
-  }
-  return contextPromise;
+  const shared = globalThis as Shared;
+  shared[SHARED] ??= createNodeGpuContext();
+  return shared[SHARED];
 }
 
 /** A storage tensor holding `data` (f32, or raw u32/i32 bits). */
