@@ -47,48 +47,40 @@ function runCaptured(cmd, args, extraEnv = {}) {
   });
 }
 
-/** Prints a captured command's output; exits with its status when it failed. */
-function check(name, r) {
+run('biome (lint + format)', 'npx', ['biome', 'check', '.']);
+// The type check (one thread) and the browser tests' production build (served to every browser test file, see
+// tests/e2e/browser.ts) run side by side.
+const E2E_BUILD = 'dist-e2e/app';
+console.log('\n=== typecheck, and the production build for the browser tests');
+const [typecheck, e2eBuild] = await Promise.all([
+  runCaptured('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']),
+  runCaptured('npx', ['vite', 'build', '--outDir', E2E_BUILD, '--emptyOutDir', '--logLevel', 'warn'], {
+    NODE_ENV: 'production',
+  }),
+]);
+for (const [name, r] of [
+  ['typecheck', typecheck],
+  ['production build', e2eBuild],
+]) {
   process.stdout.write(r.output);
   if (r.status !== 0) {
     console.error(`\n${name} failed (exit ${r.status})`);
     process.exit(r.status);
   }
 }
-
-// The type check uses one thread: it runs in the background from here to the end of the first test phase, and its
-// result is checked before the browser walk.
-const typecheck = runCaptured('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
-run('biome (lint + format)', 'npx', ['biome', 'check', '.']);
-// One production build, served to every browser test file (tests/e2e/browser.ts).
-const E2E_BUILD = 'dist-e2e/app';
-console.log('\n=== the production build for the browser tests');
-check(
-  'production build',
-  await runCaptured('npx', ['vite', 'build', '--outDir', E2E_BUILD, '--emptyOutDir', '--logLevel', 'warn'], {
-    NODE_ENV: 'production',
-  }),
-);
-// Unit, kernel, model and training tests run in parallel, with the browser smoke test (it has no timing checks); the
-// playground walk runs afterwards on its own, so its timing checks (no main-thread task over 50 ms) are not measured
-// on a machine busy with other tests.
+// Unit, kernel, model and training tests run in parallel; the browser tests run afterwards, one file at a time, so
+// their timing checks (no main-thread task over 50 ms) are not measured on a machine busy with other tests.
 const extra = process.argv.slice(2);
-const TIMED_BROWSER_TESTS = 'tests/e2e/playground.test.ts';
 const suites = [
   {
-    name: 'unit, kernel, model and training tests (Dawn), and the browser smoke test',
+    name: 'unit, kernel, model and training tests (Dawn)',
     results: 'test-results/vitest-unit.json',
-    args: ['--exclude', TIMED_BROWSER_TESTS, ...extra],
-    env: { STOPTIME_E2E_PREBUILT: E2E_BUILD },
+    args: ['--exclude', 'tests/e2e/**', ...extra],
   },
   {
-    name: 'the playground walk (headless Chromium, WebGPU)',
-    before: async () => {
-      console.log('\n=== typecheck (run beside the tests above)');
-      check('typecheck', await typecheck);
-    },
+    name: 'end-to-end tests (headless Chromium, WebGPU)',
     results: 'test-results/vitest-e2e.json',
-    args: [TIMED_BROWSER_TESTS, '--no-file-parallelism', ...extra],
+    args: ['tests/e2e/', '--no-file-parallelism', ...extra],
     env: { STOPTIME_E2E_PREBUILT: E2E_BUILD },
   },
 ];
@@ -97,7 +89,6 @@ let failed = 0;
 let total = 0;
 let exitCode = 0;
 for (const suite of suites) {
-  await suite.before?.();
   console.log(`\n=== ${suite.name}`);
   rmSync(suite.results, { force: true });
   const r = spawnSync(
