@@ -3,9 +3,10 @@ import { sampleRow } from '../../src/cpu/sampling';
 import type { ModelConfig } from '../../src/model/config';
 import { Generator, GREEDY } from '../../src/model/generate';
 import { createGpuGpt } from '../../src/model/gpt';
-import { buildParamLayout, initParams } from '../../src/model/params';
+import { buildParamLayout } from '../../src/model/params';
 import { referenceForward, referenceGreedy } from '../../src/model/reference';
-import { gpuContext, seeded } from '../helpers/gpu';
+import { gpuContext } from '../helpers/gpu';
+import { wideWeights } from '../helpers/weights';
 
 // Odd sizes on purpose: C = 20 (2 heads of 10), V = 13, context 24.
 const config: ModelConfig = {
@@ -20,14 +21,7 @@ const config: ModelConfig = {
 const layout = buildParamLayout(config);
 
 /** Weights with a larger scale than GPT-2 init, so logits are well separated and greedy has no near-ties. */
-function weights(seed: number): Float32Array {
-  const rng = seeded(seed);
-  const p = initParams(config, layout);
-  for (const e of layout.entries) {
-    for (let i = 0; i < e.length; i++) p[e.offset + i] = e.init === 'ones' ? 1 : 0.5 * rng.normal();
-  }
-  return p;
-}
+const weights = (seed: number) => wideWeights(config, seed);
 
 describe('KV-cache generation on the GPU', () => {
   it('greedy output equals the reference model, for prompts of different lengths', async () => {

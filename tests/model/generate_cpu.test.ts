@@ -11,9 +11,10 @@ import type { ModelConfig } from '../../src/model/config';
 import { type Completion, type GenerateOptions, Generator, GREEDY } from '../../src/model/generate';
 import { CpuGenerator } from '../../src/model/generate_cpu';
 import { createGpuGpt } from '../../src/model/gpt';
-import { buildParamLayout, initParams } from '../../src/model/params';
+import { buildParamLayout } from '../../src/model/params';
 import { referenceForward, referenceGreedy } from '../../src/model/reference';
-import { gpuContext, seeded } from '../helpers/gpu';
+import { gpuContext } from '../helpers/gpu';
+import { wideWeights } from '../helpers/weights';
 
 const config: ModelConfig = {
   vocabSize: 19,
@@ -29,14 +30,7 @@ const V = config.vocabSize;
 const [EOS, START, END] = [1, 2, 3];
 
 /** Weights with a larger scale than GPT-2 init, so logits are well separated and greedy has no near-ties. */
-function weights(seed: number): Float32Array {
-  const rng = seeded(seed);
-  const p = initParams(config, layout);
-  for (const e of layout.entries) {
-    for (let i = 0; i < e.length; i++) p[e.offset + i] = e.init === 'ones' ? 1 : 0.5 * rng.normal();
-  }
-  return p;
-}
+const weights = (seed: number) => wideWeights(config, seed);
 
 /**
  * The GPU generator's semantics written the slow, independent way: re-run the reference model over the whole prefix
