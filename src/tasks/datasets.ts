@@ -67,7 +67,7 @@ export interface EvalOptions extends BaseDatasetOptions {
   style?: TargetStyle;
 }
 
-function resolveVariant(
+export function resolveVariant(
   task: AnyTask,
   instructions: 'fixed' | 'diverse' | undefined,
   variant: string | undefined,

@@ -27,7 +27,7 @@
  * distinct keys (at most trainSize) after one epoch; with fresh data it keeps growing.
  */
 
-import { buildEvalSuite, buildSftSet, isHeldOut, makeSample } from '../tasks/datasets';
+import { buildEvalSuite, buildSftSet, isHeldOut, makeSample, resolveVariant } from '../tasks/datasets';
 import { LENGTH_TAG_TEXT, type LengthTagRule, tagFor } from '../tasks/format';
 import { getTask, type LengthTag, type Sample, type TargetStyle, type TaskId } from '../tasks/index';
 import { encode, PAD_ID } from '../tasks/tokenizer';
@@ -157,7 +157,7 @@ export function buildSftData(c: RunConfig, window?: number): SftData {
       ? {
           task: c.task.id,
           taskConfig: taskConfigFor(c),
-          variant: c.task.instructions === 'diverse' ? (task.diverseVariant ?? 'id') : 'id',
+          variant: resolveVariant(task, c.task.instructions, undefined),
           style: c.task.targetStyle,
           lengthTags: c.sft.lengthTags ?? null,
         }
