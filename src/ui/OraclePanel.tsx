@@ -8,10 +8,10 @@ import { useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { oracleBlocker, oracleSettingsIssue } from '../state/oracle_runner';
 import { useStore } from '../state/store';
+import { percent } from './chart_data';
 import { NumberField } from './fields';
 import { methodGaps } from './oracle_gaps';
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const pts = (x: number) => `${x < 0 ? '−' : ''}${(100 * Math.abs(x)).toFixed(1)} pts`;
 
 export function OraclePanel() {
@@ -134,11 +134,11 @@ function OracleSummary({ runId }: { runId: string }) {
     <div data-testid="oracle-summary">
       <p className="small">
         {s.problems} problems ({r.variant}), {r.trace === 'greedy' ? 'greedy' : `T = ${r.trace.temperature}`} own
-        traces, weights at step {r.step} ({r.stage.toUpperCase()}). Own stop: {pct(s.ownAccuracy)} at{' '}
-        {s.ownMeanThinkingTokens.toFixed(1)} thinking tokens. <strong>Oracle: {pct(s.oracleAccuracy)}</strong> at{' '}
-        {s.oracleMeanThinkingTokens.toFixed(1)} (step boundaries only: {pct(s.stepsOracleAccuracy)} at{' '}
-        {s.stepsOracleMeanThinkingTokens.toFixed(1)}). Right without thinking: {pct(s.accuracyWithoutThinking)}. Right
-        at an earlier stop but wrong at the own stop: {s.rightThenWrong} of {s.problems}.
+        traces, weights at step {r.step} ({r.stage.toUpperCase()}). Own stop: {percent(s.ownAccuracy)} at{' '}
+        {s.ownMeanThinkingTokens.toFixed(1)} thinking tokens. <strong>Oracle: {percent(s.oracleAccuracy)}</strong> at{' '}
+        {s.oracleMeanThinkingTokens.toFixed(1)} (step boundaries only: {percent(s.stepsOracleAccuracy)} at{' '}
+        {s.stepsOracleMeanThinkingTokens.toFixed(1)}). Right without thinking: {percent(s.accuracyWithoutThinking)}.
+        Right at an earlier stop but wrong at the own stop: {s.rightThenWrong} of {s.problems}.
       </p>
       {gaps.length === 0 ? (
         <p className="muted small">
@@ -169,7 +169,7 @@ function OracleSummary({ runId }: { runId: string }) {
                     {pts(g.minAccuracyGap)} ({g.minGapSetting})
                   </td>
                   <td className="num">
-                    {pct(g.bestAccuracy)} at {g.bestThinkingTokens.toFixed(1)} →{' '}
+                    {percent(g.bestAccuracy)} at {g.bestThinkingTokens.toFixed(1)} →{' '}
                     {g.oracleTokensForBest === null ? 'above the oracle' : g.oracleTokensForBest.toFixed(1)}
                   </td>
                 </tr>
