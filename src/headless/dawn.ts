@@ -21,7 +21,28 @@ export function dawnBackendFromEnv(env: Record<string, string | undefined> = pro
   throw new Error(`STOPTIME_DAWN_BACKEND: expected 'vulkan' or 'opengles', got ${JSON.stringify(value)}`);
 }
 
-/** Dawn's `GPU` object and the adapter options for `backend`. */
+/**
+ * One Dawn instance per backend for the life of the process, kept on `globalThis` (a test worker loads this module
+ * once per module graph). Every context a process makes (tests, benchmarks, headless runs) asks the same instance for
+ * its adapter and device, so no instance is ever garbage-collected while others run: dawn.node tears an instance down
+ * from a finalizer, at whatever moment the collector picks, and a long-lived test worker that dropped instances could
+ * die there. The instance keeps Node's event loop alive; the command-line entry points end with `process.exit`.
+ */
+const INSTANCES = Symbol.for('stoptime.dawn.instances');
+type Instances = { [INSTANCES]?: Map<DawnBackend, GPU> };
+
+function dawnInstance(backend: DawnBackend, flags: string[]): GPU {
+  const g = globalThis as Instances;
+  g[INSTANCES] ??= new Map();
+  let gpu = g[INSTANCES].get(backend);
+  if (!gpu) {
+    gpu = create(flags) as unknown as GPU;
+    g[INSTANCES].set(backend, gpu);
+  }
+  return gpu;
+}
+
+/** Dawn's `GPU` object (this process's one instance for `backend`) and the adapter options for `backend`. */
 export function dawnGpu(backend: DawnBackend = dawnBackendFromEnv()): {
   gpu: GPU;
   adapterOptions: GPURequestAdapterOptions;
@@ -30,11 +51,11 @@ export function dawnGpu(backend: DawnBackend = dawnBackendFromEnv()): {
     // Headless EGL (no display server); Mesa reads it when Dawn opens the display.
     process.env.EGL_PLATFORM ??= 'surfaceless';
     return {
-      gpu: create(['backend=opengles']) as unknown as GPU,
+      gpu: dawnInstance(backend, ['backend=opengles']),
       adapterOptions: { featureLevel: 'compatibility', powerPreference: 'high-performance' },
     };
   }
-  return { gpu: create([]) as unknown as GPU, adapterOptions: { powerPreference: 'high-performance' } };
+  return { gpu: dawnInstance(backend, []), adapterOptions: { powerPreference: 'high-performance' } };
 }
 
 /** A GpuContext on the backend the environment names. */

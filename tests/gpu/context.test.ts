@@ -6,7 +6,7 @@ import { MODEL_PRESETS, type ModelConfig } from '../../src/model/config';
 import { Generator, GREEDY } from '../../src/model/generate';
 import { DEFAULT_OPTIM_CONFIG } from '../../src/train/config';
 import { Trainer } from '../../src/train/trainer';
-import { gpuContext } from '../helpers/gpu';
+import { gpuContext, keepForProcess } from '../helpers/gpu';
 
 const tiny: ModelConfig = { vocabSize: 12, contextLength: 8, dModel: 16, nLayers: 1, nHeads: 2, mlpRatio: 2, seed: 1 };
 
@@ -19,6 +19,7 @@ describe('adapter and device errors', () => {
   it('WebGPU without an adapter: a clear error naming the fix', async () => {
     // A real Dawn instance restricted to a backend this platform lacks returns no adapter.
     const gpu = create(['backend=d3d12']) as unknown as GPU;
+    keepForProcess(gpu);
     await expect(createGpuContext(gpu)).rejects.toThrow(/No WebGPU adapter found.*vk_swiftshader_icd/s);
   });
 
@@ -26,6 +27,7 @@ describe('adapter and device errors', () => {
     const ctx = await createNodeGpuContext(); // its own device: this test destroys it
     const trainer = new Trainer(ctx, tiny, DEFAULT_OPTIM_CONFIG, 2, 4);
     const gen = new Generator(ctx, trainer.model, 2);
+    keepForProcess(ctx, trainer, gen);
     const batch = { tokens: new Int32Array(8), targets: new Int32Array(8), weights: new Float32Array(8).fill(0.125) };
     await trainer.step(batch); // works before the loss
     ctx.device.destroy();

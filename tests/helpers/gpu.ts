@@ -29,6 +29,19 @@ export function gpuContext(): Promise<GpuContext> {
   return shared[SHARED];
 }
 
+const KEPT = Symbol.for('stoptime.test.keptForProcess');
+
+/**
+ * Keeps `objects` reachable until the worker exits. A test that makes its own Dawn instance or destroys a device holds
+ * them here, so their native teardown never runs from a garbage-collector finalizer in the middle of a later test file
+ * of the same worker (see src/headless/dawn.ts).
+ */
+export function keepForProcess(...objects: unknown[]): void {
+  const g = globalThis as { [KEPT]?: unknown[] };
+  g[KEPT] ??= [];
+  g[KEPT].push(...objects);
+}
+
 /** A storage tensor holding `data` (f32, or raw u32/i32 bits). */
 export function upload(ctx: GpuContext, data: Float32Array | Int32Array | Uint32Array, label = 'test'): TensorRef {
   const buffer = createStorage(ctx.device, data.length, label);
