@@ -62,6 +62,28 @@ fn loadB(k: u32, n: u32, kEnd: u32) -> f32 {
   return b[k * p.N + n];
 }
 
+/** Writes v[j] to (row, col0 + 16·j) of slice `sliceBase`, with the epilogue (bias, accumulate, GELU), in bounds. */
+fn storeRow(row: u32, col0: u32, sliceBase: u32, v: vec4<f32>) {
+  if (row >= p.M) { return; }
+  storeOne(row, col0, sliceBase, v.x);
+  storeOne(row, col0 + 16u, sliceBase, v.y);
+  storeOne(row, col0 + 32u, sliceBase, v.z);
+  storeOne(row, col0 + 48u, sliceBase, v.w);
+}
+
+fn storeOne(row: u32, col: u32, sliceBase: u32, value: f32) {
+  if (col >= p.N) { return; }
+  var v = value;
+  if (HAS_BIAS == 1u) { v += bias[col]; }
+  let idx = sliceBase + row * p.N + col;
+  if (ACCUMULATE == 1u) { v += c[idx]; }
+  c[idx] = v;
+  if (GELU == 1u) {
+    let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, 1.0), -15.0, 15.0);
+    g[idx] = 0.5 * v * (1.0 + tanh(u));
+  }
+}
+
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let tid = lid.y * 16u + lid.x;
@@ -70,8 +92,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let kStart = wg.z * p.kChunk;
   let kEnd = min(p.K, kStart + p.kChunk);
 
-  var acc: array<f32, 16>;
-  for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+  // acc_i[j] is output (row lid.y + 16·i, column lid.x + 16·j): four vec4 registers, no indexed private array.
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
 
   var k0 = kStart;
   loop {
@@ -97,40 +122,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TK; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        av[i] = As[kk * TM + lid.y + i * 16u];
-        bv[i] = Bs[kk * TN + lid.x + i * 16u];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-          acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
-        }
-      }
+      let ar = kk * TM + lid.y;
+      let br = kk * TN + lid.x;
+      let bv = vec4<f32>(Bs[br], Bs[br + 16u], Bs[br + 32u], Bs[br + 48u]);
+      acc0 = fma(vec4<f32>(As[ar]), bv, acc0);
+      acc1 = fma(vec4<f32>(As[ar + 16u]), bv, acc1);
+      acc2 = fma(vec4<f32>(As[ar + 32u]), bv, acc2);
+      acc3 = fma(vec4<f32>(As[ar + 48u]), bv, acc3);
     }
     workgroupBarrier();
     k0 += TK;
   }
 
   let sliceBase = wg.z * p.M * p.N;
-  for (var i = 0u; i < 4u; i++) {
-    let row = rowBase + lid.y + i * 16u;
-    if (row >= p.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = colBase + lid.x + j * 16u;
-      if (col >= p.N) { continue; }
-      var v = acc[i * 4u + j];
-      if (HAS_BIAS == 1u) { v += bias[col]; }
-      let idx = sliceBase + row * p.N + col;
-      if (ACCUMULATE == 1u) { v += c[idx]; }
-      c[idx] = v;
-      if (GELU == 1u) {
-        let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, 1.0), -15.0, 15.0);
-        g[idx] = 0.5 * v * (1.0 + tanh(u));
-      }
-    }
-  }
+  storeRow(rowBase + lid.y, colBase + lid.x, sliceBase, acc0);
+  storeRow(rowBase + lid.y + 16u, colBase + lid.x, sliceBase, acc1);
+  storeRow(rowBase + lid.y + 32u, colBase + lid.x, sliceBase, acc2);
+  storeRow(rowBase + lid.y + 48u, colBase + lid.x, sliceBase, acc3);
   // Keep `bias` and `g` statically used so the auto layout always has bindings 3 and 4.
   if (HAS_BIAS == 2u) { g[0] = bias[0]; }
 }

@@ -151,3 +151,17 @@ export function assertNoErrors(ctx: GpuContext): void {
 export function dummyTensor(ctx: GpuContext): TensorRef {
   return { buffer: ctx.dummy, offset: 0, length: 64 };
 }
+
+/**
+ * Whether the adapter is a CPU rasteriser (SwiftShader, llvmpipe/lavapipe, WARP). There a few workgroups run at a
+ * time and each workgroup barrier is a fibre switch of every thread, so kernels size their grids differently: fewer,
+ * fuller workgroups (matmul tiles, the decode split, the gradient norm's partial sums).
+ */
+export function isSoftwareAdapter(ctx: GpuContext): boolean {
+  const info = ctx.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return (
+    info.isFallbackAdapter === true ||
+    info.architecture === 'swiftshader' ||
+    /swiftshader|llvmpipe|lavapipe|microsoft basic render/i.test(ctx.adapterName)
+  );
+}

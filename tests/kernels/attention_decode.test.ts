@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { attentionDecode, attentionForward } from '../../src/cpu/attention';
-import { assertNoErrors } from '../../src/gpu/context';
+import { assertNoErrors, isSoftwareAdapter } from '../../src/gpu/context';
 import { encodeDispatches, runDispatches } from '../../src/gpu/dispatch';
 import {
   DECODE_MIN_CHUNK_KEYS,
   DECODE_TARGET_WORKGROUPS,
   decodeSplits,
-  isSoftwareAdapter,
   prepareAttentionDecode,
 } from '../../src/gpu/ops/attention';
 import { expectAllClose } from '../helpers/allclose';

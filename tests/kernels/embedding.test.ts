@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildTokenIndex, embeddingBackward, embeddingForward, embeddingForward64 } from '../../src/cpu/embedding';
 import { runDispatches } from '../../src/gpu/dispatch';
-import { prepareEmbeddingBackward, prepareEmbeddingForward } from '../../src/gpu/ops/embedding';
+import {
+  EMBEDDING_BACKWARD_CPU,
+  EMBEDDING_BACKWARD_GPU,
+  prepareEmbeddingBackward,
+  prepareEmbeddingForward,
+} from '../../src/gpu/ops/embedding';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
 import { centralDifferences, dot } from '../helpers/finite_diff';
@@ -28,6 +33,7 @@ const SHAPES: [number, number, number, number, number][] = [
   [3, 67, 33, 5, 70],
   [4, 9, 130, 64, 9],
   [20, 17, 20, 3, 24],
+  [40, 3, 9, 6, 5], // B > 32: dwpe rows take the many-lane tree too
 ];
 
 describe('embedding_forward.wgsl / embedding_backward.wgsl against the CPU reference', () => {
@@ -49,33 +55,36 @@ describe('embedding_forward.wgsl / embedding_backward.wgsl against the CPU refer
       expectAllClose(await readF32(ctx, out), embeddingForward(tokens, wte, wpe, B, T, C), EXACT, 'out');
 
       const { tokenOffsets, positionsByToken } = buildTokenIndex(tokens, V);
-      const dwte = poisoned(ctx, V * C);
-      const dwpe = poisoned(ctx, Tmax * C);
       const args = {
         dout: upload(ctx, dout),
         tokenOffsets: upload(ctx, tokenOffsets),
         positionsByToken: upload(ctx, positionsByToken),
-        dwte,
-        dwpe,
         B,
         T,
         C,
         V,
         Tmax,
       };
-      runDispatches(ctx, prepareEmbeddingBackward(ctx, args));
       const ref = embeddingBackward(dout, tokens, B, T, C, V, Tmax);
-      const gotWte = await readF32(ctx, dwte);
-      expectAllClose(gotWte, ref.dwte, SUM_TOL, 'dwte');
-      expectAllClose(await readF32(ctx, dwpe), ref.dwpe, SUM_TOL, 'dwpe');
-      if (V > 1) {
-        // Token V − 1 never occurs: its row must be written as exactly 0 (it was NaN-poisoned).
-        expect(Array.from(gotWte.subarray((V - 1) * C))).toEqual(new Array(C).fill(0));
+      // Both workgroup shapes on any adapter (the adapter picks one); rows of ≤ 32 terms are summed in order, longer
+      // ones (the hot token's bucket; dwpe when B > 32) by the lanes and a tree.
+      for (const workgroup of [EMBEDDING_BACKWARD_GPU, EMBEDDING_BACKWARD_CPU]) {
+        const what = `${workgroup.COLS}×${workgroup.LANES}`;
+        const dwte = poisoned(ctx, V * C);
+        const dwpe = poisoned(ctx, Tmax * C);
+        runDispatches(ctx, prepareEmbeddingBackward(ctx, { ...args, dwte, dwpe, workgroup }));
+        const gotWte = await readF32(ctx, dwte);
+        expectAllClose(gotWte, ref.dwte, SUM_TOL, `dwte ${what}`);
+        expectAllClose(await readF32(ctx, dwpe), ref.dwpe, SUM_TOL, `dwpe ${what}`);
+        if (V > 1) {
+          // Token V − 1 never occurs: its row must be written as exactly 0 (it was NaN-poisoned).
+          expect(Array.from(gotWte.subarray((V - 1) * C))).toEqual(new Array(C).fill(0));
+        }
+        // Deterministic: a second run over NaN-poisoned outputs gives bit-identical results.
+        const again = poisoned(ctx, V * C);
+        runDispatches(ctx, prepareEmbeddingBackward(ctx, { ...args, dwte: again, dwpe, workgroup }));
+        expect(await readF32(ctx, again)).toEqual(gotWte);
       }
-      // Deterministic: a second run over NaN-poisoned outputs gives bit-identical results.
-      const again = poisoned(ctx, V * C);
-      runDispatches(ctx, prepareEmbeddingBackward(ctx, { ...args, dwte: again }));
-      expect(await readF32(ctx, again)).toEqual(gotWte);
     });
   }
 

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { clipScale, globalNorm } from '../../src/cpu/global_norm';
 import { runDispatches } from '../../src/gpu/dispatch';
-import { globalNormScratchElements, prepareGlobalNorm } from '../../src/gpu/ops/global_norm';
+import { globalNormPartials, globalNormScratchElements, prepareGlobalNorm } from '../../src/gpu/ops/global_norm';
 import { expectAllClose } from '../helpers/allclose';
 import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
 
-// Tolerance: Σ g² of n ≤ 3e5 terms in f32 — each thread sums ≤ n/(256·partials) + 1 terms sequentially, then two
-// trees; all terms are positive so the relative error is bounded by ≈ (terms per thread + 16)·2⁻²⁴ ≲ 2e-6, halved by
+// Each size runs with the adapter's own number of partial sums (globalNormPartials: fewer on a software adapter) and,
+// where that differs, with the GPU grid's (globalNormScratchElements), so both grids are checked on any adapter.
+// Tolerance: Σ g² of n ≤ 3e5 terms in f32 — each thread sums ≤ n/(256·partials) + 1 ≤ 38 terms sequentially (32
+// partials), then two trees; all terms are positive so the relative error is bounded by ≈ (terms per thread + 16)·2⁻²⁴ ≲ 4e-6, halved by
 // the sqrt. rtol 1e-5 for the norm and the scale (scale = maxNorm/(norm + 1e-6) inherits the norm's relative error).
 const TOL = { rtol: 1e-5, atol: 1e-7 };
 
@@ -20,14 +22,18 @@ describe('global_norm.wgsl against the CPU reference', () => {
         const g = randomF32(seeded(n * 3 + mode.length), n, -0.5, 1);
         const norm = globalNorm(g);
         const maxNorm = mode === 'active' ? norm * 0.3 : mode === 'inactive' ? norm * 1.5 : 0;
-        const out = poisoned(ctx, 2);
-        const scratch = poisoned(ctx, globalNormScratchElements(n));
-        runDispatches(ctx, prepareGlobalNorm(ctx, { grads: upload(ctx, g), scratch, out, n, maxNorm }));
-        const got = await readF32(ctx, out);
         const scale = clipScale(norm, maxNorm);
-        expectAllClose(got, [norm, scale], TOL, '[norm, scale]');
-        if (mode === 'active') expect(got[1]).toBeLessThan(0.5);
-        else expect(got[1]).toBe(1);
+        const grads = upload(ctx, g);
+        const grids = new Set([globalNormPartials(ctx, n), globalNormScratchElements(n)]);
+        for (const partials of grids) {
+          const out = poisoned(ctx, 2);
+          const scratch = poisoned(ctx, globalNormScratchElements(n));
+          runDispatches(ctx, prepareGlobalNorm(ctx, { grads, scratch, out, n, maxNorm, partials }));
+          const got = await readF32(ctx, out);
+          expectAllClose(got, [norm, scale], TOL, `[norm, scale] with ${partials} partials`);
+          if (mode === 'active') expect(got[1]).toBeLessThan(0.5);
+          else expect(got[1]).toBe(1);
+        }
       });
     }
   }
@@ -57,6 +63,9 @@ describe('global_norm.wgsl against the CPU reference', () => {
     );
     expect(() => prepareGlobalNorm(ctx, { grads: t, scratch: u, out: o, n: 64, maxNorm: Number.NaN })).toThrow(
       /maxNorm must be finite/,
+    );
+    expect(() => prepareGlobalNorm(ctx, { grads: t, scratch: u, out: o, n: 64, maxNorm: 1, partials: 2 })).toThrow(
+      /partials must be an integer in \[1, 1\], got 2/,
     );
   });
 });

@@ -1,7 +1,7 @@
 import backwardSource from '../../../shaders/attention_backward.wgsl?raw';
 import decodeSource from '../../../shaders/attention_decode.wgsl?raw';
 import forwardSource from '../../../shaders/attention_forward.wgsl?raw';
-import type { GpuContext } from '../context';
+import { type GpuContext, isSoftwareAdapter } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
 import { createStorage, type TensorRef, whole } from '../tensor';
 
@@ -172,17 +172,6 @@ export function prepareAttentionBackward(ctx: GpuContext, args: AttentionBackwar
 export const DECODE_TARGET_WORKGROUPS = 512;
 /** Fewest keys a decode split covers when the cache is split (smaller chunks cost more than they spread). */
 export const DECODE_MIN_CHUNK_KEYS = 32;
-
-/**
- * Whether the adapter is a CPU rasteriser (SwiftShader, llvmpipe/lavapipe, WARP), where more workgroups only add
- * per-workgroup cost (each runs its barriers as fibre switches on a few cores): the split decode keeps one split there.
- */
-export function isSoftwareAdapter(ctx: GpuContext): boolean {
-  const info = ctx.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  return (
-    info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|microsoft basic render/i.test(ctx.adapterName)
-  );
-}
 
 /**
  * How attention_decode.wgsl splits a cache of Tmax positions for B rows × H heads: `splits` workgroups per (row, head),

@@ -1,6 +1,6 @@
 import embeddingBackwardSource from '../../../shaders/embedding_backward.wgsl?raw';
 import embeddingForwardSource from '../../../shaders/embedding_forward.wgsl?raw';
-import type { GpuContext } from '../context';
+import { type GpuContext, isSoftwareAdapter } from '../context';
 import { ceilDiv, type Dispatch, linearGrid, prepareDispatch } from '../dispatch';
 import { overlaps, type TensorRef } from '../tensor';
 
@@ -35,6 +35,8 @@ export interface EmbeddingBackwardArgs {
   C: number;
   V: number;
   Tmax: number;
+  /** Workgroup shape; default EMBEDDING_BACKWARD_CPU on a software adapter, else EMBEDDING_BACKWARD_GPU. */
+  workgroup?: EmbeddingBackwardWorkgroup;
   label?: string;
 }
 
@@ -76,6 +78,16 @@ export function prepareEmbeddingForward(ctx: GpuContext, args: EmbeddingForwardA
   ];
 }
 
+/** embedding_backward.wgsl's workgroup: COLS columns × LANES lanes (see the shader). */
+export interface EmbeddingBackwardWorkgroup {
+  COLS: number;
+  LANES: number;
+}
+/** On a GPU: 8 columns (one memory sector) × 32 lanes for long buckets. */
+export const EMBEDDING_BACKWARD_GPU: EmbeddingBackwardWorkgroup = { COLS: 8, LANES: 32 };
+/** On a software adapter (isSoftwareAdapter): 64 columns × 4 lanes, an eighth of the workgroups at C ≤ 64. */
+export const EMBEDDING_BACKWARD_CPU: EmbeddingBackwardWorkgroup = { COLS: 64, LANES: 4 };
+
 /** Prepares dwte (bucketed by the CSR token index) and dwpe, both overwritten: one dispatch. */
 export function prepareEmbeddingBackward(ctx: GpuContext, args: EmbeddingBackwardArgs): Dispatch[] {
   const { B, T, C, V, Tmax, label = 'embedding_backward' } = args;
@@ -96,13 +108,14 @@ export function prepareEmbeddingBackward(ctx: GpuContext, args: EmbeddingBackwar
     if (overlaps(t, args.dwpe)) throw new Error(`${label}: dwpe must not overlap ${name}`);
   }
   if (overlaps(args.dwte, args.dwpe)) throw new Error(`${label}: dwte must not overlap dwpe`);
+  const shape = args.workgroup ?? (isSoftwareAdapter(ctx) ? EMBEDDING_BACKWARD_CPU : EMBEDDING_BACKWARD_GPU);
   return [
     prepareDispatch(
       ctx,
-      { name: 'embedding_backward', source: embeddingBackwardSource },
+      { name: 'embedding_backward', source: embeddingBackwardSource, constants: { ...shape } },
       [args.dout, args.tokenOffsets, args.positionsByToken, args.dwte, args.dwpe],
       [{ u: B }, { u: T }, { u: C }, { u: V }, { u: Tmax }],
-      [ceilDiv(C, 8), V + Tmax, 1],
+      [ceilDiv(C, shape.COLS), V + Tmax, 1],
       label,
     ),
   ];

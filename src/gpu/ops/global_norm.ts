@@ -1,14 +1,27 @@
 import globalNormSource from '../../../shaders/global_norm.wgsl?raw';
-import type { GpuContext } from '../context';
+import { type GpuContext, isSoftwareAdapter } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
 import { overlaps, type TensorRef } from '../tensor';
 
 /** Stage 1 uses at most this many workgroups (a few per SM on a large GPU); each grid-strides over the buffer. */
 const MAX_PARTIALS = 1024;
 
-/** Number of stage-1 partial sums (= scratch elements) for n gradient elements. */
+/**
+ * Stage 1's workgroups on a software adapter (isSoftwareAdapter): each workgroup's tree costs eight barriers, a fibre
+ * switch of 256 threads each there, so fewer, longer grid strides win (a tiny model's 456 workgroups took 0.35 s of
+ * a 2.5 s step on SwiftShader).
+ */
+export const SOFTWARE_PARTIALS = 32;
+
+/** Number of stage-1 partial sums (= scratch elements, the most any adapter uses) for n gradient elements. */
 export function globalNormScratchElements(n: number): number {
   return Math.max(1, Math.min(MAX_PARTIALS, ceilDiv(n, 256)));
+}
+
+/** Stage-1 partial sums on this adapter: globalNormScratchElements(n), or at most SOFTWARE_PARTIALS on a CPU one. */
+export function globalNormPartials(ctx: GpuContext, n: number): number {
+  const full = globalNormScratchElements(n);
+  return isSoftwareAdapter(ctx) ? Math.min(SOFTWARE_PARTIALS, full) : full;
 }
 
 export interface GlobalNormArgs {
@@ -21,6 +34,8 @@ export interface GlobalNormArgs {
   n: number;
   /** Clip threshold; ≤ 0 disables clipping (scale 1). Fixed at prepare time. */
   maxNorm: number;
+  /** Stage-1 workgroups, 1 ≤ partials ≤ globalNormScratchElements(n); default globalNormPartials(ctx, n). */
+  partials?: number;
   label?: string;
 }
 
@@ -29,7 +44,9 @@ export function prepareGlobalNorm(ctx: GpuContext, args: GlobalNormArgs): Dispat
   const { n, maxNorm, label = 'global_norm' } = args;
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${label}: n must be a positive integer, got ${n}`);
   if (!Number.isFinite(maxNorm)) throw new Error(`${label}: maxNorm must be finite, got ${maxNorm}`);
-  const parts = globalNormScratchElements(n);
+  const parts = args.partials ?? globalNormPartials(ctx, n);
+  if (!Number.isInteger(parts) || parts < 1 || parts > globalNormScratchElements(n))
+    throw new Error(`${label}: partials must be an integer in [1, ${globalNormScratchElements(n)}], got ${parts}`);
   if (args.grads.length < n) throw new Error(`${label}: grads has ${args.grads.length} elements, needs ${n}`);
   if (args.scratch.length < parts)
     throw new Error(`${label}: scratch has ${args.scratch.length} elements, needs ${parts}`);

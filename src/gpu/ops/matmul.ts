@@ -1,7 +1,7 @@
 import matmulSource from '../../../shaders/matmul.wgsl?raw';
 import matmulVec4Source from '../../../shaders/matmul_vec4.wgsl?raw';
 import sumSlicesSource from '../../../shaders/sum_slices.wgsl?raw';
-import { dummyTensor, type GpuContext } from '../context';
+import { dummyTensor, type GpuContext, isSoftwareAdapter } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
 import { overlaps, type TensorRef } from '../tensor';
 
@@ -76,10 +76,10 @@ export function vec4Aligned(M: number, N: number, K: number, transA = false, tra
  * The tile configuration for a shape. Unaligned shapes take the scalar kernel. On a GPU, aligned shapes take the
  * largest vec4 tile that fits inside the output (a tile wider or taller than C would be mostly padding) and still
  * gives TARGET_WORKGROUPS workgroups (at 8192 rows: N = 512 → 128×128, N = 384 → 128×64, N = 128 → 64×64), or the
- * smallest tile when none does (split-K then adds workgroups where K is long). On a CPU adapter (`cpuAdapter`) a few
- * workgroups run at a time, so the largest 128-row tile that fits the output wins and the scalar kernel takes the
- * rest: measured on SwiftShader, the 128×128 vec4 tile took about half the scalar kernel's time at tiny's c_fc and
- * small's c_attn forward shapes, while the 64×64 vec4 tile was no faster than the scalar one.
+ * smallest tile when none does (split-K then adds workgroups where K is long). On a CPU adapter (`cpuAdapter`) every
+ * shape takes the scalar kernel: SwiftShader runs the vec4 kernel's indexed register blocks as memory, and measured
+ * there (2 cores, 2026-12-05) the scalar kernel took a third to a half of the best vec4 tile's time at the tiny and
+ * small models' shapes (e.g. 241 against 453 ms at 1024×384×128, 171 against 548 ms at small's dW, 128×512×1024).
  * `scalarOnly` keeps the scalar kernel.
  */
 export function chooseMatmulTile(
@@ -88,16 +88,10 @@ export function chooseMatmulTile(
   K: number,
   opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean; cpuAdapter?: boolean } = {},
 ): MatmulTile {
-  if (opts.scalarOnly || !vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
+  if (opts.scalarOnly || opts.cpuAdapter || !vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
   const fitting = VEC4_TILES.filter((tile) => tile.tileM <= M && tile.tileN <= N);
-  if (opts.cpuAdapter) return fitting.find((tile) => tile.tileM === 128) ?? SCALAR_TILE;
   const tile = fitting.find((t) => ceilDiv(M, t.tileM) * ceilDiv(N, t.tileN) >= TARGET_WORKGROUPS);
   return tile ?? VEC4_TILES[VEC4_TILES.length - 1]!;
-}
-
-/** Whether the device is a CPU adapter (SwiftShader), where `chooseMatmulTile` picks tiles for a few cores. */
-export function isCpuAdapter(ctx: GpuContext): boolean {
-  return ctx.adapter.info.architecture === 'swiftshader';
 }
 
 /** How many k-slices a matmul of this shape uses with `scratchElements` of scratch. */
@@ -156,7 +150,7 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
   const { M, N, K, label = 'matmul' } = args;
   const transA = args.transA === true;
   const transB = args.transB === true;
-  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, cpuAdapter: isCpuAdapter(ctx) });
+  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, cpuAdapter: isSoftwareAdapter(ctx) });
   if (chosen.kernel === 'vec4' && !vec4Aligned(M, N, K, transA, transB)) {
     throw new Error(`${label}: the vec4 kernel needs rows of whole vec4s; M=${M} N=${N} K=${K} are not`);
   }
