@@ -17,6 +17,10 @@
 // Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE (C += result; only with one split), GELU (C gets the
 //            pre-activation and g = gelu(C), the tanh approximation exactly as shaders/gelu_forward.wgsl; one split,
 //            no ACCUMULATE).
+//            DYNAMIC_FLAGS == 1: the five flags come from Params.flags instead (bit 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS,
+//            3 ACCUMULATE, 4 GELU) and their overrides are ignored, so one pipeline serves every variant: on a CPU
+//            adapter each pipeline compiles for most of a second and a flag's branch costs next to nothing. With 0
+//            (a GPU) each variant is its own pipeline, its branches folded away.
 // Workgroup: 16×16 threads; each thread computes a 4×4 block of a 64×64 output tile; the k loop steps 16 at a time.
 // Dispatch: (ceil(N/64), ceil(M/64), splits). Edges that are not multiples of the tile are bounds-checked.
 
@@ -25,12 +29,17 @@ override TRANS_B: u32 = 0u;
 override HAS_BIAS: u32 = 0u;
 override ACCUMULATE: u32 = 0u;
 override GELU: u32 = 0u;
+override DYNAMIC_FLAGS: u32 = 0u;
 
 struct Params {
   M: u32,
   N: u32,
   K: u32,
   kChunk: u32,
+  flags: u32, // read when DYNAMIC_FLAGS == 1
+  _p0: u32,
+  _p1: u32,
+  _p2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -39,6 +48,16 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> g: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
+
+fn flag(fixed: u32, bit: u32) -> bool {
+  if (DYNAMIC_FLAGS == 1u) { return ((p.flags >> bit) & 1u) == 1u; }
+  return fixed == 1u;
+}
+fn transA() -> bool { return flag(TRANS_A, 0u); }
+fn transB() -> bool { return flag(TRANS_B, 1u); }
+fn hasBias() -> bool { return flag(HAS_BIAS, 2u); }
+fn accumulate() -> bool { return flag(ACCUMULATE, 3u); }
+fn gelu() -> bool { return flag(GELU, 4u); }
 
 const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
 const GELU_CUBIC: f32 = 0.044715;
@@ -52,13 +71,13 @@ var<workgroup> Bs: array<f32, 1024>; // [TK][TN]
 
 fn loadA(m: u32, k: u32, kEnd: u32) -> f32 {
   if (m >= p.M || k >= kEnd) { return 0.0; }
-  if (TRANS_A == 1u) { return a[k * p.M + m]; }
+  if (transA()) { return a[k * p.M + m]; }
   return a[m * p.K + k];
 }
 
 fn loadB(k: u32, n: u32, kEnd: u32) -> f32 {
   if (n >= p.N || k >= kEnd) { return 0.0; }
-  if (TRANS_B == 1u) { return b[n * p.K + k]; }
+  if (transB()) { return b[n * p.K + k]; }
   return b[k * p.N + n];
 }
 
@@ -74,11 +93,11 @@ fn storeRow(row: u32, col0: u32, sliceBase: u32, v: vec4<f32>) {
 fn storeOne(row: u32, col: u32, sliceBase: u32, value: f32) {
   if (col >= p.N) { return; }
   var v = value;
-  if (HAS_BIAS == 1u) { v += bias[col]; }
+  if (hasBias()) { v += bias[col]; }
   let idx = sliceBase + row * p.N + col;
-  if (ACCUMULATE == 1u) { v += c[idx]; }
+  if (accumulate()) { v += c[idx]; }
   c[idx] = v;
-  if (GELU == 1u) {
+  if (gelu()) {
     let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, 1.0), -15.0, 15.0);
     g[idx] = 0.5 * v * (1.0 + tanh(u));
   }
@@ -105,14 +124,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     // neighbouring threads read neighbouring addresses.
     for (var r = 0u; r < 4u; r++) {
       let e = tid + r * 256u; // 0..1023
-      if (TRANS_A == 1u) {
+      if (transA()) {
         let kk = e / TM; let mm = e % TM;
         As[kk * TM + mm] = loadA(rowBase + mm, k0 + kk, kEnd);
       } else {
         let mm = e / TK; let kk = e % TK;
         As[kk * TM + mm] = loadA(rowBase + mm, k0 + kk, kEnd);
       }
-      if (TRANS_B == 1u) {
+      if (transB()) {
         let nn = e / TK; let kk = e % TK;
         Bs[kk * TN + nn] = loadB(k0 + kk, colBase + nn, kEnd);
       } else {

@@ -96,27 +96,30 @@ describe('matmul.wgsl (the scalar kernel) against the CPU reference', () => {
           const a = randomF32(rng, M * K);
           const b = randomF32(rng, K * N);
           const bias = randomF32(rng, N);
-          const c = poisoned(ctx, M * N);
-          runDispatches(
-            ctx,
-            prepareMatmul(
+          for (const flagsIn of ['pipeline', 'uniform'] as const) {
+            const c = poisoned(ctx, M * N);
+            runDispatches(
               ctx,
-              {
-                a: upload(ctx, a),
-                b: upload(ctx, b),
-                c,
-                M,
-                N,
-                K,
-                transA,
-                transB,
-                bias: upload(ctx, bias),
-              },
-              SCALAR_TILE,
-            ),
-          );
-          const got = await readF32(ctx, c);
-          expectAllClose(got, matmul(a, b, M, N, K, { transA, transB, bias }), TOL, 'C');
+              prepareMatmul(
+                ctx,
+                {
+                  a: upload(ctx, a),
+                  b: upload(ctx, b),
+                  c,
+                  M,
+                  N,
+                  K,
+                  transA,
+                  transB,
+                  bias: upload(ctx, bias),
+                  flagsIn,
+                },
+                SCALAR_TILE,
+              ),
+            );
+            const got = await readF32(ctx, c);
+            expectAllClose(got, matmul(a, b, M, N, K, { transA, transB, bias }), TOL, `C, flags in the ${flagsIn}`);
+          }
         });
       }
     }
@@ -167,6 +170,8 @@ interface Case {
   bias: boolean;
   accumulate: boolean;
   gelu: boolean;
+  /** The scalar kernel's flags as override constants or uniform words (default: the adapter's choice). */
+  flagsIn?: 'pipeline' | 'uniform';
 }
 
 /** Runs one matmul on the GPU with the given tile and checks C (and the GELU output) against the CPU reference. */
@@ -193,11 +198,13 @@ async function checkCase(cs: Case, [M, N, K]: [number, number, number], seed: nu
       ...(bias ? { bias: upload(ctx, bias) } : {}),
       ...(g ? { gelu: g } : {}),
       accumulate: cs.accumulate,
+      ...(cs.flagsIn ? { flagsIn: cs.flagsIn } : {}),
     },
     cs.tile,
   );
   expect(dispatches.length).toBe(1);
   expect(dispatches[0]!.pipeline.label).toContain(cs.tile.kernel === 'vec4' ? 'matmul_vec4' : 'matmul|');
+  if (cs.flagsIn) expect(dispatches[0]!.pipeline.label.includes('DYNAMIC_FLAGS=1')).toBe(cs.flagsIn === 'uniform');
   runDispatches(ctx, dispatches);
   const expected = matmul(a, b, M, N, K, { ...opts, bias, accumulateInto: cs.accumulate ? init.slice() : undefined });
   const got = await readF32(ctx, c);
@@ -214,7 +221,8 @@ const [VEC4_128x128, VEC4_128x64, VEC4_64x64] = VEC4_TILES as [MatmulTile, Matmu
 const off = { bias: false, accumulate: false, gelu: false };
 
 // Every vec4 configuration and each of its four operand loads (A along k or m, B along n or k) at a k step of 8 and of
-// 16; bias, accumulate and the GELU epilogue on both kernels. Few pipelines (each takes ~1 s to compile on
+// 16; bias, accumulate and the GELU epilogue on both kernels, the scalar one with its flags in the pipeline and in
+// the uniform buffer. Few pipelines (each takes ~1 s to compile on
 // SwiftShader), several shapes each: tiny ones, ones smaller than a tile, and ones that end inside a tile in every
 // dimension (M odd where A is read along k).
 const CASES: Case[] = [
@@ -223,7 +231,10 @@ const CASES: Case[] = [
   { tile: VEC4_128x64, transA: false, transB: true, ...off, bias: true, gelu: true },
   { tile: VEC4_128x128, transA: true, transB: true, ...off, bias: true },
   { tile: VEC4_128x128, transA: false, transB: false, ...off, accumulate: true },
-  { tile: SCALAR_TILE, transA: false, transB: true, ...off, bias: true, gelu: true },
+  { tile: SCALAR_TILE, transA: false, transB: true, ...off, bias: true, gelu: true, flagsIn: 'pipeline' },
+  { tile: SCALAR_TILE, transA: false, transB: true, ...off, bias: true, gelu: true, flagsIn: 'uniform' },
+  { tile: SCALAR_TILE, transA: true, transB: false, ...off, accumulate: true, flagsIn: 'pipeline' },
+  { tile: SCALAR_TILE, transA: true, transB: false, ...off, accumulate: true, flagsIn: 'uniform' },
 ];
 
 describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
@@ -241,7 +252,7 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
             [cs.tile.tileM + 4, cs.tile.tileN, 28],
           ];
     const flags = ['transA', 'transB', 'bias', 'accumulate', 'gelu'].filter((f) => cs[f as keyof Case] === true);
-    it(`${tileName(cs.tile)} ${flags.join(' ') || 'plain'}`, async () => {
+    it(`${tileName(cs.tile)} ${flags.join(' ') || 'plain'}${cs.flagsIn ? ` (flags in the ${cs.flagsIn})` : ''}`, async () => {
       for (const [si, shape] of shapes.entries()) {
         expect(vec4Aligned(...shape, cs.transA, cs.transB) || cs.tile.kernel === 'scalar').toBe(true);
         await checkCase(cs, shape, 100 * ci + si);

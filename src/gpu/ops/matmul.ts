@@ -32,6 +32,12 @@ export interface MatmulArgs {
    * (fewer than `targetWorkgroups` tiles) while K is long, the k range is split and reduced afterwards.
    */
   scratch?: TensorRef;
+  /**
+   * Where the scalar kernel reads its flags (transposes, bias, accumulate, GELU): 'pipeline', override constants, one
+   * pipeline per variant (the default on a GPU); 'uniform', the uniform buffer, one pipeline for all (the default on
+   * a software adapter, where a pipeline compiles for most of a second). The vec4 kernel always takes 'pipeline'.
+   */
+  flagsIn?: 'pipeline' | 'uniform';
   label?: string;
 }
 
@@ -168,15 +174,27 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
       ? { name: 'matmul_vec4', source: matmulVec4Source }
       : { name: 'matmul', source: matmulSource };
   const grid = [ceilDiv(N, chosen.tileN), ceilDiv(M, chosen.tileM)] as const;
-  const params = [{ u: M }, { u: N }, { u: K }, { u: kChunk }];
+  const uniformFlags =
+    chosen.kernel === 'scalar' && (args.flagsIn ?? (isSoftwareAdapter(ctx) ? 'uniform' : 'pipeline')) === 'uniform';
+  /** The dispatch's override constants and uniform words for these epilogue flags (0/1 each). */
+  const variant = (epilogue: { HAS_BIAS: number; ACCUMULATE: number; GELU: number }) => {
+    const all: Record<string, number> = { ...flags, ...epilogue };
+    const bits =
+      (transA ? 1 : 0) |
+      (transB ? 2 : 0) |
+      (epilogue.HAS_BIAS << 2) |
+      (epilogue.ACCUMULATE << 3) |
+      (epilogue.GELU << 4);
+    const params = [{ u: M }, { u: N }, { u: K }, { u: kChunk }, { u: bits }];
+    return { constants: uniformFlags ? { DYNAMIC_FLAGS: 1 } : all, params };
+  };
   const bias = args.bias ?? dummyTensor(ctx);
   if (realSplits === 1 || !args.scratch) {
-    const constants = {
-      ...flags,
+    const { constants, params } = variant({
       HAS_BIAS: args.bias ? 1 : 0,
       ACCUMULATE: args.accumulate ? 1 : 0,
       GELU: args.gelu ? 1 : 0,
-    };
+    });
     return [
       prepareDispatch(
         ctx,
@@ -188,7 +206,7 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
       ),
     ];
   }
-  const constants = { ...flags, HAS_BIAS: 0, ACCUMULATE: 0, GELU: 0 };
+  const { constants, params } = variant({ HAS_BIAS: 0, ACCUMULATE: 0, GELU: 0 });
   const partial = prepareDispatch(
     ctx,
     { ...spec, constants },
