@@ -60,6 +60,7 @@ import type { TaskId } from '../tasks/types';
 import { groupRunsBySeed } from '../train/claims';
 import { rlConfigFor } from '../train/run_config';
 import type { SuiteKind, SuiteResult } from '../train/suite_types';
+import { wilsonBounds } from '../util/stats';
 import type { RunRecord } from './run_record';
 
 export const MATRIX_FORMAT = 'stoptime-matrix';
@@ -72,9 +73,8 @@ export const SUITE_KIND_ORDER: readonly SuiteKind[] = ['id', 'training', 'instru
 export const WILSON_Z_95 = 1.959963984540054;
 
 /**
- * Wilson score interval of `successes` out of `trials` at normal quantile `z` (default 95%):
- *   centre ± half, centre = (p̂ + z²/2n) / (1 + z²/n), half = z / (1 + z²/n) · √(p̂(1−p̂)/n + z²/4n²).
- * Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at 0/n or n/n, which small
+ * Wilson score interval of `successes` out of `trials` at normal quantile `z` (default 95%), as a pair: the formula is
+ * src/util/stats.ts's wilsonBounds. Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at 0/n or n/n, which small
  * evaluation suites hit often. Zero trials give [0, 1] (no information). Throws a RangeError on counts that are not
  * non-negative integers with successes ≤ trials.
  */
@@ -86,20 +86,6 @@ export function wilsonInterval(successes: number, trials: number, z: number = WI
   if (!Number.isFinite(z) || z <= 0) throw new RangeError(`wilsonInterval: z must be a positive number, got ${z}`);
   if (trials === 0) return [0, 1];
   return wilsonBounds(successes / trials, trials, z);
-}
-
-/**
- * The Wilson formula for a rate p in [0, 1] at a sample size n > 0 that need not be an integer (an effective size):
- * exactly 0 and 1 at p = 0 and p = 1 (rounding would otherwise leave ±1e-17).
- */
-function wilsonBounds(p: number, n: number, z: number): [number, number] {
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const centre = (p + z2 / (2 * n)) / denom;
-  const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  const lo = p === 0 ? 0 : Math.max(0, centre - half);
-  const hi = p === 1 ? 1 : Math.min(1, centre + half);
-  return [lo, hi];
 }
 
 /** One seed's counts on a suite. */

@@ -3,6 +3,7 @@
  * known answers (tests/util/stats.test.ts).
  *
  *   wilsonInterval        a binomial proportion's score interval (accuracy of one point on n problems)
+ *   wilsonBounds          the same formula at any (effective, fractional) sample size and quantile
  *   quantile              type-7 (linear) sample quantile, as R's default and numpy's 'linear'
  *   tInterval             mean of a few values (one per seed) with a Student-t interval
  *   interpolateAt         y at x along a piecewise-linear curve (no extrapolation)
@@ -55,18 +56,24 @@ export function wilsonInterval(successes: number, n: number, level = 0.95): Inte
   if (!Number.isInteger(successes) || successes < 0 || successes > n)
     throw new RangeError(`wilsonInterval: successes must be an integer in [0, n], got ${successes} of ${n}`);
   if (n === 0) return { estimate: 0, low: 0, high: 1, level };
-  const z = normalQuantile(1 - (1 - level) / 2);
-  const p = successes / n;
-  const z2n = (z * z) / n;
-  const centre = (p + z2n / 2) / (1 + z2n);
-  const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n));
-  // Exact at the ends: 0 successes → low 0, n successes → high 1 (no rounding below 0 or above 1).
-  return {
-    estimate: p,
-    low: successes === 0 ? 0 : Math.max(0, centre - half),
-    high: successes === n ? 1 : Math.min(1, centre + half),
-    level,
-  };
+  const [low, high] = wilsonBounds(successes / n, n, normalQuantile(1 - (1 - level) / 2));
+  return { estimate: successes / n, low, high, level };
+}
+
+/**
+ * The Wilson score formula for a rate p in [0, 1] at a sample size n > 0 that need not be an integer (an effective
+ * size, as src/runs/matrix.ts's design-effect interval uses) and normal quantile z:
+ *   centre ± half, centre = (p + z²/2n) / (1 + z²/n), half = z / (1 + z²/n) · √(p(1−p)/n + z²/4n²),
+ * exactly 0 and 1 at p = 0 and p = 1 (rounding would otherwise leave ±1e-17). Arguments are not checked.
+ */
+export function wilsonBounds(p: number, n: number, z: number): [number, number] {
+  const z2 = z * z;
+  const denom = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denom;
+  const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  const lo = p === 0 ? 0 : Math.max(0, centre - half);
+  const hi = p === 1 ? 1 : Math.min(1, centre + half);
+  return [lo, hi];
 }
 
 /** Type-7 quantile of values sorted ascending (q in [0, 1]). */
