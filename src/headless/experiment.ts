@@ -56,6 +56,7 @@ import {
 import type { SessionEvent } from '../train/session';
 import { SftSession } from '../train/sft';
 import type { SuiteResult } from '../train/suite_types';
+import { percent } from '../util/format';
 
 const plainObject = z.record(z.string().max(64), z.unknown());
 
@@ -557,13 +558,12 @@ export function describeSuite(r: SuiteResult): string {
 /** The oracle's summary in two lines (src/train/oracle.ts). */
 export function describeOracle(r: OracleResult): string {
   const s = r.summary;
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const after = s.meanTokensAfterCorrect === null ? '—' : s.meanTokensAfterCorrect.toFixed(1);
   return (
     `oracle (${r.problems.length} problems, ${r.trace === 'greedy' ? 'greedy' : `T=${r.trace.temperature}`} traces, stop after every token): ` +
-    `own ${pct(s.ownAccuracy)} at ${s.ownMeanThinkingTokens.toFixed(1)} thinking tokens; oracle ${pct(s.oracleAccuracy)} at ${s.oracleMeanThinkingTokens.toFixed(1)}; ` +
-    `at step boundaries ${pct(s.stepsOracleAccuracy)} at ${s.stepsOracleMeanThinkingTokens.toFixed(1)}; without thinking ${pct(s.accuracyWithoutThinking)}\n` +
-    `  thinking after the answer was right: ${after} tokens per right problem (${pct(s.fractionThinkingAfterCorrect)} of all thinking); ` +
+    `own ${percent(s.ownAccuracy)} at ${s.ownMeanThinkingTokens.toFixed(1)} thinking tokens; oracle ${percent(s.oracleAccuracy)} at ${s.oracleMeanThinkingTokens.toFixed(1)}; ` +
+    `at step boundaries ${percent(s.stepsOracleAccuracy)} at ${s.stepsOracleMeanThinkingTokens.toFixed(1)}; without thinking ${percent(s.accuracyWithoutThinking)}\n` +
+    `  thinking after the answer was right: ${after} tokens per right problem (${percent(s.fractionThinkingAfterCorrect)} of all thinking); ` +
     `right earlier but wrong at the own stop: ${s.rightThenWrong}; right → wrong → right: ${s.unstableRight}  ${(r.evalTimeMs / 1000).toFixed(1)} s`
   );
 }

@@ -29,7 +29,8 @@ import {
 } from '../train/methods';
 import { distanceToFrontier } from '../train/oracle';
 import type { EvalPoint } from '../train/results';
-import { type ChartFrontier, escapeMarkdown, pct, tokens } from './report_svg';
+import { percent } from '../util/format';
+import { type ChartFrontier, escapeMarkdown, tokens } from './report_svg';
 
 export * from './report_svg'; // the chart's API, for importers of the report
 export { type Stage, stageOf };
@@ -384,8 +385,8 @@ export function renderMarkdownTable(series: readonly ReportSeries[]): string {
         p.accuracyText,
         e.meanThinkingTokens.toFixed(1),
         `${tokens(e.meanThinkingTokensCorrect)} / ${tokens(e.meanThinkingTokensWrong)}`,
-        pct(e.stopRate),
-        pct(e.repetitionRate),
+        percent(e.stopRate),
+        percent(e.repetitionRate),
         String(e.problems),
       ];
     }),
@@ -461,8 +462,8 @@ export function renderOracleSection(run: RunRecord, series: readonly ReportSerie
     '',
     hardBreakLines([
       `${s.problems} problems (${escapeMarkdown(r.variant)}), ${r.trace === 'greedy' ? 'greedy' : `T ${r.trace.temperature}`} own traces, \`</think>\` forced after every thinking token, greedy answer (≤ ${r.answerTokens} tokens), ${r.stage.toUpperCase()} weights at step ${r.step}.`,
-      `Own stop: ${pct(s.ownAccuracy)} at ${s.ownMeanThinkingTokens.toFixed(1)} thinking tokens. Oracle: ${pct(s.oracleAccuracy)} at ${s.oracleMeanThinkingTokens.toFixed(1)} (stops only at step boundaries: ${pct(s.stepsOracleAccuracy)} at ${s.stepsOracleMeanThinkingTokens.toFixed(1)}). Without thinking: ${pct(s.accuracyWithoutThinking)}.`,
-      `Thinking after the answer was already right: ${after} tokens per right problem, ${pct(s.fractionThinkingAfterCorrect)} of all thinking. Right at an earlier stop but wrong at the own stop: ${s.rightThenWrong} of ${s.problems}; right → wrong → right: ${s.unstableRight}.`,
+      `Own stop: ${percent(s.ownAccuracy)} at ${s.ownMeanThinkingTokens.toFixed(1)} thinking tokens. Oracle: ${percent(s.oracleAccuracy)} at ${s.oracleMeanThinkingTokens.toFixed(1)} (stops only at step boundaries: ${percent(s.stepsOracleAccuracy)} at ${s.stepsOracleMeanThinkingTokens.toFixed(1)}). Without thinking: ${percent(s.accuracyWithoutThinking)}.`,
+      `Thinking after the answer was already right: ${after} tokens per right problem, ${percent(s.fractionThinkingAfterCorrect)} of all thinking. Right at an earlier stop but wrong at the own stop: ${s.rightThenWrong} of ${s.problems}; right → wrong → right: ${s.unstableRight}.`,
     ]),
     '',
   ];
@@ -476,9 +477,9 @@ export function renderOracleSection(run: RunRecord, series: readonly ReportSerie
           return [
             escapeMarkdown(se.label),
             escapeMarkdown(p.setting),
-            pct(p.point.accuracy),
+            percent(p.point.accuracy),
             p.point.meanThinkingTokens.toFixed(1),
-            pct(p.point.accuracy + d.accuracyGap),
+            percent(p.point.accuracy + d.accuracyGap),
             `${d.accuracyGap >= 0 ? '' : '−'}${(100 * Math.abs(d.accuracyGap)).toFixed(1)} pts`,
             d.oracleTokens === null ? 'above the oracle' : d.oracleTokens.toFixed(1),
           ];

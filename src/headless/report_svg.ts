@@ -419,10 +419,6 @@ export function renderChartSvg(series: readonly ReportSeries[], options: ChartOp
 // ---------------------------------------------------------------------------------------------------------------
 // Number formats (the chart and the Markdown table)
 
-export function pct(fraction: number): string {
-  return `${(100 * fraction).toFixed(1)}%`;
-}
-
 export function tokens(v: number | null): string {
   return v === null ? '—' : v.toFixed(1);
 }

@@ -31,6 +31,7 @@ import type { RunRecord } from '../runs/run_record';
 import { download, useStore } from '../state/store';
 import type { TaskId } from '../tasks/types';
 import type { SuiteKind, SuiteResult, SuiteSample } from '../train/suite_types';
+import { percent } from '../util/format';
 import { CompletionText } from './CompletionText';
 import { GpDetail } from './GpDetail';
 import { NO_RATE_COLOR, rateColor, scaleGradient, textColorFor } from './matrix_scale';
@@ -60,8 +61,6 @@ const KIND_HELP: Record<SuiteKind, string> = {
   fake: 'the prompt states an unseen mapping the environment ignores: following the prompt fails',
 };
 
-const pct1 = (x: number) => `${(100 * x).toFixed(1)}%`;
-
 function summaryText(s: MatrixRunSummary): string {
   const parts = [s.targetStyle === 'cot' ? 'CoT' : 'answer-only', s.instructions, s.modelSize, `SFT ${s.sftSteps}`];
   if (s.rlSteps !== null) parts.push(`RL ${s.rlSteps}`);
@@ -82,12 +81,12 @@ function tooLongText(unit: MatrixColumn['unit'], tooLong: number, problems: numb
 const fraction2 = (x: number) => x.toFixed(2);
 
 function cellLabel(row: MatrixRow, col: MatrixColumn, c: MatrixCell): string {
-  const rate = c.rate === null ? 'no problems' : pct1(c.rate);
+  const rate = c.rate === null ? 'no problems' : percent(c.rate);
   const tooLong = tooLongText(col.unit, c.tooLong, c.problems);
   const mean = c.seeds > 1 ? `mean ${rate} over ${c.seeds} seeds` : rate;
   return (
     `${row.label}, suite ${col.suite} (${KIND_LABEL[col.kind]}): ${c.successes} of ${c.problems} ` +
-    `${unitWord(col.unit, c.problems)} succeeded, ${mean}, 95% interval ${pct1(c.ci[0])} to ${pct1(c.ci[1])}` +
+    `${unitWord(col.unit, c.problems)} succeeded, ${mean}, 95% interval ${percent(c.ci[0])} to ${percent(c.ci[1])}` +
     (c.turns !== null && c.parsedTurns !== null && c.turns > 0
       ? `; ${c.parsedTurns} of ${c.turns} answers parsed`
       : '') +
@@ -299,13 +298,14 @@ export function CellDetails({ run, result, onClose }: { run: RunRecord; result: 
       </div>
       <p className="small matrix-details-stats">
         {result.successes}/{result.problems} {unitWord(result.unit, result.problems)} {verb}
-        {result.problems > 0 && ` (${pct1(result.successes / result.problems)}, 95% CI ${pct1(lo)}–${pct1(hi)})`} · mean{' '}
-        {result.meanThinkingTokens.toFixed(1)} thinking tokens
+        {result.problems > 0 &&
+          ` (${percent(result.successes / result.problems)}, 95% CI ${percent(lo)}–${percent(hi)})`}{' '}
+        · mean {result.meanThinkingTokens.toFixed(1)} thinking tokens
         {result.meanActions !== null && ` · ${result.meanActions.toFixed(1)} actions per episode`}
         {result.turns !== undefined &&
           result.parsedTurns !== undefined &&
           result.turns > 0 &&
-          ` · ${result.parsedTurns}/${result.turns} answers parsed (${pct1(result.parsedTurns / result.turns)})`}{' '}
+          ` · ${result.parsedTurns}/${result.turns} answers parsed (${percent(result.parsedTurns / result.turns)})`}{' '}
         · evaluated in {(result.evalTimeMs / 1000).toFixed(1)} s
       </p>
       {tooLong !== null && (

@@ -381,9 +381,8 @@ export function formatNumber(value: number | undefined, digits: number): string 
   return value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits);
 }
 
-export function percent(fraction: number | undefined, digits = 1): string {
-  return fraction === undefined || !Number.isFinite(fraction) ? '—' : `${(100 * fraction).toFixed(digits)}%`;
-}
+/** Percentages: the one definition in src/util/format.ts, re-exported for the panels that format with this module. */
+export { percent } from '../util/format';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Oracle frontier (src/train/oracle.ts)
