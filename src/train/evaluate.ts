@@ -27,8 +27,8 @@ import {
   type TraceStats,
   thinkingSlice,
 } from './eval_metrics';
+import { METHODS, seriesFor } from './methods';
 import type { EvalPoint, TraceSample } from './results';
-import { seriesFor } from './results';
 import { type DecodeConfig, decodeConfigSchema, evalConfigSchema, zodIssues } from './run_config';
 
 /** What 'extend' writes in place of an early `</think>` (s1's "Wait"). */
@@ -41,7 +41,7 @@ export const SPECIAL_IDS: SpecialIds = { thinkStartId: THINK_START_ID, thinkEndI
  * (the others' knobs off: τ = 1, bias 0, τ_z = 1, δ = 0).
  */
 export function samplingFor(d: DecodeConfig): SamplingParams {
-  const stopRule = ['ts', 'bias', 'ts_logit', 'margin'].includes(d.intervention);
+  const stopRule = METHODS[seriesFor(d.intervention)].mechanism === 'stop-token';
   const params: SamplingParams = {
     temperature: d.temperature,
     topK: d.topK,

@@ -46,6 +46,11 @@ export interface DecodingMethod {
   id: SeriesId;
   /** The DecodeConfig intervention that selects it ('none' for plain decoding). */
   intervention: Intervention;
+  /**
+   * How the decoder applies it: 'stop-token', a rule in the sampler on the `</think>` token (its temperature, bias or
+   * margin); 'budget-forcing', forced tokens at a thinking budget (s1); 'none', plain decoding.
+   */
+  mechanism: 'none' | 'stop-token' | 'budget-forcing';
   /** Name in reports and series labels: "TS", "s1 cap". */
   name: string;
   /** Legend name in the playground: "TS τ". */
@@ -86,6 +91,7 @@ export const METHODS: Record<SeriesId, DecodingMethod> = {
   temperature: {
     id: 'temperature',
     intervention: 'none',
+    mechanism: 'none',
     name: 'temperature',
     short: 'temperature',
     label: 'temperature (no intervention)',
@@ -106,6 +112,7 @@ export const METHODS: Record<SeriesId, DecodingMethod> = {
   ts: {
     id: 'ts',
     intervention: 'ts',
+    mechanism: 'stop-token',
     name: 'TS',
     short: 'TS τ',
     label: 'TS: stop-decision temperature τ',
@@ -126,6 +133,7 @@ export const METHODS: Record<SeriesId, DecodingMethod> = {
   bias: {
     id: 'bias',
     intervention: 'bias',
+    mechanism: 'stop-token',
     name: '</think> bias',
     short: '</think> bias',
     label: 'logit bias on </think>',
@@ -146,6 +154,7 @@ export const METHODS: Record<SeriesId, DecodingMethod> = {
   cap: {
     id: 'cap',
     intervention: 'cap',
+    mechanism: 'budget-forcing',
     name: 's1 cap',
     short: 's1 cap',
     label: 's1 cap (budget B)',
@@ -166,6 +175,7 @@ export const METHODS: Record<SeriesId, DecodingMethod> = {
   extend: {
     id: 'extend',
     intervention: 'extend',
+    mechanism: 'budget-forcing',
     name: 's1 extend',
     short: 's1 extend',
     label: 's1 extend ("Wait")',
@@ -186,6 +196,7 @@ export const METHODS: Record<SeriesId, DecodingMethod> = {
   ts_logit: {
     id: 'ts_logit',
     intervention: 'ts_logit',
+    mechanism: 'stop-token',
     name: 'stop-logit TS',
     short: 'stop-logit τ_z',
     label: 'stop-logit TS: z_stop / τ_z (other logits unchanged)',
@@ -206,6 +217,7 @@ export const METHODS: Record<SeriesId, DecodingMethod> = {
   margin: {
     id: 'margin',
     intervention: 'margin',
+    mechanism: 'stop-token',
     name: 'margin',
     short: 'margin δ',
     label: 'margin rule: stop when log p(top) − log p(</think>) < δ',

@@ -17,6 +17,7 @@ import {
   generateTraces,
   samplingFor,
 } from '../../src/train/evaluate';
+import { METHODS } from '../../src/train/methods';
 import {
   DEFAULT_DECODE_CONFIG,
   DEFAULT_RUN_CONFIG,
@@ -62,6 +63,12 @@ describe('DecodeConfig → sampler settings', () => {
       { thinkingCapTokens: 0, minThinkingTokens: 9, maxExtensions: 3, extensionIds: encode('Wait,') },
     ]);
     expect(EXTENSION_TEXT).toBe('Wait,');
+    // The methods table says how each applies: a stop-token rule in the sampler, or budget forcing, or neither.
+    for (const m of Object.values(METHODS)) {
+      const d = { ...base, intervention: m.intervention };
+      expect(samplingFor(d).stopTokenId !== -1, m.id).toBe(m.mechanism === 'stop-token');
+      expect(budgetFor(d) !== undefined, m.id).toBe(m.mechanism === 'budget-forcing');
+    }
   });
 
   it('generation options: special ids always set, length bounded by the context left after the shortest prompt', () => {
