@@ -46,7 +46,7 @@ import { prepareLayernormForward } from '../gpu/ops/layernorm';
 import { prepareSampleTokens } from '../gpu/ops/sampling';
 import { alignElements, slice, type TensorRef, writeTensor } from '../gpu/tensor';
 import { checkTokenIds, headSize, type ModelConfig, mlpWidth } from './config';
-import { type GpuGpt, prepareBlockForward, prepareLinear } from './gpt';
+import { type BlockTensors, type GpuGpt, prepareBlockForward, prepareLinear } from './gpt';
 import { layerParams, param } from './params';
 
 export type { BudgetForcing };
@@ -219,22 +219,7 @@ export class Generator {
       this.kCaches.push(kCache);
       this.vCaches.push(vCache);
       const attention = prepareAttentionDecode(ctx, { qkv, kCache, vCache, out: y, step: this.step, B, C, H, Tmax });
-      const t = {
-        xIn: x,
-        ln1: ln,
-        ln1Mean: mean,
-        ln1Rstd: rstd,
-        qkv,
-        y,
-        tmp,
-        x2,
-        ln2: ln,
-        ln2Mean: mean,
-        ln2Rstd: rstd,
-        fc,
-        g,
-        out: x,
-      };
+      const t = inferenceBlockTensors({ x, ln, mean, rstd, qkv, y, tmp, x2, fc, g });
       body.push(...prepareBlockForward(ctx, model.params, lp, B, C, F, t, attention, `gen.h${l}`));
     }
     body.push(
@@ -373,22 +358,7 @@ export class Generator {
             label: `${label}.h${l}.attention_forward`,
           }),
         ];
-        const t = {
-          xIn: buf.x,
-          ln1: buf.ln,
-          ln1Mean: buf.mean,
-          ln1Rstd: buf.rstd,
-          qkv: buf.qkv,
-          y: buf.y,
-          tmp: buf.tmp,
-          x2: buf.x2,
-          ln2: buf.ln,
-          ln2Mean: buf.mean,
-          ln2Rstd: buf.rstd,
-          fc: buf.fc,
-          g: buf.g,
-          out: buf.x,
-        };
+        const t = inferenceBlockTensors(buf);
         dispatches.push(
           ...prepareBlockForward(this.ctx, params, layerParams(layout, l), n, C, F, t, attention, `${label}.h${l}`),
         );
@@ -576,4 +546,41 @@ export function checkGenerateRequest(
   checkSamplingParams(o.sampling);
   checkBudgetForcing(o.budget, V, o.thinkStartId ?? -1, o.thinkEndId ?? -1);
   return chunk;
+}
+
+/** The activation buffers a block needs at inference (decode steps and prefill passes). */
+interface InferenceBuffers {
+  x: TensorRef;
+  ln: TensorRef;
+  mean: TensorRef;
+  rstd: TensorRef;
+  qkv: TensorRef;
+  y: TensorRef;
+  tmp: TensorRef;
+  x2: TensorRef;
+  fc: TensorRef;
+  g: TensorRef;
+}
+
+/**
+ * A block's tensors at inference: nothing is kept for a backward pass, so both layernorms share one output, mean and
+ * rstd, and the block writes its output over its input.
+ */
+function inferenceBlockTensors(b: InferenceBuffers): BlockTensors {
+  return {
+    xIn: b.x,
+    ln1: b.ln,
+    ln1Mean: b.mean,
+    ln1Rstd: b.rstd,
+    qkv: b.qkv,
+    y: b.y,
+    tmp: b.tmp,
+    x2: b.x2,
+    ln2: b.ln,
+    ln2Mean: b.mean,
+    ln2Rstd: b.rstd,
+    fc: b.fc,
+    g: b.g,
+    out: b.x,
+  };
 }
