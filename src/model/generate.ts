@@ -94,23 +94,27 @@ export interface GeneratorOptions {
 /** Prepared prefill passes kept, one per (rows, P); the oldest is dropped past this. */
 const PREFILL_PASSES_KEPT = 4;
 
-/** The buffers of the prefill pass, for up to `capacityTokens` tokens (rows × positions) at once. */
-interface PrefillBuffers {
-  pool: BufferPool;
-  capacityTokens: number;
-  /** [capacityIds] i32 token ids, one 64-aligned block per group of rows. */
-  ids: TensorRef;
-  capacityIds: number;
+/** The activation buffers a block needs at inference (decode steps and prefill passes). */
+interface InferenceBuffers {
   x: TensorRef;
-  x2: TensorRef;
   ln: TensorRef;
   mean: TensorRef;
   rstd: TensorRef;
   qkv: TensorRef;
   y: TensorRef;
   tmp: TensorRef;
+  x2: TensorRef;
   fc: TensorRef;
   g: TensorRef;
+}
+
+/** The buffers of the prefill pass, for up to `capacityTokens` tokens (rows × positions) at once. */
+interface PrefillBuffers extends InferenceBuffers {
+  pool: BufferPool;
+  capacityTokens: number;
+  /** [capacityIds] i32 token ids, one 64-aligned block per group of rows. */
+  ids: TensorRef;
+  capacityIds: number;
   lse: TensorRef;
 }
 
@@ -546,20 +550,6 @@ export function checkGenerateRequest(
   checkSamplingParams(o.sampling);
   checkBudgetForcing(o.budget, V, o.thinkStartId ?? -1, o.thinkEndId ?? -1);
   return chunk;
-}
-
-/** The activation buffers a block needs at inference (decode steps and prefill passes). */
-interface InferenceBuffers {
-  x: TensorRef;
-  ln: TensorRef;
-  mean: TensorRef;
-  rstd: TensorRef;
-  qkv: TensorRef;
-  y: TensorRef;
-  tmp: TensorRef;
-  x2: TensorRef;
-  fc: TensorRef;
-  g: TensorRef;
 }
 
 /**
