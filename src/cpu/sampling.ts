@@ -326,6 +326,22 @@ export function initialDecodeState(firstToken: number, thinkStartId: number, thi
   return advanceDecodeState(zero, firstToken, thinkStartId, thinkEndId);
 }
 
+/**
+ * The state after a row's tokens 0..last were emitted in order from position 0 (its prompt, when decoding continues
+ * from position `last` after a prefill); tokens past the end of `tokens` are not there to emit.
+ */
+export function decodeStateAfter(
+  tokens: readonly number[],
+  last: number,
+  thinkStartId: number,
+  thinkEndId: number,
+): DecodeRowState {
+  let state = initialDecodeState(tokens[0]!, thinkStartId, thinkEndId);
+  for (let t = 1; t <= last && t < tokens.length; t++)
+    state = advanceDecodeState(state, tokens[t]!, thinkStartId, thinkEndId);
+  return state;
+}
+
 /** Rows' states as the sampler's [B, 4] u32 buffer. */
 export function packDecodeStates(states: readonly DecodeRowState[]): Uint32Array {
   const out = new Uint32Array(states.length * DECODE_STATE_WORDS);

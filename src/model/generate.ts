@@ -24,13 +24,12 @@
  */
 
 import {
-  advanceDecodeState,
   type BudgetForcing,
   checkBudgetForcing,
   checkSamplingParams,
   DECODE_STATE_WORDS,
   type DecodeRowState,
-  initialDecodeState,
+  decodeStateAfter,
   packDecodeStates,
   type SamplingParams,
 } from '../cpu/sampling';
@@ -423,9 +422,7 @@ export class Generator {
       for (let t = P + 1; t < p.length; t++) forced[b * Tmax + t] = p[t]!;
       // The sampler updates the state from every token it emits, forced prompt tokens included, so start from the
       // state after the prompt's tokens 0..P (as if the sampler had emitted 1..P).
-      let state = initialDecodeState(p[0]!, thinkStartId, thinkEndId);
-      for (let t = 1; t <= P; t++) state = advanceDecodeState(state, p[t]!, thinkStartId, thinkEndId);
-      states.push(state);
+      states.push(decodeStateAfter(p, P, thinkStartId, thinkEndId));
     }
     const q = this.ctx.device.queue;
     writeTensor(q, this.history, history);

@@ -21,13 +21,7 @@
  */
 
 import { gelu64 } from '../cpu/gelu';
-import {
-  advanceDecodeState,
-  type DecodeRowState,
-  decodeStepRow,
-  initialDecodeState,
-  uniformFor,
-} from '../cpu/sampling';
+import { advanceDecodeState, type DecodeRowState, decodeStateAfter, decodeStepRow, uniformFor } from '../cpu/sampling';
 import { headSize, type ModelConfig, mlpWidth } from './config';
 import { type Completion, checkGenerateRequest, type GenerateOptions } from './generate';
 import { buildParamLayout, type LayerParams, layerParams, type ParamLayout, param, view } from './params';
@@ -270,7 +264,12 @@ export class CpuGenerator {
 
     const completions: Completion[] = prompts.map(() => ({ tokens: [], logprobs: [], finished: false }));
     const seqs = prompts.map((p) => Array.from(p));
-    const states: DecodeRowState[] = prompts.map((p) => initialDecodeState(p[0]!, thinkStartId, thinkEndId));
+    // With prefill, each row's prompt but its last token first (rows are independent on the CPU, so each row's own
+    // length, not the shortest); decoding of that row then starts at its last prompt token, in the state after it.
+    const prefilled = prompts.map((p) => ((o.prefill ?? true) ? p.length - 1 : 0));
+    const states: DecodeRowState[] = prompts.map((p, b) =>
+      decodeStateAfter(p, prefilled[b]!, thinkStartId, thinkEndId),
+    );
     const wanted = prompts.map((p) => Math.min(o.maxNewTokens, Tmax - p.length));
     const active = (b: number) => !completions[b]!.finished && completions[b]!.tokens.length < wanted[b]!;
 
@@ -283,15 +282,9 @@ export class CpuGenerator {
         lastYieldMs = performance.now();
       }
     };
-    // With prefill, each row's prompt but its last token first (rows are independent on the CPU, so each row's own
-    // length, not the shortest); decoding of that row then starts at its last prompt token.
-    const prefilled = prompts.map((p) => ((o.prefill ?? true) ? p.length - 1 : 0));
     for (let b = 0; b < prompts.length; b++) {
-      const p = prompts[b]!;
       if (prefilled[b]! === 0) continue;
-      body(b, 0, p, prefilled[b]!);
-      for (let t = 1; t <= prefilled[b]!; t++)
-        states[b] = advanceDecodeState(states[b]!, p[t]!, thinkStartId, thinkEndId);
+      body(b, 0, prompts[b]!, prefilled[b]!);
       await yieldSometimes();
     }
     for (let pos = Math.min(...prefilled); prompts.some((_, b) => active(b)); pos++) {
