@@ -303,7 +303,7 @@ describe('the tile chooser', () => {
     expect(d!.pipeline.label).toContain(software ? 'matmul|' : 'matmul_vec4|');
     expect(d!.workgroups).toEqual([4, 4, 1]);
     // On a CPU every shape takes the scalar kernel: tiny's c_fc forward, a dW shape 256 × 64, small outputs.
-    const cpu = { cpuAdapter: true };
+    const cpu = { scalarOnly: true }; // as prepareMatmul asks on a CPU adapter
     expect(chooseMatmulTile(512, 256, 64, { ...cpu, transB: true })).toBe(SCALAR_TILE);
     expect(chooseMatmulTile(256, 64, 512, { ...cpu, transA: true })).toBe(SCALAR_TILE);
     expect(chooseMatmulTile(112, 128, 32, { ...cpu, transB: true })).toBe(SCALAR_TILE);

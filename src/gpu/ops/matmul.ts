@@ -82,19 +82,19 @@ export function vec4Aligned(M: number, N: number, K: number, transA = false, tra
  * The tile configuration for a shape. Unaligned shapes take the scalar kernel. On a GPU, aligned shapes take the
  * largest vec4 tile that fits inside the output (a tile wider or taller than C would be mostly padding) and still
  * gives TARGET_WORKGROUPS workgroups (at 8192 rows: N = 512 → 128×128, N = 384 → 128×64, N = 128 → 64×64), or the
- * smallest tile when none does (split-K then adds workgroups where K is long). On a CPU adapter (`cpuAdapter`) every
- * shape takes the scalar kernel: SwiftShader runs the vec4 kernel's indexed register blocks as memory, and measured
- * there (2 cores, 2026-12-05) the scalar kernel took a third to a half of the best vec4 tile's time at the tiny and
- * small models' shapes (e.g. 241 against 453 ms at 1024×384×128, 171 against 548 ms at small's dW, 128×512×1024).
- * `scalarOnly` keeps the scalar kernel.
+ * smallest tile when none does (split-K then adds workgroups where K is long). `scalarOnly` keeps the scalar kernel
+ * for every shape: prepareMatmul sets it on a CPU adapter (isSoftwareAdapter), since SwiftShader runs the vec4
+ * kernel's indexed register blocks as memory, and measured there (2 cores, 2026-12-05) the scalar kernel took a third
+ * to a half of the best vec4 tile's time at the tiny and small models' shapes (e.g. 241 against 453 ms at
+ * 1024×384×128, 171 against 548 ms at small's dW, 128×512×1024).
  */
 export function chooseMatmulTile(
   M: number,
   N: number,
   K: number,
-  opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean; cpuAdapter?: boolean } = {},
+  opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean } = {},
 ): MatmulTile {
-  if (opts.scalarOnly || opts.cpuAdapter || !vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
+  if (opts.scalarOnly || !vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
   const fitting = VEC4_TILES.filter((tile) => tile.tileM <= M && tile.tileN <= N);
   const tile = fitting.find((t) => ceilDiv(M, t.tileM) * ceilDiv(N, t.tileN) >= TARGET_WORKGROUPS);
   return tile ?? VEC4_TILES[VEC4_TILES.length - 1]!;
@@ -156,7 +156,7 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
   const { M, N, K, label = 'matmul' } = args;
   const transA = args.transA === true;
   const transB = args.transB === true;
-  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, cpuAdapter: isSoftwareAdapter(ctx) });
+  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, scalarOnly: isSoftwareAdapter(ctx) });
   if (chosen.kernel === 'vec4' && !vec4Aligned(M, N, K, transA, transB)) {
     throw new Error(`${label}: the vec4 kernel needs rows of whole vec4s; M=${M} N=${N} K=${K} are not`);
   }
