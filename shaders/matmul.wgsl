@@ -1,4 +1,4 @@
-// matmul.wgsl — C = op(A) · op(B) (+ bias) (+ C), f32, tiled in workgroup memory.
+// matmul.wgsl — C = op(A) · op(B) (+ bias) (+ C or + a residual), f32, tiled in workgroup memory.
 //
 // Shapes (row-major, no padding):
 //   op(A) is [M, K]: A is stored [M, K] when TRANS_A == 0, [K, M] when TRANS_A == 1.
@@ -13,12 +13,14 @@
 // This is the portable path for any shape; shaders/matmul_vec4.wgsl is the faster one where the rows are whole vec4s.
 //
 // Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 bias [N] (read; bind any buffer when HAS_BIAS == 0),
-//           4 g [M, N] (read_write; GELU output when GELU == 1, any other writable buffer otherwise), 5 uniform Params.
+//           4 g [M, N] (read_write; GELU output when GELU == 1, the residual read when RESIDUAL == 1, any other
+//           writable buffer otherwise), 5 uniform Params.
 // Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE (C += result; only with one split), GELU (C gets the
 //            pre-activation and g = gelu(C), the tanh approximation exactly as shaders/gelu_forward.wgsl; one split,
-//            no ACCUMULATE).
-//            DYNAMIC_FLAGS == 1: the five flags come from Params.flags instead (bit 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS,
-//            3 ACCUMULATE, 4 GELU) and their overrides are ignored, so one pipeline serves every variant: on a CPU
+//            no ACCUMULATE), RESIDUAL (C = (result + bias) + g, the same bits as shaders/add_forward.wgsl adding g to
+//            the product: the transformer block's residual add fused into c_proj; one split, no ACCUMULATE or GELU).
+//            DYNAMIC_FLAGS == 1: the six flags come from Params.flags instead (bit 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS,
+//            3 ACCUMULATE, 4 GELU, 5 RESIDUAL) and their overrides are ignored, so one pipeline serves every variant: on a CPU
 //            adapter each pipeline compiles for most of a second and a flag's branch costs next to nothing. With 0
 //            (a GPU) each variant is its own pipeline, its branches folded away.
 // Workgroup: 16×16 threads; each thread computes a 4×4 block of a 64×64 output tile; the k loop steps 16 at a time.
@@ -29,6 +31,7 @@ override TRANS_B: u32 = 0u;
 override HAS_BIAS: u32 = 0u;
 override ACCUMULATE: u32 = 0u;
 override GELU: u32 = 0u;
+override RESIDUAL: u32 = 0u;
 override DYNAMIC_FLAGS: u32 = 0u;
 
 struct Params {
@@ -58,6 +61,7 @@ fn transB() -> bool { return flag(TRANS_B, 1u); }
 fn hasBias() -> bool { return flag(HAS_BIAS, 2u); }
 fn accumulate() -> bool { return flag(ACCUMULATE, 3u); }
 fn gelu() -> bool { return flag(GELU, 4u); }
+fn residual() -> bool { return flag(RESIDUAL, 5u); }
 
 const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
 const GELU_CUBIC: f32 = 0.044715;
@@ -81,7 +85,7 @@ fn loadB(k: u32, n: u32, kEnd: u32) -> f32 {
   return b[k * p.N + n];
 }
 
-/** Writes v[j] to (row, col0 + 16·j) of slice `sliceBase`, with the epilogue (bias, accumulate, GELU), in bounds. */
+/** Writes v[j] to (row, col0 + 16·j) of slice `sliceBase`, with the epilogue (bias, residual, accumulate, GELU), in bounds. */
 fn storeRow(row: u32, col0: u32, sliceBase: u32, v: vec4<f32>) {
   if (row >= p.M) { return; }
   storeOne(row, col0, sliceBase, v.x);
@@ -95,6 +99,7 @@ fn storeOne(row: u32, col: u32, sliceBase: u32, value: f32) {
   var v = value;
   if (hasBias()) { v += bias[col]; }
   let idx = sliceBase + row * p.N + col;
+  if (residual()) { v += g[idx]; }
   if (accumulate()) { v += c[idx]; }
   c[idx] = v;
   if (gelu()) {

@@ -1,4 +1,4 @@
-// matmul_vec4.wgsl — C = op(A) · op(B) (+ bias) (+ C), f32, register-blocked, vec4 loads and stores.
+// matmul_vec4.wgsl — C = op(A) · op(B) (+ bias) (+ C or + a residual), f32, register-blocked, vec4 loads and stores.
 // The fast path of shaders/matmul.wgsl for shapes whose rows are whole vec4s; same shapes, layouts and split-K scheme:
 //   op(A) is [M, K]: A is stored [M, K] when TRANS_A == 0, [K, M] when TRANS_A == 1.
 //   op(B) is [K, N]: B is stored [K, N] when TRANS_B == 0, [N, K] when TRANS_B == 1 (a PyTorch Linear weight).
@@ -9,9 +9,11 @@
 // TRANS_B == 1); M % 4 == 0 when TRANS_A == 1 (A read along m); kChunk % TK == 0. Every tensor starts 256-byte aligned.
 //
 // Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 bias [N] (read; any buffer when HAS_BIAS == 0),
-//           4 g [M, N] (read_write; GELU output when GELU == 1, any other writable buffer otherwise), 5 uniform Params.
+//           4 g [M, N] (read_write; GELU output when GELU == 1, the residual read when RESIDUAL == 1, any other
+//           writable buffer otherwise), 5 uniform Params.
 // Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE (C += result; one split only), GELU (C gets the pre-activation
 //            and g = gelu(C), the tanh approximation exactly as shaders/gelu_forward.wgsl; one split, no ACCUMULATE),
+//            RESIDUAL (C = (result + bias) + g, as shaders/matmul.wgsl; one split, no ACCUMULATE or GELU),
 //            RM, RN (outputs per thread along m and n: 4 or 8), TK (k step: 4, 8 or 16).
 // Workgroup: 16×16 threads. The output tile is (16·RM) × (16·RN); thread (x, y) owns rows i·64 + 4y + r and columns
 // j·64 + 4x + s (i < RM/4, j < RN/4, r, s < 4), so a thread's A and B fragments are whole vec4s in workgroup memory
@@ -24,6 +26,7 @@ override TRANS_B: u32 = 0u;
 override HAS_BIAS: u32 = 0u;
 override ACCUMULATE: u32 = 0u;
 override GELU: u32 = 0u;
+override RESIDUAL: u32 = 0u;
 override RM: u32 = 4u;
 override RN: u32 = 4u;
 override TK: u32 = 16u;
@@ -137,6 +140,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         var v = acc[(i * 4u + r) * (RN / 4u) + j];
         if (HAS_BIAS == 1u) { v += bias[col4]; }
         let idx = slice4 + row * N4 + col4;
+        if (RESIDUAL == 1u) { v += g[idx]; }
         if (ACCUMULATE == 1u) { v += c[idx]; }
         c[idx] = v;
         if (GELU == 1u) { g[idx] = geluVec(v); }

@@ -101,7 +101,6 @@ interface InferenceBuffers {
   rstd: TensorRef;
   qkv: TensorRef;
   y: TensorRef;
-  tmp: TensorRef;
   x2: TensorRef;
   fc: TensorRef;
   g: TensorRef;
@@ -194,7 +193,6 @@ export class Generator {
     const rstd = pool.tensor('gen.rstd', B, false);
     const qkv = pool.tensor('gen.qkv', B * 3 * C, false);
     const y = pool.tensor('gen.y', B * C, false);
-    const tmp = pool.tensor('gen.tmp', B * C, false);
     const fc = pool.tensor('gen.fc', B * F, false);
     const g = pool.tensor('gen.g', B * F, false);
     this.logits = pool.tensor('gen.logits', B * V, false);
@@ -222,7 +220,7 @@ export class Generator {
       this.kCaches.push(kCache);
       this.vCaches.push(vCache);
       const attention = prepareAttentionDecode(ctx, { qkv, kCache, vCache, out: y, step: this.step, B, C, H, Tmax });
-      const t = inferenceBlockTensors({ x, ln, mean, rstd, qkv, y, tmp, x2, fc, g });
+      const t = inferenceBlockTensors({ x, ln, mean, rstd, qkv, y, x2, fc, g });
       body.push(...prepareBlockForward(ctx, model.params, lp, B, C, F, t, attention, `gen.h${l}`));
     }
     body.push(
@@ -254,8 +252,8 @@ export class Generator {
     const { config } = this.model;
     const C = config.dModel;
     const F = mlpWidth(config);
-    // x, x2, ln, y, tmp [C], qkv [3C], fc, g [F], lse [H], mean, rstd, id [1] per token.
-    const bytesPerToken = 4 * (8 * C + 2 * F + config.nHeads + 3);
+    // x, x2, ln, y [C], qkv [3C], fc, g [F], lse [H], mean, rstd, id [1] per token.
+    const bytesPerToken = 4 * (7 * C + 2 * F + config.nHeads + 3);
     const limits = this.ctx.device.limits;
     const bindingBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const byBinding = Math.floor(bindingBytes / (4 * Math.max(3 * C, F)));
@@ -289,7 +287,6 @@ export class Generator {
       rstd: t('rstd', n),
       qkv: t('qkv', n * 3 * C),
       y: t('y', n * C),
-      tmp: t('tmp', n * C),
       fc: t('fc', n * F),
       g: t('g', n * F),
       lse: t('lse', n * config.nHeads),
@@ -561,7 +558,6 @@ function inferenceBlockTensors(b: InferenceBuffers): BlockTensors {
     ln1Rstd: b.rstd,
     qkv: b.qkv,
     y: b.y,
-    tmp: b.tmp,
     x2: b.x2,
     ln2: b.ln,
     ln2Mean: b.mean,

@@ -10,7 +10,7 @@
 import { BufferPool } from '../gpu/buffer_pool';
 import type { GpuContext } from '../gpu/context';
 import type { Dispatch } from '../gpu/dispatch';
-import { columnSumScratchElements, prepareAdd, prepareColumnSum } from '../gpu/ops/add';
+import { columnSumScratchElements, prepareColumnSum } from '../gpu/ops/add';
 import { prepareAttentionBackward, prepareAttentionForward } from '../gpu/ops/attention';
 import { prepareCrossEntropy } from '../gpu/ops/crossentropy';
 import { prepareEmbeddingBackward, prepareEmbeddingForward } from '../gpu/ops/embedding';
@@ -26,7 +26,7 @@ import { checkBatchFits, type ModelConfig, mlpWidth } from './config';
 import { buildParamLayout, type LayerParams, layerParams, type ParamEntry, type ParamLayout, param } from './params';
 
 /** Saved activations of one block (BlockTensors without the shared scratch and output) plus the attention's lse. */
-type LayerActs = Omit<BlockTensors, 'tmp' | 'out'> & {
+type LayerActs = Omit<BlockTensors, 'out'> & {
   /** [B, H, T] log-sum-exp of each attention row (the backward recomputes the probabilities from it). */
   lse: TensorRef;
 };
@@ -91,7 +91,8 @@ export { checkBatchFits, largestActivationElements } from './config';
 
 /**
  * y[rows, outDim] = x[rows, inDim] · Wᵀ (+ b), W a PyTorch Linear weight [outDim, inDim] in the parameter arena.
- * With `gelu` [rows, outDim] the same dispatch also writes gelu(y) there (y keeps the pre-activation).
+ * With `gelu` [rows, outDim] the same dispatch also writes gelu(y) there (y keeps the pre-activation); with `residual`
+ * [rows, outDim] it writes y + residual instead (a block's residual add).
  */
 export function prepareLinear(
   ctx: GpuContext,
@@ -102,7 +103,7 @@ export function prepareLinear(
   b: ParamEntry | null,
   out: TensorRef,
   label: string,
-  gelu?: TensorRef,
+  epilogue: { gelu?: TensorRef; residual?: TensorRef } = {},
 ): Dispatch[] {
   const [outDim, inDim] = w.shape as [number, number];
   return prepareMatmul(ctx, {
@@ -114,7 +115,8 @@ export function prepareLinear(
     K: inDim,
     transB: true,
     ...(b ? { bias: slice(params, b.offset, b.length) } : {}),
-    ...(gelu ? { gelu } : {}),
+    ...(epilogue.gelu ? { gelu: epilogue.gelu } : {}),
+    ...(epilogue.residual ? { residual: epilogue.residual } : {}),
     label,
   });
 }
@@ -133,8 +135,6 @@ export interface BlockTensors {
   qkv: TensorRef;
   /** Attention output [rows, C], written by `attention`. */
   y: TensorRef;
-  /** Scratch [rows, C] for the c_proj outputs. */
-  tmp: TensorRef;
   /** Residual after attention [rows, C]. */
   x2: TensorRef;
   ln2: TensorRef;
@@ -189,13 +189,12 @@ export function prepareBlockForward(
     ...ln(t.xIn, lp.ln1w, lp.ln1b, t.ln1, t.ln1Mean, t.ln1Rstd, 'ln1'),
     ...prepareLinear(ctx, params, rows, t.ln1, lp.attnW, lp.attnB, t.qkv, `${label}.c_attn`),
     ...attention,
-    ...prepareLinear(ctx, params, rows, t.y, lp.projW, lp.projB, t.tmp, `${label}.c_proj`),
-    ...prepareAdd(ctx, { a: t.xIn, b: t.tmp, out: t.x2, n: rows * C }),
+    // Each c_proj adds the residual stream in its epilogue: x2 = x + c_proj(y), out = x2 + c_proj(g).
+    ...prepareLinear(ctx, params, rows, t.y, lp.projW, lp.projB, t.x2, `${label}.c_proj`, { residual: t.xIn }),
     ...ln(t.x2, lp.ln2w, lp.ln2b, t.ln2, t.ln2Mean, t.ln2Rstd, 'ln2'),
     // c_fc and GELU in one dispatch: t.fc keeps the pre-activation the GELU backward reads, t.g = gelu(t.fc).
-    ...prepareLinear(ctx, params, rows, t.ln2, lp.fcW, lp.fcB, t.fc, `${label}.c_fc`, t.g),
-    ...prepareLinear(ctx, params, rows, t.g, lp.fcProjW, lp.fcProjB, t.tmp, `${label}.mlp.c_proj`),
-    ...prepareAdd(ctx, { a: t.x2, b: t.tmp, out: t.out, n: rows * C }),
+    ...prepareLinear(ctx, params, rows, t.ln2, lp.fcW, lp.fcB, t.fc, `${label}.c_fc`, { gelu: t.g }),
+    ...prepareLinear(ctx, params, rows, t.g, lp.fcProjW, lp.fcProjB, t.out, `${label}.mlp.c_proj`, { residual: t.x2 }),
   ];
 }
 
@@ -250,7 +249,7 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
   const loss = pool.tensor('loss', 1, false);
 
   // Working space reused by every layer (not saved across the step).
-  const tmp = pool.tensor('tmp', N * C, false); // c_proj outputs in the forward pass; dx of a LayerNorm input backward
+  const tmp = pool.tensor('tmp', N * C, false); // the backward's dx of a Linear, read by the next backward kernel
   const dres = pool.tensor('dresidual', N * C, false);
   const dqkv = pool.tensor('dqkv', N * 3 * C, false);
   const dfc = pool.tensor('dfc', N * F, false);
@@ -285,17 +284,7 @@ export function prepareGptPasses(model: GpuGpt, B: number, T: number): GptPasses
     const out = l + 1 < config.nLayers ? layers[l + 1]!.xIn : xFinal;
     const attention = prepareAttentionForward(ctx, { qkv: a.qkv, out: a.y, lse: a.lse, B, T, C, H });
     forward.push(
-      ...prepareBlockForward(
-        ctx,
-        model.params,
-        layerParams(layout, l),
-        N,
-        C,
-        F,
-        { ...a, tmp, out },
-        attention,
-        `h${l}`,
-      ),
+      ...prepareBlockForward(ctx, model.params, layerParams(layout, l), N, C, F, { ...a, out }, attention, `h${l}`),
     );
   }
   forward.push(

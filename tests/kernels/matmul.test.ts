@@ -3,6 +3,7 @@ import { geluForward } from '../../src/cpu/gelu';
 import { type MatmulOptions, matmul } from '../../src/cpu/matmul';
 import { isSoftwareAdapter } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
+import { prepareAdd } from '../../src/gpu/ops/add';
 import {
   chooseMatmulTile,
   chooseSplits,
@@ -170,6 +171,8 @@ interface Case {
   bias: boolean;
   accumulate: boolean;
   gelu: boolean;
+  /** The residual epilogue: C = product + bias + a random residual. */
+  residual?: boolean;
   /** The scalar kernel's flags as override constants or uniform words (default: the adapter's choice). */
   flagsIn?: 'pipeline' | 'uniform';
 }
@@ -184,6 +187,7 @@ async function checkCase(cs: Case, [M, N, K]: [number, number, number], seed: nu
   const init = randomF32(rng, M * N);
   const c = cs.accumulate ? upload(ctx, init) : poisoned(ctx, M * N);
   const g: TensorRef | undefined = cs.gelu ? poisoned(ctx, M * N) : undefined;
+  const residual = cs.residual ? randomF32(rng, M * N) : undefined;
   const opts = { transA: cs.transA, transB: cs.transB };
   const dispatches = prepareMatmul(
     ctx,
@@ -197,6 +201,7 @@ async function checkCase(cs: Case, [M, N, K]: [number, number, number], seed: nu
       ...opts,
       ...(bias ? { bias: upload(ctx, bias) } : {}),
       ...(g ? { gelu: g } : {}),
+      ...(residual ? { residual: upload(ctx, residual) } : {}),
       accumulate: cs.accumulate,
       ...(cs.flagsIn ? { flagsIn: cs.flagsIn } : {}),
     },
@@ -207,6 +212,7 @@ async function checkCase(cs: Case, [M, N, K]: [number, number, number], seed: nu
   if (cs.flagsIn) expect(dispatches[0]!.pipeline.label.includes('DYNAMIC_FLAGS=1')).toBe(cs.flagsIn === 'uniform');
   runDispatches(ctx, dispatches);
   const expected = matmul(a, b, M, N, K, { ...opts, bias, accumulateInto: cs.accumulate ? init.slice() : undefined });
+  if (residual) for (let i = 0; i < M * N; i++) expected[i] = expected[i]! + residual[i]!;
   const got = await readF32(ctx, c);
   expectAllClose(got, expected, TOL, 'C');
   if (g) {
@@ -221,7 +227,7 @@ const [VEC4_128x128, VEC4_128x64, VEC4_64x64] = VEC4_TILES as [MatmulTile, Matmu
 const off = { bias: false, accumulate: false, gelu: false };
 
 // Every vec4 configuration and each of its four operand loads (A along k or m, B along n or k) at a k step of 8 and of
-// 16; bias, accumulate and the GELU epilogue on both kernels, the scalar one with its flags in the pipeline and in
+// 16; bias, accumulate, the GELU and the residual epilogues on both kernels, the scalar one with its flags in the pipeline and in
 // the uniform buffer. Few pipelines (each takes ~1 s to compile on
 // SwiftShader), several shapes each: tiny ones, ones smaller than a tile, and ones that end inside a tile in every
 // dimension (M odd where A is read along k).
@@ -231,6 +237,9 @@ const CASES: Case[] = [
   { tile: VEC4_128x64, transA: false, transB: true, ...off, bias: true, gelu: true },
   { tile: VEC4_128x128, transA: true, transB: true, ...off, bias: true },
   { tile: VEC4_128x128, transA: false, transB: false, ...off, accumulate: true },
+  { tile: VEC4_64x64, transA: false, transB: true, ...off, bias: true, residual: true },
+  { tile: SCALAR_TILE, transA: false, transB: true, ...off, bias: true, residual: true, flagsIn: 'pipeline' },
+  { tile: SCALAR_TILE, transA: false, transB: true, ...off, bias: true, residual: true, flagsIn: 'uniform' },
   { tile: SCALAR_TILE, transA: false, transB: true, ...off, bias: true, gelu: true, flagsIn: 'pipeline' },
   { tile: SCALAR_TILE, transA: false, transB: true, ...off, bias: true, gelu: true, flagsIn: 'uniform' },
   { tile: SCALAR_TILE, transA: true, transB: false, ...off, accumulate: true, flagsIn: 'pipeline' },
@@ -251,7 +260,9 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
             [132, 68, 72],
             [cs.tile.tileM + 4, cs.tile.tileN, 28],
           ];
-    const flags = ['transA', 'transB', 'bias', 'accumulate', 'gelu'].filter((f) => cs[f as keyof Case] === true);
+    const flags = ['transA', 'transB', 'bias', 'accumulate', 'gelu', 'residual'].filter(
+      (f) => cs[f as keyof Case] === true,
+    );
     it(`${tileName(cs.tile)} ${flags.join(' ') || 'plain'}${cs.flagsIn ? ` (flags in the ${cs.flagsIn})` : ''}`, async () => {
       for (const [si, shape] of shapes.entries()) {
         expect(vec4Aligned(...shape, cs.transA, cs.transB) || cs.tile.kernel === 'scalar').toBe(true);
@@ -279,6 +290,42 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
     expectAllClose(await readF32(ctx, c), matmul(a, b, M, N, K, { transA: true }), { rtol: 1e-4, atol: 5e-4 }, 'C');
   });
 
+  it('the residual epilogue gives the same bits as the product followed by add_forward.wgsl (both kernels)', async () => {
+    const ctx = await gpuContext();
+    const rng = seeded(61);
+    // [M, N, K] like a c_proj of 37 rows (C = 68): aligned, so both the vec4 tile and the scalar kernel apply.
+    const [M, N, K] = [37, 68, 68];
+    const x = upload(ctx, randomF32(rng, M * K));
+    const w = upload(ctx, randomF32(rng, N * K));
+    const bias = upload(ctx, randomF32(rng, N));
+    const residual = upload(ctx, randomF32(rng, M * N));
+    for (const tile of [VEC4_64x64, SCALAR_TILE]) {
+      const args = { a: x, b: w, M, N, K, transB: true, bias };
+      const fused = poisoned(ctx, M * N);
+      runDispatches(ctx, prepareMatmul(ctx, { ...args, c: fused, residual }, tile));
+      const product = poisoned(ctx, M * N);
+      const sum = poisoned(ctx, M * N);
+      runDispatches(ctx, [
+        ...prepareMatmul(ctx, { ...args, c: product }, tile),
+        ...prepareAdd(ctx, { a: residual, b: product, out: sum, n: M * N }),
+      ]);
+      expectAllClose(await readF32(ctx, fused), await readF32(ctx, sum), { rtol: 0, atol: 0 }, tileName(tile));
+    }
+  });
+
+  it('a residual epilogue is never split over k', async () => {
+    const ctx = await gpuContext();
+    // A dW-like shape that split-K would take (few tiles, K long) keeps one dispatch with a residual.
+    const [M, N, K] = [16, 16, 2048];
+    const t = upload(ctx, new Float32Array(M * K));
+    const u = upload(ctx, new Float32Array(K * N));
+    const scratch = poisoned(ctx, 64 * M * N);
+    const c = poisoned(ctx, M * N);
+    expect(prepareMatmul(ctx, { a: t, b: u, c, M, N, K, scratch }).length).toBe(2);
+    const r = upload(ctx, new Float32Array(M * N));
+    expect(prepareMatmul(ctx, { a: t, b: u, c, M, N, K, scratch, residual: r }).length).toBe(1);
+  });
+
   it('rejects a vec4 tile for an unaligned shape, and a GELU epilogue that accumulates or overlaps C', async () => {
     const ctx = await gpuContext();
     const t = upload(ctx, new Float32Array(64 * 64));
@@ -288,6 +335,18 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
       /cannot accumulate/,
     );
     expect(() => prepareMatmul(ctx, { a: t, b: t, c: g, M: 8, N: 8, K: 8, gelu: g })).toThrow(/must not overlap C/);
+    expect(() => prepareMatmul(ctx, { a: t, b: t, c: g, M: 8, N: 8, K: 8, residual: g })).toThrow(/residual must not/);
+    expect(() => prepareMatmul(ctx, { a: t, b: t, c: g, M: 8, N: 8, K: 8, residual: t, accumulate: true })).toThrow(
+      /cannot also accumulate/,
+    );
+    const r = upload(ctx, new Float32Array(64 * 64));
+    expect(() => prepareMatmul(ctx, { a: t, b: t, c: g, M: 8, N: 8, K: 8, residual: t, gelu: r })).toThrow(
+      /cannot be combined/,
+    );
+    const big = upload(ctx, new Float32Array(65 * 64));
+    expect(() => prepareMatmul(ctx, { a: t, b: t, c: big, M: 65, N: 64, K: 8, residual: t })).toThrow(
+      /residual has 4096 elements, needs 4160/,
+    );
   });
 });
 

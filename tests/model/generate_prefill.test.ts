@@ -153,9 +153,9 @@ describe('parallel prefill gives the token-by-token results', () => {
     const C = config.dModel;
     const F = config.mlpRatio * C;
     const P = 8;
-    // Room for 3 rows × P positions: the prefill's bytes per token are 4·(8C + 2F + H + 3). So rows 0–2 are one
+    // Room for 3 rows × P positions: the prefill's bytes per token are 4·(7C + 2F + H + 3). So rows 0–2 are one
     // group and row 3 a second (cache row offset 3, its ids at the next 64-element block).
-    const bytesPerToken = 4 * (8 * C + 2 * F + config.nHeads + 3);
+    const bytesPerToken = 4 * (7 * C + 2 * F + config.nHeads + 3);
     const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 5, {
       prefillBudgetBytes: (3 * P + 1) * bytesPerToken,
     });

@@ -28,12 +28,18 @@ export interface MatmulArgs {
    */
   gelu?: TensorRef;
   /**
+   * Residual epilogue: C = op(A)·op(B) + bias + `residual` [M, N] (a transformer block's residual add fused into its
+   * c_proj; the same bits as adding `residual` to the product afterwards). Must not overlap C; not with `accumulate`
+   * or `gelu`; never split over k.
+   */
+  residual?: TensorRef;
+  /**
    * Scratch space for split-K partial products. When given and the output is too small to fill the GPU
    * (fewer than `targetWorkgroups` tiles) while K is long, the k range is split and reduced afterwards.
    */
   scratch?: TensorRef;
   /**
-   * Where the scalar kernel reads its flags (transposes, bias, accumulate, GELU): 'pipeline', override constants, one
+   * Where the scalar kernel reads its flags (transposes, bias, accumulate, GELU, residual): 'pipeline', override constants, one
    * pipeline per variant (the default on a GPU); 'uniform', the uniform buffer, one pipeline for all (the default on
    * a software adapter, where a pipeline compiles for most of a second). The vec4 kernel always takes 'pipeline'.
    */
@@ -145,10 +151,17 @@ export function checkMatmulShapes(args: MatmulArgs): void {
     if (overlaps(args.gelu, c)) throw new Error(`${label}: the gelu output must not overlap C`);
     if (args.accumulate) throw new Error(`${label}: the gelu epilogue cannot accumulate into C`);
   }
+  if (args.residual) {
+    const r = args.residual;
+    if (r.length < M * N) throw new Error(`${label}: residual has ${r.length} elements, needs ${M * N}`);
+    if (overlaps(r, c)) throw new Error(`${label}: the residual must not overlap C (accumulate adds C itself)`);
+    if (args.accumulate) throw new Error(`${label}: the residual epilogue cannot also accumulate into C`);
+    if (args.gelu) throw new Error(`${label}: the residual and gelu epilogues cannot be combined`);
+  }
 }
 
 /**
- * Prepares C = op(A)·op(B) (+ bias) (+ C) (and gelu(C)): one dispatch, or two with split-K. The kernel and tile come
+ * Prepares C = op(A)·op(B) (+ bias) (+ C or + residual) (and gelu(C)): one dispatch, or two with split-K. The kernel and tile come
  * from `chooseMatmulTile`; `tile` overrides that choice (tests use it to reach every configuration).
  */
 export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTile): Dispatch[] {
@@ -160,7 +173,7 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
   if (chosen.kernel === 'vec4' && !vec4Aligned(M, N, K, transA, transB)) {
     throw new Error(`${label}: the vec4 kernel needs rows of whole vec4s; M=${M} N=${N} K=${K} are not`);
   }
-  const splits = args.scratch && !args.gelu ? chooseSplits(M, N, K, args.scratch.length, chosen) : 1;
+  const splits = args.scratch && !args.gelu && !args.residual ? chooseSplits(M, N, K, args.scratch.length, chosen) : 1;
   const kChunk = ceilDiv(ceilDiv(K, splits), K_STEP) * K_STEP;
   const realSplits = ceilDiv(K, kChunk);
   const flags: Record<string, number> = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
@@ -177,14 +190,15 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
   const uniformFlags =
     chosen.kernel === 'scalar' && (args.flagsIn ?? (isSoftwareAdapter(ctx) ? 'uniform' : 'pipeline')) === 'uniform';
   /** The dispatch's override constants and uniform words for these epilogue flags (0/1 each). */
-  const variant = (epilogue: { HAS_BIAS: number; ACCUMULATE: number; GELU: number }) => {
+  const variant = (epilogue: { HAS_BIAS: number; ACCUMULATE: number; GELU: number; RESIDUAL: number }) => {
     const all: Record<string, number> = { ...flags, ...epilogue };
     const bits =
       (transA ? 1 : 0) |
       (transB ? 2 : 0) |
       (epilogue.HAS_BIAS << 2) |
       (epilogue.ACCUMULATE << 3) |
-      (epilogue.GELU << 4);
+      (epilogue.GELU << 4) |
+      (epilogue.RESIDUAL << 5);
     const params = [{ u: M }, { u: N }, { u: K }, { u: kChunk }, { u: bits }];
     return { constants: uniformFlags ? { DYNAMIC_FLAGS: 1 } : all, params };
   };
@@ -194,19 +208,20 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
       HAS_BIAS: args.bias ? 1 : 0,
       ACCUMULATE: args.accumulate ? 1 : 0,
       GELU: args.gelu ? 1 : 0,
+      RESIDUAL: args.residual ? 1 : 0,
     });
     return [
       prepareDispatch(
         ctx,
         { ...spec, constants },
-        [args.a, args.b, args.c, bias, args.gelu ?? writableDummy(ctx)],
+        [args.a, args.b, args.c, bias, args.gelu ?? args.residual ?? writableDummy(ctx)],
         params,
         [grid[0], grid[1], 1],
         label,
       ),
     ];
   }
-  const { constants, params } = variant({ HAS_BIAS: 0, ACCUMULATE: 0, GELU: 0 });
+  const { constants, params } = variant({ HAS_BIAS: 0, ACCUMULATE: 0, GELU: 0, RESIDUAL: 0 });
   const partial = prepareDispatch(
     ctx,
     { ...spec, constants },
