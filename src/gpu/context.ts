@@ -1,3 +1,4 @@
+import { probeSubgroupLayout } from './subgroups';
 import type { TensorRef } from './tensor';
 
 /**
@@ -16,6 +17,13 @@ export interface GpuContext {
   readonly adapterName: string;
   /** Whether the device was created with the `subgroups` feature (requested whenever the adapter has it). */
   readonly subgroups: boolean;
+  /**
+   * Whether kernels that reduce with lib/reduce.wgsl take its subgroup form by default (src/gpu/subgroups.ts): the
+   * device has subgroups and their layout passed the probe.
+   */
+  readonly subgroupReductions: boolean;
+  /** Why subgroup reductions are off, or null when they are on. */
+  readonly subgroupProblem: string | null;
   /** Compiled compute pipelines, keyed by `label|constants`. */
   readonly pipelines: Map<string, GPUComputePipeline>;
   readonly modules: Map<string, GPUShaderModule>;
@@ -91,12 +99,15 @@ export async function createGpuContext(
     if (uncapturedErrors.length < 100) uncapturedErrors.push(message);
   });
   const dummy = device.createBuffer({ label: 'dummy', size: 256, usage: GPUBufferUsage.STORAGE });
+  const subgroupProblem = await probeSubgroupLayout(device);
   return {
     device,
     gpu,
     adapter,
     adapterName: describeAdapter(adapter),
     subgroups: device.features.has('subgroups'),
+    subgroupReductions: subgroupProblem === null,
+    subgroupProblem,
     pipelines: new Map(),
     modules: new Map(),
     lost,

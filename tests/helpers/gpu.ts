@@ -112,3 +112,20 @@ export function withLimits(ctx: GpuContext, overrides: Partial<Record<keyof GPUS
   });
   return { ...ctx, device };
 }
+
+/**
+ * The two forms of a kernel that reduces with lib/reduce.wgsl (src/gpu/subgroups.ts): the tree, on any device, and
+ * the subgroup form. `reductionOption` is the `subgroups` option for a form: on a device without subgroup reductions
+ * the subgroup form runs as the tree (tests/gpu/subgroups.test.ts checks that CI's SwiftShader has them, so CI runs
+ * both).
+ */
+export const REDUCTION_FORMS = ['tree', 'subgroups'] as const;
+export type ReductionForm = (typeof REDUCTION_FORMS)[number];
+export function reductionOption(ctx: GpuContext, form: ReductionForm): boolean {
+  return form === 'subgroups' && ctx.subgroupReductions;
+}
+
+/** Whether a prepared dispatch runs the subgroup form of its kernel (its pipeline's label names the module). */
+export function usesSubgroups(dispatch: { pipeline: GPUComputePipeline }): boolean {
+  return dispatch.pipeline.label.includes('+subgroups|');
+}

@@ -9,7 +9,17 @@ import {
   prepareAttentionDecode,
 } from '../../src/gpu/ops/attention';
 import { expectAllClose } from '../helpers/allclose';
-import { gpuContext, poisoned, randomF32, readF32, seeded, upload } from '../helpers/gpu';
+import {
+  gpuContext,
+  poisoned,
+  REDUCTION_FORMS,
+  randomF32,
+  readF32,
+  reductionOption,
+  seeded,
+  upload,
+  usesSubgroups,
+} from '../helpers/gpu';
 
 // Validation errors arrive asynchronously; by the end of a test (after its awaits) they have been reported.
 afterEach(async () => {
@@ -101,43 +111,47 @@ describe('attention decode (KV cache) against the CPU reference', () => {
     [2, 1, 128, 130, 100, 3],
   ];
   for (const [B, H, hs, Tmax, pos, splits] of CASES) {
-    it(`append_kv + partial (+ combine): B=${B} H=${H} hs=${hs} Tmax=${Tmax} pos=${pos} splits=${splits}`, async () => {
-      const ctx = await gpuContext();
-      const C = H * hs;
-      const rng = seeded(B * 7919 + H * 104729 + hs * 31 + Tmax * 3 + pos + splits * 1299709);
-      const qkv = randomF32(rng, B * 3 * C);
-      // Keys and values at every position, including garbage past pos that must be ignored.
-      const kInit = randomF32(rng, B * H * Tmax * hs);
-      const vInit = randomF32(rng, B * H * Tmax * hs);
-      const kCache = upload(ctx, kInit);
-      const vCache = upload(ctx, vInit);
-      const out = poisoned(ctx, B * C);
-      const partials = poisoned(ctx, B * H * splits * (hs + 2));
-      const step = upload(ctx, new Uint32Array([pos]));
-      const args = { qkv: upload(ctx, qkv), kCache, vCache, out, step, B, C, H, Tmax, splits, partials };
-      const dispatches = prepareAttentionDecode(ctx, args);
-      const stages = splits > 1 ? ['append_kv', 'partial', 'combine'] : ['append_kv', 'partial'];
-      expect(dispatches.map((d) => d.label)).toEqual(stages.map((s) => `attention_decode.${s}`));
-      expect(dispatches[1]!.workgroups).toEqual([splits, B * H, 1]);
-      runDispatches(ctx, dispatches);
+    for (const form of REDUCTION_FORMS) {
+      it(`append_kv + partial (+ combine): B=${B} H=${H} hs=${hs} Tmax=${Tmax} pos=${pos} splits=${splits} (${form} reductions)`, async () => {
+        const ctx = await gpuContext();
+        const subgroups = reductionOption(ctx, form);
+        const C = H * hs;
+        const rng = seeded(B * 7919 + H * 104729 + hs * 31 + Tmax * 3 + pos + splits * 1299709);
+        const qkv = randomF32(rng, B * 3 * C);
+        // Keys and values at every position, including garbage past pos that must be ignored.
+        const kInit = randomF32(rng, B * H * Tmax * hs);
+        const vInit = randomF32(rng, B * H * Tmax * hs);
+        const kCache = upload(ctx, kInit);
+        const vCache = upload(ctx, vInit);
+        const out = poisoned(ctx, B * C);
+        const partials = poisoned(ctx, B * H * splits * (hs + 2));
+        const step = upload(ctx, new Uint32Array([pos]));
+        const args = { qkv: upload(ctx, qkv), kCache, vCache, out, step, B, C, H, Tmax, splits, partials, subgroups };
+        const dispatches = prepareAttentionDecode(ctx, args);
+        expect(dispatches.every((d) => usesSubgroups(d) === subgroups)).toBe(true);
+        const stages = splits > 1 ? ['append_kv', 'partial', 'combine'] : ['append_kv', 'partial'];
+        expect(dispatches.map((d) => d.label)).toEqual(stages.map((s) => `attention_decode.${s}`));
+        expect(dispatches[1]!.workgroups).toEqual([splits, B * H, 1]);
+        runDispatches(ctx, dispatches);
 
-      // The CPU side: the current token's k and v written at pos, then attention over 0..pos.
-      const kExpected = Float32Array.from(kInit);
-      const vExpected = Float32Array.from(vInit);
-      const q = new Float32Array(B * C);
-      for (let b = 0; b < B; b++) {
-        q.set(qkv.subarray(b * 3 * C, b * 3 * C + C), b * C);
-        for (let c = 0; c < C; c++) {
-          const at = ((b * H + Math.floor(c / hs)) * Tmax + pos) * hs + (c % hs);
-          kExpected[at] = qkv[b * 3 * C + C + c]!;
-          vExpected[at] = qkv[b * 3 * C + 2 * C + c]!;
+        // The CPU side: the current token's k and v written at pos, then attention over 0..pos.
+        const kExpected = Float32Array.from(kInit);
+        const vExpected = Float32Array.from(vInit);
+        const q = new Float32Array(B * C);
+        for (let b = 0; b < B; b++) {
+          q.set(qkv.subarray(b * 3 * C, b * 3 * C + C), b * C);
+          for (let c = 0; c < C; c++) {
+            const at = ((b * H + Math.floor(c / hs)) * Tmax + pos) * hs + (c % hs);
+            kExpected[at] = qkv[b * 3 * C + C + c]!;
+            vExpected[at] = qkv[b * 3 * C + 2 * C + c]!;
+          }
         }
-      }
-      expect(firstDifference(await readF32(ctx, kCache), kExpected), 'kCache').toBe(-1);
-      expect(firstDifference(await readF32(ctx, vCache), vExpected), 'vCache').toBe(-1);
-      const expected = attentionDecode(q, kExpected, vExpected, pos, B, C, H, Tmax);
-      expectAllClose(await readF32(ctx, out), expected, TOL, 'out');
-    });
+        expect(firstDifference(await readF32(ctx, kCache), kExpected), 'kCache').toBe(-1);
+        expect(firstDifference(await readF32(ctx, vCache), vExpected), 'vCache').toBe(-1);
+        const expected = attentionDecode(q, kExpected, vExpected, pos, B, C, H, Tmax);
+        expectAllClose(await readF32(ctx, out), expected, TOL, 'out');
+      });
+    }
   }
 
   // Generation records many steps in one command buffer; step[0] changes between them on the GPU. Here each step copies

@@ -6,7 +6,18 @@ import { prepareCrossEntropy } from '../../src/gpu/ops/crossentropy';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
 import { centralDifferences } from '../helpers/finite_diff';
-import { gpuContext, poisoned, randomF32, readF32, seeded, upload, withLimits } from '../helpers/gpu';
+import {
+  gpuContext,
+  poisoned,
+  REDUCTION_FORMS,
+  randomF32,
+  readF32,
+  reductionOption,
+  seeded,
+  upload,
+  usesSubgroups,
+  withLimits,
+} from '../helpers/gpu';
 
 // Validation errors arrive asynchronously; by the end of a test (after its awaits) they have been reported.
 afterEach(async () => {
@@ -39,32 +50,37 @@ describe('crossentropy_forward_backward.wgsl against the CPU reference', () => {
     [5, 300],
     [3, 1],
   ] as const) {
-    it(`N=${N} V=${V}`, async () => {
-      const ctx = await gpuContext();
-      const rng = seeded(N * 1000 + V);
-      const { logits, targets, weights } = makeInputs(rng, N, V);
-      if (N >= 3) targets[N - 1] = -1; // always exercise an ignored row
-      const logitsGpu = upload(ctx, logits);
-      const losses = poisoned(ctx, N);
-      const total = poisoned(ctx, 1);
-      const dispatches = prepareCrossEntropy(ctx, {
-        N,
-        V,
-        logits: logitsGpu,
-        targets: upload(ctx, targets),
-        weights: upload(ctx, weights),
-        losses,
-        total,
+    for (const form of REDUCTION_FORMS) {
+      it(`N=${N} V=${V} (${form} reductions)`, async () => {
+        const ctx = await gpuContext();
+        const subgroups = reductionOption(ctx, form);
+        const rng = seeded(N * 1000 + V);
+        const { logits, targets, weights } = makeInputs(rng, N, V);
+        if (N >= 3) targets[N - 1] = -1; // always exercise an ignored row
+        const logitsGpu = upload(ctx, logits);
+        const losses = poisoned(ctx, N);
+        const total = poisoned(ctx, 1);
+        const dispatches = prepareCrossEntropy(ctx, {
+          N,
+          V,
+          logits: logitsGpu,
+          targets: upload(ctx, targets),
+          weights: upload(ctx, weights),
+          losses,
+          total,
+          subgroups,
+        });
+        expect(dispatches.length).toBe(2);
+        expect(usesSubgroups(dispatches[0]!)).toBe(subgroups);
+        runDispatches(ctx, dispatches);
+        const ref = crossEntropy(logits, targets, weights, N, V);
+        const gotLosses = await readF32(ctx, losses);
+        expectAllClose(gotLosses, ref.losses, LOSS_TOL, 'losses');
+        expectAllClose(await readF32(ctx, logitsGpu), ref.dlogits, DLOGITS_TOL, 'dlogits (in place over logits)');
+        expectAllClose(await readF32(ctx, total), [weightedLossSum(ref.losses, weights, N)], TOTAL_TOL, 'total');
+        for (let i = 0; i < N; i++) if (targets[i] === -1) expect(gotLosses[i]).toBe(0);
       });
-      expect(dispatches.length).toBe(2);
-      runDispatches(ctx, dispatches);
-      const ref = crossEntropy(logits, targets, weights, N, V);
-      const gotLosses = await readF32(ctx, losses);
-      expectAllClose(gotLosses, ref.losses, LOSS_TOL, 'losses');
-      expectAllClose(await readF32(ctx, logitsGpu), ref.dlogits, DLOGITS_TOL, 'dlogits (in place over logits)');
-      expectAllClose(await readF32(ctx, total), [weightedLossSum(ref.losses, weights, N)], TOTAL_TOL, 'total');
-      for (let i = 0; i < N; i++) if (targets[i] === -1) expect(gotLosses[i]).toBe(0);
-    });
+    }
   }
 
   it('handles more rows than one grid dimension holds (2D grid), without the total', async () => {

@@ -23,7 +23,18 @@ import { runDispatches } from '../../src/gpu/dispatch';
 import { prepareSampleTokens } from '../../src/gpu/ops/sampling';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
-import { gpuContext, poisoned, randomF32, readF32, readU32, seeded, upload } from '../helpers/gpu';
+import {
+  gpuContext,
+  poisoned,
+  REDUCTION_FORMS,
+  randomF32,
+  readF32,
+  readU32,
+  reductionOption,
+  seeded,
+  upload,
+  usesSubgroups,
+} from '../helpers/gpu';
 
 // Validation errors arrive asynchronously; by the end of a test (after its awaits) they have been reported.
 afterEach(async () => {
@@ -376,127 +387,132 @@ function logitsFor(rng: Rng, B: number, V: number, ties: boolean): Float32Array 
 
 describe('sample_tokens.wgsl against the CPU reference', () => {
   for (const c of cases()) {
-    it(`${c.name}, V=${c.V}`, async () => {
-      const ctx = await gpuContext();
-      const { V, params } = c;
-      const B = 24;
-      const Tmax = 6;
-      const startPos = 2; // steps sample at pos 2, 3, 4 (writing 3, 4, 5), then pos 5 writes nothing (5 + 1 ≥ Tmax)
-      const steps = 4;
-      const seed = 0x9e3779b9 ^ (V * 7919);
-      const rng = seeded(V * 100 + c.name.length);
-      const logits = logitsFor(rng, B, V, c.ties ?? false);
-      const thinking0 = Uint32Array.from({ length: B }, (_, b) => (b % 2 === 0 ? 1 : 0));
-      const forced = new Int32Array(B * Tmax).fill(-1);
-      for (let b = 0; b < B; b += 5) forced[b * Tmax + 4] = b % 10 === 0 ? Math.min(THINK_END, V - 1) : V - 1;
-      for (let b = 1; b < B; b += 7) forced[b * Tmax + 3] = Math.min(THINK_START, V - 1);
-      const SENTINEL = 0xdeadbeef;
-      const tokens = upload(ctx, new Uint32Array(B * Tmax).fill(SENTINEL));
-      const logprobs = poisoned(ctx, B * Tmax);
-      const states0: DecodeRowState[] = Array.from(thinking0, (v) => ({
-        thinking: v !== 0,
-        thinkingTokens: 0,
-        extensionsUsed: 0,
-        pendingIndex: 0,
-      }));
-      const state = upload(ctx, packDecodeStates(states0));
-      const stepInit = c.seedOffset !== undefined ? [startPos, c.seedOffset] : [startPos];
-      const step = upload(ctx, Uint32Array.from(stepInit));
-      const probs = poisoned(ctx, B * V);
-      const one = prepareSampleTokens(ctx, {
-        B,
-        V,
-        Tmax,
-        logits: upload(ctx, logits),
-        state,
-        forced: upload(ctx, forced),
-        tokens,
-        logprobs,
-        step,
-        params,
-        seed,
-        thinkStartId: THINK_START,
-        thinkEndId: THINK_END,
-        probs,
-      });
-      expect(one.length).toBe(2);
-      // The whole multi-step generation in one command buffer.
-      runDispatches(ctx, Array.from({ length: steps }, () => one).flat());
+    for (const form of REDUCTION_FORMS) {
+      it(`${c.name}, V=${c.V} (${form} reductions)`, async () => {
+        const ctx = await gpuContext();
+        const subgroups = reductionOption(ctx, form);
+        const { V, params } = c;
+        const B = 24;
+        const Tmax = 6;
+        const startPos = 2; // steps sample at pos 2, 3, 4 (writing 3, 4, 5), then pos 5 writes nothing (5 + 1 ≥ Tmax)
+        const steps = 4;
+        const seed = 0x9e3779b9 ^ (V * 7919);
+        const rng = seeded(V * 100 + c.name.length);
+        const logits = logitsFor(rng, B, V, c.ties ?? false);
+        const thinking0 = Uint32Array.from({ length: B }, (_, b) => (b % 2 === 0 ? 1 : 0));
+        const forced = new Int32Array(B * Tmax).fill(-1);
+        for (let b = 0; b < B; b += 5) forced[b * Tmax + 4] = b % 10 === 0 ? Math.min(THINK_END, V - 1) : V - 1;
+        for (let b = 1; b < B; b += 7) forced[b * Tmax + 3] = Math.min(THINK_START, V - 1);
+        const SENTINEL = 0xdeadbeef;
+        const tokens = upload(ctx, new Uint32Array(B * Tmax).fill(SENTINEL));
+        const logprobs = poisoned(ctx, B * Tmax);
+        const states0: DecodeRowState[] = Array.from(thinking0, (v) => ({
+          thinking: v !== 0,
+          thinkingTokens: 0,
+          extensionsUsed: 0,
+          pendingIndex: 0,
+        }));
+        const state = upload(ctx, packDecodeStates(states0));
+        const stepInit = c.seedOffset !== undefined ? [startPos, c.seedOffset] : [startPos];
+        const step = upload(ctx, Uint32Array.from(stepInit));
+        const probs = poisoned(ctx, B * V);
+        const one = prepareSampleTokens(ctx, {
+          B,
+          V,
+          Tmax,
+          logits: upload(ctx, logits),
+          state,
+          forced: upload(ctx, forced),
+          tokens,
+          logprobs,
+          step,
+          params,
+          seed,
+          thinkStartId: THINK_START,
+          thinkEndId: THINK_END,
+          probs,
+          subgroups,
+        });
+        expect(one.length).toBe(2);
+        expect(usesSubgroups(one[0]!)).toBe(subgroups);
+        // The whole multi-step generation in one command buffer.
+        runDispatches(ctx, Array.from({ length: steps }, () => one).flat());
 
-      // CPU emulation of the same steps.
-      const effSeed = (seed + (c.seedOffset ?? 0)) >>> 0;
-      const expTokens = new Uint32Array(B * Tmax).fill(SENTINEL);
-      const th = Array.from(thinking0, (v) => v !== 0);
-      const rowStates = states0.slice();
-      const lastThinking = th.slice();
-      const gotTokens = await readU32(ctx, tokens);
-      const gotLogprobs = await readF32(ctx, logprobs);
-      const gotProbs = await readF32(ctx, probs);
-      let fragileRows = 0;
-      let mismatches = 0;
-      const cpuProbs: number[] = [];
-      const gpuProbs: number[] = [];
-      const expLp: number[] = [];
-      const gotLp: number[] = [];
-      let excluded = 0;
-      for (let s = 0; s < steps; s++) {
-        const pos = startPos + s;
-        if (pos + 1 >= Tmax) continue;
-        for (let b = 0; b < B; b++) {
-          const row = logits.subarray(b * V, (b + 1) * V);
-          const u = uniformFor(effSeed, pos, b);
-          const q = samplingProbs(row, params, th[b]!);
-          const ref = sampleRow(row, params, u, th[b]!);
-          const idx = b * Tmax + pos + 1;
-          const f = forced[idx]!;
-          const frag = fragility(row, params, th[b]!, u);
-          let token = f >= 0 ? f : ref.token;
-          if (gotTokens[idx] !== token) {
-            mismatches++;
-            if (frag.token && f < 0) {
-              fragileRows++;
-              token = gotTokens[idx]!; // follow the GPU on a legitimately fragile row
+        // CPU emulation of the same steps.
+        const effSeed = (seed + (c.seedOffset ?? 0)) >>> 0;
+        const expTokens = new Uint32Array(B * Tmax).fill(SENTINEL);
+        const th = Array.from(thinking0, (v) => v !== 0);
+        const rowStates = states0.slice();
+        const lastThinking = th.slice();
+        const gotTokens = await readU32(ctx, tokens);
+        const gotLogprobs = await readF32(ctx, logprobs);
+        const gotProbs = await readF32(ctx, probs);
+        let fragileRows = 0;
+        let mismatches = 0;
+        const cpuProbs: number[] = [];
+        const gpuProbs: number[] = [];
+        const expLp: number[] = [];
+        const gotLp: number[] = [];
+        let excluded = 0;
+        for (let s = 0; s < steps; s++) {
+          const pos = startPos + s;
+          if (pos + 1 >= Tmax) continue;
+          for (let b = 0; b < B; b++) {
+            const row = logits.subarray(b * V, (b + 1) * V);
+            const u = uniformFor(effSeed, pos, b);
+            const q = samplingProbs(row, params, th[b]!);
+            const ref = sampleRow(row, params, u, th[b]!);
+            const idx = b * Tmax + pos + 1;
+            const f = forced[idx]!;
+            const frag = fragility(row, params, th[b]!, u);
+            let token = f >= 0 ? f : ref.token;
+            if (gotTokens[idx] !== token) {
+              mismatches++;
+              if (frag.token && f < 0) {
+                fragileRows++;
+                token = gotTokens[idx]!; // follow the GPU on a legitimately fragile row
+              }
             }
-          }
-          expTokens[idx] = token;
-          if (frag.probs) excluded++;
-          else {
-            expLp.push(Math.log(q[gotTokens[idx]!] ?? 0));
-            gotLp.push(gotLogprobs[idx]!);
-          }
-          if (pos + 1 === Tmax - 1) {
-            lastThinking[b] = th[b]!;
-            if (!frag.probs) {
-              cpuProbs.push(...q);
-              gpuProbs.push(...gotProbs.subarray(b * V, (b + 1) * V));
+            expTokens[idx] = token;
+            if (frag.probs) excluded++;
+            else {
+              expLp.push(Math.log(q[gotTokens[idx]!] ?? 0));
+              gotLp.push(gotLogprobs[idx]!);
             }
+            if (pos + 1 === Tmax - 1) {
+              lastThinking[b] = th[b]!;
+              if (!frag.probs) {
+                cpuProbs.push(...q);
+                gpuProbs.push(...gotProbs.subarray(b * V, (b + 1) * V));
+              }
+            }
+            if (token === THINK_START) th[b] = true;
+            else if (token === THINK_END) th[b] = false;
+            rowStates[b] = advanceDecodeState(rowStates[b]!, token, THINK_START, THINK_END);
           }
-          if (token === THINK_START) th[b] = true;
-          else if (token === THINK_END) th[b] = false;
-          rowStates[b] = advanceDecodeState(rowStates[b]!, token, THINK_START, THINK_END);
         }
-      }
-      expect(mismatches, 'token mismatches outside fragile rows').toBe(fragileRows);
-      expect(fragileRows + excluded, 'rows within float rounding of a threshold').toBeLessThanOrEqual(3);
-      expect(Array.from(gotTokens)).toEqual(Array.from(expTokens));
-      expectAllClose(gpuProbs, cpuProbs, PROBS_TOL, 'final probabilities');
-      // Logprobs: finite ones within LOGPROB_ATOL; −∞ exactly where q = 0 (forced tokens outside the kept set).
-      for (let i = 0; i < expLp.length; i++) {
-        if (expLp[i] === Number.NEGATIVE_INFINITY) expect(gotLp[i]).toBe(Number.NEGATIVE_INFINITY);
-        else
-          expect(Math.abs(gotLp[i]! - expLp[i]!), `logprob ${i}: ${gotLp[i]} vs ${expLp[i]}`).toBeLessThan(
-            LOGPROB_ATOL,
-          );
-      }
-      // Unwritten positions keep their contents.
-      for (let b = 0; b < B; b++) for (let t = 0; t <= startPos; t++) expect(gotLogprobs[b * Tmax + t]).toBeNaN();
-      // The state buffer: the flag as before, and the thinking-token counter (no budget: nothing else changes).
-      expect(Array.from(await readU32(ctx, state))).toEqual(Array.from(packDecodeStates(rowStates)));
-      expect(rowStates.map((r) => r.thinking)).toEqual(th);
-      expect((await readU32(ctx, step))[0]).toBe(startPos + steps);
-      // Stop rules really were exercised with both flag values on the last step.
-      expect(lastThinking.some((v) => v) && lastThinking.some((v) => !v)).toBe(true);
-    });
+        expect(mismatches, 'token mismatches outside fragile rows').toBe(fragileRows);
+        expect(fragileRows + excluded, 'rows within float rounding of a threshold').toBeLessThanOrEqual(3);
+        expect(Array.from(gotTokens)).toEqual(Array.from(expTokens));
+        expectAllClose(gpuProbs, cpuProbs, PROBS_TOL, 'final probabilities');
+        // Logprobs: finite ones within LOGPROB_ATOL; −∞ exactly where q = 0 (forced tokens outside the kept set).
+        for (let i = 0; i < expLp.length; i++) {
+          if (expLp[i] === Number.NEGATIVE_INFINITY) expect(gotLp[i]).toBe(Number.NEGATIVE_INFINITY);
+          else
+            expect(Math.abs(gotLp[i]! - expLp[i]!), `logprob ${i}: ${gotLp[i]} vs ${expLp[i]}`).toBeLessThan(
+              LOGPROB_ATOL,
+            );
+        }
+        // Unwritten positions keep their contents.
+        for (let b = 0; b < B; b++) for (let t = 0; t <= startPos; t++) expect(gotLogprobs[b * Tmax + t]).toBeNaN();
+        // The state buffer: the flag as before, and the thinking-token counter (no budget: nothing else changes).
+        expect(Array.from(await readU32(ctx, state))).toEqual(Array.from(packDecodeStates(rowStates)));
+        expect(rowStates.map((r) => r.thinking)).toEqual(th);
+        expect((await readU32(ctx, step))[0]).toBe(startPos + steps);
+        // Stop rules really were exercised with both flag values on the last step.
+        expect(lastThinking.some((v) => v) && lastThinking.some((v) => !v)).toBe(true);
+      });
+    }
   }
 
   it('rejects bad arguments with clear errors', async () => {
@@ -627,9 +643,13 @@ function budgetCases(): BudgetCase[] {
 }
 
 describe('sample_tokens.wgsl budget forcing against decodeStepRow', () => {
-  for (const c of budgetCases()) {
-    it(c.name, async () => {
+  // The cases alternate between the two reduction forms (each case's pipeline is the same; the forms differ only in
+  // how the row's maxima and sums are reduced, which the tests above check case by case).
+  for (const [ci, c] of budgetCases().entries()) {
+    const form = REDUCTION_FORMS[ci % 2]!;
+    it(`${c.name} (${form} reductions)`, async () => {
       const ctx = await gpuContext();
+      const subgroups = reductionOption(ctx, form);
       const { V, params, budget } = c;
       const nIds = budget.extensionIds.length;
       // B = 19 rows (no nice multiple); SwiftShader runs ~7 ms per row-step of this kernel under load, so few of them.
@@ -681,7 +701,9 @@ describe('sample_tokens.wgsl budget forcing against decodeStepRow', () => {
         thinkStartId: THINK_START,
         thinkEndId: THINK_END,
         budget,
+        subgroups,
       });
+      expect(usesSubgroups(one[0]!)).toBe(subgroups);
       runDispatches(ctx, Array.from({ length: steps }, () => one).flat());
       const gotTokens = await readU32(ctx, tokens);
       const gotLogprobs = await readF32(ctx, logprobs);

@@ -3,6 +3,7 @@ import decodeSource from '../../../shaders/attention_decode.wgsl?raw';
 import forwardSource from '../../../shaders/attention_forward.wgsl?raw';
 import { type GpuContext, isSoftwareAdapter } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
+import { reductionKernel, subgroupReductionsFor } from '../subgroups';
 import { createStorage, type TensorRef, whole } from '../tensor';
 
 /**
@@ -225,6 +226,11 @@ export interface AttentionDecodeArgs {
    * (outside any BufferPool's accounting).
    */
   partials?: TensorRef;
+  /**
+   * Reduce with the subgroup form of lib/reduce.wgsl (src/gpu/subgroups.ts). Default: whenever the context offers
+   * subgroup reductions; true where it does not is an error.
+   */
+  subgroups?: boolean;
   label?: string;
 }
 
@@ -257,15 +263,9 @@ export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArg
     { u: splits },
     { u: chunkKeys },
   ];
+  const kernel = reductionKernel('attention_decode', decodeSource, subgroupReductionsFor(ctx, args.subgroups, label));
   const stage = (entryPoint: string, workgroups: [number, number, number]) =>
-    prepareDispatch(
-      ctx,
-      { name: 'attention_decode', source: decodeSource, entryPoint },
-      tensors,
-      uniform,
-      workgroups,
-      `${label}.${entryPoint}`,
-    );
+    prepareDispatch(ctx, { ...kernel, entryPoint }, tensors, uniform, workgroups, `${label}.${entryPoint}`);
   const dispatches = [stage('append_kv', [ceilDiv(B * C, 64), 1, 1]), stage('partial', [splits, B * H, 1])];
   if (splits > 1) dispatches.push(stage('combine', [B * H, 1, 1]));
   return dispatches;

@@ -1,6 +1,7 @@
 import source from '../../../shaders/crossentropy_forward_backward.wgsl?raw';
 import { dummyTensor, type GpuContext } from '../context';
 import { ceilDiv, type Dispatch, prepareDispatch } from '../dispatch';
+import { reductionKernel, subgroupReductionsFor } from '../subgroups';
 import type { TensorRef } from '../tensor';
 
 export interface CrossEntropyArgs {
@@ -18,6 +19,11 @@ export interface CrossEntropyArgs {
   losses: TensorRef;
   /** [1] when given, a second dispatch writes Σ weights·losses here (the step's loss; read back 4 bytes). */
   total?: TensorRef;
+  /**
+   * Reduce with the subgroup form of lib/reduce.wgsl (src/gpu/subgroups.ts). Default: whenever the context offers
+   * subgroup reductions; true where it does not is an error.
+   */
+  subgroups?: boolean;
   label?: string;
 }
 
@@ -40,21 +46,17 @@ export function prepareCrossEntropy(ctx: GpuContext, args: CrossEntropyArgs): Di
   const rowsX = Math.min(N, ctx.device.limits.maxComputeWorkgroupsPerDimension);
   const tensors = [args.logits, args.targets, args.weights, args.losses, args.total ?? dummyTensor(ctx)];
   const uniform = [{ u: N }, { u: V }, { u: rowsX }];
-  const dispatches = [
-    prepareDispatch(
-      ctx,
-      { name: 'crossentropy_forward_backward', source },
-      tensors,
-      uniform,
-      [rowsX, ceilDiv(N, rowsX), 1],
-      label,
-    ),
-  ];
+  const kernel = reductionKernel(
+    'crossentropy_forward_backward',
+    source,
+    subgroupReductionsFor(ctx, args.subgroups, label),
+  );
+  const dispatches = [prepareDispatch(ctx, kernel, tensors, uniform, [rowsX, ceilDiv(N, rowsX), 1], label)];
   if (args.total) {
     dispatches.push(
       prepareDispatch(
         ctx,
-        { name: 'crossentropy_forward_backward', source, entryPoint: 'reduce_loss' },
+        { ...kernel, entryPoint: 'reduce_loss' },
         tensors,
         uniform,
         [1, 1, 1],

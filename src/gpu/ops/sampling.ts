@@ -11,6 +11,7 @@ import {
 } from '../../cpu/sampling';
 import { dummyTensor, type GpuContext } from '../context';
 import { type Dispatch, prepareDispatch } from '../dispatch';
+import { reductionKernel, subgroupReductionsFor } from '../subgroups';
 import type { TensorRef } from '../tensor';
 
 /** Largest vocabulary the sampler holds in workgroup memory. */
@@ -52,6 +53,11 @@ export interface SampleTokensArgs {
   probs?: TensorRef;
   /** Append the 1-thread advance_step dispatch (step[0] += 1). Default true. */
   advance?: boolean;
+  /**
+   * Reduce with the subgroup form of lib/reduce.wgsl and lib/reduce_u32.wgsl (src/gpu/subgroups.ts). Default:
+   * whenever the context offers subgroup reductions; true where it does not is an error.
+   */
+  subgroups?: boolean;
   label?: string;
 }
 
@@ -134,14 +140,13 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
     ...ids,
   ];
   const constants = { WRITE_PROBS: args.probs ? 1 : 0 };
-  const dispatches = [
-    prepareDispatch(ctx, { name: 'sample_tokens', source, constants }, tensors, uniform, [B, 1, 1], label),
-  ];
+  const kernel = reductionKernel('sample_tokens', source, subgroupReductionsFor(ctx, args.subgroups, label));
+  const dispatches = [prepareDispatch(ctx, { ...kernel, constants }, tensors, uniform, [B, 1, 1], label)];
   if (args.advance !== false) {
     dispatches.push(
       prepareDispatch(
         ctx,
-        { name: 'sample_tokens', source, constants, entryPoint: 'advance_step' },
+        { ...kernel, constants, entryPoint: 'advance_step' },
         tensors,
         uniform,
         [1, 1, 1],
