@@ -20,7 +20,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type GpuContext, waitIdle } from '../src/gpu/context';
+import { type GpuContext, isSoftwareAdapter, waitIdle } from '../src/gpu/context';
 import { type Dispatch, runDispatches } from '../src/gpu/dispatch';
 import { prepareMatmul } from '../src/gpu/ops/matmul';
 import { createStorage, type TensorRef, whole } from '../src/gpu/tensor';
@@ -314,11 +314,14 @@ function randomBatch(c: ModelConfig, B: number, T: number, seed: number): Batch 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const ctx = await createNodeGpuContext();
-  const software = /swiftshader|llvmpipe/i.test(ctx.adapterName);
+  const software = isSoftwareAdapter(ctx);
   console.log(`adapter: ${ctx.adapterName}${software ? ' (software)' : ''}`);
+  console.log(`subgroup reductions: ${ctx.subgroupReductions ? 'on' : `off (${ctx.subgroupProblem})`}`);
   const report: Record<string, unknown> = {
     adapter: ctx.adapterName,
     software,
+    subgroupReductions: ctx.subgroupReductions,
+    subgroupProblem: ctx.subgroupProblem,
     date: new Date().toISOString(),
     note: software
       ? 'software adapter: batch reduced so the run ends in minutes; figures are not comparable to a GPU'
