@@ -12,6 +12,7 @@ import reduceTree from '../../shaders/lib/reduce.wgsl?raw';
 import reduceSubgroup from '../../shaders/lib/reduce_subgroup.wgsl?raw';
 import reduceU32Tree from '../../shaders/lib/reduce_u32.wgsl?raw';
 import reduceU32Subgroup from '../../shaders/lib/reduce_u32_subgroup.wgsl?raw';
+import probeSource from '../../shaders/subgroup_probe.wgsl?raw';
 import type { GpuContext } from './context';
 
 /** Each tree library's text as an include expands it (scripts/wgsl_include.ts drops the final newline), and its swap. */
@@ -68,14 +69,6 @@ export function reductionKernel(
 /** Workgroup sizes the probe checks: every size a subgroup-reducing kernel uses. */
 export const PROBED_WORKGROUPS = [64, 256] as const;
 
-const probeSource = (wg: number) => `enable subgroups;
-@group(0) @binding(0) var<storage, read_write> out: array<u32>;
-@compute @workgroup_size(${wg}, 1, 1)
-fn main(@builtin(local_invocation_index) lid: u32) {
-  out[2u * lid] = subgroupBroadcastFirst(lid);
-  out[2u * lid + 1u] = subgroupAdd(1u);
-}`;
-
 /**
  * Checks one probe result: `words` holds, per invocation lid, the lid of its subgroup's first invocation and the
  * subgroup's size. Returns what is wrong, or null when subgroups are runs of n consecutive invocations, n a power of
@@ -95,7 +88,7 @@ export function subgroupLayoutProblem(words: ArrayLike<number>, invocations: num
 }
 
 /**
- * Runs one workgroup of each probed size on the device and checks its subgroup layout. Resolves to null when every
+ * Runs one workgroup of each probed size of shaders/subgroup_probe.wgsl on the device and checks its subgroup layout. Resolves to null when every
  * size passes, else to the first problem (a failure to compile or run counts as one); never rejects.
  */
 export async function probeSubgroupLayout(device: GPUDevice): Promise<string | null> {
@@ -105,13 +98,16 @@ export async function probeSubgroupLayout(device: GPUDevice): Promise<string | n
     device.pushErrorScope('validation');
     const results: { wg: number; read: GPUBuffer }[] = [];
     const encoder = device.createCommandEncoder({ label: 'subgroup probe' });
+    const module = device.createShaderModule({ label: 'subgroup_probe', code: probeSource });
     for (const wg of PROBED_WORKGROUPS) {
       const bytes = 8 * wg;
       const out = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
       const read = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       buffers.push(out, read);
-      const module = device.createShaderModule({ label: `subgroup probe ${wg}`, code: probeSource(wg) });
-      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      const pipeline = device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main', constants: { WG: wg } },
+      });
       const bindGroup = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries: [{ binding: 0, resource: { buffer: out } }],
