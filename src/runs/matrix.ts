@@ -72,22 +72,6 @@ export const SUITE_KIND_ORDER: readonly SuiteKind[] = ['id', 'training', 'instru
 /** Two-sided 95% normal quantile, Φ⁻¹(0.975). */
 export const WILSON_Z_95 = 1.959963984540054;
 
-/**
- * Wilson score interval of `successes` out of `trials` at normal quantile `z` (default 95%), as a pair: the formula is
- * src/util/stats.ts's wilsonBounds. Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at 0/n or n/n, which small
- * evaluation suites hit often. Zero trials give [0, 1] (no information). Throws a RangeError on counts that are not
- * non-negative integers with successes ≤ trials.
- */
-export function wilsonInterval(successes: number, trials: number, z: number = WILSON_Z_95): [number, number] {
-  if (!Number.isSafeInteger(trials) || trials < 0)
-    throw new RangeError(`wilsonInterval: trials must be a non-negative integer, got ${trials}`);
-  if (!Number.isSafeInteger(successes) || successes < 0 || successes > trials)
-    throw new RangeError(`wilsonInterval: successes must be an integer in 0..${trials}, got ${successes}`);
-  if (!Number.isFinite(z) || z <= 0) throw new RangeError(`wilsonInterval: z must be a positive number, got ${z}`);
-  if (trials === 0) return [0, 1];
-  return wilsonBounds(successes / trials, trials, z);
-}
-
 /** One seed's counts on a suite. */
 export interface SeedCount {
   successes: number;
@@ -107,12 +91,19 @@ export interface ClusteredInterval {
 }
 
 /**
- * Mean success rate over seeds and its interval (see the module comment): the Wilson interval of the mean of the seed
- * rates at N / D episodes, D = max(1, (S²/k) / (p̄(1 − p̄)/N)). One seed: wilsonInterval(s, n) exactly. Counts are
- * checked as in wilsonInterval.
+ * Mean success rate over seeds and its interval (see the module comment): the Wilson interval (src/util/stats.ts's
+ * wilsonBounds) of the mean of the seed rates at N / D episodes, D = max(1, (S²/k) / (p̄(1 − p̄)/N)). One seed: the
+ * Wilson interval of s of n exactly. Throws a RangeError on counts that are not non-negative integers with
+ * successes ≤ problems, or on a z that is not a positive number.
  */
 export function clusteredInterval(counts: readonly SeedCount[], z: number = WILSON_Z_95): ClusteredInterval {
-  for (const c of counts) wilsonInterval(c.successes, c.problems, z); // throws on impossible counts or z
+  if (!Number.isFinite(z) || z <= 0) throw new RangeError(`clusteredInterval: z must be a positive number, got ${z}`);
+  for (const { successes, problems } of counts) {
+    if (!Number.isSafeInteger(problems) || problems < 0)
+      throw new RangeError(`clusteredInterval: problems must be a non-negative integer, got ${problems}`);
+    if (!Number.isSafeInteger(successes) || successes < 0 || successes > problems)
+      throw new RangeError(`clusteredInterval: successes must be an integer in 0..${problems}, got ${successes}`);
+  }
   const used = counts.filter((c) => c.problems > 0);
   const k = used.length;
   if (k === 0) return { mean: null, ci: [0, 1], designEffect: 1, seeds: 0 };
@@ -125,8 +116,7 @@ export function clusteredInterval(counts: readonly SeedCount[], z: number = WILS
     const binomial = (mean * (1 - mean)) / total;
     if (binomial > 0) designEffect = Math.max(1, between / binomial);
   }
-  const ci =
-    k === 1 ? wilsonInterval(used[0]!.successes, used[0]!.problems, z) : wilsonBounds(mean, total / designEffect, z);
+  const ci = wilsonBounds(mean, total / designEffect, z); // one seed: D = 1, mean = s/n, total = n
   return { mean, ci, designEffect, seeds: k };
 }
 

@@ -25,13 +25,13 @@ import {
   perSeedText,
   type ResultsMatrix,
   suiteTasks,
-  wilsonInterval,
 } from '../runs/matrix';
 import type { RunRecord } from '../runs/run_record';
 import { download, useStore } from '../state/store';
 import type { TaskId } from '../tasks/types';
 import type { SuiteKind, SuiteResult, SuiteSample } from '../train/suite_types';
 import { percent } from '../util/format';
+import { wilsonInterval } from '../util/stats';
 import { CompletionText } from './CompletionText';
 import { GpDetail } from './GpDetail';
 import { NO_RATE_COLOR, rateColor, scaleGradient, textColorFor } from './matrix_scale';
@@ -283,7 +283,7 @@ function SampleBody({ task, suite, sample }: { task: TaskId; suite: string; samp
 export function CellDetails({ run, result, onClose }: { run: RunRecord; result: SuiteResult; onClose: () => void }) {
   const [index, setIndex] = useState(0);
   const sample = result.samples[Math.min(index, result.samples.length - 1)];
-  const [lo, hi] = wilsonInterval(result.successes, result.problems);
+  const { low: lo, high: hi } = wilsonInterval(result.successes, result.problems);
   const verb = result.unit === 'episode' ? 'solved' : 'correct';
   const tooLong = tooLongText(result.unit, result.tooLong ?? 0, result.problems);
   return (

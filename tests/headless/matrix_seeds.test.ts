@@ -7,10 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { matrixForSeeds, parseMatrixPreset } from '../../src/headless/experiment';
 import { renderMarkdownReport, renderMatrixSections } from '../../src/headless/report';
 import { ConfigError } from '../../src/model/config';
-import { clusteredInterval, wilsonInterval } from '../../src/runs/matrix';
+import { clusteredInterval } from '../../src/runs/matrix';
 import type { RunRecord } from '../../src/runs/run_record';
 import { labMethodsFor } from '../../src/train/lab_presets';
 import type { SuiteResult } from '../../src/train/suite_types';
+import { wilsonInterval } from '../../src/util/stats';
 
 const methods = labMethodsFor('sokoban').map((m) => m.id);
 
@@ -106,7 +107,7 @@ describe("the report's results matrix", () => {
       { successes: 2, problems: 8 },
       { successes: 4, problems: 8 },
     ]).ci.map((x) => x.toFixed(2));
-    const zero = wilsonInterval(0, 16)[1].toFixed(2);
+    const zero = wilsonInterval(0, 16).high.toFixed(2);
     expect(section).toContain(
       `| SFT answer-only | 1, 2 | 0.38 [${answer[0]}, ${answer[1]}] · 2 × 8 | 0.00 [0.00, ${zero}] · 2 × 8 |`,
     );
@@ -116,7 +117,8 @@ describe("the report's results matrix", () => {
   it('prints a one-seed matrix with the Wilson interval of each run', () => {
     const [section] = renderMatrixSections([runs[0]!, runs[1]!]);
     expect(section).toContain('## Results matrix: sokoban (seed 1)');
-    const [lo, hi] = wilsonInterval(2, 8).map((x) => x.toFixed(2));
+    const { low, high } = wilsonInterval(2, 8);
+    const [lo, hi] = [low, high].map((x) => x.toFixed(2));
     expect(section).toContain(`| SFT answer-only | 1 | 0.25 [${lo}, ${hi}] · 1 × 8 |`);
   });
 

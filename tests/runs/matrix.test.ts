@@ -19,7 +19,6 @@ import {
   SUITE_KIND_ORDER,
   suiteTasks,
   WILSON_Z_95,
-  wilsonInterval,
 } from '../../src/runs/matrix';
 import { parseRunFile } from '../../src/runs/run_file';
 import type { RunRecord } from '../../src/runs/run_record';
@@ -27,6 +26,10 @@ import { getTask } from '../../src/tasks/index';
 import { type LabMethodId, labConfig } from '../../src/train/lab_presets';
 import { DEFAULT_RL_CONFIG } from '../../src/train/run_config';
 import type { SuiteKind, SuiteResult } from '../../src/train/suite_types';
+import { wilsonBounds } from '../../src/util/stats';
+
+/** The plain Wilson interval of s of n at the matrix's z, as the matrix's intervals are built. */
+const wilsonInterval = (s: number, n: number) => wilsonBounds(s / n, n, WILSON_Z_95);
 
 /** `tooLong` left out: the field is absent, as in results saved before it was recorded. */
 type Spec = [suite: string, kind: SuiteKind, successes: number, problems: number, tooLong?: number];
@@ -72,61 +75,6 @@ function run(
     suiteResults: specs.map((s) => result(task, s)),
   };
 }
-
-/**
- * The Wilson bounds as the two roots of (n + z²)p² − (2s + z²)p + s²/n = 0, i.e. the p with |p̂ − p| = z·√(p(1−p)/n):
- * an independent derivation from the one in src/runs/matrix.ts.
- */
-function wilsonByQuadratic(s: number, n: number, z: number): [number, number] {
-  const a = n + z * z;
-  const b = -(2 * s + z * z);
-  const c = (s * s) / n;
-  const disc = Math.sqrt(b * b - 4 * a * c);
-  return [(-b - disc) / (2 * a), (-b + disc) / (2 * a)];
-}
-
-describe('wilsonInterval', () => {
-  it('matches textbook values at 95%', () => {
-    // 0/10, 10/10, 5/10 at z = 1.96 (Newcombe 1998 / standard tables), to 4 decimals.
-    const cases: [number, number, number, number][] = [
-      [0, 10, 0, 0.2775],
-      [10, 10, 0.7225, 1],
-      [5, 10, 0.2366, 0.7634],
-    ];
-    for (const [s, n, lo, hi] of cases) {
-      const [l, h] = wilsonInterval(s, n);
-      expect(l).toBeCloseTo(lo, 4);
-      expect(h).toBeCloseTo(hi, 4);
-    }
-  });
-
-  it('matches the roots of the score equation for many counts and quantiles', () => {
-    for (const z of [WILSON_Z_95, 1, 2.576]) {
-      for (const n of [1, 2, 3, 7, 32, 128, 1000]) {
-        for (let s = 0; s <= n; s += Math.max(1, Math.floor(n / 9))) {
-          const [lo, hi] = wilsonInterval(s, n, z);
-          const [qlo, qhi] = wilsonByQuadratic(s, n, z);
-          // Both are a handful of f64 operations on numbers below 1e4: agreement to 1e-12 is expected.
-          expect(lo).toBeCloseTo(Math.max(0, qlo), 12);
-          expect(hi).toBeCloseTo(Math.min(1, qhi), 12);
-          expect(lo).toBeLessThanOrEqual(s / n);
-          expect(hi).toBeGreaterThanOrEqual(s / n);
-        }
-      }
-    }
-  });
-
-  it('is exact at the extremes, [0, 1] for no trials, and refuses impossible counts', () => {
-    expect(wilsonInterval(0, 32)[0]).toBe(0);
-    expect(wilsonInterval(32, 32)[1]).toBe(1);
-    expect(wilsonInterval(0, 0)).toEqual([0, 1]);
-    expect(() => wilsonInterval(5, 3)).toThrow(/successes must be an integer in 0\.\.3, got 5/);
-    expect(() => wilsonInterval(-1, 3)).toThrow(/successes/);
-    expect(() => wilsonInterval(1.5, 3)).toThrow(/successes/);
-    expect(() => wilsonInterval(1, Number.NaN)).toThrow(/trials must be a non-negative integer/);
-    expect(() => wilsonInterval(1, 3, 0)).toThrow(/z must be a positive number/);
-  });
-});
 
 describe('buildMatrix', () => {
   it('orders columns by kind (id, training, instruction, difficulty, fake), then by the task variant order', () => {
@@ -556,6 +504,9 @@ describe('seeds: clusteredInterval', () => {
     expect(r.seeds).toBe(2);
     expect(clusteredInterval(counts([0, 0]))).toEqual({ mean: null, ci: [0, 1], designEffect: 1, seeds: 0 });
     expect(() => clusteredInterval(counts([5, 4]))).toThrow(/successes must be an integer in 0\.\.4, got 5/);
+    expect(() => clusteredInterval(counts([1.5, 4]))).toThrow(/successes must be an integer/);
+    expect(() => clusteredInterval(counts([1, Number.NaN]))).toThrow(/problems must be a non-negative integer/);
+    expect(() => clusteredInterval(counts([1, 4]), 0)).toThrow(/z must be a positive number/);
   });
 });
 

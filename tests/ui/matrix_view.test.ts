@@ -6,7 +6,7 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { clusteredInterval, wilsonInterval } from '../../src/runs/matrix';
+import { clusteredInterval } from '../../src/runs/matrix';
 import type { RunRecord } from '../../src/runs/run_record';
 import { wrapTarget } from '../../src/tasks/format';
 import * as gp from '../../src/tasks/general_points';
@@ -17,6 +17,7 @@ import { GpDetail } from '../../src/ui/GpDetail';
 import { CellDetails, MatrixPanel } from '../../src/ui/MatrixView';
 import { SokobanEpisode } from '../../src/ui/SokobanBoard';
 import { createRng } from '../../src/util/rng';
+import { wilsonInterval } from '../../src/util/stats';
 
 function sokobanSample(): SuiteSample {
   const { level, plan } = generateLevel(createRng(1));
@@ -92,7 +93,7 @@ describe('MatrixPanel', () => {
     expect(html).toContain('data-testid="results-matrix"');
     expect(html.indexOf('In distribution')).toBeLessThan(html.indexOf('Harder'));
     expect(html.match(/data-testid="matrix-cell"/g)).toHaveLength(4);
-    const [lo, hi] = wilsonInterval(12, 32);
+    const { low: lo, high: hi } = wilsonInterval(12, 32);
     expect(html).toContain(
       `SFT CoT, suite id (In distribution): 12 of 32 episodes succeeded, 37.5%, 95% interval ${(100 * lo).toFixed(1)}% to ${(100 * hi).toFixed(1)}%`,
     );

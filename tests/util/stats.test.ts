@@ -8,8 +8,21 @@ import {
   stratifiedBootstrap,
   tInterval,
   tQuantile,
+  wilsonBounds,
   wilsonInterval,
 } from '../../src/util/stats';
+
+/**
+ * The Wilson bounds as the two roots of (n + z²)p² − (2s + z²)p + s²/n = 0, i.e. the p with |p̂ − p| = z·√(p(1−p)/n):
+ * an independent derivation from wilsonBounds's closed form.
+ */
+function wilsonByQuadratic(s: number, n: number, z: number): [number, number] {
+  const a = n + z * z;
+  const b = -(2 * s + z * z);
+  const c = (s * s) / n;
+  const disc = Math.sqrt(b * b - 4 * a * c);
+  return [(-b - disc) / (2 * a), (-b + disc) / (2 * a)];
+}
 
 describe('normalQuantile', () => {
   it('matches tabulated standard normal quantiles', () => {
@@ -52,9 +65,53 @@ describe('wilsonInterval', () => {
     expect(zero.high).toBeCloseTo((z * z) / (10 + z * z), 10);
     expect(wilsonInterval(10, 10).high).toBe(1);
   });
-  it('rejects impossible counts', () => {
+  it('rejects impossible counts, and gives [0, 1] for no trials', () => {
     expect(() => wilsonInterval(11, 10)).toThrow(RangeError);
     expect(() => wilsonInterval(1.5, 10)).toThrow(RangeError);
+    expect(() => wilsonInterval(1, Number.NaN)).toThrow(/n must be a non-negative integer/);
+    expect(wilsonInterval(0, 0)).toMatchObject({ low: 0, high: 1 });
+  });
+
+  it('matches textbook values at 95% (Newcombe 1998), to 4 decimals', () => {
+    for (const [s, n, lo, hi] of [
+      [0, 10, 0, 0.2775],
+      [10, 10, 0.7225, 1],
+      [5, 10, 0.2366, 0.7634],
+    ] as const) {
+      const w = wilsonInterval(s, n);
+      expect(w.low).toBeCloseTo(lo, 4);
+      expect(w.high).toBeCloseTo(hi, 4);
+    }
+  });
+});
+
+describe('wilsonBounds', () => {
+  it('matches the roots of the score equation for many counts and quantiles', () => {
+    for (const z of [normalQuantile(0.975), 1, 2.576]) {
+      for (const n of [1, 2, 3, 7, 32, 128, 1000]) {
+        for (let s = 0; s <= n; s += Math.max(1, Math.floor(n / 9))) {
+          const [lo, hi] = wilsonBounds(s / n, n, z);
+          const [qlo, qhi] = wilsonByQuadratic(s, n, z);
+          // Both are a handful of f64 operations on numbers below 1e4: agreement to 1e-12 is expected.
+          expect(lo).toBeCloseTo(Math.max(0, qlo), 12);
+          expect(hi).toBeCloseTo(Math.min(1, qhi), 12);
+          expect(lo).toBeLessThanOrEqual(s / n);
+          expect(hi).toBeGreaterThanOrEqual(s / n);
+        }
+      }
+    }
+  });
+
+  it('is exactly 0 and 1 at the extremes, and takes a fractional (effective) sample size', () => {
+    expect(wilsonBounds(0, 32, 1.96)[0]).toBe(0);
+    expect(wilsonBounds(1, 32, 1.96)[1]).toBe(1);
+    const [lo, hi] = wilsonBounds(0.5, 12.5, 1.96);
+    const [lo12, hi12] = wilsonBounds(0.5, 12, 1.96);
+    const [lo13, hi13] = wilsonBounds(0.5, 13, 1.96);
+    expect(lo).toBeGreaterThan(lo12);
+    expect(lo).toBeLessThan(lo13);
+    expect(hi).toBeLessThan(hi12);
+    expect(hi).toBeGreaterThan(hi13);
   });
 });
 
