@@ -17,11 +17,12 @@
 // past pos is empty and writes the neutral partial m = NEG, l = 0, acc = 0 (weight exp(NEG − M) = 0 in the combine).
 // Split 0 always holds key 0, so the combine's max M is a real score.
 // Entry points (one dispatch each, in this order, every layer, every step):
-//   append_kv: kCache[b, h, pos, :] ← k of qkv row b, vCache likewise.  Dispatch (ceil(B·C / 64), 1, 1).
-//   partial:   one workgroup of 64 threads per (split, b, h); dispatch (splits, B·H, 1). As the one-workgroup softmax:
-//              the split's scores scale · q_b · k_j (one key per thread in turn) into the score row w, their max m,
-//              w_j = exp(s_j − m) and l = Σ w_j, then acc[d] = Σ_j w_j·v_j[d]. With splits = 1 it writes
-//              out[b, h·hs + d] = acc[d] / l directly (no combine dispatch).
+//   partial:   one workgroup of 64 threads per (split, b, h); dispatch (splits, B·H, 1). The workgroup whose split holds
+//              pos first appends the current token: kCache[b, h, pos, :] ← k of qkv row b, vCache likewise (no other
+//              workgroup of the dispatch reads position pos; a storageBarrier orders the writes before its own reads).
+//              Then, as the one-workgroup softmax: the split's scores scale · q_b · k_j (one key per thread in turn)
+//              into the score row w, their max m, w_j = exp(s_j − m) and l = Σ w_j, then acc[d] = Σ_j w_j·v_j[d]. With
+//              splits = 1 it writes out[b, h·hs + d] = acc[d] / l directly (no combine dispatch).
 //   combine:   one workgroup of 64 threads per (b, h); dispatch (B·H, 1, 1). M = max_s m_s,
 //              out[b, h·hs + d] = Σ_s exp(m_s − M)·acc_s[d] / Σ_s exp(m_s − M)·l_s.
 // Nothing is written when pos ≥ Tmax (out and the caches are left as they were).
@@ -58,25 +59,10 @@ var<workgroup> w: array<f32, 1024>;
 var<workgroup> red: array<f32, 64>;
 var<workgroup> posShared: u32;
 
-// Keeps every binding statically used by every entry point, so all three share one bind group layout (`layout:
+// Keeps every binding statically used by every entry point, so both share one bind group layout (`layout:
 // 'auto'`). `never` is false for every valid dispatch.
 fn keepBindings(never: bool) {
   if (never) { out[0] = qkv[0] + kCache[0] + vCache[0] + partials[0] + f32(step[0]); }
-}
-
-@compute @workgroup_size(64, 1, 1)
-fn append_kv(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let pos = step[0];
-  let i = gid.x;
-  keepBindings(i == 0xffffffffu);
-  if (pos >= p.Tmax || i >= p.B * p.C) { return; }
-  let b = i / p.C;
-  let c = i % p.C;
-  let h = c / p.hs;
-  let d = c % p.hs;
-  let dst = ((b * p.H + h) * p.Tmax + pos) * p.hs + d;
-  kCache[dst] = qkv[b * 3u * p.C + p.C + c];
-  vCache[dst] = qkv[b * 3u * p.C + 2u * p.C + c];
 }
 
 #include "lib/reduce.wgsl"
@@ -97,7 +83,15 @@ fn partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   let h = bh % p.H;
   let hs = p.hs;
   let cache = bh * p.Tmax * hs;
-  for (var d = lid; d < hs; d += WG) { qs[d] = qkv[b * 3u * p.C + h * hs + d]; }
+  let row = b * 3u * p.C + h * hs;
+  for (var d = lid; d < hs; d += WG) { qs[d] = qkv[row + d]; }
+  if (split == pos / p.chunk) {
+    for (var d = lid; d < hs; d += WG) {
+      kCache[cache + pos * hs + d] = qkv[row + p.C + d];
+      vCache[cache + pos * hs + d] = qkv[row + 2u * p.C + d];
+    }
+  }
+  storageBarrier();
   workgroupBarrier();
 
   // Output dims of this thread. hs ≤ 64: G = 64 / hs groups of hs threads, thread (g, d0) sums the split's keys

@@ -112,7 +112,7 @@ describe('attention decode (KV cache) against the CPU reference', () => {
   ];
   for (const [B, H, hs, Tmax, pos, splits] of CASES) {
     for (const form of REDUCTION_FORMS) {
-      it(`append_kv + partial (+ combine): B=${B} H=${H} hs=${hs} Tmax=${Tmax} pos=${pos} splits=${splits} (${form} reductions)`, async () => {
+      it(`partial (+ combine), appending k and v: B=${B} H=${H} hs=${hs} Tmax=${Tmax} pos=${pos} splits=${splits} (${form} reductions)`, async () => {
         const ctx = await gpuContext();
         const subgroups = reductionOption(ctx, form);
         const C = H * hs;
@@ -129,9 +129,9 @@ describe('attention decode (KV cache) against the CPU reference', () => {
         const args = { qkv: upload(ctx, qkv), kCache, vCache, out, step, B, C, H, Tmax, splits, partials, subgroups };
         const dispatches = prepareAttentionDecode(ctx, args);
         expect(dispatches.every((d) => usesSubgroups(d) === subgroups)).toBe(true);
-        const stages = splits > 1 ? ['append_kv', 'partial', 'combine'] : ['append_kv', 'partial'];
+        const stages = splits > 1 ? ['partial', 'combine'] : ['partial'];
         expect(dispatches.map((d) => d.label)).toEqual(stages.map((s) => `attention_decode.${s}`));
-        expect(dispatches[1]!.workgroups).toEqual([splits, B * H, 1]);
+        expect(dispatches[0]!.workgroups).toEqual([splits, B * H, 1]);
         runDispatches(ctx, dispatches);
 
         // The CPU side: the current token's k and v written at pos, then attention over 0..pos.
@@ -236,8 +236,8 @@ describe('attention decode (KV cache) against the CPU reference', () => {
     const step = upload(ctx, new Uint32Array(1));
     const dispatches = prepareAttentionDecode(ctx, { qkv: t, kCache: t, vCache: t, out: t, step, B, C, H, Tmax });
     const splits = isSoftwareAdapter(ctx) ? 1 : decodeSplits(B, H, Tmax).splits;
-    expect(dispatches[1]!.workgroups).toEqual([splits, B * H, 1]);
-    expect(dispatches.length).toBe(splits > 1 ? 3 : 2);
+    expect(dispatches[0]!.workgroups).toEqual([splits, B * H, 1]);
+    expect(dispatches.length).toBe(splits > 1 ? 2 : 1);
   });
 
   it('rejects bad shapes and scratch with clear errors', async () => {

@@ -207,7 +207,7 @@ export interface AttentionDecodeArgs {
   Tmax: number;
   /** [B, 3C] c_attn output of the current token (read; q is channels [0, C)). */
   qkv: TensorRef;
-  /** [B, H, Tmax, hs] this layer's key cache (position pos written by append_kv). */
+  /** [B, H, Tmax, hs] this layer's key cache (position pos written by the partial dispatch, from qkv). */
   kCache: TensorRef;
   /** [B, H, Tmax, hs] this layer's value cache. */
   vCache: TensorRef;
@@ -235,8 +235,9 @@ export interface AttentionDecodeArgs {
 }
 
 /**
- * One layer's decode attention: [append_kv, partial, combine] ([append_kv, partial] with one split). All read pos
- * from `step` at execution time, so the prepared dispatches are reused for every generation step.
+ * One layer's decode attention: [partial, combine] ([partial] with one split); partial also appends the token's k and v
+ * to the caches. Both read pos from `step` at execution time, so the prepared dispatches are reused for every
+ * generation step.
  */
 export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArgs): Dispatch[] {
   const label = args.label ?? 'attention_decode';
@@ -266,7 +267,7 @@ export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArg
   const kernel = reductionKernel('attention_decode', decodeSource, subgroupReductionsFor(ctx, args.subgroups, label));
   const stage = (entryPoint: string, workgroups: [number, number, number]) =>
     prepareDispatch(ctx, { ...kernel, entryPoint }, tensors, uniform, workgroups, `${label}.${entryPoint}`);
-  const dispatches = [stage('append_kv', [ceilDiv(B * C, 64), 1, 1]), stage('partial', [splits, B * H, 1])];
+  const dispatches = [stage('partial', [splits, B * H, 1])];
   if (splits > 1) dispatches.push(stage('combine', [B * H, 1, 1]));
   return dispatches;
 }
