@@ -468,6 +468,13 @@ export async function runExperiment(
     }
     log(describeOracle(run.oracle));
   };
+  // Draw every evaluation set now, so one that cannot be drawn (eval.size above the held-out problems a small task
+  // has) fails before training, not after it.
+  if (experiment.evaluations.length > 0 || experiment.oracle) {
+    const tags = new Set(experiment.evaluations.map((ev) => ev.lengthTag ?? null));
+    if (experiment.oracle) tags.add(null);
+    for (const lengthTag of tags) buildEvalSet(config, { ...config.eval, lengthTag });
+  }
   const session = new SftSession(backend, config, onEvent);
   let rl: GrpoSession | null = null;
   try {

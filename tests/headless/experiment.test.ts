@@ -16,6 +16,7 @@ import { ConfigError } from '../../src/model/config';
 import { exportRunFile, parseRunFile } from '../../src/runs/run_file';
 import { createCpuBackend } from '../../src/train/backend_cpu';
 import { createGpuBackend } from '../../src/train/backend_gpu';
+import { buildEvalSet } from '../../src/train/data';
 import { LAB_METHODS, LAB_TASKS, labConfig, labMethodsFor } from '../../src/train/lab_presets';
 import { DEFAULT_RUN_CONFIG, modelConfigFor, parseRunConfig } from '../../src/train/run_config';
 import { gpuContext } from '../helpers/gpu';
@@ -41,6 +42,21 @@ describe('experiment files', () => {
       if (isMatrixPreset(doc)) expect(() => parseMatrixPreset(doc), f).not.toThrow();
       else expect(issuesOf(doc), f).toEqual([]);
     }
+  });
+
+  it("every experiment preset's evaluation sets can be drawn (runExperiment checks it before training)", () => {
+    const files = readdirSync('experiments').filter((f) => f.endsWith('.json'));
+    let checked = 0;
+    for (const f of files) {
+      const doc = preset(f);
+      if (isMatrixPreset(doc)) continue;
+      const { config, evaluations } = parseExperiment(doc);
+      for (const lengthTag of new Set(evaluations.map((ev) => ev.lengthTag ?? null))) {
+        expect(() => buildEvalSet(config, { ...config.eval, lengthTag }), `${f} ${lengthTag}`).not.toThrow();
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(files.length / 2);
   });
 
   it('a matrix preset expands into one run per lab method, each with its suites, and names bad fields', () => {
@@ -172,6 +188,21 @@ describe('running an experiment', () => {
     expect(back.run.suiteResults).toEqual(JSON.parse(JSON.stringify(run.suiteResults)));
     expect(back.run.config).toEqual(experiment.config);
     expect(Buffer.from(back.checkpoint!.params.buffer).equals(Buffer.from(state.params.buffer))).toBe(true);
+  });
+
+  it('refuses an evaluation set the task cannot draw before training a step', async () => {
+    const experiment = parseExperiment({
+      name: 'too-many-problems',
+      config: { task: { arithmeticMaxDigits: 1 }, sft: { steps: 100000 }, eval: { size: 4000 } },
+      evaluations: [{ decode: { temperature: 0 } }],
+    });
+    const lines: string[] = [];
+    const t0 = performance.now();
+    await expect(runExperiment(createCpuBackend(), experiment, (l) => lines.push(l), 0)).rejects.toThrow(
+      /eval\.size: cannot draw 4000 distinct held-out 'id' problems .*use a smaller evaluation set/,
+    );
+    expect(lines.filter((l) => /^step /.test(l))).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(60_000);
   });
 
   it('on the adapter: SFT and an evaluation on the GPU backend, and a run file the playground imports', async () => {
