@@ -13,8 +13,10 @@
 // Overrides (attentionTiles in src/gpu/ops/attention.ts): HS = hs; RT rows owned by a workgroup (queries for dq,
 // keys for dkdv; a power of two ≤ 64 with RT·HS ≤ 1024); ST rows of the streamed tile (keys for dq, queries for
 // dkdv). Workgroup: 64 threads; thread (r, g) = (lid / G, lid % G), G = 64/RT, owns dims g, g+G, … of owned row r.
-// Workgroup memory (f32): owned rows 2·RT·HS, streamed rows 2·ST·HS, pair values RT·ST (dq) or 2·RT·ST (dkdv),
-// per-query lse and D 2·64; attentionTiles keeps it ≤ 14 KiB (WebGPU's default limit is 16 KiB).
+// Workgroup memory (f32): owned rows 2·RT·HSP, streamed rows 2·ST·HSP, pair values RT·STP (dq) or 2·RT·STP (dkdv),
+// per-query lse and D 2·64; attentionTiles keeps it ≤ 15 KiB (WebGPU's default limit is 16 KiB). Rows are padded to
+// an odd stride (HSP = HS | 1, STP = ST | 1) so that neighbouring threads reading neighbouring rows at one column hit
+// different banks of workgroup memory; the padding changes no sum's order, so no result.
 //   dq: a workgroup per (query tile of RT rows, b·h), looping over key tiles k0 ≤ its last query.
 //          Dispatch (ceil(T / RT), B·H, 1).
 //   dkdv:  a workgroup per (key tile of RT keys, b·h), looping over query tiles holding a query ≥ its first key.
@@ -26,6 +28,8 @@
 override HS: u32;
 override RT: u32;
 override ST: u32;
+override HSP: u32 = HS | 1u; // row stride of the owned and streamed tiles
+override STP: u32 = ST | 1u; // row stride of the pair tiles
 
 const WG: u32 = 64u;
 const MAX_DIMS: u32 = 16u; // ceil(HS / G) ≤ RT·HS/64 ≤ 16
@@ -47,12 +51,12 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-var<workgroup> own0: array<f32, RT * HS>; // dq: q rows;  dkdv: k rows
-var<workgroup> own1: array<f32, RT * HS>; // dq: dout rows; dkdv: v rows
-var<workgroup> str0: array<f32, ST * HS>; // dq: k rows;  dkdv: q rows
-var<workgroup> str1: array<f32, ST * HS>; // dq: v rows;  dkdv: dout rows
-var<workgroup> pairP: array<f32, RT * ST>; // dkdv: P[t, j] at [j·ST + (t − t0)]
-var<workgroup> pairDS: array<f32, RT * ST>; // dS (dq: at [(t − q0)·ST + j − k0]; dkdv: as pairP)
+var<workgroup> own0: array<f32, RT * HSP>; // dq: q rows;  dkdv: k rows
+var<workgroup> own1: array<f32, RT * HSP>; // dq: dout rows; dkdv: v rows
+var<workgroup> str0: array<f32, ST * HSP>; // dq: k rows;  dkdv: q rows
+var<workgroup> str1: array<f32, ST * HSP>; // dq: v rows;  dkdv: dout rows
+var<workgroup> pairP: array<f32, RT * STP>; // dkdv: P[t, j] at [(j − k0)·STP + (t − t0)]
+var<workgroup> pairDS: array<f32, RT * STP>; // dS (dq: at [(t − q0)·STP + j − k0]; dkdv: as pairP)
 var<workgroup> rowLse: array<f32, 64>; // lse and D of the query rows held (owned or streamed)
 var<workgroup> rowD: array<f32, 64>;
 
@@ -87,8 +91,9 @@ fn dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid
   let qEnd = min(T, q0 + RT);
 
   for (var i = lid; i < RT * HS; i += WG) {
-    own0[i] = qkvAt(b, h, q0 + i / HS, 0u, i % HS);
-    own1[i] = doutAt(b, h, q0 + i / HS, i % HS);
+    let at = (i / HS) * HSP + i % HS;
+    own0[at] = qkvAt(b, h, q0 + i / HS, 0u, i % HS);
+    own1[at] = doutAt(b, h, q0 + i / HS, i % HS);
   }
   if (lid < RT) { loadQueryStats(lid, q0 + lid, bh, b, h); }
 
@@ -102,8 +107,9 @@ fn dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid
     let k0 = kt * ST;
     workgroupBarrier();
     for (var i = lid; i < ST * HS; i += WG) {
-      str0[i] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
-      str1[i] = qkvAt(b, h, k0 + i / HS, 2u, i % HS);
+      let at = (i / HS) * HSP + i % HS;
+      str0[at] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
+      str1[at] = qkvAt(b, h, k0 + i / HS, 2u, i % HS);
     }
     workgroupBarrier();
     for (var i = lid; i < RT * ST; i += WG) {
@@ -113,21 +119,21 @@ fn dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid
         var qk = 0.0;
         var dp = 0.0;
         for (var d = 0u; d < HS; d++) {
-          qk = fma(own0[rr * HS + d], str0[jj * HS + d], qk);
-          dp = fma(own1[rr * HS + d], str1[jj * HS + d], dp);
+          qk = fma(own0[rr * HSP + d], str0[jj * HSP + d], qk);
+          dp = fma(own1[rr * HSP + d], str1[jj * HSP + d], dp);
         }
         let pr = exp(qk * p.scale - rowLse[rr]);
-        pairDS[i] = pr * (dp - rowD[rr]);
+        pairDS[rr * STP + jj] = pr * (dp - rowD[rr]);
       }
     }
     workgroupBarrier();
     if (t < T && t >= k0) {
       let jn = min(ST, t - k0 + 1u);
       for (var j = 0u; j < jn; j++) {
-        let ds = pairDS[r * ST + j];
+        let ds = pairDS[r * STP + j];
         for (var i = 0u; i < NDIM; i++) {
           let d = g + i * G;
-          if (d < HS) { acc[i] = fma(ds, str0[j * HS + d], acc[i]); }
+          if (d < HS) { acc[i] = fma(ds, str0[j * HSP + d], acc[i]); }
         }
       }
     }
@@ -151,8 +157,9 @@ fn dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let k0 = wg.x * RT;
 
   for (var i = lid; i < RT * HS; i += WG) {
-    own0[i] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
-    own1[i] = qkvAt(b, h, k0 + i / HS, 2u, i % HS);
+    let at = (i / HS) * HSP + i % HS;
+    own0[at] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
+    own1[at] = qkvAt(b, h, k0 + i / HS, 2u, i % HS);
   }
 
   let r = lid / G; // owned key k0 + r
@@ -167,8 +174,9 @@ fn dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let t0 = qt * ST;
     workgroupBarrier();
     for (var i = lid; i < ST * HS; i += WG) {
-      str0[i] = qkvAt(b, h, t0 + i / HS, 0u, i % HS);
-      str1[i] = doutAt(b, h, t0 + i / HS, i % HS);
+      let at = (i / HS) * HSP + i % HS;
+      str0[at] = qkvAt(b, h, t0 + i / HS, 0u, i % HS);
+      str1[at] = doutAt(b, h, t0 + i / HS, i % HS);
     }
     if (lid < ST) { loadQueryStats(lid, t0 + lid, bh, b, h); }
     workgroupBarrier();
@@ -179,12 +187,12 @@ fn dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         var qk = 0.0;
         var dp = 0.0;
         for (var d = 0u; d < HS; d++) {
-          qk = fma(str0[rr * HS + d], own0[jj * HS + d], qk);
-          dp = fma(str1[rr * HS + d], own1[jj * HS + d], dp);
+          qk = fma(str0[rr * HSP + d], own0[jj * HSP + d], qk);
+          dp = fma(str1[rr * HSP + d], own1[jj * HSP + d], dp);
         }
         let pr = exp(qk * p.scale - rowLse[rr]);
-        pairP[i] = pr;
-        pairDS[i] = pr * (dp - rowD[rr]);
+        pairP[jj * STP + rr] = pr;
+        pairDS[jj * STP + rr] = pr * (dp - rowD[rr]);
       }
     }
     workgroupBarrier();
@@ -192,13 +200,13 @@ fn dkdv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let rStart = select(0u, key - t0, key > t0);
       let rEnd = min(ST, T - t0);
       for (var rr = rStart; rr < rEnd; rr++) {
-        let pr = pairP[r * ST + rr];
-        let ds = pairDS[r * ST + rr];
+        let pr = pairP[r * STP + rr];
+        let ds = pairDS[r * STP + rr];
         for (var i = 0u; i < NDIM; i++) {
           let d = g + i * G;
           if (d < HS) {
-            dv[i] = fma(pr, str1[rr * HS + d], dv[i]);
-            dk[i] = fma(ds, str0[rr * HS + d], dk[i]);
+            dv[i] = fma(pr, str1[rr * HSP + d], dv[i]);
+            dk[i] = fma(ds, str0[rr * HSP + d], dk[i]);
           }
         }
       }

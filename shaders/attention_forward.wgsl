@@ -10,8 +10,11 @@
 // Bindings: 0 qkv (read), 1 out (read_write), 2 lse (read_write), 3 uniform Params.
 // Overrides (src/gpu/ops/attention.ts attentionTiles picks them per head size and T): HS = hs; QT query rows per
 // workgroup (a power of two ≤ 64, QT·HS ≤ 1024); KT keys per tile.
-// Workgroup: 64 threads, one (query tile, b·h). Workgroup memory (f32): q tile QT·HS, k and v tiles KT·HS each, the
-// score tile QT·KT; attentionTiles keeps it ≤ 14 KiB (WebGPU's default limit is 16 KiB).
+// Workgroup: 64 threads, one (query tile, b·h). Workgroup memory (f32): q tile QT·HSP, k tile KT·HSP, v tile KT·HS,
+// score tile QT·KTP; attentionTiles keeps it ≤ 15 KiB (WebGPU's default limit is 16 KiB). The q, k and score tiles'
+// rows are padded to an odd stride (HSP = HS | 1, KTP = KT | 1): neighbouring threads read neighbouring rows of them
+// at the same column, which with a stride of a multiple of 32 floats would all fall in one bank of workgroup memory.
+// The padding changes no sum's order, so no result.
 // Per key tile (keys k0..k0+KT-1, only tiles with k0 ≤ the tile's last query, so fully masked tiles are skipped):
 //   1. stage k and v rows;                                                            barrier
 //   2. scores: thread i takes pairs (r, j) = (i / KT, i % KT), strided by 64; only j ≤ t;  barrier
@@ -23,6 +26,8 @@
 override HS: u32;
 override QT: u32;
 override KT: u32;
+override HSP: u32 = HS | 1u; // row stride of the q and k tiles
+override KTP: u32 = KT | 1u; // row stride of the score tile
 
 const WG: u32 = 64u;
 const MAX_DIMS: u32 = 16u; // ceil(HS / G) ≤ QT·HS/64 ≤ 16
@@ -42,10 +47,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-var<workgroup> qs: array<f32, QT * HS>;
-var<workgroup> ks: array<f32, KT * HS>;
+var<workgroup> qs: array<f32, QT * HSP>;
+var<workgroup> ks: array<f32, KT * HSP>;
 var<workgroup> vs: array<f32, KT * HS>;
-var<workgroup> ss: array<f32, QT * KT>;
+var<workgroup> ss: array<f32, QT * KTP>;
 
 #include "lib/attention_rows.wgsl"
 
@@ -58,7 +63,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let q0 = wg.x * QT;
   let qEnd = min(T, q0 + QT); // one past the tile's last query row
 
-  for (var i = lid; i < QT * HS; i += WG) { qs[i] = qkvAt(b, h, q0 + i / HS, 0u, i % HS); }
+  for (var i = lid; i < QT * HS; i += WG) { qs[(i / HS) * HSP + i % HS] = qkvAt(b, h, q0 + i / HS, 0u, i % HS); }
 
   let r = lid / G;
   let g = lid % G;
@@ -72,7 +77,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let k0 = kt * KT;
     workgroupBarrier(); // previous tile's readers are done (and, first time, nothing)
     for (var i = lid; i < KT * HS; i += WG) {
-      ks[i] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
+      ks[(i / HS) * HSP + i % HS] = qkvAt(b, h, k0 + i / HS, 1u, i % HS);
       vs[i] = qkvAt(b, h, k0 + i / HS, 2u, i % HS);
     }
     workgroupBarrier();
@@ -81,20 +86,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let jj = i % KT;
       if (k0 + jj <= q0 + rr) {
         var s = 0.0;
-        for (var d = 0u; d < HS; d++) { s = fma(qs[rr * HS + d], ks[jj * HS + d], s); }
-        ss[i] = s * p.scale;
+        for (var d = 0u; d < HS; d++) { s = fma(qs[rr * HSP + d], ks[jj * HSP + d], s); }
+        ss[rr * KTP + jj] = s * p.scale;
       }
     }
     workgroupBarrier();
     if (t < T && t >= k0) {
       let jn = min(KT, t - k0 + 1u);
       var mt = m;
-      for (var j = 0u; j < jn; j++) { mt = max(mt, ss[r * KT + j]); }
+      for (var j = 0u; j < jn; j++) { mt = max(mt, ss[r * KTP + j]); }
       let corr = exp(m - mt);
       l *= corr;
       for (var i = 0u; i < NDIM; i++) { acc[i] *= corr; }
       for (var j = 0u; j < jn; j++) {
-        let pj = exp(ss[r * KT + j] - mt);
+        let pj = exp(ss[r * KTP + j] - mt);
         l += pj;
         for (var i = 0u; i < NDIM; i++) {
           let d = g + i * G;

@@ -14,8 +14,11 @@ export const ATTENTION_MAX_T = 1024;
 /** Largest head size (the tiled kernels' per-thread accumulators and tiles are sized for it). */
 export const ATTENTION_MAX_HS = 128;
 
-/** Workgroup memory the tiled kernels may use: WebGPU's default maxComputeWorkgroupStorageSize is 16 KiB. */
-export const ATTENTION_WORKGROUP_BUDGET_BYTES = 14 * 1024;
+/**
+ * Workgroup memory the tiled kernels may use: WebGPU's default maxComputeWorkgroupStorageSize is 16 KiB. 15 KiB (14
+ * before the rows were padded against bank conflicts) keeps every tile of the presets' head sizes (16 and 32) as it was.
+ */
+export const ATTENTION_WORKGROUP_BUDGET_BYTES = 15 * 1024;
 
 export interface AttentionShape {
   B: number;
@@ -56,15 +59,17 @@ function pow2AtLeast(n: number): number {
  * A workgroup (64 threads) owns `rows` rows (query rows in the forward and dq, keys in dkdv): a power of two ≤ 64,
  * ≤ T rounded up to a power of two, with rows·hs ≤ 1024 so each thread accumulates at most 16 dims of one row.
  * The streamed tile (`forwardKeys` keys in the forward, `backwardStream` rows in the backward) is the largest power
- * of two ≤ rows whose memory fits ATTENTION_WORKGROUP_BUDGET_BYTES:
- *   forward  (QT = rows, KT = forwardKeys):   q tile + k, v tiles + scores = QT·hs + 2·KT·hs + QT·KT floats;
- *   backward (RT = rows, ST = backwardStream): 2·RT·hs + 2·ST·hs + 2·RT·ST + 128 floats (dkdv, the larger kernel).
+ * of two ≤ rows whose memory fits ATTENTION_WORKGROUP_BUDGET_BYTES, rows padded to an odd stride as the kernels pad
+ * them (x | 1: hsp = hs | 1, ktp = KT | 1, stp = ST | 1; against bank conflicts, see the shaders' headers):
+ *   forward  (QT = rows, KT = forwardKeys):   q, k tiles + v tile + scores = QT·hsp + KT·hsp + KT·hs + QT·ktp floats;
+ *   backward (RT = rows, ST = backwardStream): 2·RT·hsp + 2·ST·hsp + 2·RT·stp + 128 floats (dkdv, the larger kernel).
  */
 export function attentionTiles(hs: number, T: number) {
   const tRows = pow2AtLeast(T);
   const rows = Math.min(64, 1024 / pow2AtLeast(hs), tRows);
-  const forwardFloats = (kt: number) => rows * hs + 2 * kt * hs + rows * kt;
-  const backwardFloats = (st: number) => 2 * rows * hs + 2 * st * hs + 2 * rows * st + 128;
+  const hsp = hs | 1;
+  const forwardFloats = (kt: number) => rows * hsp + kt * hsp + kt * hs + rows * (kt | 1);
+  const backwardFloats = (st: number) => 2 * rows * hsp + 2 * st * hsp + 2 * rows * (st | 1) + 128;
   const largest = (floats: (n: number) => number) => {
     let n = rows;
     while (n > 1 && floats(n) * 4 > ATTENTION_WORKGROUP_BUDGET_BYTES) n /= 2;
