@@ -69,9 +69,14 @@ const GELU_CUBIC: f32 = 0.044715;
 const TM: u32 = 64u;
 const TN: u32 = 64u;
 const TK: u32 = 16u;
+// Row strides of the staged tiles, one float of padding: staging A along k (TRANS_A == 0) or B along k (TRANS_B == 1)
+// has 16 neighbouring threads write one column of 16 rows, which at a stride of 64 floats would all hit one bank of
+// workgroup memory. The padding changes no sum, so no result.
+const TMP: u32 = TM + 1u;
+const TNP: u32 = TN + 1u;
 
-var<workgroup> As: array<f32, 1024>; // [TK][TM]
-var<workgroup> Bs: array<f32, 1024>; // [TK][TN]
+var<workgroup> As: array<f32, TK * TMP>; // [TK][TMP]
+var<workgroup> Bs: array<f32, TK * TNP>; // [TK][TNP]
 
 fn loadA(m: u32, k: u32, kEnd: u32) -> f32 {
   if (m >= p.M || k >= kEnd) { return 0.0; }
@@ -131,23 +136,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let e = tid + r * 256u; // 0..1023
       if (transA()) {
         let kk = e / TM; let mm = e % TM;
-        As[kk * TM + mm] = loadA(rowBase + mm, k0 + kk, kEnd);
+        As[kk * TMP + mm] = loadA(rowBase + mm, k0 + kk, kEnd);
       } else {
         let mm = e / TK; let kk = e % TK;
-        As[kk * TM + mm] = loadA(rowBase + mm, k0 + kk, kEnd);
+        As[kk * TMP + mm] = loadA(rowBase + mm, k0 + kk, kEnd);
       }
       if (transB()) {
         let nn = e / TK; let kk = e % TK;
-        Bs[kk * TN + nn] = loadB(k0 + kk, colBase + nn, kEnd);
+        Bs[kk * TNP + nn] = loadB(k0 + kk, colBase + nn, kEnd);
       } else {
         let kk = e / TN; let nn = e % TN;
-        Bs[kk * TN + nn] = loadB(k0 + kk, colBase + nn, kEnd);
+        Bs[kk * TNP + nn] = loadB(k0 + kk, colBase + nn, kEnd);
       }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TK; kk++) {
-      let ar = kk * TM + lid.y;
-      let br = kk * TN + lid.x;
+      let ar = kk * TMP + lid.y;
+      let br = kk * TNP + lid.x;
       let bv = vec4<f32>(Bs[br], Bs[br + 16u], Bs[br + 32u], Bs[br + 48u]);
       acc0 = fma(vec4<f32>(As[ar]), bv, acc0);
       acc1 = fma(vec4<f32>(As[ar + 16u]), bv, acc1);

@@ -48,9 +48,12 @@ struct Params {
 const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
 const GELU_CUBIC: f32 = 0.044715;
 
-// Tile edges in vec4s: TM4 = 16·RM/4 = 4·RM rows of A per k, TN4 = 4·RN columns of B per k.
-var<workgroup> As: array<vec4<f32>, 4u * RM * TK>; // [TK][TM/4]
-var<workgroup> Bs: array<vec4<f32>, 4u * RN * TK>; // [TK][TN/4]
+// Tile edges in vec4s: TM4 = 16·RM/4 = 4·RM rows of A per k, TN4 = 4·RN columns of B per k. Each staged row is padded
+// by one vec4 (stride TM4 + 1, TN4 + 1): staging A along k (TRANS_A == 0) or B along k (TRANS_B == 1) has
+// neighbouring threads write the same column of four rows, which at a stride of 64 or 128 floats would share a bank of
+// workgroup memory (4-way; 2-way with the padding). The padding changes no sum, so no result.
+var<workgroup> As: array<vec4<f32>, (4u * RM + 1u) * TK>; // [TK][TM/4 + 1]
+var<workgroup> Bs: array<vec4<f32>, (4u * RN + 1u) * TK>; // [TK][TN/4 + 1]
 
 fn geluVec(v: vec4<f32>) -> vec4<f32> {
   let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, vec4<f32>(1.0)), vec4<f32>(-15.0), vec4<f32>(15.0));
@@ -62,6 +65,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let tid = lid.y * 16u + lid.x;
   let TM4 = 4u * RM;
   let TN4 = 4u * RN;
+  let TM4P = TM4 + 1u; // row strides of As and Bs
+  let TN4P = TN4 + 1u;
   let rowBase = wg.y * 16u * RM;
   let colBase4 = wg.x * TN4;
   let kStart = wg.z * p.kChunk;
@@ -85,14 +90,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         let kk = e / TM4; let mq = e % TM4;
         let m4 = rowBase / 4u + mq;
         let k = k0 + kk;
-        As[kk * TM4 + mq] = select(zero, a[k * M4 + m4], k < kEnd && m4 < M4);
+        As[kk * TM4P + mq] = select(zero, a[k * M4 + m4], k < kEnd && m4 < M4);
       } else {
         // A [M, K]: a vec4 along k is scattered over four rows of As.
         let mm = e / (TK / 4u); let kq = e % (TK / 4u);
         let m = rowBase + mm;
         let k = k0 + 4u * kq;
         let v = select(zero, a[m * K4 + k / 4u], m < p.M && k < kEnd);
-        for (var s = 0u; s < 4u; s++) { As[(4u * kq + s) * TM4 + mm / 4u][mm % 4u] = v[s]; }
+        for (var s = 0u; s < 4u; s++) { As[(4u * kq + s) * TM4P + mm / 4u][mm % 4u] = v[s]; }
       }
     }
     for (var e = tid; e < TK * TN4; e += 256u) {
@@ -102,21 +107,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         let n = colBase4 * 4u + nn;
         let k = k0 + 4u * kq;
         let v = select(zero, b[n * K4 + k / 4u], n < p.N && k < kEnd);
-        for (var s = 0u; s < 4u; s++) { Bs[(4u * kq + s) * TN4 + nn / 4u][nn % 4u] = v[s]; }
+        for (var s = 0u; s < 4u; s++) { Bs[(4u * kq + s) * TN4P + nn / 4u][nn % 4u] = v[s]; }
       } else {
         // B [K, N]: a vec4 along n lands as one vec4 of Bs.
         let kk = e / TN4; let nq = e % TN4;
         let n4 = colBase4 + nq;
         let k = k0 + kk;
-        Bs[kk * TN4 + nq] = select(zero, b[k * N4 + n4], k < kEnd && n4 < N4);
+        Bs[kk * TN4P + nq] = select(zero, b[k * N4 + n4], k < kEnd && n4 < N4);
       }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TK; kk++) {
       var bv: array<vec4<f32>, 2>;
-      for (var j = 0u; j < RN / 4u; j++) { bv[j] = Bs[kk * TN4 + j * 16u + lid.x]; }
+      for (var j = 0u; j < RN / 4u; j++) { bv[j] = Bs[kk * TN4P + j * 16u + lid.x]; }
       for (var i = 0u; i < RM / 4u; i++) {
-        let av = As[kk * TM4 + i * 16u + lid.y];
+        let av = As[kk * TM4P + i * 16u + lid.y];
         for (var r = 0u; r < 4u; r++) {
           for (var j = 0u; j < RN / 4u; j++) {
             let idx = (i * 4u + r) * (RN / 4u) + j;

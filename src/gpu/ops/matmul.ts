@@ -69,7 +69,8 @@ export const SCALAR_TILE: MatmulTile = { kernel: 'scalar', tileM: 64, tileN: 64,
 /**
  * The vec4 configurations, largest first. A bigger tile reuses each staged element more (8×8 outputs per thread do 64
  * fma per 4 vec4 reads of workgroup memory; 4×4 do 16 per 2) but leaves fewer workgroups to fill the GPU. 128×128
- * steps k by 8 so its two staged tiles stay at 8 KiB like the others (12 KiB for 128×64).
+ * steps k by 8 so its two staged tiles stay near 8 KiB like the others (8.25 KiB, 8.5 KiB for 64×64 and 12.5 KiB for
+ * 128×64, rows padded by one vec4 against bank conflicts).
  */
 export const VEC4_TILES: readonly MatmulTile[] = [
   { kernel: 'vec4', tileM: 128, tileN: 128, kStep: 8 },
