@@ -103,15 +103,16 @@ describe('seeded experiments', () => {
     expect(renderMarkdownTable(series)).toContain('accuracy % [95% CI]');
   });
 
-  it('the published five-seed summary and claims are what their run files give', () => {
-    const dir = 'docs/measurements/efficient-reasoners-software';
-    const files = readdirSync(dir).filter((f) => /^seed-\d+\.stoptime\.json$/.test(f));
-    expect(files).toHaveLength(5);
-    const runs = files
-      .map((f) => parseRunFile(readFileSync(`${dir}/${f}`, 'utf8')).run)
-      .sort((a, b) => a.config.seed - b.config.seed);
-    const summary = seedSummary(runs[0]!.name, runs);
-    expect(JSON.parse(JSON.stringify(summary))).toEqual(JSON.parse(readFileSync(`${dir}/summary.json`, 'utf8')));
-    expect(renderClaimsMarkdown(summary.claims, summary.seeds)).toBe(readFileSync(`${dir}/claims.md`, 'utf8'));
-  });
+  for (const dir of ['docs/measurements/efficient-reasoners-software', 'docs/measurements/efficient-reasoners-tiny']) {
+    it(`the published five-seed summary and claims are what their run files give (${dir})`, () => {
+      const files = readdirSync(dir).filter((f) => /^seed-\d+\.stoptime\.json$/.test(f));
+      expect(files).toHaveLength(5);
+      const runs = files
+        .map((f) => parseRunFile(readFileSync(`${dir}/${f}`, 'utf8')).run)
+        .sort((a, b) => a.config.seed - b.config.seed);
+      const summary = seedSummary(runs[0]!.name, runs);
+      expect(JSON.parse(JSON.stringify(summary))).toEqual(JSON.parse(readFileSync(`${dir}/summary.json`, 'utf8')));
+      expect(renderClaimsMarkdown(summary.claims, summary.seeds)).toBe(readFileSync(`${dir}/claims.md`, 'utf8'));
+    });
+  }
 });
