@@ -6,7 +6,7 @@
  * seed_summary.ts). Outputs stay under the working directory, or under `--out-dir` (src/headless/paths.ts); every
  * output path is checked before anything runs. Bundled for Node by vite.node.config.ts.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../model/config';
 import { buildMatrix, matrixToCsv, matrixToJson } from '../runs/matrix';
@@ -26,19 +26,21 @@ import {
   runExperiment,
 } from './experiment';
 import { OutputPathError, resolveOutputPath } from './paths';
-import { renderClaimsMarkdown, seedSummary } from './seed_summary';
+import { renderSeedSummary, summarizeSeedRunFiles } from './seed_summary';
 
 const MAX_EXPERIMENT_BYTES = 1 << 20;
 const USAGE =
   'usage: npm run experiment -- <experiment.json> [--backend webgpu|cpu] [--out-dir DIR]   (presets: experiments/*.json)\n' +
   '  --out-dir: the directory outputs are written under (default: the working directory)\n' +
-  "  --seeds 1,2: run only these of a seeded experiment's or matrix preset's seeds (to split them across processes or machines)";
+  "  --seeds 1,2: run only these of a seeded experiment's or matrix preset's seeds (to split them across processes or machines)\n" +
+  '  --summarize: run nothing; write summary.json and claims.md of a seeded experiment from the run files of all its seeds';
 
 interface Args {
   file: string;
   backend: 'webgpu' | 'cpu';
   outDir: string;
   seeds: number[] | null;
+  summarize: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -68,8 +70,12 @@ function parseArgs(argv: readonly string[]): Args {
     seeds = value.split(',').map(Number);
     rest.splice(k, 2);
   }
+  const m = rest.indexOf('--summarize');
+  const summarize = m >= 0;
+  if (summarize) rest.splice(m, 1);
+  if (summarize && seeds !== null) throw new Error(`--summarize takes every seed; leave out --seeds\n${USAGE}`);
   if (rest.length !== 1 || rest[0]!.startsWith('--')) throw new Error(USAGE);
-  return { file: rest[0]!, backend, outDir, seeds };
+  return { file: rest[0]!, backend, outDir, seeds, summarize };
 }
 
 /** The experiment restricted to the seeds named on the command line (each must be one of its own). */
@@ -83,7 +89,7 @@ function withSeeds(e: Experiment, only: number[] | null): Experiment {
 }
 
 async function main(): Promise<void> {
-  const { file, backend: backendKind, outDir, seeds } = parseArgs(process.argv.slice(2));
+  const { file, backend: backendKind, outDir, seeds, summarize } = parseArgs(process.argv.slice(2));
   if (statSync(file).size > MAX_EXPERIMENT_BYTES) throw new Error(`${file}: larger than ${MAX_EXPERIMENT_BYTES} bytes`);
   let doc: unknown;
   try {
@@ -107,6 +113,21 @@ async function main(): Promise<void> {
       : matrix
         ? { first: groupFile('matrix.json'), second: groupFile('matrix.csv') }
         : { first: groupFile('summary.json'), second: groupFile('claims.md') };
+  if (summarize) {
+    if (!seeded?.seeds || !groupFiles)
+      throw new Error('--summarize: only a seeded experiment (with a "seeds" list) has a summary');
+    const files = experiments.map((e) => {
+      if (!existsSync(e.out))
+        throw new Error(`--summarize: ${e.out} is missing (seed ${e.config.seed} has not run here)`);
+      return { path: e.out, text: readFileSync(e.out, 'utf8') };
+    });
+    const { summaryJson, claims } = summarizeSeedRunFiles(seeded.name, seeded.seeds, files);
+    writeFileSync(groupFiles.first, summaryJson);
+    writeFileSync(groupFiles.second, claims);
+    console.log(claims);
+    console.log(`${seeded.name}: ${files.length} seeds; wrote ${groupFiles.first} and ${groupFiles.second}`);
+    return;
+  }
   const ctx = backendKind === 'webgpu' ? await createNodeGpuContext() : null;
   const backend: Backend = ctx ? createGpuBackend(ctx) : createCpuBackend();
   const t0 = performance.now();
@@ -131,10 +152,9 @@ async function main(): Promise<void> {
       `matrix ${matrix.name}: ${runs.length} runs (${matrix.seeds.length} seed${matrix.seeds.length === 1 ? '' : 's'}) in ${wall}; wrote ${groupFiles.first} and ${groupFiles.second}`,
     );
   } else if (seeded?.seeds && groupFiles) {
-    const summary = seedSummary(seeded.name, runs);
-    const claims = renderClaimsMarkdown(summary.claims, summary.seeds);
+    const { summaryJson, claims } = renderSeedSummary(seeded.name, runs);
     mkdirSync(dirname(groupFiles.first), { recursive: true });
-    writeFileSync(groupFiles.first, `${JSON.stringify(summary, null, 1)}\n`);
+    writeFileSync(groupFiles.first, summaryJson);
     writeFileSync(groupFiles.second, claims);
     console.log(claims);
     console.log(`${seeded.name}: ${runs.length} seeds in ${wall}; wrote ${groupFiles.first} and ${groupFiles.second}`);

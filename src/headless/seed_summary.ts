@@ -3,6 +3,7 @@
  * settings grouped across seeds (mean, 95% intervals) and P1's claims table (src/train/claims.ts), as JSON
  * (`summary.json`) and Markdown (`claims.md`). Pure: the CLI writes the strings.
  */
+import { parseRunFile } from '../runs/run_file';
 import type { RunRecord } from '../runs/run_record';
 import {
   type ClaimRow,
@@ -73,6 +74,51 @@ export function seedSummary(name: string, records: readonly RunRecord[]) {
     })),
     claims,
   };
+}
+
+/** What a seeded experiment writes beside its run files, as text: `summary.json` and `claims.md`. */
+export function renderSeedSummary(
+  name: string,
+  records: readonly RunRecord[],
+): { summaryJson: string; claims: string } {
+  const summary = seedSummary(name, records);
+  return {
+    summaryJson: `${JSON.stringify(summary, null, 1)}\n`,
+    claims: renderClaimsMarkdown(summary.claims, summary.seeds),
+  };
+}
+
+/**
+ * The summary of a seeded experiment run in parts (`--seeds` in several processes or machines), from its run files'
+ * texts: each is validated as the playground's importer does, must be a run of experiment `name`, and together they
+ * must hold every seed of `seeds` exactly once. Errors name the file or the seeds at fault.
+ */
+export function summarizeSeedRunFiles(
+  name: string,
+  seeds: readonly number[],
+  files: readonly { path: string; text: string }[],
+): { summaryJson: string; claims: string } {
+  const bySeed = new Map<number, RunRecord>();
+  for (const { path, text } of files) {
+    let run: RunRecord;
+    try {
+      run = parseRunFile(text).run;
+    } catch (e) {
+      throw new Error(`${path}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (run.name !== name) throw new Error(`${path}: a run of '${run.name}', not of '${name}'`);
+    const seed = run.config.seed;
+    if (!seeds.includes(seed))
+      throw new Error(`${path}: seed ${seed} is not among the experiment's (${seeds.join(', ')})`);
+    if (bySeed.has(seed)) throw new Error(`${path}: a second run file for seed ${seed}`);
+    bySeed.set(seed, run);
+  }
+  const missing = seeds.filter((s) => !bySeed.has(s));
+  if (missing.length > 0) throw new Error(`no run file for seed${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  return renderSeedSummary(
+    name,
+    seeds.map((s) => bySeed.get(s)!),
+  );
 }
 
 /**

@@ -7,7 +7,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { experimentsForSeeds, parseExperiment, runExperiment, seedRunFile } from '../../src/headless/experiment';
 import { renderMarkdownTable, reportSeries } from '../../src/headless/report';
-import { renderClaimsMarkdown, seedGroupReportRun, seedSummary } from '../../src/headless/seed_summary';
+import {
+  renderClaimsMarkdown,
+  seedGroupReportRun,
+  seedSummary,
+  summarizeSeedRunFiles,
+} from '../../src/headless/seed_summary';
 import { ConfigError } from '../../src/model/config';
 import { exportRunFile, parseRunFile } from '../../src/runs/run_file';
 import type { RunRecord } from '../../src/runs/run_record';
@@ -101,6 +106,31 @@ describe('seeded experiments', () => {
       expect(p.point.problems).toBe(12);
     }
     expect(renderMarkdownTable(series)).toContain('accuracy % [95% CI]');
+  });
+
+  it('summarizeSeedRunFiles (experiment --summarize) joins run files of a split run, and names what is wrong', () => {
+    const dir = 'docs/measurements/efficient-reasoners-tiny';
+    const file = (seed: number) => {
+      const path = `${dir}/seed-${seed}.stoptime.json`;
+      return { path, text: readFileSync(path, 'utf8') };
+    };
+    const name = 'reproduce-efficient-reasoners-tiny';
+    const seeds = [1, 2, 3, 4, 5];
+    // In any order, the published files give the published summary and claims.
+    const out = summarizeSeedRunFiles(name, seeds, [5, 3, 1, 4, 2].map(file));
+    expect(out.summaryJson).toBe(readFileSync(`${dir}/summary.json`, 'utf8'));
+    expect(out.claims).toBe(readFileSync(`${dir}/claims.md`, 'utf8'));
+    expect(() => summarizeSeedRunFiles(name, seeds, [1, 2, 4].map(file))).toThrow(/no run file for seeds 3, 5$/);
+    expect(() => summarizeSeedRunFiles(name, seeds, [1, 1, 2, 3, 4, 5].map(file))).toThrow(
+      /seed-1\.stoptime\.json: a second run file for seed 1/,
+    );
+    expect(() => summarizeSeedRunFiles('other', seeds, [file(1)])).toThrow(
+      /seed-1\.stoptime\.json: a run of 'reproduce-efficient-reasoners-tiny', not of 'other'/,
+    );
+    expect(() => summarizeSeedRunFiles(name, [2, 3], [file(1)])).toThrow(
+      /seed 1 is not among the experiment's \(2, 3\)/,
+    );
+    expect(() => summarizeSeedRunFiles(name, seeds, [{ path: 'x.json', text: '{"format": 1' }])).toThrow(/^x\.json: /);
   });
 
   for (const dir of ['docs/measurements/efficient-reasoners-software', 'docs/measurements/efficient-reasoners-tiny']) {
