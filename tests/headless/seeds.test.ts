@@ -133,7 +133,11 @@ describe('seeded experiments', () => {
     expect(() => summarizeSeedRunFiles(name, seeds, [{ path: 'x.json', text: '{"format": 1' }])).toThrow(/^x\.json: /);
   });
 
-  for (const dir of ['docs/measurements/efficient-reasoners-software', 'docs/measurements/efficient-reasoners-tiny']) {
+  for (const dir of [
+    'docs/measurements/efficient-reasoners-software',
+    'docs/measurements/efficient-reasoners-tiny',
+    'docs/measurements/tldr-steps-tiny',
+  ]) {
     it(`the published five-seed summary and claims are what their run files give (${dir})`, () => {
       const files = readdirSync(dir).filter((f) => /^seed-\d+\.stoptime\.json$/.test(f));
       expect(files).toHaveLength(5);
