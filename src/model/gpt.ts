@@ -25,7 +25,7 @@ import { slice, type TensorRef, writeTensor } from '../gpu/tensor';
 import { checkBatchFits, type ModelConfig, mlpWidth } from './config';
 import { buildParamLayout, type LayerParams, layerParams, type ParamEntry, type ParamLayout, param } from './params';
 
-/** Saved activations of one block (BlockTensors without the shared scratch and output) plus the attention's lse. */
+/** Saved activations of one block (BlockTensors without its output, the next block's input) plus the attention's lse. */
 type LayerActs = Omit<BlockTensors, 'out'> & {
   /** [B, H, T] log-sum-exp of each attention row (the backward recomputes the probabilities from it). */
   lse: TensorRef;
@@ -115,8 +115,7 @@ export function prepareLinear(
     K: inDim,
     transB: true,
     ...(b ? { bias: slice(params, b.offset, b.length) } : {}),
-    ...(epilogue.gelu ? { gelu: epilogue.gelu } : {}),
-    ...(epilogue.residual ? { residual: epilogue.residual } : {}),
+    ...epilogue,
     label,
   });
 }
