@@ -40,6 +40,7 @@ import {
   type TorchAnchor,
 } from './anchor';
 import { benchPlayground } from './playground';
+import { benchSuites } from './suites';
 
 interface PresetRun {
   preset: ModelPreset;
@@ -460,9 +461,12 @@ async function main(): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-(argv[0] === 'playground' ? benchPlayground(argv.slice(1)).then(() => process.exit(0)) : main()).catch(
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);
+(argv[0] === 'playground'
+  ? benchPlayground(argv.slice(1)).then(() => process.exit(0))
+  : argv[0] === 'suites'
+    ? benchSuites(argv.slice(1)).then(() => process.exit(0))
+    : main()
+).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

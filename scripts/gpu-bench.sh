@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The side-by-side with PyTorch in one GPU run (issue 12): PyTorch eager (torch_side.py) and `npm run bench` with
-# `--anchor` on the same GPU, one after the other, everything in one folder ready for docs/measurements/.
+# Issue 12's measurements in one GPU run: PyTorch eager (torch_side.py) and `npm run bench` with `--anchor` on the same
+# GPU, then the lab's suites (`bench suites`) and one seed of the paper-scale Sokoban matrix, everything in one folder
+# ready for docs/measurements/.
 #
 # Prepare on the machine without a GPU (from the project root; ../shared/WEBGPU-HERE.md §3):
 #   bash ../shared/gpu/prepare-carry.sh && npx vite build --config vite.node.config.ts
@@ -11,20 +12,41 @@
 #   torch.json        torch_side.py's output (the anchor)
 #   bench.json        the bench, with the ratios under `anchor` (…Ratio keys) and the adapter named
 #   bench-anchor.md   the ratio table
-#   gpu.txt, *.log    nvidia-smi's GPU and driver, each step's output
-# Each step has its own time limit and a failure does not stop the rest (set +e). Environment: TORCH_PYTHON (default
-# /opt/torch/.venv/bin/python), TORCH_SIDE (default: the first of .gpu/, shared/gpu/, ../shared/gpu/ torch_side.py).
+#   suites.json       the paper-scale Sokoban suite set (fresh `medium` weights, 32 episodes a suite), together at 32
+#                     and 256 decoder rows and one suite per call at 32 (target: ≤ 15 s)
+#   experiment/       seed 1 of experiments/generalization-sokoban.json (five methods, SFT and suites; target: ≤ 5 min),
+#                     if time is left; its log says how far it got
+#   gpu.txt, *.log    nvidia-smi's GPU and driver, each step's output; steps.log: when each step started and ended
+# The steps run in that order under one deadline, GPU_BUDGET_S seconds from the start (default 560: a device command
+# may run 600 s); each also has its own limit, cut to what is left, and a step with under 30 s left is skipped. A
+# failure does not stop the rest (set +e). Environment: TORCH_PYTHON (default /opt/torch/.venv/bin/python), TORCH_SIDE
+# (default: the first of .gpu/, shared/gpu/, ../shared/gpu/ torch_side.py), GPU_BUDGET_S.
 set +e
 base=${1:-${OUT:-/tmp/out}}
 day=$(date -u +%F)
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/-$//')
 dir="$base/bench-$day-${gpu:-unknown-gpu}"
 mkdir -p "$dir"
+budget=${GPU_BUDGET_S:-560}
+start=$(date +%s)
+left() { echo $((budget - ($(date +%s) - start))); }
+# limit NAME SECONDS: prints the step's limit (SECONDS, cut to what is left), or nothing when under 30 s are left.
+limit() {
+  local l
+  l=$(left)
+  if [ "$l" -lt 30 ]; then
+    echo "== $1: skipped, ${l} s of the budget left ($(date -u +%T))" | tee -a "$dir/steps.log" >&2
+    return 1
+  fi
+  [ "$2" -lt "$l" ] && l=$2
+  echo "$l"
+}
 step() {
-  local name=$1 limit=$2
+  local name=$1 want=$2 l
   shift 2
-  echo "== $name: $* ($(date -u +%T))" | tee -a "$dir/steps.log"
-  timeout "$limit" "$@" 2>&1 | tee "$dir/$name.log"
+  l=$(limit "$name" "$want") || return 1
+  echo "== $name: $* (limit ${l} s, $(date -u +%T))" | tee -a "$dir/steps.log"
+  timeout "$l" "$@" 2>&1 | tee "$dir/$name.log"
   local rc=${PIPESTATUS[0]}
   echo "== $name: exit $rc ($(date -u +%T))" | tee -a "$dir/steps.log"
   return $rc
@@ -46,9 +68,11 @@ fi
 anchor=()
 if [ -n "$side" ] && [ -x "$python" ]; then
   cp "$side" "$dir/torch_side.py"
-  echo "== torch: $python $side ($(date -u +%T))" | tee -a "$dir/steps.log"
-  timeout 420 "$python" "$side" > "$dir/torch.json" 2> "$dir/torch.log"
-  echo "== torch: exit $? ($(date -u +%T))" | tee -a "$dir/steps.log"
+  if l=$(limit torch 240); then
+    echo "== torch: $python $side (limit ${l} s, $(date -u +%T))" | tee -a "$dir/steps.log"
+    timeout "$l" "$python" "$side" > "$dir/torch.json" 2> "$dir/torch.log"
+    echo "== torch: exit $? ($(date -u +%T))" | tee -a "$dir/steps.log"
+  fi
   # Only a complete JSON is an anchor; otherwise the bench runs alone.
   if [ -s "$dir/torch.json" ] && node -e "JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'))" "$dir/torch.json"; then
     anchor=(--anchor "$dir/torch.json")
@@ -59,7 +83,10 @@ else
   echo "no torch_side.py (TORCH_SIDE) or no python at $python: the bench runs without --anchor" | tee -a "$dir/steps.log"
 fi
 
-step bench 600 node dist-node/bench.mjs "${anchor[@]}" --out "$dir/bench.json"
+step bench 300 node dist-node/bench.mjs "${anchor[@]}" --out "$dir/bench.json"
+step suites 150 node dist-node/bench.mjs suites --rows 32,256 --apart --out "$dir/suites.json"
+step experiment 600 node dist-node/experiment.mjs experiments/generalization-sokoban.json --seeds 1 --suite-rows 256 \
+  --out-dir "$dir/experiment"
 
 tar czf "$dir.tgz" -C "$base" "$(basename "$dir")"
-echo "results: $dir ($dir.tgz); copy the folder into docs/measurements/"
+echo "results: $dir ($dir.tgz); copy the folder into docs/measurements/ (experiment/: keep the logs and matrix, strip weights from run files)"

@@ -26,8 +26,11 @@
 //   3 tokens   [B, Tmax] u32 (read_write) tokens[b, pos+1] ← the token.
 //   4 logprobs [B, Tmax] f32 (read_write) logprobs[b, pos+1] ← log q[token] under the final distribution q (for greedy,
 //                                        q computed at T = 1), whichever rule chose it; q = 0 (or token ≥ V) gets −∞.
-//   5 step     [1] or [2] u32 (read_write) step[0] = pos, the position whose logits these are; with 2 elements,
-//                                        step[1] is added to the seed (so a new generation needs only a buffer write).
+//   5 step     [1], [2] or [2 + 2B] u32 (read_write) step[0] = pos, the position whose logits these are; from 2
+//                                        elements, step[1] is added to the seed (so a new generation needs only a
+//                                        buffer write); with 2 + 2B, row b draws from its own stream instead:
+//                                        (seed, row) = (step[2 + 2b], step[3 + 2b]) in the hash below, so a prompt's
+//                                        random numbers need not depend on the row it was given.
 //   6 probs    [B, V] f32 (read_write)   debug: the final distribution q, written only when WRITE_PROBS == 1
 //                                        (bind any buffer otherwise).
 //   7 uniform Params (budget: thinkingCapTokens, minThinkingTokens, maxExtensions, extensionCount ≤ 8 and the ids
@@ -40,7 +43,8 @@
 //                 step), so a whole generation is one command buffer.
 // Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`) and lib/reduce_u32.wgsl (reduceMaxU, reduceSumU over
 // `redU`), expanded at build time.
-// Random numbers: pcg(x) = PCG-RXS-M-XS 32; h = pcg(pcg(pcg(seed) ^ pos) ^ row); u = f32(h >> 8) / 2²⁴ in [0, 1).
+// Random numbers: pcg(x) = PCG-RXS-M-XS 32; h = pcg(pcg(pcg(seed) ^ pos) ^ row); u = f32(h >> 8) / 2²⁴ in [0, 1), with
+// (seed, row) = (p.seed + step[1], b), or row b's stream from `step` (binding 5).
 
 override WRITE_PROBS: u32 = 0u;
 
@@ -250,8 +254,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var token = 0u;
   if (p.temperature > 0.0) {
     var seed = p.seed;
-    if (arrayLength(&step) >= 2u) { seed += step[1]; }
-    let h = pcg(pcg(pcg(seed) ^ pos) ^ row);
+    var stream = row;
+    let stepWords = arrayLength(&step);
+    if (stepWords >= 2u + 2u * p.B) {
+      seed = step[2u + 2u * row];
+      stream = step[3u + 2u * row];
+    } else if (stepWords >= 2u) {
+      seed += step[1];
+    }
+    let h = pcg(pcg(pcg(seed) ^ pos) ^ stream);
     let u = f32(h >> 8u) * (1.0 / 16777216.0);
     let goal = u * z;
     var cnt = 0u;

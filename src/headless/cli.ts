@@ -15,6 +15,7 @@ import type { RunRecord } from '../runs/run_record';
 import type { Backend } from '../train/backend';
 import { createCpuBackend } from '../train/backend_cpu';
 import { createGpuBackend } from '../train/backend_gpu';
+import { MAX_SUITE_DECODE_ROWS } from '../train/suites';
 import { createNodeGpuContext } from './dawn';
 import {
   type Experiment,
@@ -33,7 +34,8 @@ const USAGE =
   'usage: npm run experiment -- <experiment.json> [--backend webgpu|cpu] [--out-dir DIR]   (presets: experiments/*.json)\n' +
   '  --out-dir: the directory outputs are written under (default: the working directory)\n' +
   "  --seeds 1,2: run only these of a seeded experiment's or matrix preset's seeds (to split them across processes or machines)\n" +
-  '  --summarize: run nothing; write summary.json and claims.md of a seeded experiment from the run files of all its seeds';
+  '  --summarize: run nothing; write summary.json and claims.md of a seeded experiment from the run files of all its seeds\n' +
+  "  --suite-rows N: prompts per generate call when evaluating suites (default: the session decoder's; results do not depend on it)";
 
 interface Args {
   file: string;
@@ -41,6 +43,7 @@ interface Args {
   outDir: string;
   seeds: number[] | null;
   summarize: boolean;
+  suiteDecodeRows: number | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -70,12 +73,22 @@ function parseArgs(argv: readonly string[]): Args {
     seeds = value.split(',').map(Number);
     rest.splice(k, 2);
   }
+  let suiteDecodeRows: number | undefined;
+  const r = rest.indexOf('--suite-rows');
+  if (r >= 0) {
+    const value = rest[r + 1] ?? '';
+    if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > MAX_SUITE_DECODE_ROWS) {
+      throw new Error(`--suite-rows: expected a number of rows from 1 to ${MAX_SUITE_DECODE_ROWS}\n${USAGE}`);
+    }
+    suiteDecodeRows = Number(value);
+    rest.splice(r, 2);
+  }
   const m = rest.indexOf('--summarize');
   const summarize = m >= 0;
   if (summarize) rest.splice(m, 1);
   if (summarize && seeds !== null) throw new Error(`--summarize takes every seed; leave out --seeds\n${USAGE}`);
   if (rest.length !== 1 || rest[0]!.startsWith('--')) throw new Error(USAGE);
-  return { file: rest[0]!, backend, outDir, seeds, summarize };
+  return { file: rest[0]!, backend, outDir, seeds, summarize, suiteDecodeRows };
 }
 
 /** The experiment restricted to the seeds named on the command line (each must be one of its own). */
@@ -89,7 +102,7 @@ function withSeeds(e: Experiment, only: number[] | null): Experiment {
 }
 
 async function main(): Promise<void> {
-  const { file, backend: backendKind, outDir, seeds, summarize } = parseArgs(process.argv.slice(2));
+  const { file, backend: backendKind, outDir, seeds, summarize, suiteDecodeRows } = parseArgs(process.argv.slice(2));
   if (statSync(file).size > MAX_EXPERIMENT_BYTES) throw new Error(`${file}: larger than ${MAX_EXPERIMENT_BYTES} bytes`);
   let doc: unknown;
   try {
@@ -135,7 +148,9 @@ async function main(): Promise<void> {
   for (const experiment of experiments) {
     const seed = seeded?.seeds || (matrix && matrix.seeds.length > 1) ? ` (seed ${experiment.config.seed})` : '';
     console.log(`experiment ${experiment.name}${seed} on ${backend.adapterName}`);
-    const { run, state } = await runExperiment(backend, experiment, (line) => console.log(line));
+    const { run, state } = await runExperiment(backend, experiment, (line) => console.log(line), undefined, {
+      ...(suiteDecodeRows !== undefined ? { suiteDecodeRows } : {}),
+    });
     const { json } = exportRunFile(run, state, 'inline');
     mkdirSync(dirname(experiment.out), { recursive: true });
     writeFileSync(experiment.out, json);

@@ -386,6 +386,12 @@ function randomId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** How to run an experiment, beyond what it measures (nothing here changes its results). */
+export interface RunOptions {
+  /** Prompts per generate call of the suite evaluation (SuiteEvalOptions.decodeRows; default the session's). */
+  suiteDecodeRows?: number;
+}
+
 /**
  * Runs an experiment on `backend`: SFT, then every decode setting. `log` gets one line per progress report (about
  * every `logEveryMs`) and per evaluation.
@@ -395,6 +401,7 @@ export async function runExperiment(
   experiment: Experiment,
   log: (line: string) => void = () => {},
   logEveryMs = 2000,
+  options: RunOptions = {},
 ): Promise<ExperimentResult> {
   const { config } = experiment;
   const startedAt = Date.now();
@@ -536,6 +543,7 @@ export async function runExperiment(
         decode: config.decode,
         ...(experiment.suites.variants ? { variants: experiment.suites.variants } : {}),
         ...(experiment.suites.maxActions !== null ? { maxActions: experiment.suites.maxActions } : {}),
+        ...(options.suiteDecodeRows !== undefined ? { decodeRows: options.suiteDecodeRows } : {}),
       });
       run.suiteResults = results;
       for (const r of results) log(describeSuite(r));

@@ -59,12 +59,29 @@ export const GREEDY: SamplingParams = {
   stopLogitBias: 0,
 };
 
+/** A sampling stream: the (seed, row) pair of the hash uniformFor(seed, pos, row). Both are u32s. */
+export interface SampleStream {
+  seed: number;
+  row: number;
+}
+
+/** Each row's stream: `o.streams`, or (o.seed, b) for row b. */
+export function rowStreams(o: Pick<GenerateOptions, 'seed' | 'streams'>, rows: number): SampleStream[] {
+  return Array.from({ length: rows }, (_, b) => o.streams?.[b] ?? { seed: o.seed, row: b });
+}
+
 export interface GenerateOptions {
   /** Upper bound on generated tokens per row (also bounded by the context length). */
   maxNewTokens: number;
   sampling: SamplingParams;
   /** Seed of the sampling hash; the same seed, prompts and weights give the same tokens. */
   seed: number;
+  /**
+   * One random stream per prompt (default: prompt b draws from (seed, b)). Prompt b's sample at position pos uses
+   * u = uniformFor(streams[b].seed, pos, streams[b].row), so a prompt given its own stream gets the same tokens
+   * whichever other prompts share the call and whichever row it lands in.
+   */
+  streams?: readonly SampleStream[];
   /** Generation of a row ends after it emits this token (−1: none). */
   eosId: number;
   /** Tokens that open and close a thinking span (the stop-token rules apply only inside one); −1 = none. */
@@ -185,7 +202,8 @@ export class Generator {
     this.forced = pool.tensor('gen.forced', B * Tmax, false);
     this.logprobs = pool.tensor('gen.logprobs', B * Tmax, false);
     this.state = pool.tensor('gen.state', B * DECODE_STATE_WORDS, false);
-    this.step = pool.tensor('gen.step', 2, false);
+    // step[0] = pos, step[1] = 0 (no seed offset), then each row's stream (sample_tokens.wgsl binding 5).
+    this.step = pool.tensor('gen.step', 2 + 2 * B, false);
     const x = pool.tensor('gen.x', B * C, false);
     const x2 = pool.tensor('gen.x2', B * C, false);
     const ln = pool.tensor('gen.ln', B * C, false);
@@ -425,7 +443,13 @@ export class Generator {
     writeTensor(q, this.history, history);
     writeTensor(q, this.forced, forced);
     writeTensor(q, this.state, packDecodeStates(states));
-    writeTensor(q, this.step, new Uint32Array([P, o.seed]));
+    const step = new Uint32Array(2 + 2 * B);
+    step[0] = P;
+    rowStreams(o, B).forEach((st, b) => {
+      step[2 + 2 * b] = st.seed;
+      step[3 + 2 * b] = st.row;
+    });
+    writeTensor(q, this.step, step);
     let prefill: Dispatch[] = [];
     if (P >= 1) {
       const pass = this.preparePrefill(R, P);
@@ -530,6 +554,19 @@ export function checkGenerateRequest(
     throw new RangeError(`maxNewTokens must be a positive integer, got ${o.maxNewTokens}`);
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff)
     throw new RangeError(`seed must be a u32, got ${o.seed}`);
+  if (o.streams !== undefined) {
+    if (o.streams.length !== prompts.length)
+      throw new RangeError(`streams has ${o.streams.length} entries for ${prompts.length} prompts`);
+    o.streams.forEach((st, i) => {
+      for (const [name, v] of [
+        ['seed', st.seed],
+        ['row', st.row],
+      ] as const) {
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+          throw new RangeError(`streams[${i}].${name} must be a u32, got ${v}`);
+      }
+    });
+  }
   const chunk = o.stepsPerChunk ?? 16;
   // 0 would loop forever (pos += 0); a fraction would encode a different step count than it reads back.
   if (!Number.isInteger(chunk) || chunk < 1)

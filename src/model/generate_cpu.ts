@@ -1,7 +1,8 @@
 /**
  * Batched generation on the CPU with a KV cache: the no-WebGPU backend's decoder. Same contract as the GPU Generator
  * (src/model/generate.ts): same validation, same Completion results, same random numbers (u = uniformFor(seed, pos,
- * row), pos = the position whose logits are sampled, row = the prompt's index), same sampler and s1 budget rules (it
+ * row), pos = the position whose logits are sampled, (seed, row) = the prompt's stream: `GenerateOptions.streams`, or
+ * (seed, the prompt's index)), same sampler and s1 budget rules (it
  * runs `decodeStepRow`, the sampler kernel's CPU reference), so greedy and seeded sampled runs give the same tokens on
  * both except where f32 rounding differences between the two forward passes flip a near-tie.
  *
@@ -23,7 +24,7 @@
 import { gelu64 } from '../cpu/gelu';
 import { advanceDecodeState, type DecodeRowState, decodeStateAfter, decodeStepRow, uniformFor } from '../cpu/sampling';
 import { headSize, type ModelConfig, mlpWidth } from './config';
-import { type Completion, checkGenerateRequest, type GenerateOptions } from './generate';
+import { type Completion, checkGenerateRequest, type GenerateOptions, rowStreams } from './generate';
 import { buildParamLayout, type LayerParams, layerParams, type ParamLayout, param, view } from './params';
 
 /** Yield to the event loop after this many decode steps, or sooner once this much time has passed. */
@@ -264,6 +265,7 @@ export class CpuGenerator {
 
     const completions: Completion[] = prompts.map(() => ({ tokens: [], logprobs: [], finished: false }));
     const seqs = prompts.map((p) => Array.from(p));
+    const streams = rowStreams(o, prompts.length);
     // With prefill, each row's prompt but its last token first (rows are independent on the CPU, so each row's own
     // length, not the shortest); decoding of that row then starts at its last prompt token, in the state after it.
     const prefilled = prompts.map((p) => ((o.prefill ?? true) ? p.length - 1 : 0));
@@ -299,7 +301,7 @@ export class CpuGenerator {
           states[b] = advanceDecodeState(states[b]!, seq[pos + 1]!, thinkStartId, thinkEndId);
           continue;
         }
-        const u = uniformFor(o.seed, pos, b);
+        const u = uniformFor(streams[b]!.seed, pos, streams[b]!.row);
         const r = decodeStepRow(states[b]!, logits, -1, o.sampling, o.budget, thinkStartId, thinkEndId, u, seq[pos]!);
         states[b] = r.state;
         seq.push(r.token);

@@ -13,7 +13,7 @@
 
 import type { SamplingParams } from '../cpu/sampling';
 import { ConfigError } from '../model/config';
-import type { BudgetForcing, Completion, GenerateOptions } from '../model/generate';
+import type { BudgetForcing, Completion, GenerateOptions, SampleStream } from '../model/generate';
 import { getTask, type TaskId, type VerifyResult } from '../tasks/index';
 import { decode as decodeTokens, EOS_ID, encode, THINK_END_ID, THINK_START_ID } from '../tasks/tokenizer';
 import type { DecodeBackend } from './backend';
@@ -125,21 +125,50 @@ export function traceStats(completion: Completion, correct: boolean, promptIds: 
 }
 
 /**
+ * The random streams of `count` prompts generated in chunks of `rows` from `seed`: prompt i is row i mod rows of
+ * chunk c = ⌊i / rows⌋, sampled with chunkSeed(seed, c).
+ */
+export function chunkStreams(seed: number, count: number, rows: number): SampleStream[] {
+  return Array.from({ length: count }, (_, i) => ({ seed: chunkSeed(seed, Math.floor(i / rows)), row: i % rows }));
+}
+
+/**
  * Generates one completion per prompt with the decode settings `d`, in chunks of decoder.rows (chunk c sampled with
  * chunkSeed(seed, c)); completions in prompt order. Every prompt must leave room to generate in the context.
  */
-export async function generateInChunks(
+export function generateInChunks(
   decoder: DecodeBackend,
   prompts: readonly (readonly number[])[],
   contextLength: number,
   d: DecodeConfig,
   seed: number,
 ): Promise<Completion[]> {
+  return generateWithStreams(decoder, prompts, chunkStreams(seed, prompts.length, decoder.rows), contextLength, d);
+}
+
+/**
+ * Generates one completion per prompt, prompt i from its own random stream `streams[i]`, in chunks of decoder.rows;
+ * completions in prompt order. A prompt's completion depends on its stream, not on the prompts beside it (up to f32
+ * rounding on the GPU, whose prefill length follows the chunk's shortest prompt): prompts of several evaluations can
+ * share chunks and get what each evaluation alone would give them.
+ */
+export async function generateWithStreams(
+  decoder: DecodeBackend,
+  prompts: readonly (readonly number[])[],
+  streams: readonly SampleStream[],
+  contextLength: number,
+  d: DecodeConfig,
+): Promise<Completion[]> {
+  if (streams.length !== prompts.length) {
+    throw new Error(`${streams.length} random streams for ${prompts.length} prompts`);
+  }
   const out: Completion[] = [];
-  for (let from = 0, chunk = 0; from < prompts.length; from += decoder.rows, chunk++) {
+  for (let from = 0; from < prompts.length; from += decoder.rows) {
     const part = prompts.slice(from, from + decoder.rows);
+    const partStreams = streams.slice(from, from + decoder.rows);
     const shortest = Math.min(...part.map((ids) => ids.length));
-    const options = generateOptionsFor(d, contextLength, shortest, chunkSeed(seed, chunk));
+    const options = generateOptionsFor(d, contextLength, shortest, partStreams[0]!.seed);
+    options.streams = partStreams;
     const completions = await decoder.generate(part, options);
     if (completions.length !== part.length) {
       throw new Error(`decoder returned ${completions.length} completions for ${part.length} prompts`);

@@ -277,7 +277,7 @@ export class GrpoSession extends TrainingSessionBase<RolloutsEvent> {
    * whole number of RL steps within rl.steps; β > 0 needs `options.resume.reference`).
    */
   constructor(
-    backend: Backend,
+    private readonly backend: Backend,
     config: RunConfig,
     onEvent: (event: RlSessionEvent) => void,
     from: TrainerState,
@@ -337,6 +337,10 @@ export class GrpoSession extends TrainingSessionBase<RolloutsEvent> {
 
   protected getDecoder(): DecodeBackend {
     return this.decoder;
+  }
+
+  protected createDecoder(rows: number): DecodeBackend {
+    return this.backend.createDecoder(this.policy, rows);
   }
 
   protected releaseModels(): void {

@@ -192,6 +192,8 @@ export abstract class TrainingSessionBase<E = never> implements TrainingSession 
   abstract get trainBackend(): TrainBackend;
   /** The decoder of samples and evaluations (on the trainer's weights). */
   protected abstract getDecoder(): DecodeBackend;
+  /** A new decoder of `rows` prompts per call on the trainer's weights; the caller destroys it. */
+  protected abstract createDecoder(rows: number): DecodeBackend;
   /** One step and its periodic boundary work (`periodicWork`); the caller holds the lock. */
   protected abstract trainStep(): Promise<void>;
   /** Frees the models (under the lock, after the trainer drained). */
@@ -272,7 +274,19 @@ export abstract class TrainingSessionBase<E = never> implements TrainingSession 
    */
   async evaluateSuites(opts: SuiteEvalOptions): Promise<SuiteResult[]> {
     checkSuiteOptions(this.config, opts);
-    return this.atStepBoundary(() => evaluateSuites(this.getDecoder(), this.config, opts, this.contextLength));
+    return this.atStepBoundary(async () => {
+      const own = this.getDecoder();
+      if (opts.decodeRows === undefined || opts.decodeRows === own.rows) {
+        return evaluateSuites(own, this.config, opts, this.contextLength);
+      }
+      // A decoder of the asked rows for this evaluation only.
+      const wide = this.createDecoder(opts.decodeRows);
+      try {
+        return await evaluateSuites(wide, this.config, opts, this.contextLength);
+      } finally {
+        wide.destroy();
+      }
+    });
   }
 
   /**

@@ -122,8 +122,12 @@ export class SftSession extends TrainingSessionBase {
   }
 
   protected getDecoder(): DecodeBackend {
-    this.decoder ??= this.backend.createDecoder(this.trainer, this.decodeRows);
+    this.decoder ??= this.createDecoder(this.decodeRows);
     return this.decoder;
+  }
+
+  protected createDecoder(rows: number): DecodeBackend {
+    return this.backend.createDecoder(this.trainer, rows);
   }
 
   protected releaseModels(): void {

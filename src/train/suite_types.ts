@@ -72,7 +72,10 @@ export interface SuiteResult {
   parsedTurns?: number;
   /** Sokoban: mean actions used per episode; null for single-answer tasks. */
   meanActions: number | null;
-  /** Wall time of the suite's evaluation. */
+  /**
+   * Wall time of the suite's evaluation; where suites were evaluated together (evaluateSuitesWith), its share of their
+   * wall time by prompts answered.
+   */
   evalTimeMs: number;
   /** Up to SUITE_SAMPLES_PER_VERDICT successes and as many failures. */
   samples: SuiteSample[];

@@ -13,6 +13,10 @@
  * The loop runs on a `SuitePolicy` (prompts → completions). The model's is `decoderPolicy` (generation on a
  * DecodeBackend, chunks of decoder.rows, as evaluate.ts); tests drive the same loop and scoring with scripted
  * policies (`textPolicy`). Sampling seeds are a pure function of (seed, suite, round), so an evaluation repeats.
+ * The suites of one call are evaluated together, round by round, one policy call per round for all of them: the
+ * generation chunks fill across suites (a suite of 16 episodes no longer leaves half of 32 decoder rows idle), and
+ * since every prompt samples from the random stream its own suite and round fix (`chunkStreams`), a suite scores the
+ * same whether evaluated alone or beside others (up to f32 rounding of the GPU's prefill).
  *
  * Suite sizes: suite v (index i in the task's variant list) is buildEvalSuite(size, v, seed + i), the problems
  * buildEvalSuites gives. When the held-out space of a variant holds fewer than `size` distinct problems (General Points'
@@ -21,6 +25,7 @@
  */
 
 import { ConfigError, type ConfigIssue } from '../model/config';
+import type { SampleStream } from '../model/generate';
 import { buildEvalSuite } from '../tasks/datasets';
 import { thinkingTokens as thinkingTokensOfText } from '../tasks/format';
 import { getTask, type TaskId } from '../tasks/index';
@@ -41,7 +46,7 @@ import {
 import { decode as decodeTokens, encode, isEncodable } from '../tasks/tokenizer';
 import type { DecodeBackend } from './backend';
 import { largestEvalSuite } from './data';
-import { generateInChunks, traceStats } from './evaluate';
+import { chunkStreams, generateWithStreams, traceStats } from './evaluate';
 import {
   DEFAULT_DECODE_CONFIG,
   type DecodeConfig,
@@ -72,11 +77,18 @@ export interface SuiteEvalOptions {
   decode?: DecodeConfig;
   /** Sokoban: most actions per episode (default the task config's maxEpisodeActions, 30). */
   maxActions?: number;
+  /**
+   * Prompts per generate call (sessions: default their decoder's rows). More rows let each decode step serve more
+   * episodes at once; the results do not depend on it (each prompt's random stream is fixed, SUITE_STREAM_ROWS).
+   */
+  decodeRows?: number;
 }
 
 /** Most problems per suite and most actions per episode (the run file keeps at most 256 turns per sample). */
 export const MAX_SUITE_SIZE = 4096;
 export const MAX_EPISODE_ACTIONS = 256;
+/** Most prompts per generate call of a suite evaluation (SuiteEvalOptions.decodeRows). */
+export const MAX_SUITE_DECODE_ROWS = 4096;
 
 /**
  * What each variant tests, per task. Arithmetic has no instruction variants: add, sub and mul are subsets of the
@@ -130,42 +142,67 @@ export type PolicyReply =
   | { ok: true; completion: string; thinkingTokens: number }
   | { ok: false; reason: string; tooLong: boolean };
 
+/** One suite's prompts of one round, and that suite's sampling seed for the round (chosen by the loop). */
+export interface PolicyRequest {
+  prompts: readonly string[];
+  seed: number;
+}
+
 /**
- * Answers every prompt of one round (replies in prompt order). `seed`: the round's sampling seed, chosen by the loop.
+ * Answers every prompt of one round, for one suite or several at once: one reply list per request, in prompt order.
+ * A request's replies must not depend on the requests beside it (the model's policy samples each prompt from a random
+ * stream its own request fixes), so suites evaluated together score as each would alone.
  */
-export type SuitePolicy = (prompts: readonly string[], seed: number) => Promise<PolicyReply[]>;
+export type SuitePolicy = (requests: readonly PolicyRequest[]) => Promise<PolicyReply[][]>;
+
+/**
+ * Rows of the chunking that fixes each suite prompt's random stream (chunkStreams(seed, n, SUITE_STREAM_ROWS)), so
+ * that a suite samples the same whatever decoder evaluates it. 32: the sessions' default decoder rows, whose streams
+ * suites drew from before they shared chunks.
+ */
+export const SUITE_STREAM_ROWS = 32;
 
 /**
  * The model as a policy: prompts are tokenized and generated with the decode settings `d` by evaluate.ts
- * `generateInChunks` (chunks of decoder.rows, chunk c of a round sampled with chunkSeed(seed, c)); a prompt of
- * contextLength tokens or more is refused, naming both lengths. Thinking tokens are counted as `traceStats` counts
- * them.
+ * `generateWithStreams`, all requests' prompts together in chunks of decoder.rows; request r's k-th generated prompt
+ * draws from chunkStreams(seed_r, …, SUITE_STREAM_ROWS)[k], so its completion depends neither on the requests beside
+ * it nor on decoder.rows (up to f32 rounding on the GPU). A prompt of contextLength tokens or more is refused, naming both lengths. Thinking tokens are counted as
+ * `traceStats` counts them.
  */
 export function decoderPolicy(decoder: DecodeBackend, contextLength: number, d: DecodeConfig): SuitePolicy {
-  return async (prompts, seed) => {
-    const replies: PolicyReply[] = new Array(prompts.length);
-    const fitting: { index: number; ids: number[] }[] = [];
-    prompts.forEach((prompt, index) => {
-      const ids = encode(prompt);
-      if (ids.length < contextLength) fitting.push({ index, ids });
-      else {
-        replies[index] = {
-          ok: false,
-          tooLong: true,
-          reason: `prompt too long: ${ids.length} tokens leave no room to generate in the context of ${contextLength}`,
-        };
-      }
+  return async (requests) => {
+    const replies: PolicyReply[][] = requests.map((r) => new Array(r.prompts.length));
+    const fitting: { request: number; index: number; ids: number[] }[] = [];
+    const streams: SampleStream[] = [];
+    requests.forEach((r, request) => {
+      const fits: { request: number; index: number; ids: number[] }[] = [];
+      r.prompts.forEach((prompt, index) => {
+        const ids = encode(prompt);
+        if (ids.length < contextLength) fits.push({ request, index, ids });
+        else {
+          replies[request]![index] = {
+            ok: false,
+            tooLong: true,
+            reason: `prompt too long: ${ids.length} tokens leave no room to generate in the context of ${contextLength}`,
+          };
+        }
+      });
+      fitting.push(...fits);
+      streams.push(...chunkStreams(r.seed, fits.length, SUITE_STREAM_ROWS));
     });
-    const completions = await generateInChunks(
-      decoder,
-      fitting.map((p) => p.ids),
-      contextLength,
-      d,
-      seed,
-    );
+    const completions =
+      fitting.length === 0
+        ? []
+        : await generateWithStreams(
+            decoder,
+            fitting.map((p) => p.ids),
+            streams,
+            contextLength,
+            d,
+          );
     fitting.forEach((p, i) => {
       const c = completions[i]!;
-      replies[p.index] = {
+      replies[p.request]![p.index] = {
         ok: true,
         completion: decodeTokens(c.tokens),
         thinkingTokens: traceStats(c, false, p.ids).thinkingTokens,
@@ -180,16 +217,18 @@ export function decoderPolicy(decoder: DecodeBackend, contextLength: number, d: 
  * (text the tokenizer cannot encode: on the text, tasks/format.ts `thinkingTokens`).
  */
 export function textPolicy(answer: (prompt: string) => string): SuitePolicy {
-  return async (prompts) =>
-    prompts.map((prompt) => {
-      const completion = answer(prompt);
-      const thinkingTokens =
-        isEncodable(completion) && isEncodable(prompt)
-          ? traceStats({ tokens: encode(completion), logprobs: [], finished: true }, false, encode(prompt))
-              .thinkingTokens
-          : thinkingTokensOfText(completion);
-      return { ok: true, completion, thinkingTokens };
-    });
+  return async (requests) =>
+    requests.map((r) =>
+      r.prompts.map((prompt) => {
+        const completion = answer(prompt);
+        const thinkingTokens =
+          isEncodable(completion) && isEncodable(prompt)
+            ? traceStats({ tokens: encode(completion), logprobs: [], finished: true }, false, encode(prompt))
+                .thinkingTokens
+            : thinkingTokensOfText(completion);
+        return { ok: true, completion, thinkingTokens };
+      }),
+    );
 }
 
 // ---------------------------------------------------------------- Sokoban episodes
@@ -235,48 +274,83 @@ export async function playEpisodes(
   maxActions: number,
   seedOf: (round: number) => number,
 ): Promise<EpisodeOutcome[]> {
-  const episodes = starts.map((s) => ({
-    start: s,
-    state: s.level,
-    turns: [] as SuiteTurn[],
-    refused: null as string | null,
-    tooLong: false,
-  }));
-  const running = () => episodes.filter((e) => e.refused === null && !isSolved(e.state) && e.turns.length < maxActions);
+  const [outcomes] = await playEpisodeSets([{ starts, seedOf }], policy, maxActions);
+  return outcomes!;
+}
+
+/** Episodes of one suite and its sampling seed per round. */
+export interface EpisodeSet {
+  starts: readonly EpisodeStart[];
+  seedOf: (round: number) => number;
+}
+
+/**
+ * `playEpisodes` for several suites at once: each round asks the policy once, one request per suite with episodes
+ * still running (its prompts in episode order, its seed `seedOf(round)`), so the suites share generation chunks.
+ * Each suite's outcomes are what `playEpisodes` gives it alone, as long as the policy answers each request as it
+ * would alone (SuitePolicy).
+ */
+export async function playEpisodeSets(
+  sets: readonly EpisodeSet[],
+  policy: SuitePolicy,
+  maxActions: number,
+): Promise<EpisodeOutcome[][]> {
+  const episodes = sets.map((set) =>
+    set.starts.map((s) => ({
+      start: s,
+      state: s.level,
+      turns: [] as SuiteTurn[],
+      refused: null as string | null,
+      tooLong: false,
+    })),
+  );
+  type Episode = (typeof episodes)[number][number];
+  const running = (es: readonly Episode[]) =>
+    es.filter((e) => e.refused === null && !isSolved(e.state) && e.turns.length < maxActions);
   for (let round = 0; ; round++) {
-    const active = running();
-    if (active.length === 0) break;
+    const asked = episodes.map((es, set) => ({ set, active: running(es) })).filter((a) => a.active.length > 0);
+    if (asked.length === 0) break;
     const replies = await policy(
-      active.map((e) => renderPrompt(e.state, e.start.instruction)),
-      seedOf(round),
+      asked.map((a) => ({
+        prompts: a.active.map((e) => renderPrompt(e.state, e.start.instruction)),
+        seed: sets[a.set]!.seedOf(round),
+      })),
     );
-    if (replies.length !== active.length) {
-      throw new Error(`policy returned ${replies.length} replies for ${active.length} prompts`);
+    if (replies.length !== asked.length) {
+      throw new Error(`policy returned ${replies.length} reply lists for ${asked.length} requests`);
     }
-    active.forEach((e, i) => {
-      const reply = replies[i]!;
-      if (!reply.ok) {
-        e.refused = reply.reason;
-        e.tooLong = reply.tooLong;
-        return;
+    asked.forEach(({ active }, r) => {
+      const got = replies[r]!;
+      if (got.length !== active.length) {
+        throw new Error(`policy returned ${got.length} replies for ${active.length} prompts`);
       }
-      const parsed = parseAction(reply.completion, e.start.instruction);
-      let action: Action | null = null;
-      let note: string;
-      if (parsed.ok) {
-        action = parsed.action;
-        const next = step(e.state, action);
-        note = next === e.state ? `blocked: ${action} changes nothing` : 'ok';
-        e.state = next;
-      } else note = `invalid: ${parsed.reason}`;
-      e.turns.push({ completion: reply.completion, action, note, thinkingTokens: reply.thinkingTokens });
+      active.forEach((e, i) => {
+        const reply = got[i]!;
+        if (!reply.ok) {
+          e.refused = reply.reason;
+          e.tooLong = reply.tooLong;
+          return;
+        }
+        const parsed = parseAction(reply.completion, e.start.instruction);
+        let action: Action | null = null;
+        let note: string;
+        if (parsed.ok) {
+          action = parsed.action;
+          const next = step(e.state, action);
+          note = next === e.state ? `blocked: ${action} changes nothing` : 'ok';
+          e.state = next;
+        } else note = `invalid: ${parsed.reason}`;
+        e.turns.push({ completion: reply.completion, action, note, thinkingTokens: reply.thinkingTokens });
+      });
     });
   }
-  return episodes.map((e) => {
-    const success = episodeReward(e.state, e.turns.length, maxActions) === 1;
-    const reason = e.refused ?? (success ? 'solved' : `out of actions (${maxActions})`);
-    return { turns: e.turns, actionsUsed: e.turns.length, finalState: e.state, success, reason, tooLong: e.tooLong };
-  });
+  return episodes.map((es) =>
+    es.map((e) => {
+      const success = episodeReward(e.state, e.turns.length, maxActions) === 1;
+      const reason = e.refused ?? (success ? 'solved' : `out of actions (${maxActions})`);
+      return { turns: e.turns, actionsUsed: e.turns.length, finalState: e.state, success, reason, tooLong: e.tooLong };
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- suites
@@ -296,6 +370,7 @@ export function checkSuiteOptions(
   intIn('size', opts.size, 1, MAX_SUITE_SIZE);
   intIn('seed', opts.seed, 0, 2 ** 31 - 1);
   if (opts.maxActions !== undefined) intIn('maxActions', opts.maxActions, 1, MAX_EPISODE_ACTIONS);
+  if (opts.decodeRows !== undefined) intIn('decodeRows', opts.decodeRows, 1, MAX_SUITE_DECODE_ROWS);
   const decode = opts.decode ?? DEFAULT_DECODE_CONFIG;
   const parsed = decodeConfigSchema.safeParse(decode);
   if (!parsed.success) issues.push(...zodIssues(parsed.error, 'decode'));
@@ -334,7 +409,12 @@ interface Scored {
 
 /**
  * Evaluates `policy` on the suites `opts` names (see the module comment) and returns one SuiteResult per suite, in
- * the task's variant order. `evaluateSuites` is this with the model's decoder as the policy.
+ * the task's variant order. All suites are evaluated together: each policy call (a Sokoban round, or an answer
+ * task's one round) carries one request per suite, so the model's policy fills its generation chunks across suites;
+ * every suite keeps its own problems and sampling seeds, and scores as it would alone. `evalTimeMs` of each suite is
+ * its share, by prompts answered (turns), of the whole evaluation's wall time (the time of one suite alone is not
+ * measured when several are evaluated together). `evaluateSuites` is this with the model's
+ * decoder as the policy.
  */
 export async function evaluateSuitesWith(
   policy: SuitePolicy,
@@ -345,43 +425,49 @@ export async function evaluateSuitesWith(
   const taskId = config.task.id;
   const task = getTask(taskId);
   const taskConfig = taskConfigFor(config);
-  const results: SuiteResult[] = [];
-  for (const variant of variants) {
+  const suites = variants.map((variant) => {
     const index = task.variants.indexOf(variant);
     const samples = largestEvalSuite(opts.size, (size) =>
       buildEvalSuite({ task: taskId, size, variant, seed: opts.seed + index, config: taskConfig }),
     );
-    const seedOf = (round: number) => roundSeed(opts.seed, index, round);
-    const t0 = performance.now();
-    let scored: Scored[];
-    let meanActions: number | null = null;
-    if (taskId === 'sokoban') {
-      const problems = samples.map((s) => s.problem as SokobanProblem);
-      const outcomes = await playEpisodes(
-        problems.map((p) => ({ level: p.level, instruction: p.instruction })),
-        policy,
-        maxActions,
-        seedOf,
-      );
-      scored = outcomes.map((o, i) => ({
-        prompt: samples[i]!.prompt,
+    return { variant, samples, seedOf: (round: number) => roundSeed(opts.seed, index, round) };
+  });
+  const t0 = performance.now();
+  let scored: Scored[][];
+  let meanActions: (number | null)[];
+  if (taskId === 'sokoban') {
+    const problems = suites.map((s) => s.samples.map((x) => x.problem as SokobanProblem));
+    const outcomes = await playEpisodeSets(
+      suites.map((s, i) => ({
+        starts: problems[i]!.map((p) => ({ level: p.level, instruction: p.instruction })),
+        seedOf: s.seedOf,
+      })),
+      policy,
+      maxActions,
+    );
+    scored = outcomes.map((os, i) =>
+      os.map((o, e) => ({
+        prompt: suites[i]!.samples[e]!.prompt,
         success: o.success,
         reason: o.reason,
         turns: o.turns,
-        board: renderBoard(problems[i]!.level),
+        board: renderBoard(problems[i]![e]!.level),
         tooLong: o.tooLong,
-      }));
-      meanActions = mean(outcomes.map((o) => o.actionsUsed));
-    } else {
-      const replies = await policy(
-        samples.map((s) => s.prompt),
-        seedOf(0),
-      );
-      if (replies.length !== samples.length) {
-        throw new Error(`policy returned ${replies.length} replies for ${samples.length} prompts`);
+      })),
+    );
+    meanActions = outcomes.map((os) => mean(os.map((o) => o.actionsUsed)));
+  } else {
+    const replies = await policy(suites.map((s) => ({ prompts: s.samples.map((x) => x.prompt), seed: s.seedOf(0) })));
+    if (replies.length !== suites.length) {
+      throw new Error(`policy returned ${replies.length} reply lists for ${suites.length} requests`);
+    }
+    scored = suites.map(({ samples }, i) => {
+      const got = replies[i]!;
+      if (got.length !== samples.length) {
+        throw new Error(`policy returned ${got.length} replies for ${samples.length} prompts`);
       }
-      scored = samples.map((s, i) => {
-        const reply = replies[i]!;
+      return samples.map((s, k): Scored => {
+        const reply = got[k]!;
         if (!reply.ok) {
           return { prompt: s.prompt, success: false, reason: reply.reason, turns: [], tooLong: reply.tooLong };
         }
@@ -394,27 +480,34 @@ export async function evaluateSuitesWith(
         };
         return { prompt: s.prompt, success: verdict.correct, reason: verdict.reason, turns: [turn], tooLong: false };
       });
-    }
-    const evalTimeMs = performance.now() - t0;
-    const turns = scored.flatMap((s) => s.turns);
-    const keep = (success: boolean) => scored.filter((s) => s.success === success).slice(0, SUITE_SAMPLES_PER_VERDICT);
-    results.push({
+    });
+    meanActions = suites.map(() => null);
+  }
+  const wallMs = performance.now() - t0;
+  // Prompts each suite had answered (its turns; a refused prompt generates nothing).
+  const answered = scored.map((ss) => ss.reduce((n, s) => n + s.turns.length, 0));
+  const allAnswered = answered.reduce((a, b) => a + b, 0);
+  return suites.map(({ variant }, i) => {
+    const suiteScored = scored[i]!;
+    const turns = suiteScored.flatMap((s) => s.turns);
+    const keep = (success: boolean) =>
+      suiteScored.filter((s) => s.success === success).slice(0, SUITE_SAMPLES_PER_VERDICT);
+    return {
       task: taskId,
       suite: variant,
       kind: suiteKindOf(taskId, variant),
       unit: taskId === 'sokoban' ? 'episode' : 'answer',
-      problems: scored.length,
-      successes: scored.filter((s) => s.success).length,
-      tooLong: scored.filter((s) => s.tooLong).length,
+      problems: suiteScored.length,
+      successes: suiteScored.filter((s) => s.success).length,
+      tooLong: suiteScored.filter((s) => s.tooLong).length,
       meanThinkingTokens: turns.length > 0 ? mean(turns.map((t) => t.thinkingTokens)) : 0,
       turns: turns.length,
       parsedTurns: turns.filter((t) => t.action !== null).length,
-      meanActions,
-      evalTimeMs,
+      meanActions: meanActions[i]!,
+      evalTimeMs: allAnswered > 0 ? (wallMs * answered[i]!) / allAnswered : wallMs / suites.length,
       samples: [...keep(true), ...keep(false)].map(toSample),
-    });
-  }
-  return results;
+    };
+  });
 }
 
 /**

@@ -342,6 +342,8 @@ interface Case {
   V: number;
   params: SamplingParams;
   seedOffset?: number;
+  /** Every row draws from its own stream (step[2 + 2b], step[3 + 2b]), rows given out of order. */
+  streams?: boolean;
   /** Integer logits: many exact ties (top-k boundary, argmax). */
   ties?: boolean;
 }
@@ -377,6 +379,12 @@ function cases(): Case[] {
     params: { temperature: 0.9, topK: 50, topP: 0.95, stopTokenId: 3, stopTemperature: 0.3, stopLogitBias: 0.5 },
     seedOffset: 777,
   });
+  out.push({
+    name: 'per-row streams (step[2 + 2b], step[3 + 2b])',
+    V: 300,
+    params: { ...OFF, temperature: 1.1, topK: 40, stopTokenId: 3, stopTemperature: 0.5 },
+    streams: true,
+  });
   return out;
 }
 
@@ -397,6 +405,7 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
         const startPos = 2; // steps sample at pos 2, 3, 4 (writing 3, 4, 5), then pos 5 writes nothing (5 + 1 ≥ Tmax)
         const steps = 4;
         const seed = 0x9e3779b9 ^ (V * 7919);
+        const effSeed = (seed + (c.seedOffset ?? 0)) >>> 0;
         const rng = seeded(V * 100 + c.name.length);
         const logits = logitsFor(rng, B, V, c.ties ?? false);
         const thinking0 = Uint32Array.from({ length: B }, (_, b) => (b % 2 === 0 ? 1 : 0));
@@ -413,7 +422,14 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
           pendingIndex: 0,
         }));
         const state = upload(ctx, packDecodeStates(states0));
-        const stepInit = c.seedOffset !== undefined ? [startPos, c.seedOffset] : [startPos];
+        // Per-row streams: seeds unrelated to `seed`, stream rows a permutation (row b draws as row (5b + 3) mod B).
+        const streamOf = (b: number) =>
+          c.streams ? { seed: (0x51ed270b * (b + 1)) >>> 0, row: (5 * b + 3) % B } : { seed: effSeed, row: b };
+        const stepInit = c.streams
+          ? [startPos, 12345, ...Array.from({ length: B }, (_, b) => [streamOf(b).seed, streamOf(b).row]).flat()]
+          : c.seedOffset !== undefined
+            ? [startPos, c.seedOffset]
+            : [startPos];
         const step = upload(ctx, Uint32Array.from(stepInit));
         const probs = poisoned(ctx, B * V);
         const one = prepareSampleTokens(ctx, {
@@ -439,7 +455,6 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
         runDispatches(ctx, Array.from({ length: steps }, () => one).flat());
 
         // CPU emulation of the same steps.
-        const effSeed = (seed + (c.seedOffset ?? 0)) >>> 0;
         const expTokens = new Uint32Array(B * Tmax).fill(SENTINEL);
         const th = Array.from(thinking0, (v) => v !== 0);
         const rowStates = states0.slice();
@@ -459,7 +474,7 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
           if (pos + 1 >= Tmax) continue;
           for (let b = 0; b < B; b++) {
             const row = logits.subarray(b * V, (b + 1) * V);
-            const u = uniformFor(effSeed, pos, b);
+            const u = uniformFor(streamOf(b).seed, pos, streamOf(b).row);
             const q = samplingProbs(row, params, th[b]!);
             const ref = sampleRow(row, params, u, th[b]!);
             const idx = b * Tmax + pos + 1;

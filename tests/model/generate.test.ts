@@ -120,6 +120,42 @@ describe('KV-cache generation on the GPU', () => {
     expect(c.map((x) => x.tokens)).not.toEqual(a.map((x) => x.tokens));
   });
 
+  it('a prompt given its own stream gets the same tokens in any row and beside any other prompts', async () => {
+    const ctx = await gpuContext();
+    const model = createGpuGpt(ctx, config, weights(3));
+    const gen = new Generator(ctx, model, 4);
+    const sampling = { ...GREEDY, temperature: 1.5 };
+    // Prefill off: every row's arithmetic is the same whatever the batch, so the comparison is exact.
+    const o = { maxNewTokens: 15, sampling, seed: 7, eosId: -1, prefill: false };
+    const prompts = [[1, 2], [3], [4, 5, 6], [9, 9]];
+    const streams = [
+      { seed: 11, row: 0 },
+      { seed: 11, row: 1 },
+      { seed: 0xfffffffe, row: 17 },
+      { seed: 5, row: 0 },
+    ];
+    const together = await gen.generate(prompts, { ...o, streams });
+    // The same prompts in reverse order, then each alone: row b's stream follows its prompt.
+    const reversed = await gen.generate([...prompts].reverse(), { ...o, streams: [...streams].reverse() });
+    expect(reversed.map((c) => c.tokens).reverse()).toEqual(together.map((c) => c.tokens));
+    for (let i = 0; i < prompts.length; i++) {
+      const [alone] = await gen.generate([prompts[i]!], { ...o, streams: [streams[i]!] });
+      expect(alone!.tokens, `prompt ${i}`).toEqual(together[i]!.tokens);
+      expect(alone!.logprobs).toEqual(together[i]!.logprobs);
+    }
+    // Without streams row b draws from (seed, b): the same as naming those streams, and not the same as the above.
+    const plain = await gen.generate(prompts, o);
+    const named = await gen.generate(prompts, { ...o, streams: prompts.map((_, b) => ({ seed: 7, row: b })) });
+    expect(named.map((c) => c.tokens)).toEqual(plain.map((c) => c.tokens));
+    expect(plain.map((c) => c.tokens)).not.toEqual(together.map((c) => c.tokens));
+    await expect(gen.generate(prompts, { ...o, streams: streams.slice(1) })).rejects.toThrow(
+      /streams has 3 entries for 4 prompts/,
+    );
+    await expect(gen.generate([[1]], { ...o, streams: [{ seed: 1, row: -1 }] })).rejects.toThrow(
+      /streams\[0\]\.row must be a u32/,
+    );
+  });
+
   it('rejects bad prompts before touching the GPU', async () => {
     const ctx = await gpuContext();
     const gen = new Generator(ctx, createGpuGpt(ctx, config, weights(4)), 2);

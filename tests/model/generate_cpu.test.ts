@@ -116,7 +116,8 @@ function compareWithGpu(
     const T = seq.length;
     const { logits } = referenceForward(config, layout, params, Int32Array.from(seq), 1, T);
     const q = samplingProbs(logits.slice((T - 1) * V, T * V), o.sampling, state.thinking);
-    const margin = cdfMargin(q, uniformFor(o.seed, T - 1, b));
+    const stream = o.streams?.[b] ?? { seed: o.seed, row: b };
+    const margin = cdfMargin(q, uniformFor(stream.seed, T - 1, stream.row));
     expect(margin, `row ${b} diverged at token ${k} with u ${margin} from a CDF boundary`).toBeLessThan(CDF_MARGIN);
   });
   return { divergedRows };
@@ -212,6 +213,22 @@ describe('CpuGenerator against the GPU Generator', () => {
     }
     // Each divergence needs u within 1e-4 of a boundary (probability ≲ V·2e-4 per token): at most one in 100 tokens.
     expect(diverged).toBeLessThanOrEqual(1);
+  });
+
+  it('per-prompt random streams: the same tokens on both, and on the CPU the same alone as together', async () => {
+    const ctx = await gpuContext();
+    const params = weights(6);
+    const gpu = new Generator(ctx, createGpuGpt(ctx, config, params), 5);
+    const cpu = new CpuGenerator(config, () => params, 5);
+    const streams = PROMPTS.map((_, b) => ({ seed: (0x2545f491 * (b + 3)) >>> 0, row: (3 * b + 1) % 7 }));
+    const o = { maxNewTokens: 10, sampling: { ...GREEDY, temperature: 1 }, seed: 99, eosId: EOS, streams };
+    const g = await gpu.generate(PROMPTS, o);
+    const c = await cpu.generate(PROMPTS, o);
+    expect(compareWithGpu(params, PROMPTS, o, g, c).divergedRows).toBeLessThanOrEqual(1);
+    for (let i = 0; i < PROMPTS.length; i++) {
+      const [alone] = await cpu.generate([PROMPTS[i]!], { ...o, streams: [streams[i]!] });
+      expect(alone, `prompt ${i}`).toEqual(c[i]);
+    }
   });
 
   it('budget forcing: the cap ends every thinking span after exactly 3 tokens on both', async () => {

@@ -65,6 +65,9 @@ class TestSession extends TrainingSessionBase {
   protected getDecoder(): DecodeBackend {
     throw new Error('no decoder in this test');
   }
+  protected createDecoder(): DecodeBackend {
+    throw new Error('no decoder in this test');
+  }
   protected async trainStep(): Promise<void> {
     const stats = await this.trainer.step(batch);
     this.stepsDone = stats.step + 1;

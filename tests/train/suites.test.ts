@@ -122,9 +122,12 @@ function recording(policy: SuitePolicy): { policy: SuitePolicy; rounds: { prompt
   const rounds: { prompts: string[]; texts: string[] }[] = [];
   return {
     rounds,
-    policy: async (prompts, seed) => {
-      const replies = await policy(prompts, seed);
-      rounds.push({ prompts: [...prompts], texts: replies.map((r) => (r.ok ? r.completion : `refused: ${r.reason}`)) });
+    policy: async (requests) => {
+      const replies = await policy(requests);
+      rounds.push({
+        prompts: requests.flatMap((r) => r.prompts),
+        texts: replies.flat().map((r) => (r.ok ? r.completion : `refused: ${r.reason}`)),
+      });
       return replies;
     },
   };
@@ -263,13 +266,15 @@ describe('prompts refused as too long for the context', () => {
   ): SuitePolicy {
     const inner = textPolicy(answer);
     let round = 0;
-    return async (prompts, seed) => {
-      const replies = await inner(prompts, seed);
+    return async (requests) => {
+      const replies = await inner(requests);
       const r = round++;
-      return replies.map((reply, i) => {
-        const refusal = refuse(r, i);
-        return refusal === null ? reply : { ok: false, ...refusal };
-      });
+      return replies.map((list) =>
+        list.map((reply, i) => {
+          const refusal = refuse(r, i);
+          return refusal === null ? reply : { ok: false, ...refusal };
+        }),
+      );
     };
   }
 
@@ -479,6 +484,41 @@ describe('episodes with the model', () => {
     for (const s of gpShort!.samples) expect(s.reason).toMatch(/prompt too long: \d+ tokens .* context of 8/);
   }, 60_000);
 
+  it('suites evaluated together, sharing generation chunks, score as each alone under sampled decoding', async () => {
+    const sampled: DecodeConfig = { ...greedy, temperature: 1 };
+    const strip = (rs: SuiteResult[]) => rs.map((r) => ({ ...r, evalTimeMs: 0 }));
+    for (const [run, variants] of [
+      [sokobanRun, ['id', 'alpha', 'numeric']],
+      [gpRun, ['id', 'face_5', 'high_card']],
+    ] as const) {
+      const opts: SuiteEvalOptions = { size: 4, seed: 21, variants: [...variants], maxActions, decode: sampled };
+      // 4 problems a suite in rows of 3: every round's chunks hold prompts of two suites.
+      const together = recording(decoderPolicy(cpuDecoder, model.contextLength, sampled));
+      const results = await evaluateSuitesWith(together.policy, run, opts);
+      expect(results.map((r) => r.suite)).toEqual([...variants]);
+      const alone: SuiteResult[] = [];
+      let aloneCalls = 0;
+      for (const variant of variants) {
+        const rec = recording(decoderPolicy(cpuDecoder, model.contextLength, sampled));
+        alone.push(...(await evaluateSuitesWith(rec.policy, run, { ...opts, variants: [variant] })));
+        aloneCalls += rec.rounds.length;
+      }
+      expect(strip(results)).toEqual(strip(alone));
+      // Nor do they depend on the decoder's rows (streams are fixed per prompt): one prompt per call.
+      const narrow = await evaluateSuitesWith(decoderPolicy(chunkedDecoder, model.contextLength, sampled), run, opts);
+      expect(strip(narrow)).toEqual(strip(results));
+      // One policy call per round for all suites.
+      expect(together.rounds.length).toBeLessThanOrEqual(run === sokobanRun ? maxActions : 1);
+      expect(together.rounds.length).toBeLessThan(aloneCalls);
+      for (const r of results) expect(r.evalTimeMs).toBeGreaterThan(0);
+      // Sampling mattered: greedy answers differ somewhere (so equal results are not greedy coincidence).
+      const greedyResults = await evaluateSuites(cpuDecoder, run, { ...opts, decode: greedy }, model.contextLength);
+      const texts = (rs: SuiteResult[]) =>
+        rs.flatMap((r) => r.samples.flatMap((x) => x.turns.map((t) => t.completion)));
+      expect(texts(greedyResults)).not.toEqual(texts(results));
+    }
+  }, 60_000);
+
   it('the sessions evaluate their current weights on the suites', async () => {
     const opts: SuiteEvalOptions = {
       size: 2,
@@ -492,6 +532,9 @@ describe('episodes with the model', () => {
     sessions.push(rl);
     const fromSession = await rl.evaluateSuites(opts);
     expect(strip(fromSession)).toEqual(strip(await evaluateSuites(cpuDecoder, sokobanRun, opts, model.contextLength)));
+    // A decoder of other rows for one evaluation: the same results.
+    expect(strip(await rl.evaluateSuites({ ...opts, decodeRows: 5 }))).toEqual(strip(fromSession));
+    await expect(rl.evaluateSuites({ ...opts, decodeRows: 0 })).rejects.toThrow(/decodeRows/);
     expect(fromSession.map((r) => r.suite)).toEqual(['alpha', 'fake_numeric']);
     await expect(rl.evaluateSuites({ ...opts, size: 1.5 })).rejects.toThrow(/size/);
     // SftSession: the run's own model ('tiny', context 64), arithmetic, untrained.
