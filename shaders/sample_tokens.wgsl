@@ -26,9 +26,9 @@
 //   3 tokens   [B, Tmax] u32 (read_write) tokens[b, pos+1] ← the token.
 //   4 logprobs [B, Tmax] f32 (read_write) logprobs[b, pos+1] ← log q[token] under the final distribution q (for greedy,
 //                                        q computed at T = 1), whichever rule chose it; q = 0 (or token ≥ V) gets −∞.
-//   5 step     [1], [2] or [2 + 2B] u32 (read_write) step[0] = pos, the position whose logits these are; from 2
+//   5 step     [1], [2] or [≥ 2 + 2B] u32 (read_write) step[0] = pos, the position whose logits these are; from 2
 //                                        elements, step[1] is added to the seed (so a new generation needs only a
-//                                        buffer write); with 2 + 2B, row b draws from its own stream instead:
+//                                        buffer write); from 2 + 2B, row b draws from its own stream instead:
 //                                        (seed, row) = (step[2 + 2b], step[3 + 2b]) in the hash below, so a prompt's
 //                                        random numbers need not depend on the row it was given.
 //   6 probs    [B, V] f32 (read_write)   debug: the final distribution q, written only when WRITE_PROBS == 1

@@ -1,5 +1,6 @@
 /**
- * Batched generation on the GPU with a KV cache. One decode step, for every row at once:
+ * Batched generation on the GPU with a KV cache. One decode step, for every row in use at once (a call with R prompts
+ * runs the step over rows 0..R−1 of the B the generator holds, prepared once per R):
  *
  *   embed history[b, pos] → per layer: LN → c_attn → append k, v to the cache → attend over 0..pos → c_proj → +
  *   → LN → MLP → + → final LN → LM head → sample (temperature, top-k, top-p, stop-token rules) → history[b, pos+1]
@@ -18,7 +19,9 @@
  * paths give the same tokens and log-probabilities up to f32 rounding (tests/model/generate_prefill.test.ts).
  *
  * After each chunk of steps only the newly written token ids (and their log-probabilities) are copied back, and
- * generation stops early once every row has emitted the stop token. s1 budget forcing (cap / extend,
+ * generation stops early once every row has emitted the stop token. Row b samples from its own random stream
+ * (`GenerateOptions.streams`; default (seed, b)), so a prompt's tokens do not depend on the rows beside it. s1 budget
+ * forcing (cap / extend,
  * `GenerateOptions.budget`) runs inside the sampler on a per-row state buffer, so it costs no round trips either.
  * src/model/generate_cpu.ts is the same generator on the CPU.
  */
@@ -107,6 +110,9 @@ export interface GeneratorOptions {
   prefillBudgetBytes?: number;
 }
 
+/** Prepared decode steps kept, one per number of rows in use; the oldest is dropped past this. */
+const DECODE_BODIES_KEPT = 4;
+
 /** Prepared prefill passes kept, one per (rows, P); the oldest is dropped past this. */
 const PREFILL_PASSES_KEPT = 4;
 
@@ -159,8 +165,13 @@ export class Generator {
   private readonly state: TensorRef;
   private readonly step: TensorRef;
   private readonly logits: TensorRef;
-  /** Everything of a decode step except sampling. */
-  private readonly body: Dispatch[];
+  /** A decode step's activations, [B, ·] (a step over R < B rows uses the first R rows). */
+  private readonly acts: InferenceBuffers;
+  /**
+   * Everything of a decode step except sampling, per number of rows R in use (rows R..B−1 are not computed): the
+   * most recent DECODE_BODIES_KEPT.
+   */
+  private readonly bodies = new Map<number, Dispatch[]>();
   private sampler: Dispatch[] = [];
   private samplerKey = '';
   /** Per layer: [B, H, Tmax, hs] key and value caches. */
@@ -179,7 +190,7 @@ export class Generator {
     batchRows: number,
     options: GeneratorOptions = {},
   ) {
-    const { config, layout } = model;
+    const { config } = model;
     if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 65535) {
       throw new RangeError(`generation batch must be an integer in [1, 65535], got ${batchRows}`);
     }
@@ -204,42 +215,71 @@ export class Generator {
     this.state = pool.tensor('gen.state', B * DECODE_STATE_WORDS, false);
     // step[0] = pos, step[1] = 0 (no seed offset), then each row's stream (sample_tokens.wgsl binding 5).
     this.step = pool.tensor('gen.step', 2 + 2 * B, false);
-    const x = pool.tensor('gen.x', B * C, false);
-    const x2 = pool.tensor('gen.x2', B * C, false);
-    const ln = pool.tensor('gen.ln', B * C, false);
-    const mean = pool.tensor('gen.mean', B, false);
-    const rstd = pool.tensor('gen.rstd', B, false);
-    const qkv = pool.tensor('gen.qkv', B * 3 * C, false);
-    const y = pool.tensor('gen.y', B * C, false);
-    const fc = pool.tensor('gen.fc', B * F, false);
-    const g = pool.tensor('gen.g', B * F, false);
+    this.acts = {
+      x: pool.tensor('gen.x', B * C, false),
+      x2: pool.tensor('gen.x2', B * C, false),
+      ln: pool.tensor('gen.ln', B * C, false),
+      mean: pool.tensor('gen.mean', B, false),
+      rstd: pool.tensor('gen.rstd', B, false),
+      qkv: pool.tensor('gen.qkv', B * 3 * C, false),
+      y: pool.tensor('gen.y', B * C, false),
+      fc: pool.tensor('gen.fc', B * F, false),
+      g: pool.tensor('gen.g', B * F, false),
+    };
     this.logits = pool.tensor('gen.logits', B * V, false);
+    for (let l = 0; l < config.nLayers; l++) {
+      const cacheElements = B * H * Tmax * headSize(config);
+      this.kCaches.push(pool.tensor(`gen.h${l}.k`, cacheElements, false));
+      this.vCaches.push(pool.tensor(`gen.h${l}.v`, cacheElements, false));
+    }
+  }
+
+  /**
+   * A decode step's dispatches (but sampling) over rows 0..R−1: embed the token at pos → per layer: LN → c_attn →
+   * attention over the cache (appending k, v) → c_proj + residual → LN → MLP + residual → final LN → LM head. Every
+   * buffer is laid out for B rows with row b at the same offset whatever R is, so a step over R rows reads and writes
+   * exactly what the same rows of a step over B rows would.
+   */
+  private prepareBody(R: number): Dispatch[] {
+    const cached = this.bodies.get(R);
+    if (cached) return cached;
+    const { ctx, model, Tmax } = this;
+    const { config, layout } = model;
+    const C = config.dModel;
+    const F = mlpWidth(config);
+    const H = config.nHeads;
+    const V = config.vocabSize;
+    const { x, ln, mean, rstd, qkv, y } = this.acts;
     const named = (name: string) => {
       const e = param(layout, name);
       return slice(model.params, e.offset, e.length);
     };
-
     const body: Dispatch[] = prepareEmbeddingDecode(ctx, {
       history: this.history,
       step: this.step,
       wte: named('transformer.wte.weight'),
       wpe: named('transformer.wpe.weight'),
       out: x,
-      B,
+      B: R,
       C,
       V,
       Tmax,
     });
     for (let l = 0; l < config.nLayers; l++) {
       const lp = layerParams(layout, l);
-      const cacheElements = B * H * Tmax * headSize(config);
-      const kCache = pool.tensor(`gen.h${l}.k`, cacheElements, false);
-      const vCache = pool.tensor(`gen.h${l}.v`, cacheElements, false);
-      this.kCaches.push(kCache);
-      this.vCaches.push(vCache);
-      const attention = prepareAttentionDecode(ctx, { qkv, kCache, vCache, out: y, step: this.step, B, C, H, Tmax });
-      const t = inferenceBlockTensors({ x, ln, mean, rstd, qkv, y, x2, fc, g });
-      body.push(...prepareBlockForward(ctx, model.params, lp, B, C, F, t, attention, `gen.h${l}`));
+      const attention = prepareAttentionDecode(ctx, {
+        qkv,
+        kCache: this.kCaches[l]!,
+        vCache: this.vCaches[l]!,
+        out: y,
+        step: this.step,
+        B: R,
+        C,
+        H,
+        Tmax,
+      });
+      const t = inferenceBlockTensors(this.acts);
+      body.push(...prepareBlockForward(ctx, model.params, lp, R, C, F, t, attention, `gen.h${l}`));
     }
     body.push(
       ...prepareLayernormForward(ctx, {
@@ -249,12 +289,14 @@ export class Generator {
         out: ln,
         mean,
         rstd,
-        N: B,
+        N: R,
         C,
       }),
-      ...prepareLinear(ctx, model.params, B, ln, param(layout, 'lm_head.weight'), null, this.logits, 'gen.lm_head'),
+      ...prepareLinear(ctx, model.params, R, ln, param(layout, 'lm_head.weight'), null, this.logits, 'gen.lm_head'),
     );
-    this.body = body;
+    if (this.bodies.size >= DECODE_BODIES_KEPT) this.bodies.delete(this.bodies.keys().next().value!);
+    this.bodies.set(R, body);
+    return body;
   }
 
   /** Frees every buffer of this generator (the caches, the decode and prefill activations). */
@@ -390,11 +432,12 @@ export class Generator {
     return pass;
   }
 
-  private prepareSampler(o: GenerateOptions): void {
-    const key = JSON.stringify([o.sampling, o.thinkStartId ?? -1, o.thinkEndId ?? -1, o.budget ?? null]);
+  /** The sampling dispatches of rows 0..R−1 for `o`'s settings (the last ones prepared are kept). */
+  private prepareSampler(o: GenerateOptions, R: number): void {
+    const key = JSON.stringify([R, o.sampling, o.thinkStartId ?? -1, o.thinkEndId ?? -1, o.budget ?? null]);
     if (key === this.samplerKey) return;
     this.sampler = prepareSampleTokens(this.ctx, {
-      B: this.B,
+      B: R,
       V: this.model.config.vocabSize,
       Tmax: this.Tmax,
       logits: this.logits,
@@ -416,23 +459,25 @@ export class Generator {
   async generate(prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<Completion[]> {
     const { B, Tmax } = this;
     const chunk = checkGenerateRequest(this.model.config, B, prompts, o);
-    this.prepareSampler(o);
+    const R = prompts.length;
+    this.prepareSampler(o, R);
+    const body = this.prepareBody(R);
 
     const thinkStartId = o.thinkStartId ?? -1;
     const thinkEndId = o.thinkEndId ?? -1;
-    const R = prompts.length;
     const shortest = Math.min(...prompts.map((p) => p.length));
     const longest = Math.max(...prompts.map((p) => p.length));
-    // Positions 0..P−1 of rows 0..R−1 are prefilled in one pass; decoding starts at position P. Rows R..B−1 (unused)
-    // decode token 0 from position P over whatever their caches hold; their outputs are never read.
+    // Positions 0..P−1 of rows 0..R−1 are prefilled in one pass; decoding starts at position P. Rows R..B−1 are not
+    // computed.
     const P = (o.prefill ?? true) ? shortest - 1 : 0;
 
     // Position pos ≤ P holds prompt token pos; later prompt tokens are forced (the sampler emits them).
-    const history = new Uint32Array(B * Tmax);
-    const forced = new Int32Array(B * Tmax).fill(-1);
+    // Rows 0..R−1 of the [B, ·] buffers (row b at the same offset as in a B-row step).
+    const history = new Uint32Array(R * Tmax);
+    const forced = new Int32Array(R * Tmax).fill(-1);
     const states: DecodeRowState[] = [];
-    for (let b = 0; b < B; b++) {
-      const p = prompts[b] ?? [0];
+    for (let b = 0; b < R; b++) {
+      const p = prompts[b]!;
       for (let t = 0; t <= P && t < p.length; t++) history[b * Tmax + t] = p[t]!;
       for (let t = P + 1; t < p.length; t++) forced[b * Tmax + t] = p[t]!;
       // The sampler updates the state from every token it emits, forced prompt tokens included, so start from the
@@ -443,9 +488,9 @@ export class Generator {
     writeTensor(q, this.history, history);
     writeTensor(q, this.forced, forced);
     writeTensor(q, this.state, packDecodeStates(states));
-    const step = new Uint32Array(2 + 2 * B);
+    const step = new Uint32Array(2 + 2 * R);
     step[0] = P;
-    rowStreams(o, B).forEach((st, b) => {
+    rowStreams(o, R).forEach((st, b) => {
       step[2 + 2 * b] = st.seed;
       step[3 + 2 * b] = st.row;
     });
@@ -470,7 +515,7 @@ export class Generator {
       completions.every((c, i) => c.finished || c.tokens.length >= Math.min(o.maxNewTokens, Tmax - prompts[i]!.length));
     const readback = this.ctx.device.createBuffer({
       label: 'gen.readback',
-      size: 2 * B * chunk * 4,
+      size: 2 * R * chunk * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     try {
@@ -480,12 +525,12 @@ export class Generator {
         const pass = encoder.beginComputePass();
         if (pos === P) encodeDispatches(pass, prefill);
         for (let s = 0; s < steps; s++) {
-          encodeDispatches(pass, this.body);
+          encodeDispatches(pass, body);
           encodeDispatches(pass, this.sampler);
         }
         pass.end();
-        // Positions pos+1 .. pos+steps of every row: ids, then log-probabilities.
-        for (let b = 0; b < B; b++) {
+        // Positions pos+1 .. pos+steps of every row in use: ids, then log-probabilities.
+        for (let b = 0; b < R; b++) {
           const src = (b * Tmax + pos + 1) * 4;
           encoder.copyBufferToBuffer(
             this.history.buffer,
@@ -498,13 +543,13 @@ export class Generator {
             this.logprobs.buffer,
             this.logprobs.offset * 4 + src,
             readback,
-            (B + b) * steps * 4,
+            (R + b) * steps * 4,
             steps * 4,
           );
         }
         q.submit([encoder.finish()]);
-        await Promise.race([readback.mapAsync(GPUMapMode.READ, 0, 2 * B * steps * 4), this.ctx.lost]);
-        const range = readback.getMappedRange(0, 2 * B * steps * 4);
+        await Promise.race([readback.mapAsync(GPUMapMode.READ, 0, 2 * R * steps * 4), this.ctx.lost]);
+        const range = readback.getMappedRange(0, 2 * R * steps * 4);
         const ids = new Uint32Array(range.slice(0));
         const lps = new Float32Array(range.slice(0));
         readback.unmap();
@@ -516,7 +561,7 @@ export class Generator {
             if (written < promptLen || c.finished || c.tokens.length >= o.maxNewTokens) continue;
             const id = ids[b * steps + s]!;
             c.tokens.push(id);
-            c.logprobs.push(lps[(B + b) * steps + s]!);
+            c.logprobs.push(lps[(R + b) * steps + s]!);
             if (id === o.eosId) c.finished = true;
           }
         });

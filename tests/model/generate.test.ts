@@ -156,6 +156,25 @@ describe('KV-cache generation on the GPU', () => {
     );
   });
 
+  it('a call with fewer prompts than rows: each gets what a full call gives it, for any number of rows in use', async () => {
+    const ctx = await gpuContext();
+    const gen = new Generator(ctx, createGpuGpt(ctx, config, weights(6)), 6);
+    const prompts = [[1, 2], [3], [4, 5, 6], [9, 9], [7], [2, 11, 5]];
+    const sampling = { ...GREEDY, temperature: 1.2 };
+    const streams = prompts.map((_, b) => ({ seed: 40 + b, row: 0 }));
+    const o = { maxNewTokens: 9, sampling, seed: 1, eosId: -1, prefill: false };
+    const full = await gen.generate(prompts, { ...o, streams });
+    // Six different row counts, more than the prepared steps kept: each is prepared again when it comes back.
+    for (const R of [1, 2, 3, 5, 4, 1, 6, 2]) {
+      const part = await gen.generate(prompts.slice(0, R), { ...o, streams: streams.slice(0, R) });
+      expect(part, `R = ${R}`).toEqual(full.slice(0, R));
+    }
+    // With prefill the rows of a call share its prompts' common length: greedy tokens still agree.
+    const greedyFull = await gen.generate(prompts, { ...o, sampling: GREEDY, prefill: true });
+    const greedyPart = await gen.generate(prompts.slice(0, 3), { ...o, sampling: GREEDY, prefill: true });
+    expect(greedyPart.map((c) => c.tokens)).toEqual(greedyFull.slice(0, 3).map((c) => c.tokens));
+  });
+
   it('rejects bad prompts before touching the GPU', async () => {
     const ctx = await gpuContext();
     const gen = new Generator(ctx, createGpuGpt(ctx, config, weights(4)), 2);

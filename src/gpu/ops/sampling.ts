@@ -36,9 +36,9 @@ export interface SampleTokensArgs {
   /** [B, Tmax] f32; logprobs[b, pos+1] ← log q[token] (−∞ for a forced token outside the final distribution). */
   logprobs: TensorRef;
   /**
-   * [1], [2] or [2 + 2B] u32: step[0] = pos (read; incremented by the advance_step dispatch); step[1], if present, is
+   * [1], [2] or [≥ 2 + 2B] u32: step[0] = pos (read; incremented by the advance_step dispatch); step[1], if present, is
    * added to `seed`, so a new generation can reuse the prepared dispatches after one small buffer write. With 2 + 2B
-   * elements, row b draws uniformFor(step[2 + 2b], pos, step[3 + 2b]) instead: its own stream (`SampleStream`),
+   * elements or more, row b draws uniformFor(step[2 + 2b], pos, step[3 + 2b]) instead: its own stream (`SampleStream`),
    * whatever row it was given.
    */
   step: TensorRef;
@@ -92,8 +92,10 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
   need('tokens', args.tokens, B * Tmax);
   need('logprobs', args.logprobs, B * Tmax);
   need('step', args.step, 1);
-  if (args.step.length > 2 && args.step.length !== 2 + 2 * B) {
-    throw new Error(`${label}: step must have 1, 2 or 2 + 2B = ${2 + 2 * B} elements, has ${args.step.length}`);
+  if (args.step.length > 2 && args.step.length < 2 + 2 * B) {
+    throw new Error(
+      `${label}: step must have 1, 2 or at least 2 + 2B = ${2 + 2 * B} elements, has ${args.step.length}`,
+    );
   }
   if (args.probs) need('probs', args.probs, B * V);
   for (const [name, id] of [
