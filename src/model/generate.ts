@@ -40,7 +40,7 @@ import { BufferPool } from '../gpu/buffer_pool';
 import type { GpuContext } from '../gpu/context';
 import { assertNoErrors } from '../gpu/context';
 import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
-import { prepareAttentionDecode, prepareAttentionForward } from '../gpu/ops/attention';
+import { attentionDecodePartialFloats, prepareAttentionDecode, prepareAttentionForward } from '../gpu/ops/attention';
 import { prepareEmbeddingForward } from '../gpu/ops/embedding';
 import { prepareEmbeddingDecode } from '../gpu/ops/embedding_decode';
 import { prepareKvCacheFill } from '../gpu/ops/kv_cache';
@@ -167,6 +167,8 @@ export class Generator {
   private readonly logits: TensorRef;
   /** A decode step's activations, [B, ·] (a step over R < B rows uses the first R rows). */
   private readonly acts: InferenceBuffers;
+  /** Scratch of the split decode attention (attentionDecodePartialFloats). */
+  private readonly partials: TensorRef;
   /**
    * Everything of a decode step except sampling, per number of rows R in use (rows R..B−1 are not computed): the
    * most recent DECODE_BODIES_KEPT.
@@ -227,6 +229,13 @@ export class Generator {
       g: pool.tensor('gen.g', B * F, false),
     };
     this.logits = pool.tensor('gen.logits', B * V, false);
+    // The split decode attention's scratch, shared by the layers (each layer's combine reads it before the next layer's
+    // partials write it) and sized for any number of rows in use.
+    this.partials = pool.tensor(
+      'gen.attention_partials',
+      attentionDecodePartialFloats(ctx, B, H, Tmax, headSize(config)),
+      false,
+    );
     for (let l = 0; l < config.nLayers; l++) {
       const cacheElements = B * H * Tmax * headSize(config);
       this.kCaches.push(pool.tensor(`gen.h${l}.k`, cacheElements, false));
@@ -273,6 +282,7 @@ export class Generator {
         vCache: this.vCaches[l]!,
         out: y,
         step: this.step,
+        partials: this.partials,
         B: R,
         C,
         H,

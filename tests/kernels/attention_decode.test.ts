@@ -5,6 +5,7 @@ import { encodeDispatches, runDispatches } from '../../src/gpu/dispatch';
 import {
   DECODE_MIN_CHUNK_KEYS,
   DECODE_TARGET_WORKGROUPS,
+  decodePartialFloats,
   decodeSplits,
   prepareAttentionDecode,
 } from '../../src/gpu/ops/attention';
@@ -57,6 +58,28 @@ describe('decodeSplits', () => {
     expect(decodeSplits(2, 2, 40, 1, 40)).toEqual({ splits: 40, chunkKeys: 1 });
     expect(() => decodeSplits(2, 2, 40, 512, 41)).toThrow(/splits must be an integer in \[1, min\(Tmax = 40/);
     expect(() => decodeSplits(2, 2, 40, 512, 1.5)).toThrow(/got 1.5/);
+  });
+});
+
+describe('decodePartialFloats', () => {
+  it('is the largest scratch any number of rows up to B needs, which need not be at B', () => {
+    for (const [B, H, Tmax, hs] of [
+      [32, 6, 256, 32],
+      [64, 4, 128, 32],
+      [5, 2, 40, 10],
+      [256, 6, 256, 32],
+    ] as const) {
+      let want = 1;
+      for (let R = 1; R <= B; R++) {
+        const { splits } = decodeSplits(R, H, Tmax);
+        if (splits > 1) want = Math.max(want, R * H * splits * (hs + 2));
+      }
+      expect(decodePartialFloats(B, H, Tmax, hs, DECODE_TARGET_WORKGROUPS), `B ${B}`).toBe(want);
+    }
+    // medium's heads and cache: 3 splits at 32 rows (19584 floats), but 4 at 28 rows (22848).
+    expect(decodePartialFloats(32, 6, 256, 32, DECODE_TARGET_WORKGROUPS)).toBe(28 * 6 * 4 * 34);
+    // A software adapter keeps one split: no scratch beyond the one float every binding needs.
+    expect(decodePartialFloats(32, 6, 256, 32, 1)).toBe(1);
   });
 });
 

@@ -204,6 +204,24 @@ export function decodeSplits(
   return { splits: Math.ceil(Tmax / chunkKeys), chunkKeys };
 }
 
+/**
+ * Scratch floats (`AttentionDecodeArgs.partials`) the decode attention of any number of rows up to B needs with its
+ * default splits: a generator that runs steps over R ≤ B rows can hold one buffer for all of them.
+ */
+export function attentionDecodePartialFloats(ctx: GpuContext, B: number, H: number, Tmax: number, hs: number): number {
+  return decodePartialFloats(B, H, Tmax, hs, isSoftwareAdapter(ctx) ? 1 : DECODE_TARGET_WORKGROUPS);
+}
+
+/** attentionDecodePartialFloats for a target number of workgroups (1 on a software adapter). */
+export function decodePartialFloats(B: number, H: number, Tmax: number, hs: number, target: number): number {
+  let most = 1;
+  for (let rows = 1; rows <= B; rows++) {
+    const { splits } = decodeSplits(rows, H, Tmax, target);
+    if (splits > 1) most = Math.max(most, rows * H * splits * (hs + 2));
+  }
+  return most;
+}
+
 export interface AttentionDecodeArgs {
   B: number;
   C: number;
