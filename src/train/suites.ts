@@ -13,9 +13,9 @@
  * The loop runs on a `SuitePolicy` (prompts → completions). The model's is `decoderPolicy` (generation on a
  * DecodeBackend, chunks of decoder.rows, as evaluate.ts); tests drive the same loop and scoring with scripted
  * policies (`textPolicy`). Sampling seeds are a pure function of (seed, suite, round), so an evaluation repeats.
- * The suites of one call are evaluated together, round by round, one policy call per round for all of them: the
- * generation chunks fill across suites (a suite of 16 episodes no longer leaves half of 32 decoder rows idle), and
- * since every prompt samples from the random stream its own suite and round fix (`chunkStreams`), a suite scores the
+ * The suites of one call are evaluated together, round by round, one policy call per round for all of them: fewer
+ * generate calls, each decoding the episodes of several suites in one step (what a GPU's decode step has room for),
+ * and since every prompt samples from the random stream its own suite and round fix (`chunkStreams`), a suite scores the
  * same whether evaluated alone or beside others (up to f32 rounding of the GPU's prefill).
  *
  * Suite sizes: suite v (index i in the task's variant list) is buildEvalSuite(size, v, seed + i), the problems
@@ -166,8 +166,8 @@ export const SUITE_STREAM_ROWS = 32;
  * The model as a policy: prompts are tokenized and generated with the decode settings `d` by evaluate.ts
  * `generateWithStreams`, all requests' prompts together in chunks of decoder.rows; request r's k-th generated prompt
  * draws from chunkStreams(seed_r, …, SUITE_STREAM_ROWS)[k], so its completion depends neither on the requests beside
- * it nor on decoder.rows (up to f32 rounding on the GPU). A prompt of contextLength tokens or more is refused, naming both lengths. Thinking tokens are counted as
- * `traceStats` counts them.
+ * it nor on decoder.rows (up to f32 rounding on the GPU). A prompt of contextLength tokens or more is refused, naming
+ * both lengths. Thinking tokens are counted as `traceStats` counts them.
  */
 export function decoderPolicy(decoder: DecodeBackend, contextLength: number, d: DecodeConfig): SuitePolicy {
   return async (requests) => {
