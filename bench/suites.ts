@@ -178,32 +178,6 @@ export async function benchSuites(argv: readonly string[]): Promise<void> {
   const differing = (a: SuiteResult[], b: SuiteResult[]) => a.filter((r, i) => strip(r) !== strip(b[i]!)).length;
   const runs: (Awaited<ReturnType<typeof run>>['row'] & { suitesDiffering: number })[] = [];
   let first: SuiteResult[] | null = null;
-  for (const rows of args.rows) {
-    const decoder = backend.createDecoder(session.trainBackend, rows);
-    // Warm-up: pipelines compile on the first generation.
-    await decoder.generate([[1, 2, 3]], { maxNewTokens: 2, sampling: GREEDY, seed: 0, eosId: -1 });
-    const together = await run(`suites together, ${rows} rows`, decoder, (policy) =>
-      evaluateSuitesWith(policy, config, opts),
-    );
-    first ??= together.results;
-    runs.push({ ...together.row, suitesDiffering: differing(together.results, first) });
-    if (args.apart && rows === args.rows[0]) {
-      const apart = await run(`one suite per call, ${rows} rows`, decoder, async (policy) => {
-        const out: SuiteResult[] = [];
-        for (const v of variants) out.push(...(await evaluateSuitesWith(policy, config, { ...opts, variants: [v] })));
-        return out;
-      });
-      runs.push({ ...apart.row, suitesDiffering: differing(apart.results, first) });
-    }
-    decoder.destroy();
-  }
-  for (const r of runs.slice(1)) {
-    console.log(
-      `  ${r.label}: ${(r.wallMs / runs[0]!.wallMs).toFixed(2)}× the time of the first; ${r.suitesDiffering} of ${variants.length} suites' results differ`,
-    );
-  }
-  // The lab evaluates suites together; the fastest decoder size is what it can do.
-  const best = Math.min(...runs.filter((r) => r.label.startsWith('suites together')).map((r) => r.wallMs));
   const paperSokoban =
     args.task === 'sokoban' &&
     args.scale === 'paper' &&
@@ -211,31 +185,65 @@ export async function benchSuites(argv: readonly string[]): Promise<void> {
     !args.variants &&
     args.maxActions === null &&
     args.maxNewTokens === null;
+  // Written after every run, so a run cut short by a time limit leaves the ones before it.
+  const save = () => {
+    const report = {
+      adapter: ctx.adapterName,
+      software,
+      date: new Date().toISOString(),
+      task: args.task,
+      scale: args.scale,
+      model: config.model.size,
+      contextLength,
+      sftSteps: args.sftSteps,
+      sftMs,
+      suites: variants,
+      size: opts.size,
+      maxActions: opts.maxActions ?? null,
+      maxNewTokens: config.decode.maxNewTokens,
+      runs,
+      targetMs: paperSokoban ? TARGET_SOKOBAN_SET_MS : null,
+    };
+    mkdirSync(dirname(args.out), { recursive: true });
+    writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
+  };
+  const done = (row: Awaited<ReturnType<typeof run>>['row'], results: SuiteResult[]) => {
+    first ??= results;
+    const r = { ...row, suitesDiffering: differing(results, first) };
+    runs.push(r);
+    if (runs.length > 1) {
+      console.log(
+        `    ${(r.wallMs / runs[0]!.wallMs).toFixed(2)}× the time of the first run; ${r.suitesDiffering} of ${variants.length} suites' results differ from it`,
+      );
+    }
+    save();
+  };
+  for (const rows of args.rows) {
+    const decoder = backend.createDecoder(session.trainBackend, rows);
+    // Warm-up: pipelines compile on the first generation.
+    await decoder.generate([[1, 2, 3]], { maxNewTokens: 2, sampling: GREEDY, seed: 0, eosId: -1 });
+    const together = await run(`suites together, ${rows} rows`, decoder, (policy) =>
+      evaluateSuitesWith(policy, config, opts),
+    );
+    done(together.row, together.results);
+    if (args.apart && rows === args.rows[0]) {
+      const apart = await run(`one suite per call, ${rows} rows`, decoder, async (policy) => {
+        const out: SuiteResult[] = [];
+        for (const v of variants) out.push(...(await evaluateSuitesWith(policy, config, { ...opts, variants: [v] })));
+        return out;
+      });
+      done(apart.row, apart.results);
+    }
+    decoder.destroy();
+  }
+  // The lab evaluates suites together; the fastest decoder size is what it can do.
+  const best = Math.min(...runs.filter((r) => r.label.startsWith('suites together')).map((r) => r.wallMs));
   if (paperSokoban && !software) {
     const met = best <= TARGET_SOKOBAN_SET_MS;
     console.log(
       `  target (paper-scale Sokoban suite set ≤ ${TARGET_SOKOBAN_SET_MS / 1000} s): ${met ? 'met' : 'missed'} (fastest ${(best / 1000).toFixed(2)} s)`,
     );
   }
-  const report = {
-    adapter: ctx.adapterName,
-    software,
-    date: new Date().toISOString(),
-    task: args.task,
-    scale: args.scale,
-    model: config.model.size,
-    contextLength,
-    sftSteps: args.sftSteps,
-    sftMs,
-    suites: variants,
-    size: opts.size,
-    maxActions: opts.maxActions ?? null,
-    maxNewTokens: config.decode.maxNewTokens,
-    runs,
-    targetMs: paperSokoban ? TARGET_SOKOBAN_SET_MS : null,
-  };
-  mkdirSync(dirname(args.out), { recursive: true });
-  writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${args.out}`);
   await session.destroy();
 }

@@ -12,8 +12,8 @@
 #   torch.json        torch_side.py's output (the anchor)
 #   bench.json        the bench, with the ratios under `anchor` (…Ratio keys) and the adapter named
 #   bench-anchor.md   the ratio table
-#   suites.json       the paper-scale Sokoban suite set (fresh `medium` weights, 32 episodes a suite), together at 32
-#                     and 256 decoder rows and one suite per call at 32 (target: ≤ 15 s)
+#   suites.json       the paper-scale Sokoban suite set (fresh `medium` weights, 32 episodes a suite): together at 256
+#                     decoder rows, one suite per call at 256, together at 32 (target: ≤ 15 s); written after each
 #   experiment/       seed 1 of experiments/generalization-sokoban.json (five methods, SFT and suites; target: ≤ 5 min),
 #                     if time is left; its log says how far it got
 #   gpu.txt, *.log    nvidia-smi's GPU and driver, each step's output; steps.log: when each step started and ended
@@ -84,7 +84,7 @@ else
 fi
 
 step bench 300 node dist-node/bench.mjs "${anchor[@]}" --out "$dir/bench.json"
-step suites 150 node dist-node/bench.mjs suites --rows 32,256 --apart --out "$dir/suites.json"
+step suites 200 node dist-node/bench.mjs suites --rows 256,32 --apart --out "$dir/suites.json"
 step experiment 600 node dist-node/experiment.mjs experiments/generalization-sokoban.json --seeds 1 --suite-rows 256 \
   --out-dir "$dir/experiment"
 
