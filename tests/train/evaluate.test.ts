@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/model/config';
+import type { SampleStream } from '../../src/model/generate';
 import { getTask } from '../../src/tasks/index';
 import { countTokens, EOS_ID, encode, THINK_END_ID, THINK_START_ID, vocabSize } from '../../src/tasks/tokenizer';
 import type { DecodeBackend, TrainBackend } from '../../src/train/backend';
@@ -11,10 +12,14 @@ import { REPETITION_NGRAM } from '../../src/train/eval_metrics';
 import {
   budgetFor,
   chunkSeed,
+  chunkStreams,
   EXTENSION_TEXT,
   evaluateModel,
+  generateInChunks,
   generateOptionsFor,
   generateTraces,
+  generateWithStreams,
+  maxChunkLengthSpread,
   samplingFor,
 } from '../../src/train/evaluate';
 import { METHODS } from '../../src/train/methods';
@@ -96,6 +101,60 @@ const run: RunConfig = {
   task: { ...DEFAULT_RUN_CONFIG.task, arithmeticMaxDigits: 1 },
   model: { size: 'tiny' },
 };
+
+describe('generateWithStreams', () => {
+  it('chunks prompts by length, passes each its own stream, and returns completions in prompt order', async () => {
+    const calls: { lengths: number[]; streams: SampleStream[]; maxNewTokens: number }[] = [];
+    // A decoder of 3 rows that answers each prompt with its own length and stream seed.
+    const decoder: DecodeBackend = {
+      rows: 3,
+      generate: async (prompts, o) => {
+        calls.push({ lengths: prompts.map((p) => p.length), streams: [...o.streams!], maxNewTokens: o.maxNewTokens });
+        return prompts.map((p, b) => ({ tokens: [p.length, o.streams![b]!.seed], logprobs: [], finished: true }));
+      },
+      destroy: () => {},
+    };
+    const lengths = [5, 2, 9, 2, 7, 1, 5];
+    const prompts = lengths.map((n) => new Array(n).fill(1));
+    const streams = lengths.map((_, i) => ({ seed: 100 + i, row: i % 2 }));
+    const d: DecodeConfig = { ...DEFAULT_DECODE_CONFIG, maxNewTokens: 50 };
+    const out = await generateWithStreams(decoder, prompts, streams, 16, d);
+    // Shortest first, ties in prompt order: [1 (5), 2 (1), 2 (3)], [5 (0), 5 (6), 7 (4)], [9 (2)].
+    expect(calls.map((c) => c.lengths)).toEqual([[1, 2, 2], [5, 5, 7], [9]]);
+    expect(calls.map((c) => c.streams.map((s) => s.seed))).toEqual([[105, 101, 103], [100, 106, 104], [102]]);
+    // A budget of 50 new tokens allows chunks spanning 12 tokens of prompt length, so only rows end them. The token
+    // budget follows each chunk's shortest prompt (16 − 1, 16 − 5, 16 − 9).
+    expect(calls.map((c) => c.maxNewTokens)).toEqual([15, 11, 7]);
+    expect(out.map((c) => c.tokens)).toEqual(lengths.map((n, i) => [n, 100 + i]));
+    // A budget of 4 new tokens allows chunks spanning 1 token of prompt length: [1, 2, 2], [5, 5], [7], [9].
+    calls.length = 0;
+    const short = await generateWithStreams(decoder, prompts, streams, 16, { ...d, maxNewTokens: 4 });
+    expect(calls.map((c) => c.lengths)).toEqual([[1, 2, 2], [5, 5], [7], [9]]);
+    expect(short).toEqual(out);
+    expect([maxChunkLengthSpread(4), maxChunkLengthSpread(1), maxChunkLengthSpread(160)]).toEqual([1, 1, 40]);
+    await expect(generateWithStreams(decoder, prompts, streams.slice(1), 16, d)).rejects.toThrow(
+      /6 random streams for 7 prompts/,
+    );
+  });
+
+  it('generateInChunks gives prompt i the stream of row i mod rows in chunk ⌊i / rows⌋', async () => {
+    const seen: SampleStream[][] = [];
+    const decoder: DecodeBackend = {
+      rows: 2,
+      generate: async (prompts, o) => {
+        seen.push([...o.streams!]);
+        return prompts.map(() => ({ tokens: [], logprobs: [], finished: true }));
+      },
+      destroy: () => {},
+    };
+    await generateInChunks(decoder, [[1], [1], [1], [1], [1]], 8, DEFAULT_DECODE_CONFIG, 7);
+    expect(seen.flat()).toEqual(chunkStreams(7, 5, 2));
+    expect(chunkStreams(7, 5, 2).map((s) => s.row)).toEqual([0, 1, 0, 1, 0]);
+    expect(new Set(chunkStreams(7, 5, 2).map((s) => s.seed))).toEqual(
+      new Set([chunkSeed(7, 0), chunkSeed(7, 1), chunkSeed(7, 2)]),
+    );
+  });
+});
 
 describe('evaluateModel on the GPU', () => {
   let trainer: TrainBackend;
