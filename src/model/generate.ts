@@ -21,8 +21,8 @@
  * After each chunk of steps only the newly written token ids (and their log-probabilities) are copied back, and
  * generation stops early once every row has emitted the stop token. Row b samples from its own random stream
  * (`GenerateOptions.streams`; default (seed, b)), so a prompt's tokens do not depend on the rows beside it. s1 budget
- * forcing (cap / extend,
- * `GenerateOptions.budget`) runs inside the sampler on a per-row state buffer, so it costs no round trips either.
+ * forcing (cap / extend, `GenerateOptions.budget`) runs inside the sampler on a per-row state buffer, so it costs no
+ * round trips either.
  * src/model/generate_cpu.ts is the same generator on the CPU.
  */
 
@@ -244,7 +244,7 @@ export class Generator {
   }
 
   /**
-   * A decode step's dispatches (but sampling) over rows 0..R−1: embed the token at pos → per layer: LN → c_attn →
+   * A decode step's dispatches (all but sampling) over rows 0..R−1: embed the token at pos → per layer: LN → c_attn →
    * attention over the cache (appending k, v) → c_proj + residual → LN → MLP + residual → final LN → LM head. Every
    * buffer is laid out for B rows with row b at the same offset whatever R is, so a step over R rows reads and writes
    * exactly what the same rows of a step over B rows would.

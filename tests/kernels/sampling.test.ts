@@ -556,6 +556,11 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
       /stopTemperature must be/,
     );
     expect(() => prepareSampleTokens(ctx, { ...base, B: 40 })).toThrow(/logits has 64 elements, needs 320/);
+    // Per-row streams need 2 + 2B words (more is fine: a generator's step buffer serves any B up to its rows).
+    expect(() => prepareSampleTokens(ctx, { ...base, step: upload(ctx, new Uint32Array(5)) })).toThrow(
+      /step must have 1, 2 or at least 2 \+ 2B = 6 elements, has 5/,
+    );
+    expect(() => prepareSampleTokens(ctx, { ...base, step: upload(ctx, new Uint32Array(9)) })).not.toThrow();
   });
 });
 
