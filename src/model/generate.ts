@@ -116,6 +116,12 @@ const DECODE_BODIES_KEPT = 4;
 /** Prepared prefill passes kept, one per (rows, P); the oldest is dropped past this. */
 const PREFILL_PASSES_KEPT = 4;
 
+/** Adds `value` under `key` to a cache of prepared work, first dropping the oldest entry when `kept` are held. */
+function keepRecent<K, V>(cache: Map<K, V>, key: K, value: V, kept: number): void {
+  if (cache.size >= kept) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+}
+
 /** The activation buffers a block needs at inference (decode steps and prefill passes). */
 interface InferenceBuffers {
   x: TensorRef;
@@ -304,8 +310,7 @@ export class Generator {
       }),
       ...prepareLinear(ctx, model.params, R, ln, param(layout, 'lm_head.weight'), null, this.logits, 'gen.lm_head'),
     );
-    if (this.bodies.size >= DECODE_BODIES_KEPT) this.bodies.delete(this.bodies.keys().next().value!);
-    this.bodies.set(R, body);
+    keepRecent(this.bodies, R, body, DECODE_BODIES_KEPT);
     return body;
   }
 
@@ -435,10 +440,7 @@ export class Generator {
       }
     }
     const pass = { groupRows, idsStride, dispatches };
-    if (this.prefillPasses.size >= PREFILL_PASSES_KEPT) {
-      this.prefillPasses.delete(this.prefillPasses.keys().next().value!);
-    }
-    this.prefillPasses.set(key, pass);
+    keepRecent(this.prefillPasses, key, pass, PREFILL_PASSES_KEPT);
     return pass;
   }
 

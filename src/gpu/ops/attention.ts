@@ -209,17 +209,29 @@ export function decodeSplits(
  * default splits: a generator that runs steps over R ≤ B rows can hold one buffer for all of them.
  */
 export function attentionDecodePartialFloats(ctx: GpuContext, B: number, H: number, Tmax: number, hs: number): number {
-  return decodePartialFloats(B, H, Tmax, hs, isSoftwareAdapter(ctx) ? 1 : DECODE_TARGET_WORKGROUPS);
+  return decodePartialFloats(B, H, Tmax, hs, decodeTargetWorkgroups(ctx));
+}
+
+/** Workgroups the decode attention splits the cache to fill: one split per (row, head) on a software adapter. */
+function decodeTargetWorkgroups(ctx: GpuContext): number {
+  return isSoftwareAdapter(ctx) ? 1 : DECODE_TARGET_WORKGROUPS;
 }
 
 /** attentionDecodePartialFloats for a target number of workgroups (1 on a software adapter). */
 export function decodePartialFloats(B: number, H: number, Tmax: number, hs: number, target: number): number {
   let most = 1;
   for (let rows = 1; rows <= B; rows++) {
-    const { splits } = decodeSplits(rows, H, Tmax, target);
-    if (splits > 1) most = Math.max(most, rows * H * splits * (hs + 2));
+    most = Math.max(most, splitScratchFloats(rows, H, decodeSplits(rows, H, Tmax, target).splits, hs));
   }
   return most;
+}
+
+/**
+ * Scratch floats of the decode attention's splits: (m, l, hs accumulators) per (row, head, split); 1 (a binding's
+ * least) with one split, which needs none.
+ */
+function splitScratchFloats(B: number, H: number, splits: number, hs: number): number {
+  return splits > 1 ? B * H * splits * (hs + 2) : 1;
 }
 
 export interface AttentionDecodeArgs {
@@ -271,9 +283,8 @@ export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArg
   need(label, 'vCache', args.vCache, B * C * Tmax);
   need(label, 'out', args.out, B * C);
   need(label, 'step', args.step, 1);
-  const target = isSoftwareAdapter(ctx) ? 1 : DECODE_TARGET_WORKGROUPS;
-  const { splits, chunkKeys } = decodeSplits(B, H, Tmax, target, args.splits);
-  const partialFloats = splits > 1 ? B * H * splits * (hs + 2) : 1;
+  const { splits, chunkKeys } = decodeSplits(B, H, Tmax, decodeTargetWorkgroups(ctx), args.splits);
+  const partialFloats = splitScratchFloats(B, H, splits, hs);
   const partials = args.partials ?? whole(createStorage(ctx.device, partialFloats, `${label}.partials`));
   need(label, 'partials', partials, partialFloats);
   const tensors = [args.qkv, args.kCache, args.vCache, args.out, args.step, partials];
