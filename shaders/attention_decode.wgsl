@@ -6,10 +6,11 @@
 //                                 v = [2C, 3C)).
 //   kCache   [B, H, Tmax, hs]     this layer's keys;   vCache [B, H, Tmax, hs] this layer's values.
 //   out      [B, C]               head h's output in channels [h·hs, (h+1)·hs).  (overwritten)
-//   step     [1] u32              pos = step[0], the position of the current token. It lives in a storage buffer so a
-//                                 whole multi-token generation can be encoded in one command buffer: every decode
-//                                 dispatch reads it, and sample_tokens.wgsl's `advance_step` increments it after
-//                                 sampling.
+//   step     [≥ 1] u32            pos = decodePosition(b, B), row b's current position: step[0], plus row b's offset
+//                                 when the buffer holds them (lib/decode_position.wgsl). It lives in a storage buffer
+//                                 so a whole multi-token generation can be encoded in one command buffer: every
+//                                 decode dispatch reads it, and sample_tokens.wgsl's `advance_step` increments step[0]
+//                                 after sampling. Below, pos is the position of the workgroup's row.
 //   partials [B, H, splits, hs+2] per split s of row b, head h: [m, l, acc[0..hs)], the split's score max m,
 //                                 its sum l = Σ_j exp(s_j − m) and its unnormalised output acc[d] = Σ_j exp(s_j − m)·v_j[d]
 //                                 (scratch, written by `partial`, read by `combine`; unused when splits = 1).
@@ -25,11 +26,12 @@
 //              splits = 1 it writes out[b, h·hs + d] = acc[d] / l directly (no combine dispatch).
 //   combine:   one workgroup of 64 threads per (b, h); dispatch (B·H, 1, 1). M = max_s m_s,
 //              out[b, h·hs + d] = Σ_s exp(m_s − M)·acc_s[d] / Σ_s exp(m_s − M)·l_s.
-// Nothing is written when pos ≥ Tmax (out and the caches are left as they were).
+// Nothing is written for a row whose pos ≥ Tmax (its out and caches are left as they were).
 // Bindings (every entry point): 0 qkv (read), 1 kCache (read_write), 2 vCache (read_write), 3 out (read_write),
 //           4 step (read), 5 partials (read_write), 6 uniform Params.
 // Limits: hs ≤ 128 (a thread owns at most two output dims); chunk ≤ 1024 (the score row w), so Tmax ≤ 1024.
-// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`), expanded at build time.
+// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`) and lib/decode_position.wgsl (decodePosition), expanded
+// at build time.
 
 struct Params {
   B: u32,
@@ -66,21 +68,23 @@ fn keepBindings(never: bool) {
 }
 
 #include "lib/reduce.wgsl"
+#include "lib/decode_position.wgsl"
 
-fn loadPos(lid: u32) -> u32 {
-  if (lid == 0u) { posShared = step[0]; }
+/** Row b's position, read by one thread and shared (uniform across the workgroup, as barriers below require). */
+fn loadPos(lid: u32, b: u32) -> u32 {
+  if (lid == 0u) { posShared = decodePosition(b, p.B); }
   return workgroupUniformLoad(&posShared);
 }
 
 @compute @workgroup_size(64, 1, 1)
 fn partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let pos = loadPos(lid);
-  keepBindings(pos == 0xffffffffu && lid == 0xffffffffu);
-  if (pos >= p.Tmax) { return; }
   let split = wg.x;
   let bh = wg.y;
   let b = bh / p.H;
   let h = bh % p.H;
+  let pos = loadPos(lid, b);
+  keepBindings(pos == 0xffffffffu && lid == 0xffffffffu);
+  if (pos >= p.Tmax) { return; }
   let hs = p.hs;
   let cache = bh * p.Tmax * hs;
   let row = b * 3u * p.C + h * hs;
@@ -160,12 +164,12 @@ fn partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
 
 @compute @workgroup_size(64, 1, 1)
 fn combine(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let pos = loadPos(lid);
-  keepBindings(pos == 0xffffffffu && lid == 0xffffffffu);
-  if (pos >= p.Tmax) { return; }
   let bh = wg.x;
   let b = bh / p.H;
   let h = bh % p.H;
+  let pos = loadPos(lid, b);
+  keepBindings(pos == 0xffffffffu && lid == 0xffffffffu);
+  if (pos >= p.Tmax) { return; }
   let hs = p.hs;
   let stride = hs + 2u;
   let base = bh * p.splits * stride;

@@ -26,23 +26,25 @@
 //   3 tokens   [B, Tmax] u32 (read_write) tokens[b, pos+1] ← the token.
 //   4 logprobs [B, Tmax] f32 (read_write) logprobs[b, pos+1] ← log q[token] under the final distribution q (for greedy,
 //                                        q computed at T = 1), whichever rule chose it; q = 0 (or token ≥ V) gets −∞.
-//   5 step     [1], [2] or [≥ 2 + 2B] u32 (read_write) step[0] = pos, the position whose logits these are; from 2
-//                                        elements, step[1] is added to the seed (so a new generation needs only a
-//                                        buffer write); from 2 + 2B, row b draws from its own stream instead:
-//                                        (seed, row) = (step[2 + 2b], step[3 + 2b]) in the hash below, so a prompt's
-//                                        random numbers need not depend on the row it was given.
+//   5 step     [1], [2], [≥ 2 + 2B] or [≥ 2 + 3B] u32 (read_write) (lib/decode_position.wgsl): pos, the position
+//                                        whose logits these are, is step[0] (from 2 + 3B elements, plus row b's offset
+//                                        step[2 + 2B + b]: rows at different positions); from 2 elements, step[1] is
+//                                        added to the seed (so a new generation needs only a buffer write); from 2 + 2B,
+//                                        row b draws from its own stream instead: (seed, row) = (step[2 + 2b],
+//                                        step[3 + 2b]) in the hash below, so a prompt's random numbers need not depend
+//                                        on the row it was given.
 //   6 probs    [B, V] f32 (read_write)   debug: the final distribution q, written only when WRITE_PROBS == 1
 //                                        (bind any buffer otherwise).
 //   7 uniform Params (budget: thinkingCapTokens, minThinkingTokens, maxExtensions, extensionCount ≤ 8 and the ids
 //                                        packed 4 per vec4: id k = extensionIds[k / 4][k % 4]).
-// Nothing is written when pos + 1 ≥ Tmax.
+// Nothing is written in row b when its pos + 1 ≥ Tmax.
 // Entry points:
 //   main:         workgroup of 256 threads per row (each thread owns ids lid + 256·r, r < 4); workgroup reductions,
 //                 an O(V²/256) rank count for top-k/top-p, workgroup prefix sums. Dispatch (B, 1, 1).
 //   advance_step: 1 thread: step[0] ← step[0] + 1. Dispatch (1, 1, 1) after main (and after everything else of the
 //                 step), so a whole generation is one command buffer.
-// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`) and lib/reduce_u32.wgsl (reduceMaxU, reduceSumU over
-// `redU`), expanded at build time.
+// Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`), lib/reduce_u32.wgsl (reduceMaxU, reduceSumU over
+// `redU`) and lib/decode_position.wgsl (decodePosition), expanded at build time.
 // Random numbers: pcg(x) = PCG-RXS-M-XS 32; h = pcg(pcg(pcg(seed) ^ pos) ^ row); u = f32(h >> 8) / 2²⁴ in [0, 1), with
 // (seed, row) = (p.seed + step[1], b), or row b's stream from `step` (binding 5).
 
@@ -106,6 +108,7 @@ fn extensionId(k: u32) -> u32 {
 
 #include "lib/reduce.wgsl"
 #include "lib/reduce_u32.wgsl"
+#include "lib/decode_position.wgsl"
 
 // Inclusive prefix sum of sc[0..1024) in place (callers zero-fill beyond V). Thread lid owns sc[4·lid .. 4·lid+4).
 fn scanInclusive(lid: u32) {
@@ -135,7 +138,7 @@ fn scanInclusive(lid: u32) {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.x;
   let V = p.V;
-  if (lid == 0u) { shU = step[0]; }
+  if (lid == 0u) { shU = decodePosition(min(row, p.B - 1u), p.B); }
   let pos = workgroupUniformLoad(&shU);
   if (pos + 1u >= p.Tmax || row >= p.B) { return; }
   let outIdx = row * p.Tmax + pos + 1u;

@@ -168,26 +168,34 @@ export function attentionBackward(
 }
 
 /**
- * One decode step with a KV cache: out [B, C] for the query q [B, C] at position `pos`, attending to cached keys and
- * values 0..pos inclusive. kCache, vCache are [B, H, Tmax, hs] (one layer's cache; position `pos` already written).
+ * One decode step with a KV cache: out [B, C] for the query q [B, C] of row b at position pos_b, attending to cached
+ * keys and values 0..pos_b inclusive. kCache, vCache are [B, H, Tmax, hs] (one layer's cache; position pos_b already
+ * written). pos_b = `pos` (every row) or pos[b] (one position per row, where pos_b ≥ Tmax leaves row b NaN: the kernel
+ * writes nothing there).
  */
 export function attentionDecode(
   q: Float32Array,
   kCache: Float32Array,
   vCache: Float32Array,
-  pos: number,
+  pos: number | readonly number[],
   B: number,
   C: number,
   H: number,
   Tmax: number,
 ): Float32Array {
   const hs = checkAttentionShape(B, Tmax, C, H);
-  if (!Number.isInteger(pos) || pos < 0 || pos >= Tmax)
-    throw new Error(`attentionDecode: pos ${pos} outside [0, ${Tmax})`);
+  const positions = typeof pos === 'number' ? new Array<number>(B).fill(pos) : pos;
+  if (positions.length !== B) throw new Error(`attentionDecode: ${positions.length} positions for ${B} rows`);
+  for (const at of positions) {
+    if (!Number.isInteger(at) || at < 0 || (typeof pos === 'number' && at >= Tmax))
+      throw new Error(`attentionDecode: pos ${at} outside [0, ${Tmax})`);
+  }
   const scale = 1 / Math.sqrt(hs);
-  const out = new Float32Array(B * C);
-  const s = new Float64Array(pos + 1);
+  const out = new Float32Array(B * C).fill(Number.NaN);
+  const s = new Float64Array(Tmax);
   for (let b = 0; b < B; b++) {
+    const pos = positions[b]!;
+    if (pos >= Tmax) continue;
     for (let h = 0; h < H; h++) {
       const cb = (b * H + h) * Tmax * hs;
       let m = Number.NEGATIVE_INFINITY;

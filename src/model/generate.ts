@@ -1,22 +1,26 @@
 /**
  * Batched generation on the GPU with a KV cache. One decode step, for every row in use at once (a call with R prompts
- * runs the step over rows 0..R−1 of the B the generator holds, prepared once per R):
+ * runs the step over rows 0..R−1 of the B the generator holds, prepared once per R), row b at its own position
+ * pos_b = s + start_b (s the step counter, start_b where the row's decoding starts):
  *
- *   embed history[b, pos] → per layer: LN → c_attn → append k, v to the cache → attend over 0..pos → c_proj → +
- *   → LN → MLP → + → final LN → LM head → sample (temperature, top-k, top-p, stop-token rules) → history[b, pos+1]
- *   → pos += 1 (on the GPU)
+ *   embed history[b, pos_b] → per layer: LN → c_attn → append k, v to the cache → attend over 0..pos_b → c_proj → +
+ *   → LN → MLP → + → final LN → LM head → sample (temperature, top-k, top-p, stop-token rules) → history[b, pos_b+1]
+ *   → s += 1 (on the GPU)
  *
- * The position lives in a GPU buffer, so many steps are recorded into one command buffer with no CPU work between
- * them.
+ * The step counter and the rows' start positions live in a GPU buffer (src/gpu/ops/decode_step.ts), so many steps are
+ * recorded into one command buffer with no CPU work between them.
  *
- * Prompts: with P = (shortest prompt length) − 1 ≥ 1, positions 0..P−1 of every prompt go through one batched
- * forward pass first (parallel prefill, `GenerateOptions.prefill`): embed the R·P tokens → per layer: LN → c_attn →
- * write k, v of all P positions into the cache (kv_cache_fill) → causal attention over the P positions (the tiled
- * training kernel) → c_proj → + → LN → MLP → + (no final LN or LM head: nothing is sampled there). Decoding then
- * starts at position P with each row's state set to the state after its prompt tokens 0..P. The ragged tails go token
- * by token: forced[b, t] holds prompt token t, which the sampler emits instead of a sample, so rows with prompts of
- * different lengths decode in lockstep (with prefill off, every prompt token after the first goes this way). Both
- * paths give the same tokens and log-probabilities up to f32 rounding (tests/model/generate_prefill.test.ts).
+ * Prompts (parallel prefill, `GenerateOptions.prefill`, default on): row b starts decoding at its last prompt token,
+ * start_b = (its prompt length) − 1. Positions 0..P−1, P = max start_b, of every row go through one batched forward
+ * pass first: embed the R·P tokens (a shorter prompt padded with id 0) → per layer: LN → c_attn → write k, v of all P
+ * positions into the cache (kv_cache_fill) → causal attention over the P positions (the tiled training kernel) →
+ * c_proj → + → LN → MLP → + (no final LN or LM head: nothing is sampled there). A padded position p ≥ start_b of row b
+ * never touches its real ones (attention is causal) and its cache entry is overwritten by the row's own decode step at
+ * p before any step reads it. So each row decodes from its own prompt's end, whatever the other prompts' lengths, and
+ * a call takes max over rows of its completion length in steps. With prefill off every row starts at position 0 and
+ * the prompt tokens after the first are forced: forced[b, t] holds prompt token t, which the sampler emits instead of a
+ * sample. Both paths give the same tokens and log-probabilities up to f32 rounding
+ * (tests/model/generate_prefill.test.ts).
  *
  * After each chunk of steps only the newly written token ids (and their log-probabilities) are copied back, and
  * generation stops early once every row has emitted the stop token. Row b samples from its own random stream
@@ -41,6 +45,7 @@ import type { GpuContext } from '../gpu/context';
 import { assertNoErrors } from '../gpu/context';
 import { type Dispatch, encodeDispatches } from '../gpu/dispatch';
 import { attentionDecodePartialFloats, prepareAttentionDecode, prepareAttentionForward } from '../gpu/ops/attention';
+import { decodeStepWords, packDecodeStep } from '../gpu/ops/decode_step';
 import { prepareEmbeddingForward } from '../gpu/ops/embedding';
 import { prepareEmbeddingDecode } from '../gpu/ops/embedding_decode';
 import { prepareKvCacheFill } from '../gpu/ops/kv_cache';
@@ -95,8 +100,8 @@ export interface GenerateOptions {
   /** Decode steps recorded per command buffer between checks for the end of generation. */
   stepsPerChunk?: number;
   /**
-   * Parallel prefill (default true): the prompts' common length (GPU) or each prompt but its last token (CPU) runs
-   * through the model in one pass before decoding. false feeds every prompt token through the decode step, as a
+   * Parallel prefill (default true): each prompt but its last token runs through the model in one pass before
+   * decoding (on the GPU all rows at once, padded to the longest). false feeds every prompt token through the decode step, as a
    * forced token (same results up to f32 rounding on the GPU, bit for bit on the CPU; kept for tests and benchmarks).
    */
   prefill?: boolean;
@@ -189,6 +194,8 @@ export class Generator {
   private readonly prefillPasses = new Map<string, PrefillPass>();
   /** Positions per row that the last `generate` call prefilled in one pass (0: none; all token by token). */
   lastPrefillPositions = 0;
+  /** Decode steps the last `generate` call ran (fewer than it could when every row finished early). */
+  lastDecodeSteps = 0;
   private readonly prefillBudgetBytes: number;
   readonly pool: BufferPool;
 
@@ -221,8 +228,9 @@ export class Generator {
     this.forced = pool.tensor('gen.forced', B * Tmax, false);
     this.logprobs = pool.tensor('gen.logprobs', B * Tmax, false);
     this.state = pool.tensor('gen.state', B * DECODE_STATE_WORDS, false);
-    // step[0] = pos, step[1] = 0 (no seed offset), then each row's stream (sample_tokens.wgsl binding 5).
-    this.step = pool.tensor('gen.step', 2 + 2 * B, false);
+    // [s, 0 (no seed offset), each row's stream, each row's start position] (src/gpu/ops/decode_step.ts); a step over R
+    // rows binds the first decodeStepWords(R) words (stepFor).
+    this.step = pool.tensor('gen.step', decodeStepWords(B), false);
     this.acts = {
       x: pool.tensor('gen.x', B * C, false),
       x2: pool.tensor('gen.x2', B * C, false),
@@ -249,6 +257,11 @@ export class Generator {
     }
   }
 
+  /** The step buffer of a step over R rows: exactly decodeStepWords(R) words, so the kernels find R rows' offsets. */
+  private stepFor(R: number): TensorRef {
+    return slice(this.step, 0, decodeStepWords(R));
+  }
+
   /**
    * A decode step's dispatches (all but sampling) over rows 0..R−1: embed the token at pos → per layer: LN → c_attn →
    * attention over the cache (appending k, v) → c_proj + residual → LN → MLP + residual → final LN → LM head. Every
@@ -269,9 +282,10 @@ export class Generator {
       const e = param(layout, name);
       return slice(model.params, e.offset, e.length);
     };
+    const step = this.stepFor(R);
     const body: Dispatch[] = prepareEmbeddingDecode(ctx, {
       history: this.history,
-      step: this.step,
+      step,
       wte: named('transformer.wte.weight'),
       wpe: named('transformer.wpe.weight'),
       out: x,
@@ -287,7 +301,7 @@ export class Generator {
         kCache: this.kCaches[l]!,
         vCache: this.vCaches[l]!,
         out: y,
-        step: this.step,
+        step,
         partials: this.partials,
         B: R,
         C,
@@ -457,7 +471,7 @@ export class Generator {
       forced: this.forced,
       tokens: this.history,
       logprobs: this.logprobs,
-      step: this.step,
+      step: this.stepFor(R),
       params: o.sampling,
       seed: 0,
       thinkStartId: o.thinkStartId ?? -1,
@@ -477,86 +491,88 @@ export class Generator {
 
     const thinkStartId = o.thinkStartId ?? -1;
     const thinkEndId = o.thinkEndId ?? -1;
-    const shortest = Math.min(...prompts.map((p) => p.length));
-    const longest = Math.max(...prompts.map((p) => p.length));
-    // Positions 0..P−1 of rows 0..R−1 are prefilled in one pass; decoding starts at position P. Rows R..B−1 are not
-    // computed.
-    const P = (o.prefill ?? true) ? shortest - 1 : 0;
+    // Row b decodes positions start_b, start_b + 1, …: from its last prompt token after the prefill of positions
+    // 0..P−1 (rows R..B−1 are not computed), or from position 0 with prefill off.
+    const prefillOn = o.prefill ?? true;
+    const starts = prompts.map((p) => (prefillOn ? p.length - 1 : 0));
+    const P = Math.max(...starts);
 
-    // Position pos ≤ P holds prompt token pos; later prompt tokens are forced (the sampler emits them).
+    // Position t ≤ start_b holds prompt token t; later prompt tokens are forced (the sampler emits them).
     // Rows 0..R−1 of the [B, ·] buffers (row b at the same offset as in a B-row step).
     const history = new Uint32Array(R * Tmax);
     const forced = new Int32Array(R * Tmax).fill(-1);
     const states: DecodeRowState[] = [];
-    for (let b = 0; b < R; b++) {
-      const p = prompts[b]!;
-      for (let t = 0; t <= P && t < p.length; t++) history[b * Tmax + t] = p[t]!;
-      for (let t = P + 1; t < p.length; t++) forced[b * Tmax + t] = p[t]!;
+    prompts.forEach((p, b) => {
+      const start = starts[b]!;
+      for (let t = 0; t <= start; t++) history[b * Tmax + t] = p[t]!;
+      for (let t = start + 1; t < p.length; t++) forced[b * Tmax + t] = p[t]!;
       // The sampler updates the state from every token it emits, forced prompt tokens included, so start from the
-      // state after the prompt's tokens 0..P (as if the sampler had emitted 1..P).
-      states.push(decodeStateAfter(p, P, thinkStartId, thinkEndId));
-    }
+      // state after the prompt's tokens 0..start_b (as if the sampler had emitted 1..start_b).
+      states.push(decodeStateAfter(p, start, thinkStartId, thinkEndId));
+    });
     const q = this.ctx.device.queue;
     writeTensor(q, this.history, history);
     writeTensor(q, this.forced, forced);
     writeTensor(q, this.state, packDecodeStates(states));
-    const step = new Uint32Array(2 + 2 * R);
-    step[0] = P;
-    rowStreams(o, R).forEach((st, b) => {
-      step[2 + 2 * b] = st.seed;
-      step[3 + 2 * b] = st.row;
-    });
-    writeTensor(q, this.step, step);
+    writeTensor(q, this.step, packDecodeStep({ s: 0, streams: rowStreams(o, R), offsets: starts }));
     let prefill: Dispatch[] = [];
     if (P >= 1) {
       const pass = this.preparePrefill(R, P);
+      // Positions past a prompt's end are padding (id 0; see the header).
       const ids = new Int32Array(Math.ceil(R / pass.groupRows) * pass.idsStride);
       prompts.forEach((p, b) => {
         const at = Math.floor(b / pass.groupRows) * pass.idsStride + (b % pass.groupRows) * P;
-        for (let t = 0; t < P; t++) ids[at + t] = p[t]!;
+        for (let t = 0; t < Math.min(P, p.length); t++) ids[at + t] = p[t]!;
       });
       writeTensor(q, this.prefillBuffers!.ids, ids);
       prefill = pass.dispatches;
     }
     this.lastPrefillPositions = P;
 
-    // Steps: decode positions P .. lastPos−1; position pos writes token pos+1.
-    const lastPos = Math.min(Tmax - 1, longest - 1 + o.maxNewTokens);
+    // Step s writes position start_b + s + 1 of row b. Row b generates up to min(maxNewTokens, Tmax − its length)
+    // tokens, the last at position length_b − 1 + that many.
+    const budgets = prompts.map((p) => Math.min(o.maxNewTokens, Tmax - p.length));
+    const totalSteps = Math.max(...prompts.map((p, b) => p.length - 1 - starts[b]! + budgets[b]!));
     const completions: Completion[] = prompts.map(() => ({ tokens: [], logprobs: [], finished: false }));
-    const done = () =>
-      completions.every((c, i) => c.finished || c.tokens.length >= Math.min(o.maxNewTokens, Tmax - prompts[i]!.length));
+    const done = () => completions.every((c, b) => c.finished || c.tokens.length >= budgets[b]!);
     const readback = this.ctx.device.createBuffer({
       label: 'gen.readback',
       size: 2 * R * chunk * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
+    this.lastDecodeSteps = 0;
     try {
-      for (let pos = P; pos < lastPos && !done(); pos += chunk) {
-        const steps = Math.min(chunk, lastPos - pos);
-        const encoder = this.ctx.device.createCommandEncoder({ label: `generate ${pos}` });
+      for (let s0 = 0; s0 < totalSteps && !done(); s0 += chunk) {
+        const steps = Math.min(chunk, totalSteps - s0);
+        this.lastDecodeSteps += steps;
+        const encoder = this.ctx.device.createCommandEncoder({ label: `generate ${s0}` });
         const pass = encoder.beginComputePass();
-        if (pos === P) encodeDispatches(pass, prefill);
+        if (s0 === 0) encodeDispatches(pass, prefill);
         for (let s = 0; s < steps; s++) {
           encodeDispatches(pass, body);
           encodeDispatches(pass, this.sampler);
         }
         pass.end();
-        // Positions pos+1 .. pos+steps of every row in use: ids, then log-probabilities.
+        // Row b's positions first_b .. first_b + count_b − 1 (within the context): ids, then log-probabilities.
+        const firsts = starts.map((start) => start + s0 + 1);
+        const counts = firsts.map((first) => Math.max(0, Math.min(steps, Tmax - first)));
         for (let b = 0; b < R; b++) {
-          const src = (b * Tmax + pos + 1) * 4;
+          if (counts[b] === 0) continue;
+          const src = (b * Tmax + firsts[b]!) * 4;
+          const bytes = counts[b]! * 4;
           encoder.copyBufferToBuffer(
             this.history.buffer,
             this.history.offset * 4 + src,
             readback,
             b * steps * 4,
-            steps * 4,
+            bytes,
           );
           encoder.copyBufferToBuffer(
             this.logprobs.buffer,
             this.logprobs.offset * 4 + src,
             readback,
             (R + b) * steps * 4,
-            steps * 4,
+            bytes,
           );
         }
         q.submit([encoder.finish()]);
@@ -568,8 +584,8 @@ export class Generator {
         assertNoErrors(this.ctx);
         completions.forEach((c, b) => {
           const promptLen = prompts[b]!.length;
-          for (let s = 0; s < steps; s++) {
-            const written = pos + 1 + s;
+          for (let s = 0; s < counts[b]!; s++) {
+            const written = firsts[b]! + s;
             if (written < promptLen || c.finished || c.tokens.length >= o.maxNewTokens) continue;
             const id = ids[b * steps + s]!;
             c.tokens.push(id);

@@ -147,23 +147,12 @@ export function generateInChunks(
 }
 
 /**
- * Most tokens a chunk's longest prompt may exceed its shortest by (generateWithStreams): a quarter of the completion
- * budget. Every row of a chunk decodes in lockstep from the shortest prompt's end, so a longer prompt's extra tokens
- * are fed one decode step at a time, adding up to the spread in steps to the whole chunk; a separate chunk costs its
- * own completion, up to maxNewTokens steps.
- */
-export function maxChunkLengthSpread(maxNewTokens: number): number {
-  return Math.max(1, Math.floor(maxNewTokens / 4));
-}
-
-/**
  * Generates one completion per prompt, prompt i from its own random stream `streams[i]`, in chunks of decoder.rows;
  * completions in prompt order. A prompt's completion depends on its stream, not on the prompts beside it (up to f32
- * rounding on the GPU, whose prefill length follows the chunk's shortest prompt): prompts of several evaluations can
- * share chunks and get what each evaluation alone would give them. The chunks take the prompts in order of length
- * (ties in prompt order), and a chunk ends early where the next prompt is longer than its shortest by more than
- * maxChunkLengthSpread: the GPU prefills the shortest one's length in one pass and feeds the rest of each prompt token
- * by token, and every row decodes until the chunk's longest is done.
+ * rounding on the GPU): prompts of several evaluations can share chunks and get what each evaluation alone would give
+ * them. Every row decodes from its own prompt's end, so a chunk costs its longest completion in decode steps whatever
+ * its prompts' lengths; the chunks take the prompts in order of length (ties in prompt order) so that the GPU's
+ * prefill, padded to each chunk's longest prompt, pads little.
  */
 export async function generateWithStreams(
   decoder: DecodeBackend,
@@ -176,20 +165,9 @@ export async function generateWithStreams(
     throw new Error(`${streams.length} random streams for ${prompts.length} prompts`);
   }
   const byLength = prompts.map((_, i) => i).sort((a, b) => prompts[a]!.length - prompts[b]!.length || a - b);
-  const maxSpread = maxChunkLengthSpread(d.maxNewTokens);
   const out: Completion[] = new Array(prompts.length);
-  for (let from = 0; from < prompts.length; ) {
-    const shortestHere = prompts[byLength[from]!]!.length;
-    let to = from + 1;
-    while (
-      to < prompts.length &&
-      to - from < decoder.rows &&
-      prompts[byLength[to]!]!.length - shortestHere <= maxSpread
-    ) {
-      to++;
-    }
-    const indices = byLength.slice(from, to);
-    from = to;
+  for (let from = 0; from < prompts.length; from += decoder.rows) {
+    const indices = byLength.slice(from, from + decoder.rows);
     const part = indices.map((i) => prompts[i]!);
     const shortest = part[0]!.length;
     const options = generateOptionsFor(d, contextLength, shortest, streams[indices[0]!]!.seed);

@@ -9,6 +9,7 @@ import {
   decodeSplits,
   prepareAttentionDecode,
 } from '../../src/gpu/ops/attention';
+import { packDecodeStep } from '../../src/gpu/ops/decode_step';
 import { expectAllClose } from '../helpers/allclose';
 import {
   gpuContext,
@@ -158,23 +159,63 @@ describe('attention decode (KV cache) against the CPU reference', () => {
         runDispatches(ctx, dispatches);
 
         // The CPU side: the current token's k and v written at pos, then attention over 0..pos.
-        const kExpected = Float32Array.from(kInit);
-        const vExpected = Float32Array.from(vInit);
-        const q = new Float32Array(B * C);
-        for (let b = 0; b < B; b++) {
-          q.set(qkv.subarray(b * 3 * C, b * 3 * C + C), b * C);
-          for (let c = 0; c < C; c++) {
-            const at = ((b * H + Math.floor(c / hs)) * Tmax + pos) * hs + (c % hs);
-            kExpected[at] = qkv[b * 3 * C + C + c]!;
-            vExpected[at] = qkv[b * 3 * C + 2 * C + c]!;
-          }
-        }
+        const positions = new Array<number>(B).fill(pos);
+        const { q, kExpected, vExpected } = appendExpected(qkv, kInit, vInit, positions, B, C, H, Tmax);
         expect(firstDifference(await readF32(ctx, kCache), kExpected), 'kCache').toBe(-1);
         expect(firstDifference(await readF32(ctx, vCache), vExpected), 'vCache').toBe(-1);
         const expected = attentionDecode(q, kExpected, vExpected, pos, B, C, H, Tmax);
         expectAllClose(await readF32(ctx, out), expected, TOL, 'out');
       });
     }
+  }
+
+  // One position per row (ragged prompts decode each from its own end): row 1 inside a split, row 2 at Tmax − 1, row 3
+  // past the context (nothing written: its cache and output keep their contents).
+  for (const splits of [1, 4]) {
+    it(`one position per row (step counter + offsets), one row past the context: splits=${splits}`, async () => {
+      const ctx = await gpuContext();
+      const [B, H, hs, Tmax] = [4, 3, 24, 100];
+      const C = H * hs;
+      const rng = seeded(4242 + splits);
+      const qkv = randomF32(rng, B * 3 * C);
+      const kInit = randomF32(rng, B * H * Tmax * hs);
+      const vInit = randomF32(rng, B * H * Tmax * hs);
+      const kCache = upload(ctx, kInit);
+      const vCache = upload(ctx, vInit);
+      const out = poisoned(ctx, B * C);
+      const partials = poisoned(ctx, B * H * splits * (hs + 2));
+      const s = 5;
+      const offsets = [0, 32, 94, 115];
+      const positions = offsets.map((o) => s + o); // 5, 37, 99, 120
+      const streams = offsets.map(() => ({ seed: 0, row: 0 }));
+      const step = upload(ctx, packDecodeStep({ s, streams, offsets }));
+      runDispatches(
+        ctx,
+        prepareAttentionDecode(ctx, {
+          qkv: upload(ctx, qkv),
+          kCache,
+          vCache,
+          out,
+          step,
+          B,
+          C,
+          H,
+          Tmax,
+          splits,
+          partials,
+        }),
+      );
+      const { q, kExpected, vExpected } = appendExpected(qkv, kInit, vInit, positions, B, C, H, Tmax);
+      expect(firstDifference(await readF32(ctx, kCache), kExpected), 'kCache').toBe(-1);
+      expect(firstDifference(await readF32(ctx, vCache), vExpected), 'vCache').toBe(-1);
+      const got = await readF32(ctx, out);
+      const expected = attentionDecode(q, kExpected, vExpected, positions, B, C, H, Tmax);
+      expectAllClose(got.slice(0, 3 * C), expected.slice(0, 3 * C), TOL, 'rows 0-2');
+      expect(Array.from(got.slice(3 * C)).every(Number.isNaN), 'row 3 untouched').toBe(true);
+      // Each row attends over its own prefix: the lockstep result (every row at position s) differs.
+      const lockstep = attentionDecode(q, kExpected, vExpected, s, B, C, H, Tmax);
+      expect(Math.abs(got[C]! - lockstep[C]!)).toBeGreaterThan(1e-3);
+    });
   }
 
   // Generation records many steps in one command buffer; step[0] changes between them on the GPU. Here each step copies
@@ -277,6 +318,36 @@ describe('attention decode (KV cache) against the CPU reference', () => {
     );
   });
 });
+
+/**
+ * The CPU side of a decode step's append: the queries q [B, C] of the rows' qkv [B, 3C], and the caches kInit, vInit
+ * [B, H, Tmax, hs] with row b's k and v written at positions[b] (nothing where positions[b] ≥ Tmax).
+ */
+function appendExpected(
+  qkv: Float32Array,
+  kInit: Float32Array,
+  vInit: Float32Array,
+  positions: readonly number[],
+  B: number,
+  C: number,
+  H: number,
+  Tmax: number,
+) {
+  const hs = C / H;
+  const kExpected = Float32Array.from(kInit);
+  const vExpected = Float32Array.from(vInit);
+  const q = new Float32Array(B * C);
+  for (let b = 0; b < B; b++) {
+    q.set(qkv.subarray(b * 3 * C, b * 3 * C + C), b * C);
+    if (positions[b]! >= Tmax) continue;
+    for (let c = 0; c < C; c++) {
+      const at = ((b * H + Math.floor(c / hs)) * Tmax + positions[b]!) * hs + (c % hs);
+      kExpected[at] = qkv[b * 3 * C + C + c]!;
+      vExpected[at] = qkv[b * 3 * C + 2 * C + c]!;
+    }
+  }
+  return { q, kExpected, vExpected };
+}
 
 /** The first index where the two arrays' bits differ (NaN equals NaN), or -1; a fast exact check of large caches. */
 function firstDifference(a: Float32Array, b: Float32Array): number {

@@ -344,6 +344,8 @@ interface Case {
   seedOffset?: number;
   /** Every row draws from its own stream (step[2 + 2b], step[3 + 2b]), rows given out of order. */
   streams?: boolean;
+  /** With streams: row b at position s + (b mod 3) (step[2 + 2B + b]), so rows reach the context's end apart. */
+  offsets?: boolean;
   /** Integer logits: many exact ties (top-k boundary, argmax). */
   ties?: boolean;
 }
@@ -385,6 +387,13 @@ function cases(): Case[] {
     params: { ...OFF, temperature: 1.1, topK: 40, stopTokenId: 3, stopTemperature: 0.5 },
     streams: true,
   });
+  out.push({
+    name: 'per-row streams and positions (step[2 + 2B + b])',
+    V: 64,
+    params: { ...OFF, temperature: 0.8, topP: 0.9, stopTokenId: 3, stopTemperature: 2 },
+    streams: true,
+    offsets: true,
+  });
   return out;
 }
 
@@ -425,8 +434,14 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
         // Per-row streams: seeds unrelated to `seed`, stream rows a permutation (row b draws as row (5b + 3) mod B).
         const streamOf = (b: number) =>
           c.streams ? { seed: (0x51ed270b * (b + 1)) >>> 0, row: (5 * b + 3) % B } : { seed: effSeed, row: b };
+        const offsetOf = (b: number) => (c.offsets ? b % 3 : 0);
         const stepInit = c.streams
-          ? [startPos, 12345, ...Array.from({ length: B }, (_, b) => [streamOf(b).seed, streamOf(b).row]).flat()]
+          ? [
+              startPos,
+              12345,
+              ...Array.from({ length: B }, (_, b) => [streamOf(b).seed, streamOf(b).row]).flat(),
+              ...(c.offsets ? Array.from({ length: B }, (_, b) => offsetOf(b)) : []),
+            ]
           : c.seedOffset !== undefined
             ? [startPos, c.seedOffset]
             : [startPos];
@@ -470,9 +485,9 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
         const gotLp: number[] = [];
         let excluded = 0;
         for (let s = 0; s < steps; s++) {
-          const pos = startPos + s;
-          if (pos + 1 >= Tmax) continue;
           for (let b = 0; b < B; b++) {
+            const pos = startPos + s + offsetOf(b);
+            if (pos + 1 >= Tmax) continue;
             const row = logits.subarray(b * V, (b + 1) * V);
             const u = uniformFor(streamOf(b).seed, pos, streamOf(b).row);
             const q = samplingProbs(row, params, th[b]!);
@@ -519,7 +534,8 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
             );
         }
         // Unwritten positions keep their contents.
-        for (let b = 0; b < B; b++) for (let t = 0; t <= startPos; t++) expect(gotLogprobs[b * Tmax + t]).toBeNaN();
+        for (let b = 0; b < B; b++)
+          for (let t = 0; t <= startPos + offsetOf(b); t++) expect(gotLogprobs[b * Tmax + t]).toBeNaN();
         // The state buffer: the flag as before, and the thinking-token counter (no budget: nothing else changes).
         expect(Array.from(await readU32(ctx, state))).toEqual(Array.from(packDecodeStates(rowStates)));
         expect(rowStates.map((r) => r.thinking)).toEqual(th);
@@ -556,7 +572,7 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
       /stopTemperature must be/,
     );
     expect(() => prepareSampleTokens(ctx, { ...base, B: 40 })).toThrow(/logits has 64 elements, needs 320/);
-    // Per-row streams need 2 + 2B words (more is fine: a generator's step buffer serves any B up to its rows).
+    // Per-row streams need 2 + 2B words (2 + 3B or more add per-row positions: lib/decode_position.wgsl).
     expect(() => prepareSampleTokens(ctx, { ...base, step: upload(ctx, new Uint32Array(5)) })).toThrow(
       /step must have 1, 2 or at least 2 \+ 2B = 6 elements, has 5/,
     );

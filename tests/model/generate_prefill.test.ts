@@ -99,7 +99,12 @@ function expectSameCompletions(
         const { logits } = referenceForward(config, layout, params, Int32Array.from(seq), 1, seq.length);
         const pos = seq.length - 1;
         const row = logits.slice(pos * V, (pos + 1) * V);
-        const margin = choiceMargin(row, o.sampling, state.thinking, uniformFor(o.seed, pos, b));
+        const margin = choiceMargin(
+          row,
+          o.sampling,
+          state.thinking,
+          uniformFor(o.streams?.[b]?.seed ?? o.seed, pos, o.streams?.[b]?.row ?? b),
+        );
         expect(
           margin,
           `row ${b} token ${i}: ${got.tokens[i]} vs ${ref.tokens[i]} where the choice is clear`,
@@ -120,26 +125,26 @@ async function bothWays(gen: Generator, prompts: number[][], o: GenerateOptions)
   const off = await gen.generate(prompts, { ...o, prefill: false });
   expect(gen.lastPrefillPositions).toBe(0);
   const on = await gen.generate(prompts, o);
-  expect(gen.lastPrefillPositions).toBe(Math.min(...prompts.map((p) => p.length)) - 1);
+  expect(gen.lastPrefillPositions).toBe(Math.max(...prompts.map((p) => p.length)) - 1);
   return { on, off };
 }
 
 describe('parallel prefill gives the token-by-token results', () => {
-  it('greedy, ragged prompts, 3 rows, P = 33 (two key tiles); the buffers grow from an earlier short call', async () => {
+  it('greedy, ragged prompts, 3 rows, P = 36 (two key tiles); the buffers grow from an earlier short call', async () => {
     const ctx = await gpuContext();
     const params = weights(11);
     const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 3);
     const rng = seeded(1);
     const o = { maxNewTokens: 4, sampling: GREEDY, seed: 0, eosId: -1 };
-    // One row first (33 prefill tokens): the 3-row call below needs 99, so it must reallocate the buffers and prepare
-    // a new pass (same P, so no new pipelines to compile).
+    // One row first (33 prefill tokens): the 3-row call below needs 3 × 36 = 108, so it must reallocate the buffers and
+    // prepare a new pass.
     await gen.generate([randomPrompt(rng, 34)], o);
     expect(gen.lastPrefillPositions).toBe(33);
     // The token-by-token reference here is the CPU generator (the GPU decode path's mirror, equal to it up to f32
     // rounding: tests/model/generate_cpu.test.ts): 37 GPU decode steps would cost seconds on SwiftShader.
     const prompts = [34, 37, 35].map((n) => randomPrompt(rng, n));
     const on = await gen.generate(prompts, o);
-    expect(gen.lastPrefillPositions).toBe(33);
+    expect(gen.lastPrefillPositions).toBe(36);
     const cpu = await new CpuGenerator(config, () => params, 3).generate(prompts, o);
     expect(expectSameCompletions(on, cpu, prompts, params, o)).toBe(12);
     prompts.forEach((p, b) => {
@@ -152,7 +157,7 @@ describe('parallel prefill gives the token-by-token results', () => {
     const params = weights(14);
     const C = config.dModel;
     const F = config.mlpRatio * C;
-    const P = 8;
+    const P = 12; // the longest prompt (row 2, 13 tokens) but its last token
     // Room for 3 rows × P positions: the prefill's bytes per token are 4·(7C + 2F + H + 3). So rows 0–2 are one
     // group and row 3 a second (cache row offset 3, its ids at the next 64-element block).
     const bytesPerToken = 4 * (7 * C + 2 * F + config.nHeads + 3);
@@ -163,8 +168,9 @@ describe('parallel prefill gives the token-by-token results', () => {
     const rng = seeded(4);
     const plain = (n: number) => randomPrompt(rng, n, [START, END]);
     // Row 0 opens thinking in the prefilled part (its count must carry into decoding: the cap of 10 fires after 4
-    // more tokens unless the model closes the span first); row 1 opens and closes it there; row 2 opens it in its
-    // ragged tail (a forced token); row 3 never thinks (the stop-token rules must not apply to it).
+    // more tokens unless the model closes the span first); row 1 opens and closes it there; row 2 opens it two tokens
+    // before its end; row 3 never thinks (the stop-token rules must not apply to it). Rows 0, 1 and 3 are padded to
+    // row 2's length in the prefill and decode from their own ends.
     const prompts = [
       [...plain(2), START, ...plain(6)],
       [...plain(1), START, ...plain(2), END, ...plain(5)],
@@ -189,7 +195,7 @@ describe('parallel prefill gives the token-by-token results', () => {
     expect(on[0]!.tokens.slice(0, 5)).toContain(END);
   });
 
-  it('greedy, ragged short prompts (P = 8); a shortest prompt of one token: no prefill', async () => {
+  it('greedy, ragged short prompts (P = 10); a prompt of one token beside a longer one; all of one token: no prefill', async () => {
     const ctx = await gpuContext();
     const params = weights(15);
     const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 3);
@@ -198,9 +204,48 @@ describe('parallel prefill gives the token-by-token results', () => {
     const prompts = [9, 11, 10].map((n) => randomPrompt(rng, n));
     const { on, off } = await bothWays(gen, prompts, o);
     expect(expectSameCompletions(on, off, prompts, params, o)).toBe(12);
+    // Row 0 (one token) is all padding in the 4-position prefill and decodes from position 0.
     const single = [[4], [1, 2, 3, 4, 5]];
     const one = await bothWays(gen, single, o);
-    expect(one.on).toEqual(one.off);
+    expect(expectSameCompletions(one.on, one.off, single, params, o)).toBe(8);
+    const ones = await bothWays(gen, [[4], [6]], o);
+    expect(ones.on).toEqual(ones.off);
+  });
+
+  it('each row decodes from its own prompt end: a prompt gets the same completion alone and beside longer ones, in as many steps as its longest completion', async () => {
+    const ctx = await gpuContext();
+    const params = weights(17);
+    const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 4);
+    const rng = seeded(8);
+    const short = randomPrompt(rng, 3);
+    const others = [randomPrompt(rng, 30), randomPrompt(rng, 1), randomPrompt(rng, 17)];
+    const o: GenerateOptions = {
+      maxNewTokens: 6,
+      sampling: { ...GREEDY, temperature: 0.9, topK: 8 },
+      seed: 21,
+      eosId: -1,
+      stepsPerChunk: 4,
+    };
+    const stream = { seed: 5, row: 11 };
+    const alone = await gen.generate([short], { ...o, streams: [stream] });
+    expect(gen.lastDecodeSteps).toBe(6);
+    const prompts = [others[0]!, short, others[1]!, others[2]!];
+    const streams = [{ seed: 1, row: 0 }, stream, { seed: 2, row: 0 }, { seed: 3, row: 0 }];
+    const shared = await gen.generate(prompts, { ...o, streams });
+    // Lengths 30, 3, 1 and 17: every row generates its 6 tokens in 6 steps (in lockstep from the shortest prompt's
+    // end it took 29 + 6).
+    expect(gen.lastDecodeSteps).toBe(6);
+    expect(gen.lastPrefillPositions).toBe(29);
+    expect(shared.map((c) => c.tokens.length)).toEqual([6, 6, 6, 6]);
+    // Same stream, same positions: the same tokens; log-probabilities up to the f32 rounding of a prefill over 2 vs
+    // 29 positions (LOGPROB_ATOL).
+    expect(shared[1]!.tokens).toEqual(alone[0]!.tokens);
+    shared[1]!.logprobs.forEach((lp, i) => {
+      expect(Math.abs(lp - alone[0]!.logprobs[i]!), `logprob ${i}`).toBeLessThanOrEqual(LOGPROB_ATOL);
+    });
+    // And every row equals the CPU generator (its own prompt, its own stream).
+    const cpu = await new CpuGenerator(config, () => params, 4).generate(prompts, { ...o, streams });
+    expect(expectSameCompletions(shared, cpu, prompts, params, { ...o, streams })).toBe(24);
   });
 
   it('the CPU generator: prefill on and off give the same tokens and log-probabilities bit for bit', async () => {

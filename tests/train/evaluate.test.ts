@@ -19,7 +19,6 @@ import {
   generateOptionsFor,
   generateTraces,
   generateWithStreams,
-  maxChunkLengthSpread,
   samplingFor,
 } from '../../src/train/evaluate';
 import { METHODS } from '../../src/train/methods';
@@ -122,16 +121,15 @@ describe('generateWithStreams', () => {
     // Shortest first, ties in prompt order: [1 (5), 2 (1), 2 (3)], [5 (0), 5 (6), 7 (4)], [9 (2)].
     expect(calls.map((c) => c.lengths)).toEqual([[1, 2, 2], [5, 5, 7], [9]]);
     expect(calls.map((c) => c.streams.map((s) => s.seed))).toEqual([[105, 101, 103], [100, 106, 104], [102]]);
-    // A budget of 50 new tokens allows chunks spanning 12 tokens of prompt length, so only rows end them. The token
-    // budget follows each chunk's shortest prompt (16 − 1, 16 − 5, 16 − 9).
+    // The token budget follows each chunk's shortest prompt (16 − 1, 16 − 5, 16 − 9).
     expect(calls.map((c) => c.maxNewTokens)).toEqual([15, 11, 7]);
     expect(out.map((c) => c.tokens)).toEqual(lengths.map((n, i) => [n, 100 + i]));
-    // A budget of 4 new tokens allows chunks spanning 1 token of prompt length: [1, 2, 2], [5, 5], [7], [9].
+    // Rows alone end a chunk, whatever the spread of its prompt lengths and the completion budget (every row decodes
+    // from its own prompt's end).
     calls.length = 0;
-    const short = await generateWithStreams(decoder, prompts, streams, 16, { ...d, maxNewTokens: 4 });
-    expect(calls.map((c) => c.lengths)).toEqual([[1, 2, 2], [5, 5], [7], [9]]);
+    const short = await generateWithStreams(decoder, prompts, streams, 16, { ...d, maxNewTokens: 1 });
+    expect(calls.map((c) => c.lengths)).toEqual([[1, 2, 2], [5, 5, 7], [9]]);
     expect(short).toEqual(out);
-    expect([maxChunkLengthSpread(4), maxChunkLengthSpread(1), maxChunkLengthSpread(160)]).toEqual([1, 1, 40]);
     await expect(generateWithStreams(decoder, prompts, streams.slice(1), 16, d)).rejects.toThrow(
       /6 random streams for 7 prompts/,
     );

@@ -6,7 +6,10 @@ import type { TensorRef } from '../tensor';
 export interface EmbeddingDecodeArgs {
   /** [B, Tmax] u32 token history. */
   history: TensorRef;
-  /** [1] u32 current position. */
+  /**
+   * u32 step buffer: [1] (every row at position step[0]) or decodeStepWords(B) words (row b at step[0] + its offset;
+   * src/gpu/ops/decode_step.ts).
+   */
   step: TensorRef;
   /** [V, C] */
   wte: TensorRef;

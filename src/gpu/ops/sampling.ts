@@ -39,7 +39,8 @@ export interface SampleTokensArgs {
    * [1], [2] or [≥ 2 + 2B] u32: step[0] = pos (read; incremented by the advance_step dispatch); step[1], if present, is
    * added to `seed`, so a new generation can reuse the prepared dispatches after one small buffer write. With 2 + 2B
    * elements or more, row b draws uniformFor(step[2 + 2b], pos, step[3 + 2b]) instead: its own stream (`SampleStream`),
-   * whatever row it was given.
+   * whatever row it was given. With 2 + 3B or more (decodeStepWords, src/gpu/ops/decode_step.ts), row b's pos is
+   * step[0] + step[2 + 2B + b]: rows at different positions.
    */
   step: TensorRef;
   params: SamplingParams;
