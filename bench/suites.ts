@@ -172,7 +172,7 @@ export async function benchSuites(argv: readonly string[]): Promise<void> {
     return { row, results };
   };
   // Suites whose results differ from the first run's (the time aside). Greedy decoding gives equal results up to f32
-  // rounding: the GPU's prefill length follows each chunk's shortest prompt, which can flip a near-tie (fresh weights
+  // rounding: the GPU's prefill pads to each chunk's longest prompt, which can flip a near-tie (fresh weights
   // have many).
   const strip = (r: SuiteResult) => JSON.stringify({ ...r, evalTimeMs: 0 });
   const differing = (a: SuiteResult[], b: SuiteResult[]) => a.filter((r, i) => strip(r) !== strip(b[i]!)).length;

@@ -266,8 +266,8 @@ export class CpuGenerator {
     const completions: Completion[] = prompts.map(() => ({ tokens: [], logprobs: [], finished: false }));
     const seqs = prompts.map((p) => Array.from(p));
     const streams = rowStreams(o, prompts.length);
-    // With prefill, each row's prompt but its last token first (rows are independent on the CPU, so each row's own
-    // length, not the shortest); decoding of that row then starts at its last prompt token, in the state after it.
+    // With prefill, each row's prompt but its last token first; decoding of that row then starts at its last prompt
+    // token, in the state after it (as on the GPU).
     const prefilled = prompts.map((p) => ((o.prefill ?? true) ? p.length - 1 : 0));
     const states: DecodeRowState[] = prompts.map((p, b) =>
       decodeStateAfter(p, prefilled[b]!, thinkStartId, thinkEndId),
