@@ -2,6 +2,8 @@
  * `npm run bench`: measures the engine on whatever WebGPU adapter Dawn finds and prints, and writes as JSON
  * (bench-results/bench.json):
  *   - matmul GFLOP/s at the model's shapes (forward, dX and dW of every Linear),
+ *   - each Linear of one decode step (M = the batch, the generator's rows) with the tiled kernel and with
+ *     shaders/matmul_rows.wgsl, and which one prepareMatmul takes on this adapter,
  *   - one training step's time and tokens/s (forward + loss + backward + clip + AdamW, one command buffer),
  *   - generation tokens/s (KV-cache sampling as torch_side.py: prompts of 8 random tokens, temperature 0.7, to the
  *     context length),
@@ -22,7 +24,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type GpuContext, isSoftwareAdapter, waitIdle } from '../src/gpu/context';
 import { type Dispatch, runDispatches } from '../src/gpu/dispatch';
-import { prepareMatmul } from '../src/gpu/ops/matmul';
+import { chooseMatmulTile, type MatmulTile, prepareMatmul, ROWS_TILE } from '../src/gpu/ops/matmul';
 import { createStorage, type TensorRef, whole } from '../src/gpu/tensor';
 import { createNodeGpuContext } from '../src/headless/dawn';
 import { MODEL_PRESETS, type ModelConfig, type ModelPreset, mlpWidth } from '../src/model/config';
@@ -206,6 +208,62 @@ async function benchMatmuls(
   return results;
 }
 
+interface DecodeMatmulResult {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  /** The tiled kernels' choice (chooseMatmulTile with rows: false) and shaders/matmul_rows.wgsl. */
+  tiledKernel: string;
+  tiledMs: number;
+  rowsMs: number;
+  /** The kernel prepareMatmul takes for this shape on this adapter. */
+  chosen: string;
+}
+
+/**
+ * The Linear layers of one decode step (M = `rows`, the generator's rows): each timed with the tiled kernel it would
+ * take without the rows kernel and with the rows kernel, so one GPU run says which is faster at these shapes.
+ */
+async function benchDecodeMatmuls(
+  ctx: GpuContext,
+  c: ModelConfig,
+  rows: number,
+  software: boolean,
+): Promise<DecodeMatmulResult[]> {
+  const C = c.dModel;
+  const F = mlpWidth(c);
+  const tensor = (n: number): TensorRef => ({ ...whole(createStorage(ctx.device, n, 'bench')), length: n });
+  const results: DecodeMatmulResult[] = [];
+  for (const [name, N, K] of [
+    ['c_attn', 3 * C, C],
+    ['attn.c_proj', C, C],
+    ['c_fc', F, C],
+    ['mlp.c_proj', C, F],
+    ['lm_head', c.vocabSize, C],
+  ] as const) {
+    const M = rows;
+    const [a, b, bias, out] = [tensor(M * K), tensor(N * K), tensor(N), tensor(M * N)];
+    const args = { a, b, c: out, M, N, K, transB: true, bias };
+    const tiled = chooseMatmulTile(M, N, K, { transB: true, rows: false, scalarOnly: software });
+    const reps = software ? 3 : 200;
+    const time = (tile: MatmulTile) => {
+      const dispatches = prepareMatmul(ctx, args, tile);
+      return timeMs(ctx, reps, () => runDispatches(ctx, dispatches, `decode ${name}`));
+    };
+    const tiledMs = await time(tiled);
+    const rowsMs = await time(ROWS_TILE);
+    const chosen = chooseMatmulTile(M, N, K, { transB: true, scalarOnly: software });
+    results.push({ name, M, N, K, tiledKernel: tileLabel(tiled), tiledMs, rowsMs, chosen: tileLabel(chosen) });
+    for (const t of [a, b, bias, out]) t.buffer.destroy();
+  }
+  return results;
+}
+
+function tileLabel(t: MatmulTile): string {
+  return `${t.kernel} ${t.tileM}×${t.tileN}`;
+}
+
 /**
  * Per-kernel GPU time of one training step, from timestamp queries around each dispatch (each in its own compute
  * pass), summed by kernel label with the layer index removed. Null when the adapter has no 'timestamp-query'.
@@ -344,6 +402,12 @@ async function main(): Promise<void> {
         `  matmul ${m.name.padEnd(20)} ${`${m.M}x${m.N}x${m.K}`.padEnd(16)} ${m.ms.toFixed(3).padStart(9)} ms ${m.gflops.toFixed(1).padStart(9)} GFLOP/s`,
       );
     }
+    const decodeMatmuls = await benchDecodeMatmuls(ctx, config, B, software);
+    for (const m of decodeMatmuls) {
+      console.log(
+        `  decode matmul ${m.name.padEnd(13)} ${`${m.M}x${m.N}x${m.K}`.padEnd(16)} ${m.tiledKernel} ${(m.tiledMs * 1000).toFixed(1)} µs, rows ${(m.rowsMs * 1000).toFixed(1)} µs (rows speed-up ${(m.tiledMs / m.rowsMs).toFixed(2)}×; taken: ${m.chosen})`,
+      );
+    }
     const trainer = new Trainer(ctx, config, DEFAULT_OPTIM_CONFIG, B, T);
     const batches = [0, 1, 2].map((s) => randomBatch(config, B, T, s));
     for (let s = 0; s < 3; s++) await trainer.step(batches[s % 3]!);
@@ -429,6 +493,7 @@ async function main(): Promise<void> {
       trainTokensPerSecond,
       memory: { ...mem, ratio: mem.allocatedBytes / mem.requiredBytes },
       memoryAtBatch64,
+      decodeMatmuls,
       profileMs: profile,
       generation: {
         rows: B,

@@ -9,6 +9,8 @@ import {
   chooseSplits,
   type MatmulTile,
   prepareMatmul,
+  ROWS_MAX_M,
+  ROWS_TILE,
   SCALAR_TILE,
   VEC4_TILES,
   vec4Aligned,
@@ -208,7 +210,7 @@ async function checkCase(cs: Case, [M, N, K]: [number, number, number], seed: nu
     cs.tile,
   );
   expect(dispatches.length).toBe(1);
-  expect(dispatches[0]!.pipeline.label).toContain(cs.tile.kernel === 'vec4' ? 'matmul_vec4' : 'matmul|');
+  expect(dispatches[0]!.pipeline.label).toContain(KERNEL_PIPELINES[cs.tile.kernel]);
   if (cs.flagsIn) expect(dispatches[0]!.pipeline.label.includes('DYNAMIC_FLAGS=1')).toBe(cs.flagsIn === 'uniform');
   runDispatches(ctx, dispatches);
   const expected = matmul(a, b, M, N, K, { ...opts, bias, accumulateInto: cs.accumulate ? init.slice() : undefined });
@@ -221,6 +223,13 @@ async function checkCase(cs: Case, [M, N, K]: [number, number, number], seed: nu
     expectAllClose(await readF32(ctx, g), geluForward(got), { rtol: 1e-5, atol: 1e-6 }, 'gelu(C)');
   }
 }
+
+/** The start of each kernel's pipeline label. */
+const KERNEL_PIPELINES: Record<MatmulTile['kernel'], string> = {
+  scalar: 'matmul|',
+  vec4: 'matmul_vec4|',
+  rows: 'matmul_rows|',
+};
 
 const tileName = (t: MatmulTile) => `${t.kernel} ${t.tileM}×${t.tileN} k${t.kStep}`;
 const [VEC4_128x128, VEC4_128x64, VEC4_64x64] = VEC4_TILES as [MatmulTile, MatmulTile, MatmulTile];
@@ -290,7 +299,7 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
     expectAllClose(await readF32(ctx, c), matmul(a, b, M, N, K, { transA: true }), { rtol: 1e-4, atol: 5e-4 }, 'C');
   });
 
-  it('the residual epilogue gives the same bits as the product followed by add_forward.wgsl (both kernels)', async () => {
+  it('the residual epilogue gives the same bits as the product followed by add_forward.wgsl (every kernel)', async () => {
     const ctx = await gpuContext();
     const rng = seeded(61);
     // [M, N, K] like a c_proj of 37 rows (C = 68): aligned, so both the vec4 tile and the scalar kernel apply.
@@ -299,7 +308,7 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
     const w = upload(ctx, randomF32(rng, N * K));
     const bias = upload(ctx, randomF32(rng, N));
     const residual = upload(ctx, randomF32(rng, M * N));
-    for (const tile of [VEC4_64x64, SCALAR_TILE]) {
+    for (const tile of [VEC4_64x64, SCALAR_TILE, ROWS_TILE]) {
       const args = { a: x, b: w, M, N, K, transB: true, bias };
       const fused = poisoned(ctx, M * N);
       runDispatches(ctx, prepareMatmul(ctx, { ...args, c: fused, residual }, tile));
@@ -350,6 +359,42 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
   });
 });
 
+// The rows kernel (a Linear layer over a decode step's few rows): every epilogue, shapes from one row and one column to
+// 64 rows (8 workgroups of 8 rows) and K past one 128-wide sweep of the lanes, with rows, columns and K ending inside a
+// workgroup's 8 rows, its 8 columns and a lane sweep. K ≤ 772 keeps TOL's random-walk bound (≈ K·6e-8 ≈ 5e-5) well inside atol.
+describe('matmul_rows.wgsl and its epilogues against the CPU reference', () => {
+  const ROWS_CASES: Case[] = [
+    { tile: ROWS_TILE, transA: false, transB: true, ...off },
+    { tile: ROWS_TILE, transA: false, transB: true, ...off, bias: true },
+    { tile: ROWS_TILE, transA: false, transB: true, ...off, bias: true, gelu: true },
+    { tile: ROWS_TILE, transA: false, transB: true, ...off, bias: true, residual: true },
+  ];
+  const shapes: [number, number, number][] = [
+    [1, 1, 4],
+    [3, 13, 20],
+    [9, 17, 132],
+    [ROWS_MAX_M, 70, 772],
+    [33, 192, 192],
+  ];
+  ROWS_CASES.forEach((cs, ci) => {
+    const flags = ['bias', 'gelu', 'residual'].filter((f) => cs[f as keyof Case] === true);
+    it(`rows ${flags.join(' ') || 'plain'}`, async () => {
+      for (const [si, shape] of shapes.entries()) await checkCase(cs, shape, 700 + 10 * ci + si);
+    });
+  });
+
+  it('rejects products it does not compute', async () => {
+    const ctx = await gpuContext();
+    const t = upload(ctx, new Float32Array(64 * 64));
+    const c = poisoned(ctx, 64 * 64);
+    const base = { a: t, b: t, c, M: 8, N: 8, K: 8 };
+    expect(() => prepareMatmul(ctx, base, ROWS_TILE)).toThrow(/rows kernel computes A · Wᵀ.*transB=false/);
+    expect(() => prepareMatmul(ctx, { ...base, transB: true, transA: true }, ROWS_TILE)).toThrow(/transA=true/);
+    expect(() => prepareMatmul(ctx, { ...base, transB: true, accumulate: true }, ROWS_TILE)).toThrow(/accumulate=true/);
+    expect(() => prepareMatmul(ctx, { ...base, transB: true, K: 6 }, ROWS_TILE)).toThrow(/K=6/);
+  });
+});
+
 describe('the tile chooser', () => {
   it('takes the scalar kernel on SwiftShader, and fills the GPU with vec4 tiles elsewhere', async () => {
     const ctx = await gpuContext();
@@ -386,6 +431,26 @@ describe('the tile chooser', () => {
     expect(vec4Aligned(8, 8, 6, true, true)).toBe(false); // B [N, K] is read along k
     expect(chooseMatmulTile(8192, 130, 128, { transB: true })).toBe(SCALAR_TILE);
     expect(chooseMatmulTile(8192, 512, 128, { transB: true, scalarOnly: true })).toBe(SCALAR_TILE);
+  });
+
+  it('takes the rows kernel on a GPU for a Linear layer over at most ROWS_MAX_M rows (a decode step)', () => {
+    // medium at 32 rows: c_attn, c_proj, c_fc, mlp.c_proj; the LM head (N = the vocabulary); 64 rows.
+    for (const [M, N, K] of [
+      [32, 576, 192],
+      [32, 192, 192],
+      [32, 768, 192],
+      [32, 192, 768],
+      [32, 61, 192],
+      [ROWS_MAX_M, 768, 192],
+      [1, 576, 192],
+    ] as const) {
+      expect(chooseMatmulTile(M, N, K, { transB: true }), `${M}×${N}×${K}`).toBe(ROWS_TILE);
+    }
+    expect(chooseMatmulTile(ROWS_MAX_M + 1, 768, 192, { transB: true })).toBe(VEC4_64x64);
+    expect(chooseMatmulTile(32, 768, 192, { transB: true, scalarOnly: true })).toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(32, 768, 192, { transB: true, accumulate: true })).not.toBe(ROWS_TILE);
+    expect(chooseMatmulTile(32, 768, 192, {})).not.toBe(ROWS_TILE); // dX = dY · W: B read along n
+    expect(chooseMatmulTile(32, 768, 30, { transB: true })).toBe(SCALAR_TILE); // K not whole vec4s
   });
 
   it('picks the largest tile that still fills the GPU at the model shapes', () => {

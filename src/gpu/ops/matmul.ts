@@ -1,4 +1,5 @@
 import matmulSource from '../../../shaders/matmul.wgsl?raw';
+import matmulRowsSource from '../../../shaders/matmul_rows.wgsl?raw';
 import matmulVec4Source from '../../../shaders/matmul_vec4.wgsl?raw';
 import sumSlicesSource from '../../../shaders/sum_slices.wgsl?raw';
 import { dummyTensor, type GpuContext, isSoftwareAdapter } from '../context';
@@ -55,10 +56,12 @@ const K_STEP = 16;
 /**
  * One tile configuration. `scalar` is shaders/matmul.wgsl (any shape: 64×64 tile, 4×4 outputs per thread, k step 16,
  * scalar loads); `vec4` is shaders/matmul_vec4.wgsl (rows of whole vec4s only), 16×16 threads with
- * (tileM / 16) × (tileN / 16) outputs each, staging tileM × kStep of A and kStep × tileN of B per k step.
+ * (tileM / 16) × (tileN / 16) outputs each, staging tileM × kStep of A and kStep × tileN of B per k step; `rows` is
+ * shaders/matmul_rows.wgsl (A · Wᵀ with K % 4 == 0, for few rows): 8 × 8 outputs per workgroup, 32 threads a column
+ * each stepping k by kStep = 128.
  */
 export interface MatmulTile {
-  readonly kernel: 'scalar' | 'vec4';
+  readonly kernel: 'scalar' | 'vec4' | 'rows';
   readonly tileM: number;
   readonly tileN: number;
   readonly kStep: number;
@@ -78,6 +81,15 @@ export const VEC4_TILES: readonly MatmulTile[] = [
   { kernel: 'vec4', tileM: 64, tileN: 64, kStep: 16 },
 ];
 
+export const ROWS_TILE: MatmulTile = { kernel: 'rows', tileM: 8, tileN: 8, kStep: 128 };
+
+/**
+ * Most rows the `rows` kernel takes: a decode step's rows in use (the sessions' 32, the benches' 64). Each of its
+ * workgroups reads its 8 weight rows for 8 rows of A, so past a few dozen rows the tiled kernels, which stage each
+ * weight tile once per 64 or 128 rows, do less work.
+ */
+export const ROWS_MAX_M = 64;
+
 /** True when every operand of this shape can be read and written as whole vec4s (see shaders/matmul_vec4.wgsl). */
 export function vec4Aligned(M: number, N: number, K: number, transA = false, transB = false): boolean {
   const aAligned = transA ? M % 4 === 0 : K % 4 === 0;
@@ -94,17 +106,32 @@ export function vec4Aligned(M: number, N: number, K: number, transA = false, tra
  * kernel's indexed register blocks as memory, and measured there (2 cores, 2026-12-05) the scalar kernel took a third
  * to a half of the best vec4 tile's time at the tiny and small models' shapes (e.g. 241 against 453 ms at
  * 1024×384×128, 171 against 548 ms at small's dW, 128×512×1024).
+ *
+ * On a GPU a Linear layer (A · Wᵀ, K % 4 == 0, not accumulating) over at most ROWS_MAX_M rows, a decode step's, takes
+ * the rows kernel instead (`rows: false` asks for the tiled choice, for comparisons): there a 64-row tile is mostly
+ * empty and N / 64 workgroups walk all of K (medium at 32 rows: 3 to 12 workgroups per layer, on a GPU of 132 SMs).
+ * Not on a CPU adapter: SwiftShader, which runs workgroups one after another on the CPU, ran it 4–15× slower than the
+ * scalar kernel at tiny's and medium's decode shapes (2 cores, 2026-12-05; e.g. 124 against 9 ms at 32×192×64, 148
+ * against 40 ms at 32×192×768). Its speed on a GPU is not measured yet (`npm run bench` times both kernels at each
+ * preset's decode shapes).
  */
 export function chooseMatmulTile(
   M: number,
   N: number,
   K: number,
-  opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean } = {},
+  opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean; accumulate?: boolean; rows?: boolean } = {},
 ): MatmulTile {
-  if (opts.scalarOnly || !vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
+  if (opts.scalarOnly) return SCALAR_TILE;
+  if ((opts.rows ?? true) && M <= ROWS_MAX_M && rowsKernelFits(K, opts)) return ROWS_TILE;
+  if (!vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
   const fitting = VEC4_TILES.filter((tile) => tile.tileM <= M && tile.tileN <= N);
   const tile = fitting.find((t) => ceilDiv(M, t.tileM) * ceilDiv(N, t.tileN) >= TARGET_WORKGROUPS);
   return tile ?? VEC4_TILES[VEC4_TILES.length - 1]!;
+}
+
+/** True when the `rows` kernel computes this product: A [M, K] · W[N, K]ᵀ with K % 4 == 0, not accumulating. */
+function rowsKernelFits(K: number, opts: { transA?: boolean; transB?: boolean; accumulate?: boolean }): boolean {
+  return opts.transB === true && opts.transA !== true && opts.accumulate !== true && K % 4 === 0;
 }
 
 /** How many k-slices a matmul of this shape uses with `scratchElements` of scratch. */
@@ -170,9 +197,30 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
   const { M, N, K, label = 'matmul' } = args;
   const transA = args.transA === true;
   const transB = args.transB === true;
-  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, scalarOnly: isSoftwareAdapter(ctx) });
+  const accumulate = args.accumulate === true;
+  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, accumulate, scalarOnly: isSoftwareAdapter(ctx) });
   if (chosen.kernel === 'vec4' && !vec4Aligned(M, N, K, transA, transB)) {
     throw new Error(`${label}: the vec4 kernel needs rows of whole vec4s; M=${M} N=${N} K=${K} are not`);
+  }
+  const bias = args.bias ?? dummyTensor(ctx);
+  if (chosen.kernel === 'rows') {
+    if (!rowsKernelFits(K, { transA, transB, accumulate })) {
+      throw new Error(
+        `${label}: the rows kernel computes A · Wᵀ (transB, not transA, no accumulate) with K a multiple of 4; got ` +
+          `transA=${transA} transB=${transB} accumulate=${accumulate} K=${K}`,
+      );
+    }
+    const constants = { HAS_BIAS: args.bias ? 1 : 0, GELU: args.gelu ? 1 : 0, RESIDUAL: args.residual ? 1 : 0 };
+    return [
+      prepareDispatch(
+        ctx,
+        { name: 'matmul_rows', source: matmulRowsSource, constants },
+        [args.a, args.b, args.c, bias, args.gelu ?? args.residual ?? writableDummy(ctx)],
+        [{ u: M }, { u: N }, { u: K }],
+        [ceilDiv(N, chosen.tileN), ceilDiv(M, chosen.tileM), 1],
+        label,
+      ),
+    ];
   }
   const splits = args.scratch && !args.gelu && !args.residual ? chooseSplits(M, N, K, args.scratch.length, chosen) : 1;
   const kChunk = ceilDiv(ceilDiv(K, splits), K_STEP) * K_STEP;
@@ -203,7 +251,6 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
     const params = [{ u: M }, { u: N }, { u: K }, { u: kChunk }, { u: bits }];
     return { constants: uniformFlags ? { DYNAMIC_FLAGS: 1 } : all, params };
   };
-  const bias = args.bias ?? dummyTensor(ctx);
   if (realSplits === 1 || !args.scratch) {
     const { constants, params } = variant({
       HAS_BIAS: args.bias ? 1 : 0,
