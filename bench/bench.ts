@@ -6,7 +6,8 @@
  *     shaders/matmul_rows.wgsl, and which one prepareMatmul takes on this adapter,
  *   - one training step's time and tokens/s (forward + loss + backward + clip + AdamW, one command buffer),
  *   - generation tokens/s (KV-cache sampling as torch_side.py: prompts of 8 random tokens, temperature 0.7, to the
- *     context length),
+ *     context length), and one decode step's per-kernel GPU time (where the adapter has timestamp queries; on a
+ *     software adapter only with --profile),
  *   - prompt prefill: 8 rows of ragged prompts (~150 tokens where the context allows) + 32 new tokens, generated with
  *     parallel prefill and token by token (GenerateOptions.prefill), wall time of each and whether the tokens agree,
  *   - training memory: what the step must hold vs what the engine allocated,
@@ -471,6 +472,25 @@ async function main(): Promise<void> {
     console.log(
       `  generation          ${generated} tokens in ${genMs.toFixed(1)} ms: ${generateTokensPerSecond.toFixed(1)} tokens/s (KV cache, ${B} rows)`,
     );
+    // One decode step of B rows at mid-context, each dispatch in its own timed pass (as the training step's profile).
+    const decodeProfile =
+      software && !args.profile
+        ? null
+        : await profileStep(
+            ctx,
+            gen.prepareStepForProfile(B, { maxNewTokens: 1, sampling, seed: 3, eosId: -1 }, Math.floor(T / 2)),
+          );
+    if (decodeProfile) {
+      const total = Object.values(decodeProfile).reduce((a, b) => a + b, 0);
+      console.log(
+        `  decode step per-kernel GPU time (${B} rows at position ${Math.floor(T / 2)}; total ${total.toFixed(3)} ms):`,
+      );
+      for (const [k, ms] of Object.entries(decodeProfile)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 12)) {
+        console.log(`    ${k.padEnd(34)} ${(ms * 1000).toFixed(1).padStart(9)} µs`);
+      }
+    }
     const prefill = await benchPrefill(ctx, gen.model, config);
     console.log(
       `  prompt prefill      ${prefill.rows} rows, prompts ${prefill.promptTokensMin}–${prefill.promptTokensMax} + ${prefill.maxNewTokens} new tokens: ${prefill.prefillOnMs.toFixed(1)} ms with parallel prefill, ${prefill.prefillOffMs.toFixed(1)} ms token by token (${prefill.speedup.toFixed(2)}×; ${prefill.rowsSameTokens}/${prefill.rows} rows same tokens)`,
@@ -495,6 +515,7 @@ async function main(): Promise<void> {
       memoryAtBatch64,
       decodeMatmuls,
       profileMs: profile,
+      decodeProfileMs: decodeProfile,
       generation: {
         rows: B,
         promptTokens: GENERATION_PROMPT_TOKENS,

@@ -10,7 +10,9 @@
 #   bash .gpu/on-gpu.sh bash scripts/gpu-bench.sh [FOLDER]
 # FOLDER defaults to $OUT (or /tmp/out); the results land in FOLDER/bench-<date>-<gpu>/ and FOLDER/bench-<date>-<gpu>.tgz:
 #   torch.json        torch_side.py's output (the anchor)
-#   bench.json        the bench, with the ratios under `anchor` (…Ratio keys) and the adapter named
+#   bench.json        the bench, with the ratios under `anchor` (…Ratio keys) and the adapter named; per preset also
+#                     the decode step's per-kernel profile (decodeProfileMs) and each decode-shape Linear timed with the
+#                     tiled kernel and with matmul_rows.wgsl (decodeMatmuls)
 #   bench-anchor.md   the ratio table
 #   suites.json       the paper-scale Sokoban suite set (fresh `medium` weights, 32 episodes a suite): together at 256
 #                     decoder rows, one suite per call at 256, together at 32 (target: ≤ 15 s); written after each

@@ -481,6 +481,21 @@ export class Generator {
     this.samplerKey = key;
   }
 
+  /**
+   * One decode step over rows 0..R−1 (the body, then sampling with `o`), every row at `position`, for per-kernel
+   * profiling (bench): the step buffer is rewritten; the caches and token history keep whatever the last call left.
+   */
+  prepareStepForProfile(R: number, o: GenerateOptions, position: number): Dispatch[] {
+    if (!Number.isInteger(R) || R < 1 || R > this.B) throw new RangeError(`rows must be in [1, ${this.B}], got ${R}`);
+    if (!Number.isInteger(position) || position < 0 || position >= this.Tmax - 1)
+      throw new RangeError(`position must be in [0, ${this.Tmax - 1}), got ${position}`);
+    checkSamplingParams(o.sampling);
+    this.prepareSampler(o, R);
+    const offsets = new Array<number>(R).fill(position);
+    writeTensor(this.ctx.device.queue, this.step, packDecodeStep({ s: 0, streams: rowStreams(o, R), offsets }));
+    return [...this.prepareBody(R), ...this.sampler];
+  }
+
   /** Generates a continuation of each prompt (at most B prompts per call). */
   async generate(prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<Completion[]> {
     const { B, Tmax } = this;
