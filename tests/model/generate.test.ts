@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleRow } from '../../src/cpu/sampling';
+import { assertNoErrors } from '../../src/gpu/context';
+import { runDispatches } from '../../src/gpu/dispatch';
 import type { ModelConfig } from '../../src/model/config';
 import { Generator, GREEDY } from '../../src/model/generate';
 import { createGpuGpt } from '../../src/model/gpt';
@@ -169,10 +171,34 @@ describe('KV-cache generation on the GPU', () => {
       const part = await gen.generate(prompts.slice(0, R), { ...o, streams: streams.slice(0, R) });
       expect(part, `R = ${R}`).toEqual(full.slice(0, R));
     }
-    // With prefill the rows of a call share its prompts' common length: greedy tokens still agree.
+    // With prefill (padded to the call's longest prompt, each row decoding from its own end): greedy tokens agree.
     const greedyFull = await gen.generate(prompts, { ...o, sampling: GREEDY, prefill: true });
     const greedyPart = await gen.generate(prompts.slice(0, 3), { ...o, sampling: GREEDY, prefill: true });
     expect(greedyPart.map((c) => c.tokens)).toEqual(greedyFull.slice(0, 3).map((c) => c.tokens));
+  });
+
+  it("prepareStepForProfile: one decode step's dispatches (body, then sampling) at a chosen position; generation after it is unchanged", async () => {
+    const ctx = await gpuContext();
+    const params = weights(6);
+    const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 3);
+    const o = { maxNewTokens: 5, sampling: GREEDY, seed: 0, eosId: -1 };
+    const step = gen.prepareStepForProfile(2, o, 10);
+    const labels = step.map((d) => d.label);
+    expect(labels[0]).toBe('embedding_decode');
+    expect(labels.filter((l) => l.endsWith('.c_attn'))).toHaveLength(config.nLayers);
+    expect(labels.slice(-3)).toEqual(['gen.lm_head', 'sample_tokens', 'sample_tokens.advance_step']);
+    runDispatches(ctx, step);
+    assertNoErrors(ctx);
+    const prompts = [
+      [3, 1, 4],
+      [1, 5, 9, 2, 6],
+    ];
+    const out = await gen.generate(prompts, o);
+    prompts.forEach((p, b) => {
+      expect(out[b]!.tokens).toEqual(referenceGreedy(config, layout, params, p, 5));
+    });
+    expect(() => gen.prepareStepForProfile(4, o, 10)).toThrow(/rows must be in \[1, 3\], got 4/);
+    expect(() => gen.prepareStepForProfile(2, o, 23)).toThrow(/position must be in \[0, 23\), got 23/);
   });
 
   it('rejects bad prompts before touching the GPU', async () => {
