@@ -101,8 +101,9 @@ export interface GenerateOptions {
   stepsPerChunk?: number;
   /**
    * Parallel prefill (default true): each prompt but its last token runs through the model in one pass before
-   * decoding (on the GPU all rows at once, padded to the longest). false feeds every prompt token through the decode step, as a
-   * forced token (same results up to f32 rounding on the GPU, bit for bit on the CPU; kept for tests and benchmarks).
+   * decoding (on the GPU all rows at once, padded to the longest). false feeds every prompt token through the decode
+   * step, as a forced token (same results up to f32 rounding on the GPU, bit for bit on the CPU; kept for tests and
+   * benchmarks).
    */
   prefill?: boolean;
 }
