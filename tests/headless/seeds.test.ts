@@ -138,6 +138,7 @@ describe('seeded experiments', () => {
     'docs/measurements/efficient-reasoners-tiny',
     'docs/measurements/tldr-steps-tiny',
     'docs/measurements/tldr-lambda-tiny',
+    'docs/measurements/tldr-group-tiny',
     'docs/measurements/stopping-review-tiny',
   ]) {
     it(`the published five-seed summary and claims are what their run files give (${dir})`, () => {
