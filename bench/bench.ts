@@ -150,6 +150,24 @@ async function timeMs(ctx: GpuContext, reps: number, submit: () => void): Promis
   return (performance.now() - t0) / reps;
 }
 
+/** The model's Linear layers: [name, output features, input features]. */
+function linearLayers(c: ModelConfig): (readonly [string, number, number])[] {
+  const C = c.dModel;
+  const F = mlpWidth(c);
+  return [
+    ['c_attn', 3 * C, C],
+    ['attn.c_proj', C, C],
+    ['c_fc', F, C],
+    ['mlp.c_proj', C, F],
+    ['lm_head', c.vocabSize, C],
+  ];
+}
+
+/** A fresh storage tensor of n floats (contents unset), for timing. */
+function benchTensor(ctx: GpuContext): (n: number) => TensorRef {
+  return (n) => ({ ...whole(createStorage(ctx.device, n, 'bench')), length: n });
+}
+
 interface MatmulResult {
   name: string;
   M: number;
@@ -170,16 +188,10 @@ async function benchMatmuls(
   const C = c.dModel;
   const F = mlpWidth(c);
   const V = c.vocabSize;
-  const tensor = (n: number): TensorRef => ({ ...whole(createStorage(ctx.device, n, 'bench')), length: n });
+  const tensor = benchTensor(ctx);
   const scratch = tensor(8 * Math.max(3 * C * C, F * C, V * C));
   const shapes: { name: string; M: number; N: number; K: number; transA?: boolean; transB?: boolean }[] = [];
-  for (const [layer, out, inp] of [
-    ['c_attn', 3 * C, C],
-    ['attn.c_proj', C, C],
-    ['c_fc', F, C],
-    ['mlp.c_proj', C, F],
-    ['lm_head', V, C],
-  ] as const) {
+  for (const [layer, out, inp] of linearLayers(c)) {
     shapes.push({ name: `${layer} forward`, M: N, N: out, K: inp, transB: true });
     shapes.push({ name: `${layer} dX`, M: N, N: inp, K: out });
     shapes.push({ name: `${layer} dW`, M: out, N: inp, K: N, transA: true });
@@ -232,17 +244,9 @@ async function benchDecodeMatmuls(
   rows: number,
   software: boolean,
 ): Promise<DecodeMatmulResult[]> {
-  const C = c.dModel;
-  const F = mlpWidth(c);
-  const tensor = (n: number): TensorRef => ({ ...whole(createStorage(ctx.device, n, 'bench')), length: n });
+  const tensor = benchTensor(ctx);
   const results: DecodeMatmulResult[] = [];
-  for (const [name, N, K] of [
-    ['c_attn', 3 * C, C],
-    ['attn.c_proj', C, C],
-    ['c_fc', F, C],
-    ['mlp.c_proj', C, F],
-    ['lm_head', c.vocabSize, C],
-  ] as const) {
+  for (const [name, N, K] of linearLayers(c)) {
     const M = rows;
     const [a, b, bias, out] = [tensor(M * K), tensor(N * K), tensor(N), tensor(M * N)];
     const args = { a, b, c: out, M, N, K, transB: true, bias };
