@@ -250,7 +250,7 @@ async function benchDecodeMatmuls(
     const M = rows;
     const [a, b, bias, out] = [tensor(M * K), tensor(N * K), tensor(N), tensor(M * N)];
     const args = { a, b, c: out, M, N, K, transB: true, bias };
-    const tiled = chooseMatmulTile(M, N, K, { transB: true, rows: false, scalarOnly: software });
+    const tiled = chooseMatmulTile(M, N, K, { transB: true, rows: false, cpuAdapter: software });
     const reps = software ? 3 : 200;
     const time = (tile: MatmulTile) => {
       const dispatches = prepareMatmul(ctx, args, tile);
@@ -258,7 +258,7 @@ async function benchDecodeMatmuls(
     };
     const tiledMs = await time(tiled);
     const rowsMs = await time(ROWS_TILE);
-    const chosen = chooseMatmulTile(M, N, K, { transB: true, scalarOnly: software });
+    const chosen = chooseMatmulTile(M, N, K, { transB: true, cpuAdapter: software });
     results.push({ name, M, N, K, tiledKernel: tileLabel(tiled), tiledMs, rowsMs, chosen: tileLabel(chosen) });
     for (const t of [a, b, bias, out]) t.buffer.destroy();
   }

@@ -39,8 +39,10 @@
 //                                        packed 4 per vec4: id k = extensionIds[k / 4][k % 4]).
 // Nothing is written in row b when its pos + 1 ≥ Tmax.
 // Entry points:
-//   main:         workgroup of 256 threads per row (each thread owns ids lid + 256·r, r < 4); workgroup reductions,
-//                 an O(V²/256) rank count for top-k/top-p, workgroup prefix sums. Dispatch (B, 1, 1).
+//   main:         workgroup of WG threads per row (each thread owns ids lid + WG·r, r < 4, so V ≤ 4·WG);
+//                 workgroup reductions, an O(V²/WG) rank count for top-k/top-p, workgroup prefix sums over 4·WG ids.
+//                 Dispatch (B, 1, 1). WG (override, a power of two, 32 to 256) is chosen from V by the host
+//                 (samplingWorkgroupSize): threads past the vocabulary would only wait at every barrier.
 //   advance_step: 1 thread: step[0] ← step[0] + 1. Dispatch (1, 1, 1) after main (and after everything else of the
 //                 step), so a whole generation is one command buffer.
 // Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`), lib/reduce_u32.wgsl (reduceMaxU, reduceSumU over
@@ -83,9 +85,9 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> probs: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 
-const WG: u32 = 256u;
+override WG: u32 = 256u; // threads per row, a power of two in [32, 256] with V ≤ PER · WG
 const PER: u32 = 4u; // ids per thread
-const MAXV: u32 = 1024u;
+const MAXV: u32 = 1024u; // PER · the largest WG: the size of the workgroup arrays
 
 var<workgroup> q: array<f32, 1024>; // probabilities by id
 var<workgroup> sc: array<f32, 1024>; // scan buffer
@@ -110,7 +112,7 @@ fn extensionId(k: u32) -> u32 {
 #include "lib/reduce_u32.wgsl"
 #include "lib/decode_position.wgsl"
 
-// Inclusive prefix sum of sc[0..1024) in place (callers zero-fill beyond V). Thread lid owns sc[4·lid .. 4·lid+4).
+// Inclusive prefix sum of sc[0..4·WG) in place (callers zero-fill beyond V). Thread lid owns sc[4·lid .. 4·lid+4).
 fn scanInclusive(lid: u32) {
   let b = lid * PER;
   var run = 0.0;
@@ -134,7 +136,7 @@ fn scanInclusive(lid: u32) {
   workgroupBarrier();
 }
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.x;
   let V = p.V;
@@ -235,7 +237,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
       workgroupBarrier();
       scanInclusive(lid); // sc[r] = mass of the r+1 most probable tokens (after top-k)
-      let bound = p.topP * sc[MAXV - 1u];
+      let bound = p.topP * sc[PER * WG - 1u];
       for (var r = 0u; r < PER; r++) {
         let i = lid + r * WG;
         if (i < V) {
@@ -252,7 +254,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var r = 0u; r < PER; r++) { sc[lid + r * WG] = q[lid + r * WG]; }
   workgroupBarrier();
   scanInclusive(lid);
-  let z = sc[MAXV - 1u];
+  let z = sc[PER * WG - 1u];
 
   var token = 0u;
   if (p.temperature > 0.0) {

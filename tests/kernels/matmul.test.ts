@@ -7,6 +7,7 @@ import { prepareAdd } from '../../src/gpu/ops/add';
 import {
   chooseMatmulTile,
   chooseSplits,
+  DOT_TILE,
   type MatmulTile,
   prepareMatmul,
   ROWS_MAX_M,
@@ -229,6 +230,7 @@ const KERNEL_PIPELINES: Record<MatmulTile['kernel'], string> = {
   scalar: 'matmul|',
   vec4: 'matmul_vec4|',
   rows: 'matmul_rows|',
+  dot: 'matmul_dot|',
 };
 
 const tileName = (t: MatmulTile) => `${t.kernel} ${t.tileM}×${t.tileN} k${t.kStep}`;
@@ -308,7 +310,7 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
     const w = upload(ctx, randomF32(rng, N * K));
     const bias = upload(ctx, randomF32(rng, N));
     const residual = upload(ctx, randomF32(rng, M * N));
-    for (const tile of [VEC4_64x64, SCALAR_TILE, ROWS_TILE]) {
+    for (const tile of [VEC4_64x64, SCALAR_TILE, ROWS_TILE, DOT_TILE]) {
       const args = { a: x, b: w, M, N, K, transB: true, bias };
       const fused = poisoned(ctx, M * N);
       runDispatches(ctx, prepareMatmul(ctx, { ...args, c: fused, residual }, tile));
@@ -330,9 +332,10 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
     const u = upload(ctx, new Float32Array(K * N));
     const scratch = poisoned(ctx, 64 * M * N);
     const c = poisoned(ctx, M * N);
-    expect(prepareMatmul(ctx, { a: t, b: u, c, M, N, K, scratch }).length).toBe(2);
+    const tile = chooseMatmulTile(M, N, K); // a GPU's choice (a CPU adapter's dot kernel never splits)
+    expect(prepareMatmul(ctx, { a: t, b: u, c, M, N, K, scratch }, tile).length).toBe(2);
     const r = upload(ctx, new Float32Array(M * N));
-    expect(prepareMatmul(ctx, { a: t, b: u, c, M, N, K, scratch, residual: r }).length).toBe(1);
+    expect(prepareMatmul(ctx, { a: t, b: u, c, M, N, K, scratch, residual: r }, tile).length).toBe(1);
   });
 
   it('rejects a vec4 tile for an unaligned shape, and a GELU epilogue that accumulates or overlaps C', async () => {
@@ -359,44 +362,45 @@ describe('matmul_vec4.wgsl and the epilogues against the CPU reference', () => {
   });
 });
 
-// The rows kernel (a Linear layer over a decode step's few rows): every epilogue, shapes from one row and one column to
-// 64 rows (8 workgroups of 8 rows) and K past one 128-wide sweep of the lanes, with rows, columns and K ending inside a
-// workgroup's 8 rows, its 8 columns and a lane sweep. K ≤ 772 keeps TOL's random-walk bound (≈ K·6e-8 ≈ 5e-5) well inside atol.
-describe('matmul_rows.wgsl and its epilogues against the CPU reference', () => {
-  const ROWS_CASES: Case[] = [
-    { tile: ROWS_TILE, transA: false, transB: true, ...off },
-    { tile: ROWS_TILE, transA: false, transB: true, ...off, bias: true },
-    { tile: ROWS_TILE, transA: false, transB: true, ...off, bias: true, gelu: true },
-    { tile: ROWS_TILE, transA: false, transB: true, ...off, bias: true, residual: true },
-  ];
+// The two kernels of a Linear layer's forward alone: the rows kernel (a GPU's, over a decode step's few rows) and the
+// dot kernel (a CPU adapter's). Every epilogue; shapes from one row and one column to 65 rows, and K past one 128-wide
+// sweep of the rows kernel's lanes, with rows, columns and K ending inside a workgroup's 8 rows, its 8 columns, a
+// lane sweep, or the dot kernel's 4-column blocks and 64-invocation workgroups. K ≤ 772 keeps TOL's random-walk bound
+// (≈ K·6e-8 ≈ 5e-5) well inside atol.
+describe('matmul_rows.wgsl, matmul_dot.wgsl and their epilogues against the CPU reference', () => {
+  const epilogues = [{}, { bias: true }, { bias: true, gelu: true }, { bias: true, residual: true }];
   const shapes: [number, number, number][] = [
     [1, 1, 4],
     [3, 13, 20],
     [9, 17, 132],
     [ROWS_MAX_M, 70, 772],
-    [33, 192, 192],
+    [33, 301, 192],
   ];
-  ROWS_CASES.forEach((cs, ci) => {
-    const flags = ['bias', 'gelu', 'residual'].filter((f) => cs[f as keyof Case] === true);
-    it(`rows ${flags.join(' ') || 'plain'}`, async () => {
-      for (const [si, shape] of shapes.entries()) await checkCase(cs, shape, 700 + 10 * ci + si);
+  for (const [ti, tile] of [ROWS_TILE, DOT_TILE].entries()) {
+    epilogues.forEach((epilogue, ci) => {
+      const cs: Case = { tile, transA: false, transB: true, ...off, ...epilogue };
+      const flags = ['bias', 'gelu', 'residual'].filter((f) => cs[f as keyof Case] === true);
+      it(`${tile.kernel} ${flags.join(' ') || 'plain'}`, async () => {
+        for (const [si, shape] of shapes.entries()) await checkCase(cs, shape, 700 + 100 * ti + 10 * ci + si);
+      });
     });
-  });
 
-  it('rejects products it does not compute', async () => {
-    const ctx = await gpuContext();
-    const t = upload(ctx, new Float32Array(64 * 64));
-    const c = poisoned(ctx, 64 * 64);
-    const base = { a: t, b: t, c, M: 8, N: 8, K: 8 };
-    expect(() => prepareMatmul(ctx, base, ROWS_TILE)).toThrow(/rows kernel computes A · Wᵀ.*transB=false/);
-    expect(() => prepareMatmul(ctx, { ...base, transB: true, transA: true }, ROWS_TILE)).toThrow(/transA=true/);
-    expect(() => prepareMatmul(ctx, { ...base, transB: true, accumulate: true }, ROWS_TILE)).toThrow(/accumulate=true/);
-    expect(() => prepareMatmul(ctx, { ...base, transB: true, K: 6 }, ROWS_TILE)).toThrow(/K=6/);
-  });
+    it(`${tile.kernel}: rejects products it does not compute`, async () => {
+      const ctx = await gpuContext();
+      const t = upload(ctx, new Float32Array(64 * 64));
+      const c = poisoned(ctx, 64 * 64);
+      const base = { a: t, b: t, c, M: 8, N: 8, K: 8 };
+      const computes = new RegExp(`${tile.kernel} kernel computes A · Wᵀ.*transB=false`);
+      expect(() => prepareMatmul(ctx, base, tile)).toThrow(computes);
+      expect(() => prepareMatmul(ctx, { ...base, transB: true, transA: true }, tile)).toThrow(/transA=true/);
+      expect(() => prepareMatmul(ctx, { ...base, transB: true, accumulate: true }, tile)).toThrow(/accumulate=true/);
+      expect(() => prepareMatmul(ctx, { ...base, transB: true, K: 6 }, tile)).toThrow(/K=6/);
+    });
+  }
 });
 
 describe('the tile chooser', () => {
-  it('takes the scalar kernel on SwiftShader, and fills the GPU with vec4 tiles elsewhere', async () => {
+  it('takes the dot kernel on a CPU adapter (SwiftShader), and fills the GPU with vec4 tiles elsewhere', async () => {
     const ctx = await gpuContext();
     const software = ctx.adapter.info.architecture === 'swiftshader';
     expect(isSoftwareAdapter(ctx)).toBe(software);
@@ -406,13 +410,21 @@ describe('the tile chooser', () => {
     const [d] = prepareMatmul(ctx, { a: t, b: t, c, M: 256, N: 256, K: 8, accumulate: true });
     expect(d!.pipeline.label).toContain(software ? 'matmul|' : 'matmul_vec4|');
     expect(d!.workgroups).toEqual([4, 4, 1]);
-    // On a CPU every shape takes the scalar kernel: tiny's c_fc forward, a dW shape 256 × 64, small outputs.
-    const cpu = { scalarOnly: true }; // as prepareMatmul asks on a CPU adapter
-    expect(chooseMatmulTile(512, 256, 64, { ...cpu, transB: true })).toBe(SCALAR_TILE);
+    const [f] = prepareMatmul(ctx, { a: t, b: t, c, M: 256, N: 256, K: 8, transB: true });
+    expect(f!.pipeline.label).toContain(software ? 'matmul_dot|' : 'matmul_vec4|');
+    expect(f!.workgroups).toEqual(software ? [256, 1, 1] : [4, 4, 1]);
+    // On a CPU a Linear layer's forward takes the dot kernel (tiny's c_fc, a decode step's rows), everything else
+    // the scalar kernel: dX and dW, K not whole vec4s, and outputs past the dot kernel's 65535 workgroups.
+    const cpu = { cpuAdapter: true }; // as prepareMatmul asks on a CPU adapter
+    expect(chooseMatmulTile(512, 256, 64, { ...cpu, transB: true })).toBe(DOT_TILE);
+    expect(chooseMatmulTile(16, 256, 64, { ...cpu, transB: true })).toBe(DOT_TILE);
+    expect(chooseMatmulTile(512, 64, 256, cpu)).toBe(SCALAR_TILE);
     expect(chooseMatmulTile(256, 64, 512, { ...cpu, transA: true })).toBe(SCALAR_TILE);
-    expect(chooseMatmulTile(112, 128, 32, { ...cpu, transB: true })).toBe(SCALAR_TILE);
-    expect(chooseMatmulTile(512, 60, 64, cpu)).toBe(SCALAR_TILE);
-    expect(chooseMatmulTile(512, 256, 64, { transB: true })).not.toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(112, 128, 30, { ...cpu, transB: true })).toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(512, 256, 64, { ...cpu, transB: true, accumulate: true })).toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(65535, 256, 64, { ...cpu, transB: true })).toBe(DOT_TILE); // 64·65535 quads exactly
+    expect(chooseMatmulTile(65536, 256, 64, { ...cpu, transB: true })).toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(512, 256, 64, { transB: true })).not.toBe(DOT_TILE);
   });
 
   it('runs on a device that has subgroups exactly when the adapter offers them', async () => {
@@ -430,7 +442,7 @@ describe('the tile chooser', () => {
     expect(vec4Aligned(8, 8, 6, true, false)).toBe(true); // A along m, B along n: K is free
     expect(vec4Aligned(8, 8, 6, true, true)).toBe(false); // B [N, K] is read along k
     expect(chooseMatmulTile(8192, 130, 128, { transB: true })).toBe(SCALAR_TILE);
-    expect(chooseMatmulTile(8192, 512, 128, { transB: true, scalarOnly: true })).toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(8192, 512, 130, { transB: true, cpuAdapter: true })).toBe(SCALAR_TILE);
   });
 
   it('takes the rows kernel on a GPU for a Linear layer over at most ROWS_MAX_M rows (a decode step)', () => {
@@ -447,7 +459,7 @@ describe('the tile chooser', () => {
       expect(chooseMatmulTile(M, N, K, { transB: true }), `${M}×${N}×${K}`).toBe(ROWS_TILE);
     }
     expect(chooseMatmulTile(ROWS_MAX_M + 1, 768, 192, { transB: true })).toBe(VEC4_64x64);
-    expect(chooseMatmulTile(32, 768, 192, { transB: true, scalarOnly: true })).toBe(SCALAR_TILE);
+    expect(chooseMatmulTile(32, 768, 192, { transB: true, cpuAdapter: true })).toBe(DOT_TILE);
     expect(chooseMatmulTile(32, 768, 192, { transB: true, accumulate: true })).not.toBe(ROWS_TILE);
     expect(chooseMatmulTile(32, 768, 192, {})).not.toBe(ROWS_TILE); // dX = dY · W: B read along n
     expect(chooseMatmulTile(32, 768, 30, { transB: true })).toBe(SCALAR_TILE); // K not whole vec4s

@@ -20,7 +20,7 @@ import {
 } from '../../src/cpu/sampling';
 import { assertNoErrors } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
-import { prepareSampleTokens } from '../../src/gpu/ops/sampling';
+import { prepareSampleTokens, samplingWorkgroupSize } from '../../src/gpu/ops/sampling';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
 import {
@@ -348,6 +348,8 @@ interface Case {
   offsets?: boolean;
   /** Integer logits: many exact ties (top-k boundary, argmax). */
   ties?: boolean;
+  /** Threads per row (default samplingWorkgroupSize(V)). */
+  workgroupSize?: number;
 }
 
 const THINK_START = 1;
@@ -380,6 +382,19 @@ function cases(): Case[] {
     V: 1024,
     params: { temperature: 0.9, topK: 50, topP: 0.95, stopTokenId: 3, stopTemperature: 0.3, stopLogitBias: 0.5 },
     seedOffset: 777,
+  });
+  // The default threads per row are 32 at V ≤ 128, 128 at V = 300 and 256 at V = 1024; these reach 64 and a
+  // workgroup far wider than the vocabulary (the kernel's only size before it was chosen from V).
+  out.push({
+    name: 'T=1.3 top-k=30 top-p=0.9, 64 threads a row',
+    V: 200,
+    params: { ...OFF, temperature: 1.3, topK: 30, topP: 0.9 },
+  });
+  out.push({
+    name: 'T=0.7 top-k=5 stop τ=0.5, 256 threads a row',
+    V: 64,
+    params: { ...OFF, temperature: 0.7, topK: 5, stopTokenId: 3, stopTemperature: 0.5 },
+    workgroupSize: 256,
   });
   out.push({
     name: 'per-row streams (step[2 + 2b], step[3 + 2b])',
@@ -463,6 +478,7 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
           thinkEndId: THINK_END,
           probs,
           subgroups,
+          workgroupSize: c.workgroupSize,
         });
         expect(one.length).toBe(2);
         expect(usesSubgroups(one[0]!)).toBe(subgroups);
@@ -577,6 +593,18 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
       /step must have 1, 2 or at least 2 \+ 2B = 6 elements, has 5/,
     );
     expect(() => prepareSampleTokens(ctx, { ...base, step: upload(ctx, new Uint32Array(9)) })).not.toThrow();
+    for (const workgroupSize of [16, 48, 512]) {
+      expect(() => prepareSampleTokens(ctx, { ...base, workgroupSize })).toThrow(
+        new RegExp(`workgroupSize must be 32, 64, 128 or 256 .*got ${workgroupSize}`),
+      );
+    }
+    // 4 ids a thread: 32 threads hold at most 128 ids.
+    expect(() => prepareSampleTokens(ctx, { ...base, V: 129, workgroupSize: 32 })).toThrow(/≥ V = 129, got 32/);
+  });
+
+  it('takes the fewest threads per row that hold the vocabulary at 4 ids a thread (32 to 256)', () => {
+    const sizes = [1, 98, 128, 129, 256, 257, 512, 513, 1024].map(samplingWorkgroupSize);
+    expect(sizes).toEqual([32, 32, 32, 64, 64, 128, 128, 256, 256]);
   });
 });
 

@@ -1,4 +1,5 @@
 import matmulSource from '../../../shaders/matmul.wgsl?raw';
+import matmulDotSource from '../../../shaders/matmul_dot.wgsl?raw';
 import matmulRowsSource from '../../../shaders/matmul_rows.wgsl?raw';
 import matmulVec4Source from '../../../shaders/matmul_vec4.wgsl?raw';
 import sumSlicesSource from '../../../shaders/sum_slices.wgsl?raw';
@@ -61,7 +62,7 @@ const K_STEP = 16;
  * each stepping k by kStep = 128.
  */
 export interface MatmulTile {
-  readonly kernel: 'scalar' | 'vec4' | 'rows';
+  readonly kernel: 'scalar' | 'vec4' | 'rows' | 'dot';
   readonly tileM: number;
   readonly tileN: number;
   readonly kStep: number;
@@ -84,6 +85,22 @@ export const VEC4_TILES: readonly MatmulTile[] = [
 export const ROWS_TILE: MatmulTile = { kernel: 'rows', tileM: 8, tileN: 8, kStep: 128 };
 
 /**
+ * shaders/matmul_dot.wgsl, for a CPU adapter: A · Wᵀ (K % 4 == 0, not accumulating) with one invocation per row and 4
+ * columns, walking all of K alone (no workgroup memory, no barrier).
+ */
+export const DOT_TILE: MatmulTile = { kernel: 'dot', tileM: 1, tileN: 4, kStep: 1 };
+
+/** Invocations per workgroup of matmul_dot.wgsl. */
+const DOT_WORKGROUP = 64;
+/** The dot kernel's workgroups lie along x: at most WebGPU's default 65535 of them. */
+const DOT_MAX_INVOCATIONS = 65535 * DOT_WORKGROUP;
+
+/** Invocations of the dot kernel for an M × N output: one per row and 4 columns. */
+function dotInvocations(M: number, N: number): number {
+  return M * ceilDiv(N, 4);
+}
+
+/**
  * Most rows the `rows` kernel takes: a decode step's rows in use (the sessions' 32, the benches' 64). Each of its
  * workgroups reads its 8 weight rows for 8 rows of A, so past a few dozen rows the tiled kernels, which stage each
  * weight tile once per 64 or 128 rows, do less work.
@@ -101,11 +118,16 @@ export function vec4Aligned(M: number, N: number, K: number, transA = false, tra
  * The tile configuration for a shape. Unaligned shapes take the scalar kernel. On a GPU, aligned shapes take the
  * largest vec4 tile that fits inside the output (a tile wider or taller than C would be mostly padding) and still
  * gives TARGET_WORKGROUPS workgroups (at 8192 rows: N = 512 → 128×128, N = 384 → 128×64, N = 128 → 64×64), or the
- * smallest tile when none does (split-K then adds workgroups where K is long). `scalarOnly` keeps the scalar kernel
- * for every shape: prepareMatmul sets it on a CPU adapter (isSoftwareAdapter), since SwiftShader runs the vec4
- * kernel's indexed register blocks as memory, and measured there (2 cores, 2026-12-05) the scalar kernel took a third
- * to a half of the best vec4 tile's time at the tiny and small models' shapes (e.g. 241 against 453 ms at
- * 1024×384×128, 171 against 548 ms at small's dW, 128×512×1024).
+ * smallest tile when none does (split-K then adds workgroups where K is long).
+ *
+ * On a CPU adapter (`cpuAdapter`, which prepareMatmul sets from isSoftwareAdapter) a Linear layer's forward (A · Wᵀ,
+ * K % 4 == 0, not accumulating) takes the dot kernel and everything else the scalar kernel. SwiftShader runs a
+ * workgroup's invocations as fibres and pays for each barrier and invocation; the dot kernel has no barrier. Measured
+ * there (2 cores, 2026-12-05), scalar against dot: 9.6–19.5 against 1.2–1.6 ms at 16×256×64 (a decode step's c_fc),
+ * 41.8 against 17.7 ms at 32×768×192, 392 against 179 ms at 4096×192×64 (a training forward). Its form for dX and dW
+ * (one vec4 of B per k) was no faster than the scalar kernel there (280 against 280 ms at 4096×64×192, 278 against
+ * 175 ms at dW 192×64×4096), so it was not kept. The scalar kernel had taken a third to a half of the best vec4 tile's
+ * time (SwiftShader runs the vec4 kernel's indexed register blocks as memory).
  *
  * On a GPU a Linear layer (A · Wᵀ, K % 4 == 0, not accumulating) over at most ROWS_MAX_M rows, a decode step's, takes
  * the rows kernel instead (`rows: false` asks for the tiled choice, for comparisons): there a 64-row tile is mostly
@@ -119,9 +141,10 @@ export function chooseMatmulTile(
   M: number,
   N: number,
   K: number,
-  opts: { transA?: boolean; transB?: boolean; scalarOnly?: boolean; accumulate?: boolean; rows?: boolean } = {},
+  opts: { transA?: boolean; transB?: boolean; cpuAdapter?: boolean; accumulate?: boolean; rows?: boolean } = {},
 ): MatmulTile {
-  if (opts.scalarOnly) return SCALAR_TILE;
+  if (opts.cpuAdapter)
+    return rowsKernelFits(K, opts) && dotInvocations(M, N) <= DOT_MAX_INVOCATIONS ? DOT_TILE : SCALAR_TILE;
   if ((opts.rows ?? true) && M <= ROWS_MAX_M && rowsKernelFits(K, opts)) return ROWS_TILE;
   if (!vec4Aligned(M, N, K, opts.transA, opts.transB)) return SCALAR_TILE;
   const fitting = VEC4_TILES.filter((tile) => tile.tileM <= M && tile.tileN <= N);
@@ -129,7 +152,7 @@ export function chooseMatmulTile(
   return tile ?? VEC4_TILES[VEC4_TILES.length - 1]!;
 }
 
-/** True when the `rows` kernel computes this product: A [M, K] · W[N, K]ᵀ with K % 4 == 0, not accumulating. */
+/** True when the `rows` and `dot` kernels compute this product: A [M, K] · W[N, K]ᵀ with K % 4 == 0, not accumulating. */
 function rowsKernelFits(K: number, opts: { transA?: boolean; transB?: boolean; accumulate?: boolean }): boolean {
   return opts.transB === true && opts.transA !== true && opts.accumulate !== true && K % 4 === 0;
 }
@@ -198,18 +221,38 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
   const transA = args.transA === true;
   const transB = args.transB === true;
   const accumulate = args.accumulate === true;
-  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, accumulate, scalarOnly: isSoftwareAdapter(ctx) });
+  const chosen = tile ?? chooseMatmulTile(M, N, K, { transA, transB, accumulate, cpuAdapter: isSoftwareAdapter(ctx) });
   if (chosen.kernel === 'vec4' && !vec4Aligned(M, N, K, transA, transB)) {
     throw new Error(`${label}: the vec4 kernel needs rows of whole vec4s; M=${M} N=${N} K=${K} are not`);
   }
   const bias = args.bias ?? dummyTensor(ctx);
-  if (chosen.kernel === 'rows') {
+  if (chosen.kernel === 'rows' || chosen.kernel === 'dot') {
     if (!rowsKernelFits(K, { transA, transB, accumulate })) {
       throw new Error(
-        `${label}: the rows kernel computes A · Wᵀ (transB, not transA, no accumulate) with K a multiple of 4; got ` +
-          `transA=${transA} transB=${transB} accumulate=${accumulate} K=${K}`,
+        `${label}: the ${chosen.kernel} kernel computes A · Wᵀ (transB, not transA, no accumulate) with K a multiple ` +
+          `of 4; got transA=${transA} transB=${transB} accumulate=${accumulate} K=${K}`,
       );
     }
+  }
+  if (chosen.kernel === 'dot') {
+    if (dotInvocations(M, N) > DOT_MAX_INVOCATIONS) {
+      throw new Error(
+        `${label}: the dot kernel takes at most ${DOT_MAX_INVOCATIONS} rows × column quads, got M=${M} N=${N}`,
+      );
+    }
+    const bits = (args.bias ? 4 : 0) | (args.gelu ? 16 : 0) | (args.residual ? 32 : 0);
+    return [
+      prepareDispatch(
+        ctx,
+        { name: 'matmul_dot', source: matmulDotSource },
+        [args.a, args.b, args.c, bias, args.gelu ?? args.residual ?? writableDummy(ctx)],
+        [{ u: M }, { u: N }, { u: K }, { u: bits }],
+        [ceilDiv(dotInvocations(M, N), DOT_WORKGROUP), 1, 1],
+        label,
+      ),
+    ];
+  }
+  if (chosen.kernel === 'rows') {
     const constants = { HAS_BIAS: args.bias ? 1 : 0, GELU: args.gelu ? 1 : 0, RESIDUAL: args.residual ? 1 : 0 };
     return [
       prepareDispatch(

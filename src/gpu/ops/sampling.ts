@@ -17,6 +17,20 @@ import type { TensorRef } from '../tensor';
 /** Largest vocabulary the sampler holds in workgroup memory. */
 export const SAMPLING_MAX_V = 1024;
 
+/** Ids each sampler thread owns (PER in sample_tokens.wgsl). */
+const SAMPLING_IDS_PER_THREAD = 4;
+
+/**
+ * The sampler's threads per row (WG in sample_tokens.wgsl) for a vocabulary of V ids: the smallest power of two from
+ * 32 to 256 holding V at 4 ids a thread. Every thread waits at each of the kernel's ~30 barriers, so threads past the
+ * vocabulary cost time and compute nothing: at the tasks' V = 98 a row takes 32 threads instead of 256.
+ */
+export function samplingWorkgroupSize(V: number): number {
+  let wg = 32;
+  while (wg * SAMPLING_IDS_PER_THREAD < V && wg < SAMPLING_MAX_V / SAMPLING_IDS_PER_THREAD) wg *= 2;
+  return wg;
+}
+
 export interface SampleTokensArgs {
   B: number;
   V: number;
@@ -61,6 +75,8 @@ export interface SampleTokensArgs {
    * whenever the context offers subgroup reductions; true where it does not is an error.
    */
   subgroups?: boolean;
+  /** Threads per row: 32, 64, 128 or 256, at least V / 4 (default samplingWorkgroupSize(V); tests reach the others). */
+  workgroupSize?: number;
   label?: string;
 }
 
@@ -78,6 +94,10 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${label}: ${name} must be a positive integer, got ${v}`);
   }
   if (V > SAMPLING_MAX_V) throw new Error(`${label}: V = ${V} exceeds ${SAMPLING_MAX_V}`);
+  const wg = args.workgroupSize;
+  if (wg !== undefined && (![32, 64, 128, 256].includes(wg) || wg * SAMPLING_IDS_PER_THREAD < V)) {
+    throw new Error(`${label}: workgroupSize must be 32, 64, 128 or 256 with 4 · workgroupSize ≥ V = ${V}, got ${wg}`);
+  }
   if (B > 65535) throw new Error(`${label}: B = ${B} exceeds 65535 workgroups`);
   try {
     checkSamplingParams(args.params);
@@ -146,7 +166,7 @@ export function prepareSampleTokens(ctx: GpuContext, args: SampleTokensArgs): Di
     { i: rules.boundaryId }, // extensionIds starts at word 20 (16-byte aligned)
     ...ids,
   ];
-  const constants = { WRITE_PROBS: args.probs ? 1 : 0 };
+  const constants = { WRITE_PROBS: args.probs ? 1 : 0, WG: wg ?? samplingWorkgroupSize(V) };
   const kernel = reductionKernel('sample_tokens', source, subgroupReductionsFor(ctx, args.subgroups, label));
   const dispatches = [prepareDispatch(ctx, { ...kernel, constants }, tensors, uniform, [B, 1, 1], label)];
   if (args.advance !== false) {
