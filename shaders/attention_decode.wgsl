@@ -26,10 +26,17 @@
 //              splits = 1 it writes out[b, h·hs + d] = acc[d] / l directly (no combine dispatch).
 //   combine:   one workgroup of 64 threads per (b, h); dispatch (B·H, 1, 1). M = max_s m_s,
 //              out[b, h·hs + d] = Σ_s exp(m_s − M)·acc_s[d] / Σ_s exp(m_s − M)·l_s.
+//   serial:    for a CPU adapter (SwiftShader): one invocation per (b, h), 4 a workgroup, no workgroup memory and no
+//              barrier; dispatch (⌈B·H / 4⌉, 1, 1), ignoring splits and partials. It appends the token's k and v, then
+//              walks keys 0..pos twice: their max score m, then l = Σ_j exp(s_j − m) and acc[d] = Σ_j exp(s_j − m)·v_j[d]
+//              in key order, and writes out = acc / l. A software adapter runs a workgroup's invocations as fibres and
+//              pays for every barrier and invocation; `partial` has eight barriers and, at head size 16, 48 of its 64
+//              threads idle in the value sum.
 // Nothing is written for a row whose pos ≥ Tmax (its out and caches are left as they were).
 // Bindings (every entry point): 0 qkv (read), 1 kCache (read_write), 2 vCache (read_write), 3 out (read_write),
 //           4 step (read), 5 partials (read_write), 6 uniform Params.
-// Limits: hs ≤ 128 (a thread owns at most two output dims); chunk ≤ 1024 (the score row w), so Tmax ≤ 1024.
+// Limits: hs ≤ 128 (a thread owns at most two output dims; `serial` holds 128 accumulators); chunk ≤ 1024 (the score
+// row w), so Tmax ≤ 1024.
 // Includes: lib/reduce.wgsl (reduceMax, reduceSum over `red`) and lib/decode_position.wgsl (decodePosition), expanded
 // at build time.
 
@@ -188,4 +195,43 @@ fn combine(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
     }
     out[oo + d] = acc * inv;
   }
+}
+
+const SERIAL_WG: u32 = 4u;
+
+@compute @workgroup_size(SERIAL_WG, 1, 1)
+fn serial(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let bh = gid.x;
+  keepBindings(bh == 0xffffffffu);
+  if (bh >= p.B * p.H) { return; }
+  let b = bh / p.H;
+  let h = bh % p.H;
+  let pos = decodePosition(b, p.B);
+  if (pos >= p.Tmax) { return; }
+  let hs = p.hs;
+  let cache = bh * p.Tmax * hs;
+  let row = b * 3u * p.C + h * hs;
+  // This invocation alone reads (b, h)'s cache: its own writes are visible to its reads without a barrier.
+  for (var d = 0u; d < hs; d++) {
+    kCache[cache + pos * hs + d] = qkv[row + p.C + d];
+    vCache[cache + pos * hs + d] = qkv[row + 2u * p.C + d];
+  }
+  var m = NEG;
+  for (var j = 0u; j <= pos; j++) {
+    var dot = 0.0;
+    for (var d = 0u; d < hs; d++) { dot = fma(qkv[row + d], kCache[cache + j * hs + d], dot); }
+    m = max(m, dot * p.scale);
+  }
+  var acc: array<f32, 128>;
+  for (var d = 0u; d < hs; d++) { acc[d] = 0.0; }
+  var l = 0.0;
+  for (var j = 0u; j <= pos; j++) {
+    var dot = 0.0;
+    for (var d = 0u; d < hs; d++) { dot = fma(qkv[row + d], kCache[cache + j * hs + d], dot); }
+    let e = exp(dot * p.scale - m);
+    l += e;
+    for (var d = 0u; d < hs; d++) { acc[d] = fma(e, vCache[cache + j * hs + d], acc[d]); }
+  }
+  let oo = b * p.C + h * hs;
+  for (var d = 0u; d < hs; d++) { out[oo + d] = acc[d] / l; }
 }

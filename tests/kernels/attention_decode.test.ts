@@ -134,11 +134,21 @@ describe('attention decode (KV cache) against the CPU reference', () => {
     [1, 2, 128, 1024, 1023, 16],
     [2, 1, 128, 130, 100, 3],
   ];
-  for (const [B, H, hs, Tmax, pos, splits] of CASES) {
-    for (const form of REDUCTION_FORMS) {
-      it(`partial (+ combine), appending k and v: B=${B} H=${H} hs=${hs} Tmax=${Tmax} pos=${pos} splits=${splits} (${form} reductions)`, async () => {
+  // Each case with the split kernels in both reduction forms, and with one split also with the serial form (the
+  // serial form ignores splits and partials; it is also run on the cases of more splits, as its own shape).
+  const FORMS = [...REDUCTION_FORMS, 'serial'] as const;
+  const serialShapes = new Set<string>();
+  for (const [B, H, hs, Tmax, pos, splitsAsked] of CASES) {
+    for (const form of FORMS) {
+      const serial = form === 'serial';
+      const splits = serial ? 1 : splitsAsked;
+      const shape = `${B} ${H} ${hs} ${Tmax} ${pos}`;
+      if (serial && serialShapes.has(shape)) continue;
+      if (serial) serialShapes.add(shape);
+      const entries = serial ? 'serial' : 'partial (+ combine)';
+      it(`${entries}, appending k and v: B=${B} H=${H} hs=${hs} Tmax=${Tmax} pos=${pos} splits=${splits} (${form}${serial ? '' : ' reductions'})`, async () => {
         const ctx = await gpuContext();
-        const subgroups = reductionOption(ctx, form);
+        const subgroups = serial ? false : reductionOption(ctx, form);
         const C = H * hs;
         const rng = seeded(B * 7919 + H * 104729 + hs * 31 + Tmax * 3 + pos + splits * 1299709);
         const qkv = randomF32(rng, B * 3 * C);
@@ -151,11 +161,11 @@ describe('attention decode (KV cache) against the CPU reference', () => {
         const partials = poisoned(ctx, B * H * splits * (hs + 2));
         const step = upload(ctx, new Uint32Array([pos]));
         const args = { qkv: upload(ctx, qkv), kCache, vCache, out, step, B, C, H, Tmax, splits, partials, subgroups };
-        const dispatches = prepareAttentionDecode(ctx, args);
+        const dispatches = prepareAttentionDecode(ctx, { ...args, serial });
         expect(dispatches.every((d) => usesSubgroups(d) === subgroups)).toBe(true);
-        const stages = splits > 1 ? ['partial', 'combine'] : ['partial'];
+        const stages = serial ? ['serial'] : splits > 1 ? ['partial', 'combine'] : ['partial'];
         expect(dispatches.map((d) => d.label)).toEqual(stages.map((s) => `attention_decode.${s}`));
-        expect(dispatches[0]!.workgroups).toEqual([splits, B * H, 1]);
+        expect(dispatches[0]!.workgroups).toEqual(serial ? [Math.ceil((B * H) / 4), 1, 1] : [splits, B * H, 1]);
         runDispatches(ctx, dispatches);
 
         // The CPU side: the current token's k and v written at pos, then attention over 0..pos.
@@ -171,8 +181,12 @@ describe('attention decode (KV cache) against the CPU reference', () => {
 
   // One position per row (ragged prompts decode each from its own end): row 1 inside a split, row 2 at Tmax − 1, row 3
   // past the context (nothing written: its cache and output keep their contents).
-  for (const splits of [1, 4]) {
-    it(`one position per row (step counter + offsets), one row past the context: splits=${splits}`, async () => {
+  for (const [splits, serial] of [
+    [1, false],
+    [4, false],
+    [1, true],
+  ] as const) {
+    it(`one position per row (step counter + offsets), one row past the context: ${serial ? 'serial' : `splits=${splits}`}`, async () => {
       const ctx = await gpuContext();
       const [B, H, hs, Tmax] = [4, 3, 24, 100];
       const C = H * hs;
@@ -203,6 +217,7 @@ describe('attention decode (KV cache) against the CPU reference', () => {
           Tmax,
           splits,
           partials,
+          serial,
         }),
       );
       const { q, kExpected, vExpected } = appendExpected(qkv, kInit, vInit, positions, B, C, H, Tmax);
@@ -221,14 +236,16 @@ describe('attention decode (KV cache) against the CPU reference', () => {
   // Generation records many steps in one command buffer; step[0] changes between them on the GPU. Here each step copies
   // its position into `step` and its token's qkv row into the bound input, runs the decode dispatches and copies `out`
   // aside, all in one submission: every row must equal the causal attention forward's row at that position.
-  for (const [B, T, C, H, Tmax, splits] of [
-    [2, 9, 24, 3, 12, 1],
-    [2, 9, 24, 3, 12, 3],
-    [3, 70, 8, 1, 70, 1],
-    [3, 70, 8, 1, 70, 5],
-    [1, 5, 256, 2, 7, 2],
+  for (const [B, T, C, H, Tmax, splits, serial] of [
+    [2, 9, 24, 3, 12, 1, false],
+    [2, 9, 24, 3, 12, 3, false],
+    [3, 70, 8, 1, 70, 1, false],
+    [3, 70, 8, 1, 70, 5, false],
+    [1, 5, 256, 2, 7, 2, false],
+    [3, 70, 8, 1, 70, 1, true],
+    [1, 5, 256, 2, 7, 1, true],
   ] as const) {
-    it(`steps 0..T−1 in one command buffer equal attentionForward rows, B=${B} T=${T} C=${C} H=${H} Tmax=${Tmax} splits=${splits}`, async () => {
+    it(`steps 0..T−1 in one command buffer equal attentionForward rows, B=${B} T=${T} C=${C} H=${H} Tmax=${Tmax} ${serial ? 'serial' : `splits=${splits}`}`, async () => {
       const ctx = await gpuContext();
       const rng = seeded(B * 31 + T * 17 + C + H + splits);
       const qkv = randomF32(rng, B * T * 3 * C);
@@ -249,6 +266,7 @@ describe('attention decode (KV cache) against the CPU reference', () => {
         H,
         Tmax,
         splits,
+        serial,
       });
       // Per step t: its qkv rows [B, 3C] (time-major) and its position, read by copies inside the command buffer.
       const rowsByStep = new Float32Array(T * B * 3 * C);
@@ -293,28 +311,48 @@ describe('attention decode (KV cache) against the CPU reference', () => {
     });
   }
 
-  it('by default splits by decodeSplits on a GPU and keeps one split on a software adapter', async () => {
+  it('by default splits by decodeSplits on a GPU and takes the serial form on a software adapter', async () => {
     const ctx = await gpuContext();
-    const [B, C, H, Tmax] = [2, 8, 2, 256];
+    const [B, C, H, Tmax] = [3, 8, 2, 256];
     const t = poisoned(ctx, B * 3 * C * Tmax);
     const step = upload(ctx, new Uint32Array(1));
-    const dispatches = prepareAttentionDecode(ctx, { qkv: t, kCache: t, vCache: t, out: t, step, B, C, H, Tmax });
-    const splits = isSoftwareAdapter(ctx) ? 1 : decodeSplits(B, H, Tmax).splits;
-    expect(dispatches[0]!.workgroups).toEqual([splits, B * H, 1]);
-    expect(dispatches.length).toBe(splits > 1 ? 2 : 1);
+    const args = { qkv: t, kCache: t, vCache: t, out: t, step, B, C, H, Tmax };
+    const dispatches = prepareAttentionDecode(ctx, args);
+    if (isSoftwareAdapter(ctx)) {
+      expect(dispatches.map((d) => [d.label, d.workgroups])).toEqual([['attention_decode.serial', [2, 1, 1]]]);
+      // Asked for, the split form keeps one split there.
+      expect(prepareAttentionDecode(ctx, { ...args, serial: false })[0]!.workgroups).toEqual([1, B * H, 1]);
+    } else {
+      const { splits } = decodeSplits(B, H, Tmax);
+      expect(dispatches[0]!.workgroups).toEqual([splits, B * H, 1]);
+      expect(dispatches.length).toBe(splits > 1 ? 2 : 1);
+    }
   });
 
   it('rejects bad shapes and scratch with clear errors', async () => {
     const ctx = await gpuContext();
     const t = upload(ctx, new Float32Array(10));
     const step = upload(ctx, new Uint32Array(1));
-    const dec = { qkv: upload(ctx, new Float32Array(64)), kCache: t, vCache: t, out: t, step, B: 1, C: 4, H: 2 };
+    const dec = {
+      qkv: upload(ctx, new Float32Array(64)),
+      kCache: t,
+      vCache: t,
+      out: t,
+      step,
+      B: 1,
+      C: 4,
+      H: 2,
+      serial: false,
+    };
     expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 1025 })).toThrow(/Tmax = 1025 exceeds 1024/);
     expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 3 })).toThrow(/kCache has 10 elements, needs 12/);
     expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 2, splits: 3 })).toThrow(/splits must be an integer/);
     // 1 row × 2 heads × 2 splits × (hs 2 + 2) = 16 floats of partials.
     expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 2, splits: 2, partials: t })).toThrow(
       /partials has 10 elements, needs 16/,
+    );
+    expect(() => prepareAttentionDecode(ctx, { ...dec, Tmax: 2, splits: 2, serial: true })).toThrow(
+      /the serial form takes one split, got splits = 2/,
     );
   });
 });

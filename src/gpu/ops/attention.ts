@@ -174,6 +174,9 @@ export function prepareAttentionBackward(ctx: GpuContext, args: AttentionBackwar
   );
 }
 
+/** Invocations per workgroup of attention_decode.wgsl's `serial` entry point (SERIAL_WG). */
+const DECODE_SERIAL_WORKGROUP = 4;
+
 /** Workgroups the split decode aims for (B·H·splits) on a GPU: enough to fill a large one. */
 export const DECODE_TARGET_WORKGROUPS = 512;
 /** Fewest keys a decode split covers when the cache is split (smaller chunks cost more than they spread). */
@@ -266,12 +269,18 @@ export interface AttentionDecodeArgs {
    * subgroup reductions; true where it does not is an error.
    */
   subgroups?: boolean;
+  /**
+   * The `serial` entry point instead: one invocation per (row, head), no barrier (with one split only). Default: on a
+   * software adapter (isSoftwareAdapter), where a workgroup's invocations run as fibres and every barrier costs; a GPU
+   * keeps `partial`, whose 64 threads a (row, head) and splits of the cache fill it.
+   */
+  serial?: boolean;
   label?: string;
 }
 
 /**
- * One layer's decode attention: [partial, combine] ([partial] with one split); partial also appends the token's k and v
- * to the caches. Both read pos from `step` at execution time, so the prepared dispatches are reused for every
+ * One layer's decode attention: [partial, combine] ([partial] with one split, [serial] on a software adapter); the
+ * first dispatch also appends the token's k and v to the caches. Both read pos from `step` at execution time, so the prepared dispatches are reused for every
  * generation step.
  */
 export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArgs): Dispatch[] {
@@ -283,7 +292,11 @@ export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArg
   need(label, 'vCache', args.vCache, B * C * Tmax);
   need(label, 'out', args.out, B * C);
   need(label, 'step', args.step, 1);
-  const { splits, chunkKeys } = decodeSplits(B, H, Tmax, decodeTargetWorkgroups(ctx), args.splits);
+  const serial = args.serial ?? isSoftwareAdapter(ctx);
+  if (serial && (args.splits ?? 1) !== 1) {
+    throw new Error(`${label}: the serial form takes one split, got splits = ${args.splits}`);
+  }
+  const { splits, chunkKeys } = decodeSplits(B, H, Tmax, decodeTargetWorkgroups(ctx), serial ? 1 : args.splits);
   const partialFloats = splitScratchFloats(B, H, splits, hs);
   const partials = args.partials ?? whole(createStorage(ctx.device, partialFloats, `${label}.partials`));
   need(label, 'partials', partials, partialFloats);
@@ -301,6 +314,7 @@ export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArg
   const kernel = reductionKernel('attention_decode', decodeSource, subgroupReductionsFor(ctx, args.subgroups, label));
   const stage = (entryPoint: string, workgroups: [number, number, number]) =>
     prepareDispatch(ctx, { ...kernel, entryPoint }, tensors, uniform, workgroups, `${label}.${entryPoint}`);
+  if (serial) return [stage('serial', [ceilDiv(B * H, DECODE_SERIAL_WORKGROUP), 1, 1])];
   const dispatches = [stage('partial', [splits, B * H, 1])];
   if (splits > 1) dispatches.push(stage('combine', [B * H, 1, 1]));
   return dispatches;
