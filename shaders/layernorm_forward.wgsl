@@ -6,6 +6,10 @@
 // Workgroup: 32×8 threads = 8 rows per workgroup, 32 threads per row striding over C (coalesced); two passes over the
 //   row (mean, then Σ(x − mean)², which is more accurate than E[x²] − mean²), each reduced in workgroup memory.
 // Dispatch: ceil(N/8) workgroups, laid out as a 2D grid (x ≤ 65535, y = ceil(count/x)); rows ≥ N do nothing.
+// Entry point `serial`, for a CPU adapter (SwiftShader): one invocation per row, 4 a workgroup, the same two passes
+//   summed in column order, no workgroup memory and no barrier (`main` has 14 barriers a workgroup, and a software
+//   adapter runs a workgroup's invocations as fibres that each barrier switches). Dispatch: ceil(N/4) workgroups on the
+//   same 2D grid.
 
 struct Params { N: u32, C: u32, eps: f32, _pad: u32 }
 
@@ -70,4 +74,32 @@ fn main(
     mean[row] = m;
     rstd[row] = rs;
   }
+}
+
+const SERIAL_ROWS: u32 = 4u;
+
+@compute @workgroup_size(SERIAL_ROWS, 1, 1)
+fn serial(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let row = (wg.y * nwg.x + wg.x) * SERIAL_ROWS + lid;
+  if (row >= p.N) { return; }
+  let C = p.C;
+  let base = row * C;
+  var s = 0.0;
+  for (var c = 0u; c < C; c++) { s += inp[base + c]; }
+  let m = s / f32(C);
+  var v = 0.0;
+  for (var c = 0u; c < C; c++) {
+    let d = inp[base + c] - m;
+    v = fma(d, d, v);
+  }
+  let rs = inverseSqrt(v / f32(C) + p.eps);
+  for (var c = 0u; c < C; c++) {
+    out[base + c] = fma((inp[base + c] - m) * rs, weight[c], bias[c]);
+  }
+  mean[row] = m;
+  rstd[row] = rs;
 }

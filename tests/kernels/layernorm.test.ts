@@ -33,34 +33,37 @@ const SHAPES: [number, number][] = [
 
 describe('layernorm_forward.wgsl against the CPU reference', () => {
   for (const [N, C] of SHAPES) {
-    it(`N=${N} C=${C}`, async () => {
-      const ctx = await gpuContext();
-      const rng = seeded(N * 1000 + C);
-      const x = randomF32(rng, N * C, -2, 3);
-      const w = randomF32(rng, C, 0.5, 1.5);
-      const b = randomF32(rng, C);
-      const out = poisoned(ctx, N * C);
-      const mean = poisoned(ctx, N);
-      const rstd = poisoned(ctx, N);
-      runDispatches(
-        ctx,
-        prepareLayernormForward(ctx, {
-          inp: upload(ctx, x),
-          weight: upload(ctx, w),
-          bias: upload(ctx, b),
-          out,
-          mean,
-          rstd,
-          N,
-          C,
-        }),
-      );
-      const ref = layernormForward(x, w, b, N, C);
-      expectAllClose(await readF32(ctx, out), ref.out, FWD_TOL, 'out');
-      expectAllClose(await readF32(ctx, mean), ref.mean, { rtol: 1e-5, atol: 1e-6 }, 'mean');
-      // rstd ≤ 1/√eps ≈ 316 (C = 1); relative accuracy is what matters.
-      expectAllClose(await readF32(ctx, rstd), ref.rstd, { rtol: 2e-5, atol: 0 }, 'rstd');
-    });
+    for (const serial of [false, true]) {
+      it(`N=${N} C=${C} (${serial ? 'serial: a row an invocation' : '32 lanes a row'})`, async () => {
+        const ctx = await gpuContext();
+        const rng = seeded(N * 1000 + C);
+        const x = randomF32(rng, N * C, -2, 3);
+        const w = randomF32(rng, C, 0.5, 1.5);
+        const b = randomF32(rng, C);
+        const out = poisoned(ctx, N * C);
+        const mean = poisoned(ctx, N);
+        const rstd = poisoned(ctx, N);
+        runDispatches(
+          ctx,
+          prepareLayernormForward(ctx, {
+            inp: upload(ctx, x),
+            weight: upload(ctx, w),
+            bias: upload(ctx, b),
+            out,
+            mean,
+            rstd,
+            N,
+            C,
+            serial,
+          }),
+        );
+        const ref = layernormForward(x, w, b, N, C);
+        expectAllClose(await readF32(ctx, out), ref.out, FWD_TOL, 'out');
+        expectAllClose(await readF32(ctx, mean), ref.mean, { rtol: 1e-5, atol: 1e-6 }, 'mean');
+        // rstd ≤ 1/√eps ≈ 316 (C = 1); relative accuracy is what matters.
+        expectAllClose(await readF32(ctx, rstd), ref.rstd, { rtol: 2e-5, atol: 0 }, 'rstd');
+      });
+    }
   }
 });
 
@@ -128,41 +131,54 @@ describe('layernorm_backward.wgsl against the CPU reference', () => {
 });
 
 describe('layernorm kernels on a 2D grid', () => {
-  it('forward and dinp are right when the row-group count exceeds the per-dimension limit', async () => {
-    const real = await gpuContext();
-    const ctx = withLimits(real, { maxComputeWorkgroupsPerDimension: 3 });
-    const [N, C] = [67, 9]; // 9 row groups of 8 → a 3×3 grid, the last group partial
-    const rng = seeded(4242);
-    const x = randomF32(rng, N * C, -2, 3);
-    const w = randomF32(rng, C, 0.5, 1.5);
-    const b = randomF32(rng, C);
-    const dout = randomF32(rng, N * C);
-    const out = poisoned(ctx, N * C);
-    const mean = poisoned(ctx, N);
-    const rstd = poisoned(ctx, N);
-    const dinp = poisoned(ctx, N * C);
-    const [inpT, wT] = [upload(ctx, x), upload(ctx, w)];
-    const fwd = prepareLayernormForward(ctx, { inp: inpT, weight: wT, bias: upload(ctx, b), out, mean, rstd, N, C });
-    expect(fwd[0]!.workgroups).toEqual([3, 3, 1]);
-    const bwd = prepareLayernormBackward(ctx, {
-      dout: upload(ctx, dout),
-      inp: inpT,
-      weight: wT,
-      mean,
-      rstd,
-      dinp,
-      dweight: poisoned(ctx, C),
-      dbias: poisoned(ctx, C),
-      scratch: poisoned(ctx, layernormBackwardScratchElements(N, C)),
-      N,
-      C,
+  for (const serial of [false, true]) {
+    it(`forward and dinp are right when the row-group count exceeds the per-dimension limit (forward ${serial ? 'serial' : 'by lanes'})`, async () => {
+      const real = await gpuContext();
+      const ctx = withLimits(real, { maxComputeWorkgroupsPerDimension: 5 });
+      const [N, C] = [67, 9];
+      const rng = seeded(4242);
+      const x = randomF32(rng, N * C, -2, 3);
+      const w = randomF32(rng, C, 0.5, 1.5);
+      const b = randomF32(rng, C);
+      const dout = randomF32(rng, N * C);
+      const out = poisoned(ctx, N * C);
+      const mean = poisoned(ctx, N);
+      const rstd = poisoned(ctx, N);
+      const dinp = poisoned(ctx, N * C);
+      const [inpT, wT] = [upload(ctx, x), upload(ctx, w)];
+      const fwd = prepareLayernormForward(ctx, {
+        inp: inpT,
+        weight: wT,
+        bias: upload(ctx, b),
+        out,
+        mean,
+        rstd,
+        N,
+        C,
+        serial,
+      });
+      // By lanes 9 row groups of 8 → a 5×2 grid; serial 17 groups of 4 → 5×4. The last group partial in both.
+      expect(fwd[0]!.workgroups).toEqual(serial ? [5, 4, 1] : [5, 2, 1]);
+      const bwd = prepareLayernormBackward(ctx, {
+        dout: upload(ctx, dout),
+        inp: inpT,
+        weight: wT,
+        mean,
+        rstd,
+        dinp,
+        dweight: poisoned(ctx, C),
+        dbias: poisoned(ctx, C),
+        scratch: poisoned(ctx, layernormBackwardScratchElements(N, C)),
+        N,
+        C,
+      });
+      runDispatches(ctx, [...fwd, ...bwd]);
+      const ref = layernormForward(x, w, b, N, C);
+      expectAllClose(await readF32(real, out), ref.out, FWD_TOL, 'out');
+      const refB = layernormBackward(dout, x, w, ref.mean, ref.rstd, N, C);
+      expectAllClose(await readF32(real, dinp), refB.dinp, BWD_TOL, 'dinp');
     });
-    runDispatches(ctx, [...fwd, ...bwd]);
-    const ref = layernormForward(x, w, b, N, C);
-    expectAllClose(await readF32(real, out), ref.out, FWD_TOL, 'out');
-    const refB = layernormBackward(dout, x, w, ref.mean, ref.rstd, N, C);
-    expectAllClose(await readF32(real, dinp), refB.dinp, BWD_TOL, 'dinp');
-  });
+  }
 });
 
 describe('CPU layernormBackward against central finite differences of the forward', () => {

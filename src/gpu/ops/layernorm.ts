@@ -1,13 +1,15 @@
 import layernormBackwardSource from '../../../shaders/layernorm_backward.wgsl?raw';
 import layernormForwardSource from '../../../shaders/layernorm_forward.wgsl?raw';
 import sumSlicesSource from '../../../shaders/sum_slices.wgsl?raw';
-import { dummyTensor, type GpuContext } from '../context';
+import { dummyTensor, type GpuContext, isSoftwareAdapter } from '../context';
 import { ceilDiv, type Dispatch, linearGrid, prepareDispatch } from '../dispatch';
 import { alignElements, overlaps, slice, type TensorRef } from '../tensor';
 import { columnChunking } from './add';
 
 /** Rows per workgroup of the per-row kernels (forward, dinp). */
 const ROWS_PER_WG = 8;
+/** Rows per workgroup of layernorm_forward.wgsl's `serial` entry point (SERIAL_ROWS). */
+const SERIAL_ROWS_PER_WG = 4;
 
 export interface LayernormForwardArgs {
   /** [N, C] */
@@ -25,6 +27,11 @@ export interface LayernormForwardArgs {
   N: number;
   C: number;
   eps?: number;
+  /**
+   * The `serial` entry point instead: one invocation per row, no barrier. Default: on a software adapter
+   * (isSoftwareAdapter), where every barrier switches each of a workgroup's invocations; a GPU keeps 32 lanes a row.
+   */
+  serial?: boolean;
   label?: string;
 }
 
@@ -96,13 +103,14 @@ export function prepareLayernormForward(ctx: GpuContext, args: LayernormForwardA
       if (overlaps(t, o)) throw new Error(`${label}: ${oname} must not overlap ${name}`);
     }
   }
+  const serial = args.serial ?? isSoftwareAdapter(ctx);
   return [
     prepareDispatch(
       ctx,
-      { name: 'layernorm_forward', source: layernormForwardSource },
+      { name: 'layernorm_forward', source: layernormForwardSource, entryPoint: serial ? 'serial' : 'main' },
       [args.inp, args.weight, args.bias, args.out, args.mean, args.rstd],
       [{ u: N }, { u: C }, { f: args.eps ?? 1e-5 }],
-      linearGrid(ctx, ceilDiv(N, ROWS_PER_WG)),
+      linearGrid(ctx, ceilDiv(N, serial ? SERIAL_ROWS_PER_WG : ROWS_PER_WG)),
       label,
     ),
   ];
