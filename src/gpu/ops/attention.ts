@@ -280,8 +280,8 @@ export interface AttentionDecodeArgs {
 
 /**
  * One layer's decode attention: [partial, combine] ([partial] with one split, [serial] on a software adapter); the
- * first dispatch also appends the token's k and v to the caches. Both read pos from `step` at execution time, so the prepared dispatches are reused for every
- * generation step.
+ * first dispatch also appends the token's k and v to the caches. Every dispatch reads pos from `step` at execution
+ * time, so the prepared dispatches are reused for every generation step.
  */
 export function prepareAttentionDecode(ctx: GpuContext, args: AttentionDecodeArgs): Dispatch[] {
   const label = args.label ?? 'attention_decode';

@@ -59,7 +59,8 @@ const K_STEP = 16;
  * scalar loads); `vec4` is shaders/matmul_vec4.wgsl (rows of whole vec4s only), 16×16 threads with
  * (tileM / 16) × (tileN / 16) outputs each, staging tileM × kStep of A and kStep × tileN of B per k step; `rows` is
  * shaders/matmul_rows.wgsl (A · Wᵀ with K % 4 == 0, for few rows): 8 × 8 outputs per workgroup, 32 threads a column
- * each stepping k by kStep = 128.
+ * each stepping k by kStep = 128; `dot` is shaders/matmul_dot.wgsl (A · Wᵀ with K % 4 == 0, a CPU adapter's): one
+ * invocation per row and 4 columns.
  */
 export interface MatmulTile {
   readonly kernel: 'scalar' | 'vec4' | 'rows' | 'dot';
@@ -152,7 +153,7 @@ export function chooseMatmulTile(
   return tile ?? VEC4_TILES[VEC4_TILES.length - 1]!;
 }
 
-/** True when the `rows` and `dot` kernels compute this product: A [M, K] · W[N, K]ᵀ with K % 4 == 0, not accumulating. */
+/** True when the `rows` and `dot` kernels compute this product: A [M, K] · W[N, K]ᵀ, K % 4 == 0, not accumulating. */
 function rowsKernelFits(K: number, opts: { transA?: boolean; transB?: boolean; accumulate?: boolean }): boolean {
   return opts.transB === true && opts.transA !== true && opts.accumulate !== true && K % 4 === 0;
 }
