@@ -3,6 +3,9 @@
 // `dinp` (per row): xhat = (x − mean)·rstd, dnorm = dout·weight,
 //     dinp = rstd·(dnorm − mean_c(dnorm) − xhat·mean_c(dnorm·xhat))     (dinp += … when ACCUMULATE == 1)
 //   Workgroup 32×8: 8 rows per workgroup, 32 lanes per row; dispatch ceil(N/8) workgroups as a 2D grid.
+// `dinp_serial`, for a CPU adapter (SwiftShader): the same per row, one invocation per row, 4 a workgroup, sums in
+//   column order, no barrier (a software adapter runs a workgroup's invocations as fibres that each barrier switches);
+//   dispatch ceil(N/4) workgroups as a 2D grid.
 //
 // `dparams` (stage 1 of the column reduction): for row chunk k (rows [k·rowsPerChunk, (k+1)·rowsPerChunk) ∩ [0, N))
 //     partW[k, c] = Σ dout·xhat,  partB[k, c] = Σ dout
@@ -82,6 +85,39 @@ fn dinp(
   let meanD = sums.x / f32(C);
   let meanDX = sums.y / f32(C);
   for (var c = lid.x; c < C; c += LANES) {
+    let xhat = (inp[base + c] - m) * rs;
+    let dn = dout[base + c] * weight[c];
+    var g = rs * (dn - meanD - xhat * meanDX);
+    if (ACCUMULATE == 1u) { g += dst[base + c]; }
+    dst[base + c] = g;
+  }
+}
+
+const SERIAL_ROWS: u32 = 4u;
+
+@compute @workgroup_size(SERIAL_ROWS, 1, 1)
+fn dinp_serial(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let row = (wg.y * nwg.x + wg.x) * SERIAL_ROWS + lid;
+  if (row >= p.N) { return; }
+  let C = p.C;
+  let base = row * C;
+  let m = mean[row];
+  let rs = rstd[row];
+  var sumD = 0.0;
+  var sumDX = 0.0;
+  for (var c = 0u; c < C; c++) {
+    let xhat = (inp[base + c] - m) * rs;
+    let dn = dout[base + c] * weight[c];
+    sumD += dn;
+    sumDX = fma(dn, xhat, sumDX);
+  }
+  let meanD = sumD / f32(C);
+  let meanDX = sumDX / f32(C);
+  for (var c = 0u; c < C; c++) {
     let xhat = (inp[base + c] - m) * rs;
     let dn = dout[base + c] * weight[c];
     var g = rs * (dn - meanD - xhat * meanDX);

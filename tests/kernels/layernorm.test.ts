@@ -69,8 +69,13 @@ describe('layernorm_forward.wgsl against the CPU reference', () => {
 
 describe('layernorm_backward.wgsl against the CPU reference', () => {
   for (const [N, C] of SHAPES) {
-    for (const accumulate of [false, true]) {
-      it(`N=${N} C=${C} accumulate=${accumulate}`, async () => {
+    for (const [accumulate, serial] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      it(`N=${N} C=${C} accumulate=${accumulate} (dinp ${serial ? 'serial: a row an invocation' : 'by 32 lanes a row'})`, async () => {
         const ctx = await gpuContext();
         const rng = seeded(N * 1000 + C + (accumulate ? 1 : 0));
         const x = randomF32(rng, N * C, -2, 3);
@@ -99,7 +104,9 @@ describe('layernorm_backward.wgsl against the CPU reference', () => {
           C,
           accumulate,
           accumulateParams: accumulate,
+          serial,
         });
+        expect(dispatches[0]!.pipeline.label).toContain(serial ? '|dinp_serial|' : '|dinp|');
         runDispatches(ctx, dispatches);
         const ref = layernormBackward(dout, x, w, mean, rstd, N, C);
         const plus = (init: Float32Array, d: Float32Array) => (accumulate ? d.map((v, i) => v + init[i]!) : d);
@@ -132,7 +139,7 @@ describe('layernorm_backward.wgsl against the CPU reference', () => {
 
 describe('layernorm kernels on a 2D grid', () => {
   for (const serial of [false, true]) {
-    it(`forward and dinp are right when the row-group count exceeds the per-dimension limit (forward ${serial ? 'serial' : 'by lanes'})`, async () => {
+    it(`forward and dinp are right when the row-group count exceeds the per-dimension limit (${serial ? 'serial forms' : 'by lanes'})`, async () => {
       const real = await gpuContext();
       const ctx = withLimits(real, { maxComputeWorkgroupsPerDimension: 5 });
       const [N, C] = [67, 9];
@@ -171,6 +178,7 @@ describe('layernorm kernels on a 2D grid', () => {
         scratch: poisoned(ctx, layernormBackwardScratchElements(N, C)),
         N,
         C,
+        serial,
       });
       runDispatches(ctx, [...fwd, ...bwd]);
       const ref = layernormForward(x, w, b, N, C);

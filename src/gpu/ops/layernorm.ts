@@ -58,6 +58,11 @@ export interface LayernormBackwardArgs {
   C: number;
   accumulate?: boolean;
   accumulateParams?: boolean;
+  /**
+   * dinp from the `dinp_serial` entry point: one invocation per row, no barrier. Default: on a software adapter
+   * (isSoftwareAdapter), as the forward's `serial`.
+   */
+  serial?: boolean;
   label?: string;
 }
 
@@ -146,17 +151,18 @@ export function prepareLayernormBackward(ctx: GpuContext, args: LayernormBackwar
   const bOffset = alignElements(chunks * C);
   const inputs = [args.dout, args.inp, args.weight, args.mean, args.rstd];
   const params = [{ u: N }, { u: C }, { u: rowsPerChunk }, { u: bOffset }];
+  const serial = args.serial ?? isSoftwareAdapter(ctx);
   const dinp = prepareDispatch(
     ctx,
     {
       name: 'layernorm_backward',
       source: layernormBackwardSource,
-      entryPoint: 'dinp',
+      entryPoint: serial ? 'dinp_serial' : 'dinp',
       constants: { ACCUMULATE: args.accumulate ? 1 : 0 },
     },
     [...inputs, args.dinp],
     params,
-    linearGrid(ctx, ceilDiv(N, ROWS_PER_WG)),
+    linearGrid(ctx, ceilDiv(N, serial ? SERIAL_ROWS_PER_WG : ROWS_PER_WG)),
     `${label}.dinp`,
   );
   const partials = prepareDispatch(
