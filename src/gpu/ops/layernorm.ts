@@ -8,7 +8,7 @@ import { columnChunking } from './add';
 
 /** Rows per workgroup of the per-row kernels (forward, dinp). */
 const ROWS_PER_WG = 8;
-/** Rows per workgroup of layernorm_forward.wgsl's `serial` entry point (SERIAL_ROWS). */
+/** Rows per workgroup of the serial entry points (SERIAL_ROWS of layernorm_forward and layernorm_backward). */
 const SERIAL_ROWS_PER_WG = 4;
 
 export interface LayernormForwardArgs {
