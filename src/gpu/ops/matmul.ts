@@ -158,6 +158,21 @@ function rowsKernelFits(K: number, opts: { transA?: boolean; transB?: boolean; a
   return opts.transB === true && opts.transA !== true && opts.accumulate !== true && K % 4 === 0;
 }
 
+/** A matmul's epilogue flags (0/1 each), as the kernels' override constants name them. */
+interface Epilogue {
+  HAS_BIAS: number;
+  ACCUMULATE: number;
+  GELU: number;
+  RESIDUAL: number;
+}
+
+/** The flag word of DYNAMIC_FLAGS (matmul.wgsl; matmul_dot.wgsl reads bits 2, 4, 5): bits 0–5 TRANS_A … RESIDUAL. */
+function flagBits(transA: boolean, transB: boolean, e: Epilogue): number {
+  return (
+    (transA ? 1 : 0) | (transB ? 2 : 0) | (e.HAS_BIAS << 2) | (e.ACCUMULATE << 3) | (e.GELU << 4) | (e.RESIDUAL << 5)
+  );
+}
+
 /** How many k-slices a matmul of this shape uses with `scratchElements` of scratch. */
 export function chooseSplits(
   M: number,
@@ -227,6 +242,14 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
     throw new Error(`${label}: the vec4 kernel needs rows of whole vec4s; M=${M} N=${N} K=${K} are not`);
   }
   const bias = args.bias ?? dummyTensor(ctx);
+  const epilogue: Epilogue = {
+    HAS_BIAS: args.bias ? 1 : 0,
+    ACCUMULATE: accumulate ? 1 : 0,
+    GELU: args.gelu ? 1 : 0,
+    RESIDUAL: args.residual ? 1 : 0,
+  };
+  /** The bindings of a one-dispatch product: a, b, c, bias and the GELU output or residual. */
+  const operands = [args.a, args.b, args.c, bias, args.gelu ?? args.residual ?? writableDummy(ctx)];
   if (chosen.kernel === 'rows' || chosen.kernel === 'dot') {
     if (!rowsKernelFits(K, { transA, transB, accumulate })) {
       throw new Error(
@@ -241,25 +264,24 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
         `${label}: the dot kernel takes at most ${DOT_MAX_INVOCATIONS} rows × column quads, got M=${M} N=${N}`,
       );
     }
-    const bits = (args.bias ? 4 : 0) | (args.gelu ? 16 : 0) | (args.residual ? 32 : 0);
     return [
       prepareDispatch(
         ctx,
         { name: 'matmul_dot', source: matmulDotSource },
-        [args.a, args.b, args.c, bias, args.gelu ?? args.residual ?? writableDummy(ctx)],
-        [{ u: M }, { u: N }, { u: K }, { u: bits }],
+        operands,
+        [{ u: M }, { u: N }, { u: K }, { u: flagBits(transA, transB, epilogue) }],
         [ceilDiv(dotInvocations(M, N), DOT_WORKGROUP), 1, 1],
         label,
       ),
     ];
   }
   if (chosen.kernel === 'rows') {
-    const constants = { HAS_BIAS: args.bias ? 1 : 0, GELU: args.gelu ? 1 : 0, RESIDUAL: args.residual ? 1 : 0 };
+    const { HAS_BIAS, GELU, RESIDUAL } = epilogue;
     return [
       prepareDispatch(
         ctx,
-        { name: 'matmul_rows', source: matmulRowsSource, constants },
-        [args.a, args.b, args.c, bias, args.gelu ?? args.residual ?? writableDummy(ctx)],
+        { name: 'matmul_rows', source: matmulRowsSource, constants: { HAS_BIAS, GELU, RESIDUAL } },
+        operands,
         [{ u: M }, { u: N }, { u: K }],
         [ceilDiv(N, chosen.tileN), ceilDiv(M, chosen.tileM), 1],
         label,
@@ -283,35 +305,14 @@ export function prepareMatmul(ctx: GpuContext, args: MatmulArgs, tile?: MatmulTi
   const uniformFlags =
     chosen.kernel === 'scalar' && (args.flagsIn ?? (isSoftwareAdapter(ctx) ? 'uniform' : 'pipeline')) === 'uniform';
   /** The dispatch's override constants and uniform words for these epilogue flags (0/1 each). */
-  const variant = (epilogue: { HAS_BIAS: number; ACCUMULATE: number; GELU: number; RESIDUAL: number }) => {
-    const all: Record<string, number> = { ...flags, ...epilogue };
-    const bits =
-      (transA ? 1 : 0) |
-      (transB ? 2 : 0) |
-      (epilogue.HAS_BIAS << 2) |
-      (epilogue.ACCUMULATE << 3) |
-      (epilogue.GELU << 4) |
-      (epilogue.RESIDUAL << 5);
-    const params = [{ u: M }, { u: N }, { u: K }, { u: kChunk }, { u: bits }];
+  const variant = (e: Epilogue) => {
+    const all: Record<string, number> = { ...flags, ...e };
+    const params = [{ u: M }, { u: N }, { u: K }, { u: kChunk }, { u: flagBits(transA, transB, e) }];
     return { constants: uniformFlags ? { DYNAMIC_FLAGS: 1 } : all, params };
   };
   if (realSplits === 1 || !args.scratch) {
-    const { constants, params } = variant({
-      HAS_BIAS: args.bias ? 1 : 0,
-      ACCUMULATE: args.accumulate ? 1 : 0,
-      GELU: args.gelu ? 1 : 0,
-      RESIDUAL: args.residual ? 1 : 0,
-    });
-    return [
-      prepareDispatch(
-        ctx,
-        { ...spec, constants },
-        [args.a, args.b, args.c, bias, args.gelu ?? args.residual ?? writableDummy(ctx)],
-        params,
-        [grid[0], grid[1], 1],
-        label,
-      ),
-    ];
+    const { constants, params } = variant(epilogue);
+    return [prepareDispatch(ctx, { ...spec, constants }, operands, params, [grid[0], grid[1], 1], label)];
   }
   const { constants, params } = variant({ HAS_BIAS: 0, ACCUMULATE: 0, GELU: 0, RESIDUAL: 0 });
   const partial = prepareDispatch(
