@@ -199,6 +199,13 @@ fn combine(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
 
 const SERIAL_WG: u32 = 4u;
 
+/** scale · q·k_j for `serial`: q from row `row` of qkv, k_j at `key` in the key cache. */
+fn serialScore(row: u32, key: u32) -> f32 {
+  var dot = 0.0;
+  for (var d = 0u; d < p.hs; d++) { dot = fma(qkv[row + d], kCache[key + d], dot); }
+  return dot * p.scale;
+}
+
 @compute @workgroup_size(SERIAL_WG, 1, 1)
 fn serial(@builtin(global_invocation_id) gid: vec3<u32>) {
   let bh = gid.x;
@@ -217,18 +224,12 @@ fn serial(@builtin(global_invocation_id) gid: vec3<u32>) {
     vCache[cache + pos * hs + d] = qkv[row + 2u * p.C + d];
   }
   var m = NEG;
-  for (var j = 0u; j <= pos; j++) {
-    var dot = 0.0;
-    for (var d = 0u; d < hs; d++) { dot = fma(qkv[row + d], kCache[cache + j * hs + d], dot); }
-    m = max(m, dot * p.scale);
-  }
+  for (var j = 0u; j <= pos; j++) { m = max(m, serialScore(row, cache + j * hs)); }
   var acc: array<f32, 128>;
   for (var d = 0u; d < hs; d++) { acc[d] = 0.0; }
   var l = 0.0;
   for (var j = 0u; j <= pos; j++) {
-    var dot = 0.0;
-    for (var d = 0u; d < hs; d++) { dot = fma(qkv[row + d], kCache[cache + j * hs + d], dot); }
-    let e = exp(dot * p.scale - m);
+    let e = exp(serialScore(row, cache + j * hs) - m);
     l += e;
     for (var d = 0u; d < hs; d++) { acc[d] = fma(e, vCache[cache + j * hs + d], acc[d]); }
   }

@@ -54,6 +54,30 @@ fn rowSum2(a: f32, b: f32, lx: u32, ly: u32) -> vec2<f32> {
   return vec2<f32>(red[ly * LANES], red[256u + ly * LANES]);
 }
 
+// A row's share of dinp for the thread owning columns c0, c0 + stride, … (`dinp`: a lane, stride LANES;
+// `dinp_serial`: the whole row, stride 1), in column order: (Σ dnorm, Σ dnorm·xhat), then dinp from the row's means.
+fn partSums(base: u32, m: f32, rs: f32, c0: u32, stride: u32) -> vec2<f32> {
+  var sumD = 0.0;
+  var sumDX = 0.0;
+  for (var c = c0; c < p.C; c += stride) {
+    let xhat = (inp[base + c] - m) * rs;
+    let dn = dout[base + c] * weight[c];
+    sumD += dn;
+    sumDX = fma(dn, xhat, sumDX);
+  }
+  return vec2<f32>(sumD, sumDX);
+}
+
+fn writeDinp(base: u32, m: f32, rs: f32, meanD: f32, meanDX: f32, c0: u32, stride: u32) {
+  for (var c = c0; c < p.C; c += stride) {
+    let xhat = (inp[base + c] - m) * rs;
+    let dn = dout[base + c] * weight[c];
+    var g = rs * (dn - meanD - xhat * meanDX);
+    if (ACCUMULATE == 1u) { g += dst[base + c]; }
+    dst[base + c] = g;
+  }
+}
+
 @compute @workgroup_size(32, 8, 1)
 fn dinp(
   @builtin(workgroup_id) wg: vec3<u32>,
@@ -66,31 +90,15 @@ fn dinp(
   let base = row * C;
   var m = 0.0;
   var rs = 0.0;
+  var part = vec2<f32>(0.0);
   if (valid) {
     m = mean[row];
     rs = rstd[row];
+    part = partSums(base, m, rs, lid.x, LANES);
   }
-  var sumD = 0.0;
-  var sumDX = 0.0;
-  if (valid) {
-    for (var c = lid.x; c < C; c += LANES) {
-      let xhat = (inp[base + c] - m) * rs;
-      let dn = dout[base + c] * weight[c];
-      sumD += dn;
-      sumDX = fma(dn, xhat, sumDX);
-    }
-  }
-  let sums = rowSum2(sumD, sumDX, lid.x, lid.y);
+  let sums = rowSum2(part.x, part.y, lid.x, lid.y);
   if (!valid) { return; }
-  let meanD = sums.x / f32(C);
-  let meanDX = sums.y / f32(C);
-  for (var c = lid.x; c < C; c += LANES) {
-    let xhat = (inp[base + c] - m) * rs;
-    let dn = dout[base + c] * weight[c];
-    var g = rs * (dn - meanD - xhat * meanDX);
-    if (ACCUMULATE == 1u) { g += dst[base + c]; }
-    dst[base + c] = g;
-  }
+  writeDinp(base, m, rs, sums.x / f32(C), sums.y / f32(C), lid.x, LANES);
 }
 
 const SERIAL_ROWS: u32 = 4u;
@@ -107,23 +115,8 @@ fn dinp_serial(
   let base = row * C;
   let m = mean[row];
   let rs = rstd[row];
-  var sumD = 0.0;
-  var sumDX = 0.0;
-  for (var c = 0u; c < C; c++) {
-    let xhat = (inp[base + c] - m) * rs;
-    let dn = dout[base + c] * weight[c];
-    sumD += dn;
-    sumDX = fma(dn, xhat, sumDX);
-  }
-  let meanD = sumD / f32(C);
-  let meanDX = sumDX / f32(C);
-  for (var c = 0u; c < C; c++) {
-    let xhat = (inp[base + c] - m) * rs;
-    let dn = dout[base + c] * weight[c];
-    var g = rs * (dn - meanD - xhat * meanDX);
-    if (ACCUMULATE == 1u) { g += dst[base + c]; }
-    dst[base + c] = g;
-  }
+  let sums = partSums(base, m, rs, 0u, 1u);
+  writeDinp(base, m, rs, sums.x / f32(C), sums.y / f32(C), 0u, 1u);
 }
 
 @compute @workgroup_size(64, 4, 1)

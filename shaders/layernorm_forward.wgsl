@@ -42,6 +42,29 @@ fn rowSum(v: f32, lx: u32, ly: u32) -> f32 {
   return red[ly * LANES];
 }
 
+// A row's share of the work for the thread owning columns c0, c0 + stride, … (`main`: a lane, stride LANES; `serial`:
+// the whole row, stride 1), in column order: Σ x, then Σ (x − m)², then the normalised output.
+fn partSum(base: u32, c0: u32, stride: u32) -> f32 {
+  var s = 0.0;
+  for (var c = c0; c < p.C; c += stride) { s += inp[base + c]; }
+  return s;
+}
+
+fn partSquares(base: u32, m: f32, c0: u32, stride: u32) -> f32 {
+  var v = 0.0;
+  for (var c = c0; c < p.C; c += stride) {
+    let d = inp[base + c] - m;
+    v = fma(d, d, v);
+  }
+  return v;
+}
+
+fn writeNormalised(base: u32, m: f32, rs: f32, c0: u32, stride: u32) {
+  for (var c = c0; c < p.C; c += stride) {
+    out[base + c] = fma((inp[base + c] - m) * rs, weight[c], bias[c]);
+  }
+}
+
 @compute @workgroup_size(32, 8, 1)
 fn main(
   @builtin(workgroup_id) wg: vec3<u32>,
@@ -54,22 +77,15 @@ fn main(
   let base = row * C;
 
   var s = 0.0;
-  if (valid) { for (var c = lid.x; c < C; c += LANES) { s += inp[base + c]; } }
+  if (valid) { s = partSum(base, lid.x, LANES); }
   let m = rowSum(s, lid.x, lid.y) / f32(C);
 
   var v = 0.0;
-  if (valid) {
-    for (var c = lid.x; c < C; c += LANES) {
-      let d = inp[base + c] - m;
-      v = fma(d, d, v);
-    }
-  }
+  if (valid) { v = partSquares(base, m, lid.x, LANES); }
   let rs = inverseSqrt(rowSum(v, lid.x, lid.y) / f32(C) + p.eps);
 
   if (!valid) { return; }
-  for (var c = lid.x; c < C; c += LANES) {
-    out[base + c] = fma((inp[base + c] - m) * rs, weight[c], bias[c]);
-  }
+  writeNormalised(base, m, rs, lid.x, LANES);
   if (lid.x == 0u) {
     mean[row] = m;
     rstd[row] = rs;
@@ -88,18 +104,9 @@ fn serial(
   if (row >= p.N) { return; }
   let C = p.C;
   let base = row * C;
-  var s = 0.0;
-  for (var c = 0u; c < C; c++) { s += inp[base + c]; }
-  let m = s / f32(C);
-  var v = 0.0;
-  for (var c = 0u; c < C; c++) {
-    let d = inp[base + c] - m;
-    v = fma(d, d, v);
-  }
-  let rs = inverseSqrt(v / f32(C) + p.eps);
-  for (var c = 0u; c < C; c++) {
-    out[base + c] = fma((inp[base + c] - m) * rs, weight[c], bias[c]);
-  }
+  let m = partSum(base, 0u, 1u) / f32(C);
+  let rs = inverseSqrt(partSquares(base, m, 0u, 1u) / f32(C) + p.eps);
+  writeNormalised(base, m, rs, 0u, 1u);
   mean[row] = m;
   rstd[row] = rs;
 }
