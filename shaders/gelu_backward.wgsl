@@ -16,8 +16,7 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(2) var<storage, read> dout: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
-const GELU_CUBIC: f32 = 0.044715;
+#include "lib/gelu.wgsl"
 
 @compute @workgroup_size(256, 1, 1)
 fn main(

@@ -12,8 +12,7 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
-const GELU_CUBIC: f32 = 0.044715;
+#include "lib/gelu.wgsl"
 
 @compute @workgroup_size(256, 1, 1)
 fn main(
@@ -24,6 +23,5 @@ fn main(
   let i = (wg.y * nwg.x + wg.x) * 256u + lid.x;
   if (i >= p.n) { return; }
   let v = x[i];
-  let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, 1.0), -15.0, 15.0);
-  out[i] = 0.5 * v * (1.0 + tanh(u));
+  out[i] = gelu(v);
 }

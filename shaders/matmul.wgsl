@@ -60,11 +60,10 @@ fn transA() -> bool { return flag(TRANS_A, 0u); }
 fn transB() -> bool { return flag(TRANS_B, 1u); }
 fn hasBias() -> bool { return flag(HAS_BIAS, 2u); }
 fn accumulate() -> bool { return flag(ACCUMULATE, 3u); }
-fn gelu() -> bool { return flag(GELU, 4u); }
+fn hasGelu() -> bool { return flag(GELU, 4u); }
 fn residual() -> bool { return flag(RESIDUAL, 5u); }
 
-const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
-const GELU_CUBIC: f32 = 0.044715;
+#include "lib/gelu.wgsl"
 
 const TM: u32 = 64u;
 const TN: u32 = 64u;
@@ -107,9 +106,8 @@ fn storeOne(row: u32, col: u32, sliceBase: u32, value: f32) {
   if (residual()) { v += g[idx]; }
   if (accumulate()) { v += c[idx]; }
   c[idx] = v;
-  if (gelu()) {
-    let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, 1.0), -15.0, 15.0);
-    g[idx] = 0.5 * v * (1.0 + tanh(u));
+  if (hasGelu()) {
+    g[idx] = gelu(v);
   }
 }
 

@@ -33,8 +33,7 @@ struct Params {
 @group(0) @binding(5) var<uniform> p: Params;
 
 const WG: u32 = 64u;
-const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
-const GELU_CUBIC: f32 = 0.044715;
+#include "lib/gelu.wgsl"
 
 fn flag(bit: u32) -> bool { return ((p.flags >> bit) & 1u) == 1u; }
 
@@ -46,8 +45,7 @@ fn store(m: u32, n: u32, product: f32) {
   if (flag(5u)) { v += g[idx]; }
   c[idx] = v;
   if (flag(4u)) {
-    let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, 1.0), -15.0, 15.0);
-    g[idx] = 0.5 * v * (1.0 + tanh(u));
+    g[idx] = gelu(v);
   }
 }
 

@@ -40,8 +40,7 @@ const LANES: u32 = 32u; // threads splitting K for one column
 const RB: u32 = 8u; // rows per workgroup (accumulators per thread)
 const LANES_P: u32 = LANES + 1u; // row stride of `partial`: reads down a column hit 32 different banks
 
-const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
-const GELU_CUBIC: f32 = 0.044715;
+#include "lib/gelu.wgsl"
 
 var<workgroup> partial: array<f32, RB * TN * LANES_P>; // [RB·TN][LANES + 1]
 
@@ -81,8 +80,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       if (RESIDUAL == 1u) { v += g[idx]; }
       c[idx] = v;
       if (GELU == 1u) {
-        let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, 1.0), -15.0, 15.0);
-        g[idx] = 0.5 * v * (1.0 + tanh(u));
+        g[idx] = gelu(v);
       }
     }
   }

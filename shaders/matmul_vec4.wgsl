@@ -45,8 +45,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> g: array<vec4<f32>>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-const GELU_SCALE: f32 = 0.7978845608028654; // √(2/π)
-const GELU_CUBIC: f32 = 0.044715;
+#include "lib/gelu.wgsl"
 
 // Tile edges in vec4s: TM4 = 16·RM/4 = 4·RM rows of A per k, TN4 = 4·RN columns of B per k. Each staged row is padded
 // by one vec4 (stride TM4 + 1, TN4 + 1): staging A along k (TRANS_A == 0) or B along k (TRANS_B == 1) has
@@ -54,11 +53,6 @@ const GELU_CUBIC: f32 = 0.044715;
 // workgroup memory (4-way; 2-way with the padding). The padding changes no sum, so no result.
 var<workgroup> As: array<vec4<f32>, (4u * RM + 1u) * TK>; // [TK][TM/4 + 1]
 var<workgroup> Bs: array<vec4<f32>, (4u * RN + 1u) * TK>; // [TK][TN/4 + 1]
-
-fn geluVec(v: vec4<f32>) -> vec4<f32> {
-  let u = clamp(GELU_SCALE * v * fma(GELU_CUBIC * v, v, vec4<f32>(1.0)), vec4<f32>(-15.0), vec4<f32>(15.0));
-  return 0.5 * v * (1.0 + tanh(u));
-}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -148,7 +142,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         if (RESIDUAL == 1u) { v += g[idx]; }
         if (ACCUMULATE == 1u) { v += c[idx]; }
         c[idx] = v;
-        if (GELU == 1u) { g[idx] = geluVec(v); }
+        if (GELU == 1u) { g[idx] = gelu4(v); }
       }
     }
   }
