@@ -6,6 +6,7 @@
 // Overrides: IN_PLACE — 1: dout is read from dx itself (dx = dout in place, overwritten with the result); binding 2 is
 //   then any buffer (the dummy) and is never read. 0: dout comes from binding 2, which must not alias dx.
 // Workgroup: 256 threads, one element each. Dispatch ceil(n/256) workgroups as a 2D grid (x ≤ 65535).
+// Includes: lib/gelu.wgsl (GELU_SCALE, GELU_CUBIC), expanded at build time.
 
 override IN_PLACE: u32 = 0u;
 

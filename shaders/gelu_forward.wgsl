@@ -5,6 +5,7 @@
 // Bindings: 0 x (read), 1 out (read_write), 2 uniform Params { n }.
 // Workgroup: 256 threads, one element each. Dispatch ceil(n/256) workgroups as a 2D grid (x ≤ 65535).
 // The tanh argument is clamped to ±15 (tanh(15) rounds to 1 in f32) so no backend's exp-based tanh overflows to NaN.
+// Includes: lib/gelu.wgsl (gelu), expanded at build time.
 
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 

@@ -25,6 +25,7 @@
 //            (a GPU) each variant is its own pipeline, its branches folded away.
 // Workgroup: 16×16 threads; each thread computes a 4×4 block of a 64×64 output tile; the k loop steps 16 at a time.
 // Dispatch: (ceil(N/64), ceil(M/64), splits). Edges that are not multiples of the tile are bounds-checked.
+// Includes: lib/gelu.wgsl (gelu), expanded at build time.
 
 override TRANS_A: u32 = 0u;
 override TRANS_B: u32 = 0u;

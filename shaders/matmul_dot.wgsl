@@ -17,6 +17,7 @@
 //        bit 5 residual (C = (product + bias) + g, the order of the tiled kernels' epilogue). No accumulate, no split-K.
 // Workgroup: 64 invocations; invocation i of the dispatch owns row i / ceil(N / 4), columns 4 · (i % ceil(N / 4)) + j.
 // Dispatch (ceil(M · ceil(N / 4) / 64), 1, 1).
+// Includes: lib/gelu.wgsl (gelu), expanded at build time.
 
 struct Params {
   M: u32,

@@ -17,6 +17,7 @@
 // Overrides: HAS_BIAS, GELU (C gets the pre-activation and g = gelu(C), exactly as shaders/gelu_forward.wgsl),
 //            RESIDUAL (C = (product + bias) + g, the order of the tiled kernels' epilogue). No accumulate, no split-K.
 // Workgroup: 256 threads. Dispatch (ceil(N / 8), ceil(M / 8), 1).
+// Includes: lib/gelu.wgsl (gelu), expanded at build time.
 
 override HAS_BIAS: u32 = 0u;
 override GELU: u32 = 0u;

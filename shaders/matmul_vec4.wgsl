@@ -20,6 +20,7 @@
 // and neighbouring threads store neighbouring vec4s of C. Per k step each thread does RM·RN fma for (RM + RN)/4
 // vec4 reads of workgroup memory.
 // Dispatch: (ceil(N/(16·RN)), ceil(M/(16·RM)), splits). Tile edges are bounds-checked per vec4.
+// Includes: lib/gelu.wgsl (gelu4), expanded at build time.
 
 override TRANS_A: u32 = 0u;
 override TRANS_B: u32 = 0u;
