@@ -129,3 +129,45 @@ export function reductionOption(ctx: GpuContext, form: ReductionForm): boolean {
 export function usesSubgroups(dispatch: { pipeline: GPUComputePipeline }): boolean {
   return dispatch.pipeline.label.includes('+subgroups|');
 }
+
+/**
+ * Which kernel choices a test's context leads the engine to make: `adapter`, those of the adapter the tests run on
+ * (on CI's SwiftShader the software forms: dot and scalar matmuls, one decode split, the serial decode attention and
+ * layernorms, few reduction workgroups); `hardware`, those a GPU gets (withHardwarePaths).
+ */
+export const KERNEL_PATHS = ['adapter', 'hardware'] as const;
+export type KernelPaths = (typeof KERNEL_PATHS)[number];
+
+/**
+ * The same device, described to the engine as a hardware GPU, so that isSoftwareAdapter is false and every op takes
+ * the choices it makes on a GPU: the tiled vec4 and rows matmuls with pipeline-constant epilogues, the decode attention
+ * split over the cache (partial + combine), the layernorms' 32-lane rows, full reduction grids. The kernel tests run
+ * each form on its own; the model tests run both paths with this, so the composition a user's GPU runs (buffers,
+ * scratch sizes, dispatch order) is tested end to end on a software adapter too. Only adapter.info and adapterName are
+ * changed; the device, its limits and the pipeline cache are the real ones.
+ */
+export function withHardwarePaths(ctx: GpuContext): GpuContext {
+  const real = ctx.adapter.info;
+  const info = {
+    vendor: real.vendor,
+    architecture: 'hardware-paths',
+    device: real.device,
+    description: 'the engine told this adapter is a GPU (tests/helpers/gpu.ts withHardwarePaths)',
+    isFallbackAdapter: false,
+    subgroupMinSize: real.subgroupMinSize,
+    subgroupMaxSize: real.subgroupMaxSize,
+  };
+  const adapter = new Proxy(ctx.adapter, {
+    get(target, key) {
+      if (key === 'info') return info;
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { ...ctx, adapter, adapterName: 'hardware paths (test)' };
+}
+
+/** The context for a test run on `paths` (KERNEL_PATHS). */
+export function contextFor(ctx: GpuContext, paths: KernelPaths): GpuContext {
+  return paths === 'hardware' ? withHardwarePaths(ctx) : ctx;
+}

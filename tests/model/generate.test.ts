@@ -7,7 +7,7 @@ import { Generator, GREEDY } from '../../src/model/generate';
 import { createGpuGpt } from '../../src/model/gpt';
 import { buildParamLayout } from '../../src/model/params';
 import { referenceForward, referenceGreedy } from '../../src/model/reference';
-import { gpuContext } from '../helpers/gpu';
+import { contextFor, gpuContext, KERNEL_PATHS, seeded, withHardwarePaths } from '../helpers/gpu';
 import { wideWeights } from '../helpers/weights';
 
 // Odd sizes on purpose: C = 20 (2 heads of 10), V = 13, context 24.
@@ -26,27 +26,29 @@ const layout = buildParamLayout(config);
 const weights = (seed: number) => wideWeights(config, seed);
 
 describe('KV-cache generation on the GPU', () => {
-  it('greedy output equals the reference model, for prompts of different lengths', async () => {
-    const ctx = await gpuContext();
-    const params = weights(1);
-    const model = createGpuGpt(ctx, config, params);
-    const gen = new Generator(ctx, model, 4);
-    const prompts = [[1], [2, 3, 4, 5, 6], [7, 8], [12, 0, 11, 3, 3, 3, 9]];
-    const out = await gen.generate(prompts, {
-      maxNewTokens: 12,
-      sampling: GREEDY,
-      seed: 0,
-      eosId: -1,
-      stepsPerChunk: 5,
+  // On the adapter's own kernel choices and on those a GPU gets (tests/helpers/gpu.ts withHardwarePaths).
+  for (const paths of KERNEL_PATHS)
+    it(`greedy output equals the reference model, for prompts of different lengths (${paths} paths)`, async () => {
+      const ctx = contextFor(await gpuContext(), paths);
+      const params = weights(1);
+      const model = createGpuGpt(ctx, config, params);
+      const gen = new Generator(ctx, model, 4);
+      const prompts = [[1], [2, 3, 4, 5, 6], [7, 8], [12, 0, 11, 3, 3, 3, 9]];
+      const out = await gen.generate(prompts, {
+        maxNewTokens: 12,
+        sampling: GREEDY,
+        seed: 0,
+        eosId: -1,
+        stepsPerChunk: 5,
+      });
+      prompts.forEach((p, i) => {
+        const want = referenceGreedy(config, layout, params, p, 12);
+        expect(out[i]!.tokens, `prompt ${i}`).toEqual(want);
+        expect(out[i]!.finished).toBe(false);
+        // Greedy log-probabilities are log q at T = 1: negative, finite.
+        for (const lp of out[i]!.logprobs) expect(lp).toBeLessThanOrEqual(0);
+      });
     });
-    prompts.forEach((p, i) => {
-      const want = referenceGreedy(config, layout, params, p, 12);
-      expect(out[i]!.tokens, `prompt ${i}`).toEqual(want);
-      expect(out[i]!.finished).toBe(false);
-      // Greedy log-probabilities are log q at T = 1: negative, finite.
-      for (const lp of out[i]!.logprobs) expect(lp).toBeLessThanOrEqual(0);
-    });
-  });
 
   it('stops a row at EOS and fills no more than the context', async () => {
     const ctx = await gpuContext();
@@ -199,6 +201,27 @@ describe('KV-cache generation on the GPU', () => {
     });
     expect(() => gen.prepareStepForProfile(4, o, 10)).toThrow(/rows must be in \[1, 3\], got 4/);
     expect(() => gen.prepareStepForProfile(2, o, 23)).toThrow(/position must be in \[0, 23\), got 23/);
+  });
+
+  it("on a GPU's kernel choices the decode attention splits a long cache (partial + combine): greedy output still equals the reference model, across the splits' boundaries", async () => {
+    // Context 100 for 3 rows × 2 heads: 3 splits of 34 keys (decodeSplits: ⌈512 / 6⌉ wanted, at most ⌊100 / 32⌋), so
+    // rows decoding from positions 0, 40 and 69 to 19, 59 and 88 read one, two and three splits and cross the
+    // boundaries at 34 and 68. The other tests' context (24) never splits.
+    const long: ModelConfig = { ...config, contextLength: 100 };
+    const longLayout = buildParamLayout(long);
+    const ctx = withHardwarePaths(await gpuContext());
+    const params = wideWeights(long, 8);
+    const gen = new Generator(ctx, createGpuGpt(ctx, long, params), 3);
+    const rng = seeded(2);
+    const prompts = [1, 41, 70].map((n) => Array.from({ length: n }, () => rng.int(long.vocabSize)));
+    const o = { maxNewTokens: 20, sampling: GREEDY, seed: 0, eosId: -1, stepsPerChunk: 8 };
+    const out = await gen.generate(prompts, o);
+    prompts.forEach((p, b) => {
+      expect(out[b]!.tokens, `row ${b}`).toEqual(referenceGreedy(long, longLayout, params, p, 20));
+    });
+    const labels = gen.prepareStepForProfile(3, o, 50).map((d) => d.label);
+    expect(labels.filter((l) => l === 'attention_decode.partial')).toHaveLength(long.nLayers);
+    expect(labels.filter((l) => l === 'attention_decode.combine')).toHaveLength(long.nLayers);
   });
 
   it('rejects bad prompts before touching the GPU', async () => {

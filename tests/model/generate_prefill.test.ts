@@ -13,7 +13,7 @@ import { CpuGenerator } from '../../src/model/generate_cpu';
 import { createGpuGpt } from '../../src/model/gpt';
 import { buildParamLayout } from '../../src/model/params';
 import { referenceForward, referenceGreedy } from '../../src/model/reference';
-import { gpuContext, seeded } from '../helpers/gpu';
+import { contextFor, gpuContext, KERNEL_PATHS, seeded } from '../helpers/gpu';
 import { wideWeights } from '../helpers/weights';
 
 // Odd sizes: C = 20 (2 heads of 10), V = 13. For head size 10 the tiled attention takes 64 query rows and 32 keys
@@ -129,125 +129,136 @@ async function bothWays(gen: Generator, prompts: number[][], o: GenerateOptions)
   return { on, off };
 }
 
-describe('parallel prefill gives the token-by-token results', () => {
-  it('greedy, ragged prompts, 3 rows, P = 36 (two key tiles); the buffers grow from an earlier short call', async () => {
-    const ctx = await gpuContext();
-    const params = weights(11);
-    const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 3);
-    const rng = seeded(1);
-    const o = { maxNewTokens: 4, sampling: GREEDY, seed: 0, eosId: -1 };
-    // One row first (33 prefill tokens): the 3-row call below needs 3 × 36 = 108, so it must reallocate the buffers and
-    // prepare a new pass.
-    await gen.generate([randomPrompt(rng, 34)], o);
-    expect(gen.lastPrefillPositions).toBe(33);
-    // The token-by-token reference here is the CPU generator (the GPU decode path's mirror, equal to it up to f32
-    // rounding: tests/model/generate_cpu.test.ts): 37 GPU decode steps would cost seconds on SwiftShader.
-    const prompts = [34, 37, 35].map((n) => randomPrompt(rng, n));
-    const on = await gen.generate(prompts, o);
-    expect(gen.lastPrefillPositions).toBe(36);
-    const cpu = await new CpuGenerator(config, () => params, 3).generate(prompts, o);
-    expect(expectSameCompletions(on, cpu, prompts, params, o)).toBe(12);
-    prompts.forEach((p, b) => {
-      expect(on[b]!.tokens, `row ${b}`).toEqual(referenceGreedy(config, layout, params, p, 4));
+// On the adapter's own kernel choices and on those a GPU gets (tests/helpers/gpu.ts withHardwarePaths).
+for (const paths of KERNEL_PATHS)
+  describe(`parallel prefill gives the token-by-token results (${paths} paths)`, () => {
+    it('greedy, ragged prompts, 3 rows, P = 36 (two key tiles); the buffers grow from an earlier short call', async () => {
+      const ctx = contextFor(await gpuContext(), paths);
+      const params = weights(11);
+      const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 3);
+      const rng = seeded(1);
+      const o = { maxNewTokens: 4, sampling: GREEDY, seed: 0, eosId: -1 };
+      // One row first (33 prefill tokens): the 3-row call below needs 3 × 36 = 108, so it must reallocate the buffers and
+      // prepare a new pass.
+      await gen.generate([randomPrompt(rng, 34)], o);
+      expect(gen.lastPrefillPositions).toBe(33);
+      // The token-by-token reference here is the CPU generator (the GPU decode path's mirror, equal to it up to f32
+      // rounding: tests/model/generate_cpu.test.ts): 37 GPU decode steps would cost seconds on SwiftShader.
+      const prompts = [34, 37, 35].map((n) => randomPrompt(rng, n));
+      const on = await gen.generate(prompts, o);
+      expect(gen.lastPrefillPositions).toBe(36);
+      const cpu = await new CpuGenerator(config, () => params, 3).generate(prompts, o);
+      expect(expectSameCompletions(on, cpu, prompts, params, o)).toBe(12);
+      prompts.forEach((p, b) => {
+        expect(on[b]!.tokens, `row ${b}`).toEqual(referenceGreedy(config, layout, params, p, 4));
+      });
+    });
+
+    it('sampled with top-k and top-p, a think span and s1 budget forcing; 4 prompts in 5 rows, prefilled in groups of 3 rows', async () => {
+      const ctx = contextFor(await gpuContext(), paths);
+      const params = weights(14);
+      const C = config.dModel;
+      const F = config.mlpRatio * C;
+      const P = 12; // the longest prompt (row 2, 13 tokens) but its last token
+      // Room for 3 rows × P positions: the prefill's bytes per token are 4·(7C + 2F + H + 3). So rows 0–2 are one
+      // group and row 3 a second (cache row offset 3, its ids at the next 64-element block).
+      const bytesPerToken = 4 * (7 * C + 2 * F + config.nHeads + 3);
+      const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 5, {
+        prefillBudgetBytes: (3 * P + 1) * bytesPerToken,
+      });
+      const [START, END, STOP] = [5, 7, 9];
+      const rng = seeded(4);
+      const plain = (n: number) => randomPrompt(rng, n, [START, END]);
+      // Row 0 opens thinking in the prefilled part (its count must carry into decoding: the cap of 10 fires after 4
+      // more tokens unless the model closes the span first); row 1 opens and closes it there; row 2 opens it two tokens
+      // before its end; row 3 never thinks (the stop-token rules must not apply to it). Rows 0, 1 and 3 are padded to
+      // row 2's length in the prefill and decode from their own ends.
+      const prompts = [
+        [...plain(2), START, ...plain(6)],
+        [...plain(1), START, ...plain(2), END, ...plain(5)],
+        [...plain(10), START, ...plain(2)],
+        plain(11),
+      ];
+      const o: GenerateOptions = {
+        maxNewTokens: 8,
+        sampling: {
+          temperature: 1.2,
+          topK: 9,
+          topP: 0.95,
+          stopTokenId: STOP,
+          stopTemperature: 0.7,
+          stopLogitBias: 0.5,
+        },
+        seed: 3,
+        eosId: -1,
+        stepsPerChunk: 5,
+        thinkStartId: START,
+        thinkEndId: END,
+        budget: { thinkingCapTokens: 10, minThinkingTokens: 8, maxExtensions: 1, extensionIds: [2, 3] },
+      };
+      const { on, off } = await bothWays(gen, prompts, o);
+      expect(gen.lastPrefillPositions).toBe(P);
+      // Near-ties are rare with these weights: nearly every token is compared.
+      expect(expectSameCompletions(on, off, prompts, params, o)).toBeGreaterThanOrEqual(28);
+      // Row 0 entered decoding with 6 thinking tokens; the cap (10) ends the span within 5 tokens either way.
+      expect(on[0]!.tokens.slice(0, 5)).toContain(END);
+    });
+
+    it('greedy, ragged short prompts (P = 10); a prompt of one token beside a longer one; all of one token: no prefill', async () => {
+      const ctx = contextFor(await gpuContext(), paths);
+      const params = weights(15);
+      const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 3);
+      const rng = seeded(5);
+      const o = { maxNewTokens: 4, sampling: GREEDY, seed: 0, eosId: -1 };
+      const prompts = [9, 11, 10].map((n) => randomPrompt(rng, n));
+      const { on, off } = await bothWays(gen, prompts, o);
+      expect(expectSameCompletions(on, off, prompts, params, o)).toBe(12);
+      // Row 0 (one token) is all padding in the 4-position prefill and decodes from position 0.
+      const single = [[4], [1, 2, 3, 4, 5]];
+      const one = await bothWays(gen, single, o);
+      expect(expectSameCompletions(one.on, one.off, single, params, o)).toBe(8);
+      const ones = await bothWays(gen, [[4], [6]], o);
+      expect(ones.on).toEqual(ones.off);
+    });
+
+    it('each row decodes from its own prompt end: a prompt gets the same completion alone and beside longer ones, in as many steps as its longest completion', async () => {
+      const ctx = contextFor(await gpuContext(), paths);
+      const params = weights(17);
+      const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 4);
+      const rng = seeded(8);
+      const short = randomPrompt(rng, 3);
+      const others = [randomPrompt(rng, 30), randomPrompt(rng, 1), randomPrompt(rng, 17)];
+      const o: GenerateOptions = {
+        maxNewTokens: 6,
+        sampling: { ...GREEDY, temperature: 0.9, topK: 8 },
+        seed: 21,
+        eosId: -1,
+        stepsPerChunk: 4,
+      };
+      const stream = { seed: 5, row: 11 };
+      const alone = await gen.generate([short], { ...o, streams: [stream] });
+      expect(gen.lastDecodeSteps).toBe(6);
+      const prompts = [others[0]!, short, others[1]!, others[2]!];
+      const streams = [{ seed: 1, row: 0 }, stream, { seed: 2, row: 0 }, { seed: 3, row: 0 }];
+      const shared = await gen.generate(prompts, { ...o, streams });
+      // Lengths 30, 3, 1 and 17: every row generates its 6 tokens in 6 steps (in lockstep from the shortest prompt's
+      // end it took 29 + 6).
+      expect(gen.lastDecodeSteps).toBe(6);
+      expect(gen.lastPrefillPositions).toBe(29);
+      expect(shared.map((c) => c.tokens.length)).toEqual([6, 6, 6, 6]);
+      // Same stream, same positions: the same tokens; log-probabilities up to the f32 rounding of a prefill over 2 vs
+      // 29 positions (LOGPROB_ATOL).
+      expect(shared[1]!.tokens).toEqual(alone[0]!.tokens);
+      shared[1]!.logprobs.forEach((lp, i) => {
+        expect(Math.abs(lp - alone[0]!.logprobs[i]!), `logprob ${i}`).toBeLessThanOrEqual(LOGPROB_ATOL);
+      });
+      // And every row equals the CPU generator (its own prompt, its own stream).
+      const cpu = await new CpuGenerator(config, () => params, 4).generate(prompts, { ...o, streams });
+      expect(expectSameCompletions(shared, cpu, prompts, params, { ...o, streams })).toBe(24);
     });
   });
 
-  it('sampled with top-k and top-p, a think span and s1 budget forcing; 4 prompts in 5 rows, prefilled in groups of 3 rows', async () => {
-    const ctx = await gpuContext();
-    const params = weights(14);
-    const C = config.dModel;
-    const F = config.mlpRatio * C;
-    const P = 12; // the longest prompt (row 2, 13 tokens) but its last token
-    // Room for 3 rows × P positions: the prefill's bytes per token are 4·(7C + 2F + H + 3). So rows 0–2 are one
-    // group and row 3 a second (cache row offset 3, its ids at the next 64-element block).
-    const bytesPerToken = 4 * (7 * C + 2 * F + config.nHeads + 3);
-    const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 5, {
-      prefillBudgetBytes: (3 * P + 1) * bytesPerToken,
-    });
-    const [START, END, STOP] = [5, 7, 9];
-    const rng = seeded(4);
-    const plain = (n: number) => randomPrompt(rng, n, [START, END]);
-    // Row 0 opens thinking in the prefilled part (its count must carry into decoding: the cap of 10 fires after 4
-    // more tokens unless the model closes the span first); row 1 opens and closes it there; row 2 opens it two tokens
-    // before its end; row 3 never thinks (the stop-token rules must not apply to it). Rows 0, 1 and 3 are padded to
-    // row 2's length in the prefill and decode from their own ends.
-    const prompts = [
-      [...plain(2), START, ...plain(6)],
-      [...plain(1), START, ...plain(2), END, ...plain(5)],
-      [...plain(10), START, ...plain(2)],
-      plain(11),
-    ];
-    const o: GenerateOptions = {
-      maxNewTokens: 8,
-      sampling: { temperature: 1.2, topK: 9, topP: 0.95, stopTokenId: STOP, stopTemperature: 0.7, stopLogitBias: 0.5 },
-      seed: 3,
-      eosId: -1,
-      stepsPerChunk: 5,
-      thinkStartId: START,
-      thinkEndId: END,
-      budget: { thinkingCapTokens: 10, minThinkingTokens: 8, maxExtensions: 1, extensionIds: [2, 3] },
-    };
-    const { on, off } = await bothWays(gen, prompts, o);
-    expect(gen.lastPrefillPositions).toBe(P);
-    // Near-ties are rare with these weights: nearly every token is compared.
-    expect(expectSameCompletions(on, off, prompts, params, o)).toBeGreaterThanOrEqual(28);
-    // Row 0 entered decoding with 6 thinking tokens; the cap (10) ends the span within 5 tokens either way.
-    expect(on[0]!.tokens.slice(0, 5)).toContain(END);
-  });
-
-  it('greedy, ragged short prompts (P = 10); a prompt of one token beside a longer one; all of one token: no prefill', async () => {
-    const ctx = await gpuContext();
-    const params = weights(15);
-    const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 3);
-    const rng = seeded(5);
-    const o = { maxNewTokens: 4, sampling: GREEDY, seed: 0, eosId: -1 };
-    const prompts = [9, 11, 10].map((n) => randomPrompt(rng, n));
-    const { on, off } = await bothWays(gen, prompts, o);
-    expect(expectSameCompletions(on, off, prompts, params, o)).toBe(12);
-    // Row 0 (one token) is all padding in the 4-position prefill and decodes from position 0.
-    const single = [[4], [1, 2, 3, 4, 5]];
-    const one = await bothWays(gen, single, o);
-    expect(expectSameCompletions(one.on, one.off, single, params, o)).toBe(8);
-    const ones = await bothWays(gen, [[4], [6]], o);
-    expect(ones.on).toEqual(ones.off);
-  });
-
-  it('each row decodes from its own prompt end: a prompt gets the same completion alone and beside longer ones, in as many steps as its longest completion', async () => {
-    const ctx = await gpuContext();
-    const params = weights(17);
-    const gen = new Generator(ctx, createGpuGpt(ctx, config, params), 4);
-    const rng = seeded(8);
-    const short = randomPrompt(rng, 3);
-    const others = [randomPrompt(rng, 30), randomPrompt(rng, 1), randomPrompt(rng, 17)];
-    const o: GenerateOptions = {
-      maxNewTokens: 6,
-      sampling: { ...GREEDY, temperature: 0.9, topK: 8 },
-      seed: 21,
-      eosId: -1,
-      stepsPerChunk: 4,
-    };
-    const stream = { seed: 5, row: 11 };
-    const alone = await gen.generate([short], { ...o, streams: [stream] });
-    expect(gen.lastDecodeSteps).toBe(6);
-    const prompts = [others[0]!, short, others[1]!, others[2]!];
-    const streams = [{ seed: 1, row: 0 }, stream, { seed: 2, row: 0 }, { seed: 3, row: 0 }];
-    const shared = await gen.generate(prompts, { ...o, streams });
-    // Lengths 30, 3, 1 and 17: every row generates its 6 tokens in 6 steps (in lockstep from the shortest prompt's
-    // end it took 29 + 6).
-    expect(gen.lastDecodeSteps).toBe(6);
-    expect(gen.lastPrefillPositions).toBe(29);
-    expect(shared.map((c) => c.tokens.length)).toEqual([6, 6, 6, 6]);
-    // Same stream, same positions: the same tokens; log-probabilities up to the f32 rounding of a prefill over 2 vs
-    // 29 positions (LOGPROB_ATOL).
-    expect(shared[1]!.tokens).toEqual(alone[0]!.tokens);
-    shared[1]!.logprobs.forEach((lp, i) => {
-      expect(Math.abs(lp - alone[0]!.logprobs[i]!), `logprob ${i}`).toBeLessThanOrEqual(LOGPROB_ATOL);
-    });
-    // And every row equals the CPU generator (its own prompt, its own stream).
-    const cpu = await new CpuGenerator(config, () => params, 4).generate(prompts, { ...o, streams });
-    expect(expectSameCompletions(shared, cpu, prompts, params, { ...o, streams })).toBe(24);
-  });
-
+describe('parallel prefill on the CPU generator', () => {
   it('the CPU generator: prefill on and off give the same tokens and log-probabilities bit for bit', async () => {
     const params = weights(16);
     const gen = new CpuGenerator(config, () => params, 4);

@@ -9,7 +9,7 @@ import { buildParamLayout, initParams } from '../../src/model/params';
 import { referenceLossAndGrads } from '../../src/model/reference';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
-import { gpuContext, readF32, seeded, withLimits } from '../helpers/gpu';
+import { contextFor, gpuContext, KERNEL_PATHS, readF32, seeded, withLimits } from '../helpers/gpu';
 
 // A model small enough for the software adapter, with sizes that are not multiples of any tile or workgroup:
 // C = 24 (3 heads of 8), F = 72, V = 11, T = 7, B = 3 → N = 21 rows.
@@ -52,57 +52,59 @@ function randomParams(rng: Rng): Float32Array {
 describe('GPU GPT against the CPU reference model', () => {
   // 3 × 7 = 21 rows: nothing is a multiple of a tile. 64 × 8 = 512 rows: the weight gradients take the split-K path
   // and the bias/LayerNorm column reductions span several row chunks.
-  for (const [B, T] of [
-    [3, 7],
-    [64, 8],
-  ] as const)
-    it(`loss, token losses and every parameter gradient match for the same weights and batch (B=${B}, T=${T})`, async () => {
-      const ctx = await gpuContext();
-      const rng = seeded(11 + B);
-      const params = randomParams(rng);
-      const batch = randomBatch(rng, B, T);
-      const model = createGpuGpt(ctx, config, params);
-      const passes = prepareGptPasses(model, B, T);
-      expect(passes.backward.some((d) => d.label.endsWith('.splitk'))).toBe(B * T >= 512);
-      const q = ctx.device.queue;
-      const index = buildTokenIndex(batch.tokens, config.vocabSize);
-      writeTensor(q, passes.inputs.tokens, batch.tokens);
-      writeTensor(q, passes.inputs.targets, batch.targets);
-      writeTensor(q, passes.inputs.weights, batch.weights);
-      writeTensor(q, passes.inputs.tokenOffsets, index.tokenOffsets);
-      writeTensor(q, passes.inputs.positionsByToken, index.positionsByToken);
-      // Poison the gradient arena: every gradient must be written by the backward pass.
-      const layout = model.layout;
-      const poison = new Float32Array(layout.totalElements).fill(Number.NaN);
-      for (const e of layout.entries) poison.fill(Number.NaN, e.offset, e.offset + e.length);
-      writeTensor(q, model.grads, poison);
-      const enc = ctx.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      encodeDispatches(pass, passes.forward);
-      encodeDispatches(pass, passes.lossAndDlogits);
-      encodeDispatches(pass, passes.backward);
-      pass.end();
-      q.submit([enc.finish()]);
-      const [loss] = await readF32(ctx, passes.loss);
-      const tokenLosses = await readF32(ctx, passes.tokenLosses);
-      const grads = await readF32(ctx, model.grads);
-      assertNoErrors(ctx);
+  // Each on the adapter's own kernel choices and on those a GPU gets (tests/helpers/gpu.ts withHardwarePaths).
+  for (const paths of KERNEL_PATHS)
+    for (const [B, T] of [
+      [3, 7],
+      [64, 8],
+    ] as const)
+      it(`loss, token losses and every parameter gradient match for the same weights and batch (B=${B}, T=${T}, ${paths} paths)`, async () => {
+        const ctx = contextFor(await gpuContext(), paths);
+        const rng = seeded(11 + B);
+        const params = randomParams(rng);
+        const batch = randomBatch(rng, B, T);
+        const model = createGpuGpt(ctx, config, params);
+        const passes = prepareGptPasses(model, B, T);
+        expect(passes.backward.some((d) => d.label.endsWith('.splitk'))).toBe(B * T >= 512);
+        const q = ctx.device.queue;
+        const index = buildTokenIndex(batch.tokens, config.vocabSize);
+        writeTensor(q, passes.inputs.tokens, batch.tokens);
+        writeTensor(q, passes.inputs.targets, batch.targets);
+        writeTensor(q, passes.inputs.weights, batch.weights);
+        writeTensor(q, passes.inputs.tokenOffsets, index.tokenOffsets);
+        writeTensor(q, passes.inputs.positionsByToken, index.positionsByToken);
+        // Poison the gradient arena: every gradient must be written by the backward pass.
+        const layout = model.layout;
+        const poison = new Float32Array(layout.totalElements).fill(Number.NaN);
+        for (const e of layout.entries) poison.fill(Number.NaN, e.offset, e.offset + e.length);
+        writeTensor(q, model.grads, poison);
+        const enc = ctx.device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        encodeDispatches(pass, passes.forward);
+        encodeDispatches(pass, passes.lossAndDlogits);
+        encodeDispatches(pass, passes.backward);
+        pass.end();
+        q.submit([enc.finish()]);
+        const [loss] = await readF32(ctx, passes.loss);
+        const tokenLosses = await readF32(ctx, passes.tokenLosses);
+        const grads = await readF32(ctx, model.grads);
+        assertNoErrors(ctx);
 
-      const ref = referenceLossAndGrads(config, layout, params, batch.tokens, batch.targets, batch.weights, B, T);
-      // Loss: Σ of 21 weighted terms of size ~3; f32 softmax and summation order differ → ~1e-6 relative.
-      expect(Math.abs(loss! - ref.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.loss)));
-      expectAllClose(tokenLosses, ref.tokenLosses, { rtol: 1e-4, atol: 1e-4 }, 'token losses');
-      // Gradients pass through two blocks of f32 matmuls (K ≤ 72), LayerNorm and softmax backward in a different
-      // summation order than the f64-accumulating reference; relative errors of ~1e-5 are expected, so compare each
-      // tensor with atol scaled to its largest gradient (a wrong index or a missing term gives O(1) relative error).
-      for (const e of layout.entries) {
-        const got = grads.subarray(e.offset, e.offset + e.length);
-        const want = ref.grads.subarray(e.offset, e.offset + e.length);
-        const scale = want.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-        expect(scale, `${e.name} has a non-zero reference gradient`).toBeGreaterThan(0);
-        expectAllClose(got, want, { rtol: 1e-3, atol: 1e-3 * scale }, e.name);
-      }
-    });
+        const ref = referenceLossAndGrads(config, layout, params, batch.tokens, batch.targets, batch.weights, B, T);
+        // Loss: Σ of 21 weighted terms of size ~3; f32 softmax and summation order differ → ~1e-6 relative.
+        expect(Math.abs(loss! - ref.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.loss)));
+        expectAllClose(tokenLosses, ref.tokenLosses, { rtol: 1e-4, atol: 1e-4 }, 'token losses');
+        // Gradients pass through two blocks of f32 matmuls (K ≤ 72), LayerNorm and softmax backward in a different
+        // summation order than the f64-accumulating reference; relative errors of ~1e-5 are expected, so compare each
+        // tensor with atol scaled to its largest gradient (a wrong index or a missing term gives O(1) relative error).
+        for (const e of layout.entries) {
+          const got = grads.subarray(e.offset, e.offset + e.length);
+          const want = ref.grads.subarray(e.offset, e.offset + e.length);
+          const scale = want.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+          expect(scale, `${e.name} has a non-zero reference gradient`).toBeGreaterThan(0);
+          expectAllClose(got, want, { rtol: 1e-3, atol: 1e-3 * scale }, e.name);
+        }
+      });
 });
 
 describe('buffers within device limits', () => {

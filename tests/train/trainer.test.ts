@@ -10,7 +10,7 @@ import { DEFAULT_OPTIM_CONFIG, learningRateAt, type OptimConfig } from '../../sr
 import { REVERSE_VOCAB, reverseBatch } from '../../src/train/selftest';
 import { Trainer } from '../../src/train/trainer';
 import { expectAllClose } from '../helpers/allclose';
-import { gpuContext, seeded, withLimits } from '../helpers/gpu';
+import { contextFor, gpuContext, KERNEL_PATHS, seeded, withLimits } from '../helpers/gpu';
 
 const config: ModelConfig = {
   vocabSize: REVERSE_VOCAB,
@@ -23,53 +23,55 @@ const config: ModelConfig = {
 };
 
 describe('Trainer (one command buffer per step)', () => {
-  it('one GPU step equals reference gradients → clip → AdamW on the CPU', async () => {
-    const ctx = await gpuContext();
-    const rng = seeded(3);
-    const k = 3;
-    const B = 5;
-    const T = 2 * k + 1;
-    const layout = buildParamLayout(config);
-    const params = initParams(config, layout);
-    for (let i = 0; i < params.length; i++) if (params[i] !== 0 && params[i] !== 1) params[i] = 0.3 * rng.normal();
-    // Clipping active (the norm of these gradients is ≫ 0.05), warmup mid-way, decay on matrices only.
-    // eps 1e-3 keeps Adam's first update g/(|g| + eps) smooth in g, so f32 gradient differences stay small in the weights.
-    const optim: OptimConfig = {
-      ...DEFAULT_OPTIM_CONFIG,
-      learningRate: 1e-2,
-      warmupSteps: 4,
-      gradClipNorm: 0.05,
-      eps: 1e-3,
-    };
-    const trainer = new Trainer(ctx, config, optim, B, T, params.slice());
-    const batch = reverseBatch(rng, B, k);
-    const stats = await trainer.step(batch);
-    const gpuParams = await trainer.readParams();
+  // On the adapter's own kernel choices and on those a GPU gets (tests/helpers/gpu.ts withHardwarePaths).
+  for (const paths of KERNEL_PATHS)
+    it(`one GPU step equals reference gradients → clip → AdamW on the CPU (${paths} paths)`, async () => {
+      const ctx = contextFor(await gpuContext(), paths);
+      const rng = seeded(3);
+      const k = 3;
+      const B = 5;
+      const T = 2 * k + 1;
+      const layout = buildParamLayout(config);
+      const params = initParams(config, layout);
+      for (let i = 0; i < params.length; i++) if (params[i] !== 0 && params[i] !== 1) params[i] = 0.3 * rng.normal();
+      // Clipping active (the norm of these gradients is ≫ 0.05), warmup mid-way, decay on matrices only.
+      // eps 1e-3 keeps Adam's first update g/(|g| + eps) smooth in g, so f32 gradient differences stay small in the weights.
+      const optim: OptimConfig = {
+        ...DEFAULT_OPTIM_CONFIG,
+        learningRate: 1e-2,
+        warmupSteps: 4,
+        gradClipNorm: 0.05,
+        eps: 1e-3,
+      };
+      const trainer = new Trainer(ctx, config, optim, B, T, params.slice());
+      const batch = reverseBatch(rng, B, k);
+      const stats = await trainer.step(batch);
+      const gpuParams = await trainer.readParams();
 
-    const ref = referenceLossAndGrads(config, layout, params, batch.tokens, batch.targets, batch.weights, B, T);
-    const norm = globalNorm(ref.grads);
-    const expected = params.slice();
-    const m = new Float32Array(params.length);
-    const v = new Float32Array(params.length);
-    const lr = learningRateAt(optim, 0);
-    adamwStep(
-      expected,
-      ref.grads,
-      m,
-      v,
-      decayMask(layout),
-      { lr, beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps, weightDecay: optim.weightDecay, step: 1 },
-      clipScale(norm, optim.gradClipNorm),
-    );
+      const ref = referenceLossAndGrads(config, layout, params, batch.tokens, batch.targets, batch.weights, B, T);
+      const norm = globalNorm(ref.grads);
+      const expected = params.slice();
+      const m = new Float32Array(params.length);
+      const v = new Float32Array(params.length);
+      const lr = learningRateAt(optim, 0);
+      adamwStep(
+        expected,
+        ref.grads,
+        m,
+        v,
+        decayMask(layout),
+        { lr, beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps, weightDecay: optim.weightDecay, step: 1 },
+        clipScale(norm, optim.gradClipNorm),
+      );
 
-    expect(stats.step).toBe(0);
-    expect(stats.learningRate).toBeCloseTo(lr, 12);
-    expect(Math.abs(stats.loss - ref.loss)).toBeLessThan(1e-4 * ref.loss);
-    expect(Math.abs(stats.gradNorm - norm)).toBeLessThan(1e-3 * norm);
-    expect(norm).toBeGreaterThan(optim.gradClipNorm); // the test exercises clipping
-    // Update size is ≤ lr = 1e-2 per element; |∂update/∂g| ≤ lr/eps = 10, so a 1e-6 gradient error moves a weight ≤ 1e-5.
-    expectAllClose(gpuParams, expected, { rtol: 1e-5, atol: 2e-5 }, 'params after one step');
-  });
+      expect(stats.step).toBe(0);
+      expect(stats.learningRate).toBeCloseTo(lr, 12);
+      expect(Math.abs(stats.loss - ref.loss)).toBeLessThan(1e-4 * ref.loss);
+      expect(Math.abs(stats.gradNorm - norm)).toBeLessThan(1e-3 * norm);
+      expect(norm).toBeGreaterThan(optim.gradClipNorm); // the test exercises clipping
+      // Update size is ≤ lr = 1e-2 per element; |∂update/∂g| ≤ lr/eps = 10, so a 1e-6 gradient error moves a weight ≤ 1e-5.
+      expectAllClose(gpuParams, expected, { rtol: 1e-5, atol: 2e-5 }, 'params after one step');
+    });
 
   it('steps queued around an unawaited evaluate() or drain() all run, with the same numbers as awaited one by one', async () => {
     // drain() and evaluate() take entries off the in-flight list; a step submitted meanwhile must still wait for its
