@@ -66,8 +66,12 @@ export function reductionKernel(
   return subgroups ? { name: `${name}+subgroups`, source: withSubgroupReductions(source, name) } : { name, source };
 }
 
-/** Workgroup sizes the probe checks: every size a subgroup-reducing kernel uses. */
-export const PROBED_WORKGROUPS = [64, 256] as const;
+/**
+ * Workgroup sizes the probe checks: every size a subgroup-reducing kernel uses (attention_decode 64, the cross-entropy
+ * 64 and 256, the sampler 32 to 256 by the vocabulary: samplingWorkgroupSize). A compiler may pick a pipeline's
+ * subgroup width by its workgroup size, so each size is probed on its own.
+ */
+export const PROBED_WORKGROUPS = [32, 64, 128, 256] as const;
 
 /**
  * Checks one probe result: `words` holds, per invocation lid, the lid of its subgroup's first invocation and the

@@ -20,7 +20,8 @@ import {
 } from '../../src/cpu/sampling';
 import { assertNoErrors } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
-import { prepareSampleTokens, samplingWorkgroupSize } from '../../src/gpu/ops/sampling';
+import { prepareSampleTokens, SAMPLING_MAX_V, samplingWorkgroupSize } from '../../src/gpu/ops/sampling';
+import { PROBED_WORKGROUPS } from '../../src/gpu/subgroups';
 import type { Rng } from '../../src/util/rng';
 import { expectAllClose } from '../helpers/allclose';
 import {
@@ -605,6 +606,12 @@ describe('sample_tokens.wgsl against the CPU reference', () => {
   it('takes the fewest threads per row that hold the vocabulary at 4 ids a thread (32 to 256)', () => {
     const sizes = [1, 98, 128, 129, 256, 257, 512, 513, 1024].map(samplingWorkgroupSize);
     expect(sizes).toEqual([32, 32, 32, 64, 64, 128, 128, 256, 256]);
+  });
+
+  it('every size it takes is one the subgroup layout probe checks (the subgroup form relies on the probe)', () => {
+    const taken = new Set(Array.from({ length: SAMPLING_MAX_V }, (_, i) => samplingWorkgroupSize(i + 1)));
+    expect([...taken].sort((a, b) => a - b)).toEqual([32, 64, 128, 256]);
+    for (const wg of taken) expect(PROBED_WORKGROUPS as readonly number[], `workgroup of ${wg}`).toContain(wg);
   });
 });
 
