@@ -11,6 +11,9 @@
  * Run files of one experiment run with several seeds (the same run name, different `config.seed`: what a seeded
  * experiment writes) are drawn as one run: each setting at the seeds' mean with its 95% interval. For every run or
  * seed group with per-problem outcomes, P1's claims table (src/train/claims.ts) is printed and added to the page.
+ * Seed groups trained apart (different names, the same seeds and evaluation problems: two arms of one question, such as
+ * chain-of-thought against answer-only targets) are compared setting by setting, A − B in accuracy and thinking tokens
+ * with the verdict of compareArms (src/train/claims.ts; seed_summary.ts armComparisonSections).
  * Run files with suite results (the generalization lab's) add the results matrix of their task: a method's seeds in one
  * row, each cell the mean success rate with its 95% interval and seeds × episodes (src/runs/matrix.ts); files with
  * suite results and no evaluation points give a page of the matrix alone (no chart).
@@ -37,7 +40,7 @@ import {
   renderOracleSection,
   reportSeries,
 } from './report';
-import { renderClaimsMarkdown, seedGroupReportRun, seedRuns } from './seed_summary';
+import { armComparisonSections, renderClaimsMarkdown, seedGroupReportRun, seedRuns } from './seed_summary';
 
 /** Run files carry their weights inline as base64 (a 'small' model is about 1 MB), so the cap is well above that. */
 const MAX_RUN_FILE_BYTES = 64 * 2 ** 20;
@@ -145,6 +148,8 @@ function main(): void {
       `## Claims: ${escapeMarkdown(g[0]!.name)} (${g.length === 1 ? 'one seed' : `${g.length} seeds`})\n\n${renderClaimsMarkdown(rows, seeds)}`,
     ];
   });
+  // Seed groups trained apart and evaluated on the same problems, compared setting by setting.
+  const armSections = armComparisonSections(groups);
   const adapters = [...new Set(records.map((r) => r.adapter))];
   const problems = [...new Set(series.flatMap((s) => s.points.map((p) => p.point.problems)))].sort((a, b) => a - b);
   const subtitle = [
@@ -195,11 +200,11 @@ function main(): void {
       series,
       notes,
       command: commandLine(argv),
-      sections: [...oracleSections, ...claimSections, ...matrixSections],
+      sections: [...oracleSections, ...claimSections, ...armSections, ...matrixSections],
     }),
   );
   console.log(renderMarkdownTable(series));
-  for (const c of [...oracleSections, ...claimSections, ...matrixSections]) console.log(c);
+  for (const c of [...oracleSections, ...claimSections, ...armSections, ...matrixSections]) console.log(c);
   for (const n of notes.slice(1)) console.log(n);
   console.log(`wrote ${svgPath} and ${mdPath} (${series.reduce((n, s) => n + s.points.length, 0)} points)`);
 }

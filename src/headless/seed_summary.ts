@@ -10,10 +10,12 @@ import {
   claimAcrossSeedsText,
   claimEstimateText,
   claimPerSeedText,
+  compareArms,
   efficientReasonerClaims,
   groupAcrossSeeds,
   type SeedRun,
 } from '../train/claims';
+import { buildEvalSet } from '../train/data';
 import type { EvalPoint } from '../train/results';
 import { seedMeanPoint, seedRunsOf } from '../train/seed_means';
 import { escapeMarkdown, markdownTable, type ReportRun } from './report';
@@ -49,6 +51,80 @@ export function renderClaimsMarkdown(rows: readonly ClaimRow[], seeds: readonly 
     ([id, rule]) => `- Claim ${id}: ${escapeMarkdown(rule)}.`,
   );
   return `${markdownTable(header, [false, false, false, false, false, false, false], body)}\n\nVerdict rules:\n\n${rules.join('\n')}\n`;
+}
+
+/** compareArms' rows as a Markdown table (one row per setting) and its verdict rule. */
+export function renderArmsMarkdown(rows: readonly ClaimRow[], seeds: readonly number[]): string {
+  const header = [
+    'setting',
+    'estimate [95% CI, problems within seeds]',
+    `per seed (${seeds.join(', ')})`,
+    'across seeds (t, 95%)',
+    'accuracy differs',
+  ];
+  const body = rows.map((r) => [
+    escapeMarkdown(r.id),
+    r.estimates.map((e) => escapeMarkdown(claimEstimateText(e))).join('<br>'),
+    r.estimates.map(claimPerSeedText).join('<br>'),
+    r.estimates.map(claimAcrossSeedsText).join('<br>'),
+    `**${r.verdict}**`,
+  ]);
+  const rule = rows[0] ? `\n\nVerdict: ${escapeMarkdown(rows[0].rule)}.` : '';
+  return `${markdownTable(header, [false, false, false, false, false], body)}${rule}\n`;
+}
+
+/** The prompts of a run's evaluation set (config.eval), or why they cannot be drawn. */
+function evalPrompts(r: RunRecord): string[] | string {
+  try {
+    return buildEvalSet(r.config, r.config.eval).items.map((i) => i.prompt);
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
+ * The report's comparison of arms: every pair of seed groups (each of two seeds or more, in the order given) trained
+ * apart and evaluated on the same problems, compared setting by setting (compareArms: A − B in accuracy and thinking
+ * tokens, paired by seed and by problem). A pair whose seeds or evaluation problems differ gets a line saying so.
+ */
+export function armComparisonSections(groups: readonly (readonly RunRecord[])[]): string[] {
+  const seeded = groups.filter((g) => g.length >= 2);
+  const sections: string[] = [];
+  for (let i = 0; i < seeded.length; i++) {
+    for (let j = i + 1; j < seeded.length; j++) {
+      const [ga, gb] = [seeded[i]!, seeded[j]!];
+      const [na, nb] = [ga[0]!.name, gb[0]!.name];
+      const heading = `## Arms compared: ${escapeMarkdown(na)} − ${escapeMarkdown(nb)}`;
+      const seedsA = ga.map((r) => r.config.seed);
+      const seedsB = new Set(gb.map((r) => r.config.seed));
+      if (seedsA.length !== seedsB.size || seedsA.some((s) => !seedsB.has(s))) {
+        sections.push(
+          `${heading}\n\nNot compared: the seeds differ (${seedsA.join(', ')} and ${[...seedsB].join(', ')}).\n`,
+        );
+        continue;
+      }
+      const mismatch = ga.flatMap((ra) => {
+        const rb = gb.find((r) => r.config.seed === ra.config.seed)!;
+        const [pa, pb] = [evalPrompts(ra), evalPrompts(rb)];
+        if (typeof pa === 'string' || typeof pb === 'string')
+          return [`seed ${ra.config.seed}: ${typeof pa === 'string' ? pa : pb}`];
+        return pa.length === pb.length && pa.every((x, k) => x === pb[k]) ? [] : [`seed ${ra.config.seed}`];
+      });
+      if (mismatch.length > 0) {
+        sections.push(
+          `${heading}\n\nNot compared: the arms evaluate different problems (${mismatch.join('; ')}); pairing needs the same task, problem settings and config.eval.\n`,
+        );
+        continue;
+      }
+      const rows = compareArms({ name: na, runs: seedRuns(ga) }, { name: nb, runs: seedRuns(gb) });
+      sections.push(
+        rows.length === 0
+          ? `${heading}\n\nNot compared: no setting was evaluated by both arms in every seed with per-problem outcomes.\n`
+          : `${heading}\n\n${renderArmsMarkdown(rows, seedsA)}`,
+      );
+    }
+  }
+  return sections;
 }
 
 /** summary.json: the seeds, adapters, grouped settings and claims. */

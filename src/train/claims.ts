@@ -593,6 +593,91 @@ export function groupAcrossSeeds(runs: readonly SeedRun[], options: ClaimOptions
   return out;
 }
 
+/** One arm of a comparison: a seed group (one run per seed) and the name it is reported by. */
+export interface Arm {
+  name: string;
+  runs: readonly SeedRun[];
+}
+
+/** A seed group's setting as words: stage, tag, method and temperature ("sft · untagged · temperature · T 0"). */
+function settingText(p: EvalPoint): string {
+  return [
+    p.stage ?? 'sft',
+    p.lengthTag ?? 'untagged',
+    p.series,
+    `T ${p.decode.temperature}`,
+    ...(p.series === 'temperature' ? [] : [`${p.series} ${sweptValue(p.series, p.decode)}`]),
+  ].join(' · ');
+}
+
+/**
+ * Two arms trained apart (two seed groups that differ in how they were trained, e.g. chain-of-thought against
+ * answer-only targets) compared setting by setting: for every decode setting both arms evaluated in every seed, with
+ * per-problem outcomes, A − B in accuracy (points) and in mean thinking tokens. The arms must have the same seeds and
+ * evaluate the same problems (the caller checks that their config.eval is equal); seeds are paired by value. Each seed's
+ * bootstrap draw of problem indices is applied to both arms (paired by problem), and the Student-t interval is over the
+ * per-seed differences (paired by seed). The arms' weights come from different training runs, so how much training
+ * itself varies from seed to seed belongs to the difference, and the problem bootstrap does not see it: the verdict
+ * asks both intervals to exclude 0 on the same side. Returns [] when the seeds differ.
+ */
+export function compareArms(a: Arm, b: Arm, options: ClaimOptions = {}): ClaimRow[] {
+  const o = { ...DEFAULT_CLAIM_OPTIONS, ...options };
+  const seeds = a.runs.map((r) => r.seed);
+  const bySeed = new Map(b.runs.map((r) => [r.seed, r]));
+  if (seeds.length === 0 || seeds.length !== b.runs.length || seeds.some((s) => !bySeed.has(s))) return [];
+  const pairs = a.runs.map((r) => ({ seed: r.seed, a: r, b: bySeed.get(r.seed)! }));
+  const groupsA = groupAcrossSeeds(a.runs, o);
+  const keysB = new Set(groupAcrossSeeds(b.runs, o).map((g) => g.key));
+  const pointOf = (run: SeedRun, key: string) => {
+    let found: EvalPoint | undefined;
+    for (const p of run.points) if (seedGroupKey(p) === key) found = p; // the last, as groupAcrossSeeds takes
+    return found ? outcomes(found) : null;
+  };
+  const rule =
+    'established when the bootstrap interval over problems and the Student-t interval over seeds both exclude 0 on the same side; otherwise not established';
+  const rows: ClaimRow[] = [];
+  for (const g of groupsA) {
+    if (!keysB.has(g.key)) continue;
+    const paired = pairs.map((p) => ({ seed: p.seed, a: pointOf(p.a, g.key), b: pointOf(p.b, g.key) }));
+    const n = g.problemsPerSeed;
+    if (paired.some((p) => !p.a || !p.b || p.a.correct.length !== n || p.b.correct.length !== n)) continue;
+    // One SeedRun per seed; the statistic closes over that seed's two arms (the points field is not read).
+    const runs: SeedRun[] = paired.map((p) => ({ seed: p.seed, points: [] }));
+    const armsOf = new Map(paired.map((p) => [p.seed, p as { a: Outcomes; b: Outcomes }]));
+    const diff =
+      (f: (x: Outcomes, d: Int32Array) => number, scale: number): SeedStatistic =>
+      (run) => {
+        const { a: x, b: y } = armsOf.get(run.seed)!;
+        return { problems: n, f: (d) => scale * (f(x, d) - f(y, d)) };
+      };
+    const accuracy = estimate(runs, 'accuracy', 'points', diff(accuracyOn, 100), o);
+    const thinking = estimate(
+      runs,
+      'thinking',
+      'tokens',
+      diff((x, d) => thinkingOn(x, d), 1),
+      o,
+    );
+    const boot = accuracy.interval;
+    const t = accuracy.acrossSeeds;
+    const verdict: Verdict =
+      !boot || !t
+        ? 'not measured'
+        : (boot.low > 0 && t.low > 0) || (boot.high < 0 && t.high < 0)
+          ? 'established'
+          : 'not established';
+    rows.push({
+      id: settingText(g.points[0]!),
+      claim: `${a.name} and ${b.name} differ in accuracy`,
+      comparison: `${a.name} − ${b.name}, the same ${n} problems in each of ${seeds.length} seeds`,
+      estimates: [accuracy, thinking],
+      verdict,
+      rule,
+    });
+  }
+  return rows;
+}
+
 /**
  * Runs grouped by seed: runs with the same name and different `config.seed` are one seed group (in the order first
  * seen; what a seeded experiment writes); a name seen once, or again with a seed its group already has, stays a run

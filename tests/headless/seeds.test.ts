@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { experimentsForSeeds, parseExperiment, runExperiment, seedRunFile } from '../../src/headless/experiment';
 import { renderMarkdownTable, reportSeries } from '../../src/headless/report';
 import {
+  armComparisonSections,
   renderClaimsMarkdown,
   seedGroupReportRun,
   seedSummary,
@@ -154,4 +155,57 @@ describe('seeded experiments', () => {
       expect(out.claims).toBe(readFileSync(`${dir}/claims.md`, 'utf8'));
     });
   }
+});
+
+describe('arms compared in the report (two seed groups trained apart)', () => {
+  it('compares groups with the same seeds and evaluation problems, and says why it does not compare the others', () => {
+    const dir = 'docs/measurements/efficient-reasoners-tiny';
+    const tiny = [1, 2, 3, 4, 5].map(
+      (seed) => parseRunFile(readFileSync(`${dir}/seed-${seed}.stoptime.json`, 'utf8')).run,
+    );
+    // An arm that gets exactly the other problems right: A − B = 2·accuracy_A − 1 at every setting and seed.
+    const flipped = tiny.map((r) => ({
+      ...r,
+      name: 'flipped',
+      evalPoints: r.evalPoints.map((p) => ({
+        ...p,
+        accuracy: 1 - p.accuracy,
+        perProblem: p.perProblem && {
+          ...p.perProblem,
+          correct: [...p.perProblem.correct].map((c) => (c === '1' ? '0' : '1')).join(''),
+        },
+      })),
+    }));
+    const [section, ...rest] = armComparisonSections([tiny, flipped]);
+    expect(rest).toEqual([]);
+    expect(section).toContain('## Arms compared: reproduce-efficient-reasoners-tiny − flipped');
+    expect(section).toContain('per seed (1, 2, 3, 4, 5)');
+    // Greedy untagged SFT decoding: each seed's accuracy (10–16%) against its flip.
+    const greedy = section!.split('\n').find((l) => /^\| sft · untagged · temperature · T 0 +\|/.test(l))!;
+    const want = tiny.map((r) => {
+      const p = r.evalPoints.find(
+        (q) => (q.stage ?? 'sft') === 'sft' && !q.lengthTag && q.series === 'temperature' && q.decode.temperature === 0,
+      )!;
+      return (200 * p.accuracy - 100).toFixed(1).replace('-', '−');
+    });
+    expect(greedy).toContain(want.join(', '));
+    expect(greedy).toContain('**established**');
+    expect(section).toContain(
+      'Verdict: established when the bootstrap interval over problems and the Student-t interval',
+    );
+
+    // Other problems (another evaluation seed), other seeds, one seed: not compared, or not at all.
+    const otherProblems = flipped.map((r) => ({
+      ...r,
+      name: 'other-eval',
+      config: { ...r.config, eval: { ...r.config.eval, seed: 7 } },
+    }));
+    expect(armComparisonSections([tiny, otherProblems])[0]).toMatch(
+      /Not compared: the arms evaluate different problems \(seed 1; seed 2; seed 3; seed 4; seed 5\)/,
+    );
+    expect(armComparisonSections([tiny, flipped.slice(0, 4)])[0]).toMatch(
+      /Not compared: the seeds differ \(1, 2, 3, 4, 5 and 1, 2, 3, 4\)/,
+    );
+    expect(armComparisonSections([tiny, flipped.slice(0, 1)])).toEqual([]);
+  });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { LengthTag } from '../../src/tasks/types';
-import { claimPerSeedText, efficientReasonerClaims, groupAcrossSeeds, type SeedRun } from '../../src/train/claims';
+import {
+  claimPerSeedText,
+  compareArms,
+  efficientReasonerClaims,
+  groupAcrossSeeds,
+  type SeedRun,
+} from '../../src/train/claims';
 import { applySweepValue, type EvalPoint, type SeriesId } from '../../src/train/results';
 import { DEFAULT_DECODE_CONFIG } from '../../src/train/run_config';
 
@@ -236,5 +242,65 @@ describe('groupAcrossSeeds', () => {
     // Constant lengths within each seed: the bootstrap over problems has no spread in thinking.
     expect(g.meanThinkingTokens.high - g.meanThinkingTokens.low).toBeCloseTo(0, 12);
     expect(g.perSeedAccuracy).toEqual([0.6, 0.8]);
+  });
+});
+
+describe('compareArms (two seed groups trained apart)', () => {
+  const n = 40;
+  const expectNear = (got: readonly (number | null)[], want: readonly number[]) => {
+    expect(got).toHaveLength(want.length);
+    got.forEach((v, i) => {
+      expect(v!).toBeCloseTo(want[i]!, 9);
+    });
+  };
+  /** One seed of an arm: greedy (T = 0) with `right` of n correct at `thinking` tokens each, and T = 0.6 in arm A only. */
+  const seedOf = (seed: number, right: number, thinking: number, extra = false): SeedRun => ({
+    seed,
+    points: [
+      point('temperature', 0, outcomes(n, right), constant(n, thinking)),
+      ...(extra ? [point('temperature', 0.6, outcomes(n, right), constant(n, thinking))] : []),
+    ],
+  });
+
+  it('A − B in accuracy and thinking per setting, paired by seed value; established when both intervals agree', () => {
+    const a = { name: 'cot', runs: [seedOf(1, 30, 12, true), seedOf(2, 28, 10, true), seedOf(3, 32, 14, true)] };
+    // B's seeds in another order: pairing is by seed, not position.
+    const b = { name: 'answer', runs: [seedOf(3, 12, 0), seedOf(1, 10, 0), seedOf(2, 8, 0)] };
+    const rows = compareArms(a, b, OPTS);
+    // Only the setting both arms evaluated (T = 0.6 is A's alone).
+    expect(rows.map((r) => r.id)).toEqual(['sft · untagged · temperature · T 0']);
+    const [acc, thinking] = rows[0]!.estimates;
+    expect(acc!.label).toBe('accuracy');
+    expect(rows[0]!.comparison).toBe('cot − answer, the same 40 problems in each of 3 seeds');
+    expectNear(acc!.perSeed, [50, 50, 50]); // (30 − 10), (28 − 8), (32 − 12) of 40, in points
+    expect(acc!.interval!.estimate).toBeCloseTo(50, 10);
+    expectNear(thinking!.perSeed, [12, 10, 14]);
+    expect(thinking!.interval!.estimate).toBeCloseTo(12, 10);
+    expect(rows[0]!.verdict).toBe('established');
+    // The other way round: the same size, the other sign, still a difference.
+    const back = compareArms(b, a, OPTS)[0]!;
+    expect(back.estimates[0]!.interval!.estimate).toBeCloseTo(-50, 10);
+    expect(back.verdict).toBe('established');
+  });
+
+  it('not established when the seeds disagree, even where the problem bootstrap alone would establish it', () => {
+    // Per seed A − B: +25, +20, −10 points (of 40 problems). Mean +11.7: the bootstrap over problems, which holds
+    // each seed's weights fixed, excludes 0; the spread of the three seeds' differences (t over seeds) does not.
+    const a = { name: 'A', runs: [seedOf(1, 30, 5), seedOf(2, 28, 5), seedOf(3, 16, 5)] };
+    const b = { name: 'B', runs: [seedOf(1, 20, 5), seedOf(2, 20, 5), seedOf(3, 20, 5)] };
+    const [row] = compareArms(a, b, OPTS);
+    const acc = row!.estimates[0]!;
+    expectNear(acc.perSeed, [25, 20, -10]);
+    expect(acc.interval!.low).toBeGreaterThan(0);
+    expect(acc.acrossSeeds!.low).toBeLessThan(0);
+    expect(row!.verdict).toBe('not established');
+  });
+
+  it('nothing to compare when the seeds differ, and a setting missing from a seed of one arm is left out', () => {
+    const a = { name: 'A', runs: [seedOf(1, 30, 5), seedOf(2, 28, 5)] };
+    expect(compareArms(a, { name: 'B', runs: [seedOf(1, 20, 5), seedOf(3, 20, 5)] }, OPTS)).toEqual([]);
+    expect(compareArms(a, { name: 'B', runs: [seedOf(1, 20, 5)] }, OPTS)).toEqual([]);
+    const gap = { name: 'B', runs: [seedOf(1, 20, 5), { seed: 2, points: [] }] };
+    expect(compareArms(a, gap, OPTS)).toEqual([]);
   });
 });
