@@ -452,16 +452,24 @@ export function chartFrontierOf(run: RunRecord, prefixRunName = false): ChartFro
  * oracle's stage and evaluation variant: its accuracy, the oracle's accuracy at its mean thinking length, the gap,
  * and the oracle's mean thinking length for its accuracy. Null when the run has no frontier.
  */
-export function renderOracleSection(run: RunRecord, series: readonly ReportSeries[]): string | null {
+export function renderOracleSection(
+  run: RunRecord,
+  series: readonly ReportSeries[],
+  /** The run stands for a seed group whose seeds' problems are pooled (seedGroupOracle): how many seeds. */
+  pooledSeeds?: number,
+): string | null {
   const r = run.oracle;
   if (!r) return null;
   const s = r.summary;
   const after = s.meanTokensAfterCorrect === null ? '—' : s.meanTokensAfterCorrect.toFixed(1);
+  const problems = pooledSeeds
+    ? `${pooledSeeds} seeds × ${s.problems / pooledSeeds} problems, pooled`
+    : `${s.problems} problems`;
   const lines = [
     `## Oracle stopping frontier: ${escapeMarkdown(run.name)}`,
     '',
     hardBreakLines([
-      `${s.problems} problems (${escapeMarkdown(r.variant)}), ${r.trace === 'greedy' ? 'greedy' : `T ${r.trace.temperature}`} own traces, \`</think>\` forced after every thinking token, greedy answer (≤ ${r.answerTokens} tokens), ${r.stage.toUpperCase()} weights at step ${r.step}.`,
+      `${problems} (${escapeMarkdown(r.variant)}), ${r.trace === 'greedy' ? 'greedy' : `T ${r.trace.temperature}`} own traces, \`</think>\` forced after every thinking token, greedy answer (≤ ${r.answerTokens} tokens), ${r.stage.toUpperCase()} weights at step ${r.step}.`,
       `Own stop: ${percent(s.ownAccuracy)} at ${s.ownMeanThinkingTokens.toFixed(1)} thinking tokens. Oracle: ${percent(s.oracleAccuracy)} at ${s.oracleMeanThinkingTokens.toFixed(1)} (stops only at step boundaries: ${percent(s.stepsOracleAccuracy)} at ${s.stepsOracleMeanThinkingTokens.toFixed(1)}). Without thinking: ${percent(s.accuracyWithoutThinking)}.`,
       `Thinking after the answer was already right: ${after} tokens per right problem, ${percent(s.fractionThinkingAfterCorrect)} of all thinking. Right at an earlier stop but wrong at the own stop: ${s.rightThenWrong} of ${s.problems}; right → wrong → right: ${s.unstableRight}.`,
     ]),

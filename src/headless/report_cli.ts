@@ -40,7 +40,13 @@ import {
   renderOracleSection,
   reportSeries,
 } from './report';
-import { armComparisonSections, renderClaimsMarkdown, seedGroupReportRun, seedRuns } from './seed_summary';
+import {
+  armComparisonSections,
+  renderClaimsMarkdown,
+  seedGroupOracle,
+  seedGroupReportRun,
+  seedRuns,
+} from './seed_summary';
 
 /** Run files carry their weights inline as base64 (a 'small' model is about 1 MB), so the cap is well above that. */
 const MAX_RUN_FILE_BYTES = 64 * 2 ** 20;
@@ -187,9 +193,23 @@ function main(): void {
   const svgPath = `${out}.svg`;
   const mdPath = `${out}.md`;
   mkdirSync(dirname(out), { recursive: true });
-  // Oracle frontiers (src/train/oracle.ts) of the runs that computed one: drawn under the curves, summarised below.
-  const frontiers = records.flatMap((r) => chartFrontierOf(r, records.length > 1) ?? []);
-  const oracleSections = records.flatMap((r) => renderOracleSection(r, series) ?? []);
+  // Oracle frontiers (src/train/oracle.ts) of the runs that computed one: drawn under the curves, summarised below. A
+  // seed group's seeds are pooled into one frontier, with a table per seed (seedGroupOracle).
+  const oracles = groups.flatMap((g): { run: RunRecord; seeds?: number; table: string }[] => {
+    if (g.length === 1) return g[0]!.oracle ? [{ run: g[0]!, table: '' }] : [];
+    const o = seedGroupOracle(g);
+    if (o === null) return [];
+    if ('problem' in o) {
+      notes.push(`Oracle frontier of ${g[0]!.name}: ${o.problem}.`);
+      return [];
+    }
+    return [o];
+  });
+  const frontiers = oracles.flatMap((o) => chartFrontierOf(o.run, groups.length > 1) ?? []);
+  const oracleSections = oracles.flatMap((o) => {
+    const section = renderOracleSection(o.run, series, o.seeds);
+    return section === null ? [] : [o.table ? `${section}\n${o.table}` : section];
+  });
   writeFileSync(svgPath, renderChartSvg(series, { title, subtitle, frontiers }));
   writeFileSync(
     mdPath,

@@ -3,6 +3,8 @@
  * settings grouped across seeds (mean, 95% intervals) and P1's claims table (src/train/claims.ts), as JSON
  * (`summary.json`) and Markdown (`claims.md`). Pure: the CLI writes the strings.
  */
+
+import { clusteredInterval } from '../runs/matrix';
 import { parseRunFile } from '../runs/run_file';
 import type { RunRecord } from '../runs/run_record';
 import {
@@ -16,8 +18,10 @@ import {
   type SeedRun,
 } from '../train/claims';
 import { buildEvalSet } from '../train/data';
+import { firstCorrect, summarizeOracle } from '../train/oracle';
 import type { EvalPoint } from '../train/results';
 import { seedMeanPoint, seedRunsOf } from '../train/seed_means';
+import { percent } from '../util/format';
 import { escapeMarkdown, markdownTable, type ReportRun } from './report';
 
 export const SEED_SUMMARY_FORMAT = 'stoptime-seed-summary';
@@ -210,8 +214,105 @@ export function seedGroupReportRun(records: readonly RunRecord[]): ReportRun {
     return p;
   });
   return {
-    name: `${records[0]!.name} (mean of ${records.length} seeds)`,
+    name: seedGroupName(records),
     points,
     accuracyIntervals: intervals,
   };
+}
+
+/** The name a seed group is reported under. */
+export function seedGroupName(records: readonly RunRecord[]): string {
+  return `${records[0]!.name} (mean of ${records.length} seeds)`;
+}
+
+/**
+ * A seed group's oracle frontiers as one, for the report: every seed's problems pooled into one set (summarizeOracle)
+ * under the group's report name, so the group's mean points are measured against one frontier (renderOracleSection
+ * with `pooledSeeds`) and the chart draws it; and a table of each seed's own stop, oracle, gap and accuracy without
+ * thinking beside the pooled value with its 95% interval (clusteredInterval: the Wilson interval at the
+ * design-effect-adjusted size, as the lab's matrix). Null when no seed has an oracle; `problem` says why the seeds'
+ * oracles are not pooled (some seeds lack one, or they were computed with different settings).
+ */
+export function seedGroupOracle(
+  group: readonly RunRecord[],
+): { run: RunRecord; seeds: number; table: string } | { problem: string } | null {
+  const have = group.filter((r) => r.oracle);
+  if (have.length === 0) return null;
+  const seedList = (rs: readonly RunRecord[]) => rs.map((r) => r.config.seed).join(', ');
+  if (have.length < group.length) {
+    const lacking = group.filter((r) => !r.oracle);
+    return { problem: `seeds ${seedList(lacking)} have no oracle frontier (seeds ${seedList(have)} do): not pooled` };
+  }
+  const oracles = group.map((r) => r.oracle!);
+  const first = oracles[0]!;
+  const same = (o: typeof first) =>
+    o.stage === first.stage &&
+    o.variant === first.variant &&
+    o.step === first.step &&
+    o.answerTokens === first.answerTokens &&
+    JSON.stringify(o.trace) === JSON.stringify(first.trace) &&
+    o.problems.length === first.problems.length;
+  if (!oracles.every(same))
+    return {
+      problem:
+        'the seeds computed their oracles with different settings (stage, step, variant, traces, answer tokens or number of problems): not pooled',
+    };
+  const pooled = summarizeOracle(oracles.flatMap((o) => o.problems));
+  const run: RunRecord = {
+    ...group[0]!,
+    name: seedGroupName(group),
+    oracle: { ...first, problems: oracles.flatMap((o) => o.problems), ...pooled },
+  };
+  const n = first.problems.length;
+  const count = (fraction: number) => Math.round(fraction * n);
+  const interval = (per: readonly number[]) => {
+    const c = clusteredInterval(per.map((successes) => ({ successes, problems: n })));
+    return `[${(100 * c.ci[0]).toFixed(1)}, ${(100 * c.ci[1]).toFixed(1)}]`;
+  };
+  const sums = oracles.map((o) => o.summary);
+  const own = sums.map((x) => count(x.ownAccuracy));
+  const oracle = sums.map((x) => count(x.oracleAccuracy));
+  // Problems some stop gets right and the own stop does not (oracle − own, counted problem by problem).
+  const gap = oracles.map((o) => o.problems.filter((q) => !q.ownCorrect && firstCorrect(q) !== null).length);
+  const none = sums.map((x) => count(x.accuracyWithoutThinking));
+  const p = pooled.summary;
+  const after = (x: typeof p) =>
+    x.meanTokensAfterCorrect === null
+      ? '—'
+      : `${x.meanTokensAfterCorrect.toFixed(1)} (${percent(x.fractionThinkingAfterCorrect)})`;
+  const rows = [
+    [
+      'own stop: accuracy, mean thinking tokens',
+      ...sums.map((x) => `${percent(x.ownAccuracy)}, ${x.ownMeanThinkingTokens.toFixed(1)}`),
+      `${percent(p.ownAccuracy)} ${interval(own)}, ${p.ownMeanThinkingTokens.toFixed(1)}`,
+    ],
+    [
+      'oracle (every token): accuracy, mean thinking tokens',
+      ...sums.map((x) => `${percent(x.oracleAccuracy)}, ${x.oracleMeanThinkingTokens.toFixed(1)}`),
+      `${percent(p.oracleAccuracy)} ${interval(oracle)}, ${p.oracleMeanThinkingTokens.toFixed(1)}`,
+    ],
+    [
+      'oracle − own (problems the own stop loses)',
+      ...gap.map((k) => `${k} (${((100 * k) / n).toFixed(1)} points)`),
+      `${((100 * gap.reduce((a, b) => a + b, 0)) / (n * gap.length)).toFixed(1)} points ${interval(gap)}`,
+    ],
+    [
+      'oracle at step boundaries only',
+      ...sums.map((x) => `${percent(x.stepsOracleAccuracy)}, ${x.stepsOracleMeanThinkingTokens.toFixed(1)}`),
+      `${percent(p.stepsOracleAccuracy)}, ${p.stepsOracleMeanThinkingTokens.toFixed(1)}`,
+    ],
+    [
+      'right with no thinking at all',
+      ...sums.map((x) => percent(x.accuracyWithoutThinking)),
+      `${percent(p.accuracyWithoutThinking)} ${interval(none)}`,
+    ],
+    ['thinking after the answer was right (share of all)', ...sums.map(after), after(p)],
+  ];
+  const header = ['quantity', ...group.map((r) => `seed ${r.config.seed}`), 'pooled [95%]'];
+  const table = markdownTable(
+    header,
+    header.map(() => false),
+    rows.map((r) => r.map((c) => escapeMarkdown(c))),
+  );
+  return { run, seeds: group.length, table: `${table}\n` };
 }

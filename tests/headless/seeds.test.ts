@@ -10,6 +10,7 @@ import { renderMarkdownTable, reportSeries } from '../../src/headless/report';
 import {
   armComparisonSections,
   renderClaimsMarkdown,
+  seedGroupOracle,
   seedGroupReportRun,
   seedSummary,
   summarizeSeedRunFiles,
@@ -207,5 +208,56 @@ describe('arms compared in the report (two seed groups trained apart)', () => {
       /Not compared: the seeds differ \(1, 2, 3, 4, 5 and 1, 2, 3, 4\)/,
     );
     expect(armComparisonSections([tiny, flipped.slice(0, 1)])).toEqual([]);
+  });
+});
+
+describe('the oracle frontier of a seed group in the report', () => {
+  const dir = 'docs/measurements/oracle-software-seeds';
+  const runs = () =>
+    [1, 2, 3].map((seed) => parseRunFile(readFileSync(`${dir}/seed-${seed}.stoptime.json`, 'utf8')).run);
+
+  it("pools the seeds' problems into one frontier, with a table per seed that matches the one worked out by hand", () => {
+    const group = runs();
+    const o = seedGroupOracle(group);
+    if (o === null || 'problem' in o) throw new Error(`not pooled: ${JSON.stringify(o)}`);
+    expect(o.seeds).toBe(3);
+    expect(o.run.name).toBe('oracle-arithmetic-software-seeds (mean of 3 seeds)');
+    const pooled = o.run.oracle!;
+    expect(pooled.problems).toHaveLength(144);
+    expect(pooled.summary.problems).toBe(144);
+    // The pooled own accuracy is the mean of the seeds' (equal problem counts), and so is the oracle's.
+    const mean = (f: (r: RunRecord) => number) => group.reduce((a, r) => a + f(r), 0) / group.length;
+    expect(pooled.summary.ownAccuracy).toBeCloseTo(
+      mean((r) => r.oracle!.summary.ownAccuracy),
+      12,
+    );
+    expect(pooled.summary.oracleAccuracy).toBeCloseTo(
+      mean((r) => r.oracle!.summary.oracleAccuracy),
+      12,
+    );
+    expect(pooled.frontier.at(-1)!.accuracy).toBeCloseTo(pooled.summary.oracleAccuracy, 12);
+    // docs/oracle-frontier.md ("Three seeds"), computed by hand from the same files before this table existed.
+    const row = (name: string) => o.table.split('\n').find((l) => l.startsWith(`| ${name}`))!;
+    expect(row('own stop')).toMatch(
+      /16\.7%, 10\.0 +\| 18\.8%, 11\.4 +\| 16\.7%, 10\.2 +\| 17\.4% \\\[12\.0, 24\.4\\\], 10\.5/,
+    );
+    expect(row('oracle (every token)')).toMatch(/27\.1%, 0\.7 .*25\.0% \\\[18\.6, 32\.7\\\], 0\.9/);
+    expect(row('oracle − own')).toMatch(
+      /5 \(10\.4 points\) +\| 2 \(4\.2 points\) +\| 4 \(8\.3 points\) +\| 7\.6 points \\\[4\.3, 13\.2\\\]/,
+    );
+    expect(row('oracle at step boundaries')).toMatch(/\| 18\.8%, 1\.3 +\|$/);
+    expect(row('right with no thinking')).toMatch(/10\.4% +\| 0\.0% +\| 4\.2% +\| 4\.9% /);
+  });
+
+  it('does not pool seeds when one lacks an oracle or they were computed differently, and says so', () => {
+    const [a, b, c] = runs();
+    expect(seedGroupOracle([a!, { ...b!, oracle: null }, c!])).toEqual({
+      problem: 'seeds 2 have no oracle frontier (seeds 1, 3 do): not pooled',
+    });
+    const other = { ...c!, oracle: { ...c!.oracle!, answerTokens: c!.oracle!.answerTokens + 1 } };
+    expect(seedGroupOracle([a!, b!, other])).toEqual({
+      problem: expect.stringMatching(/different settings .*: not pooled$/),
+    });
+    expect(seedGroupOracle([a, b, c].map((r) => ({ ...r!, oracle: null })))).toBeNull();
   });
 });
