@@ -42,6 +42,13 @@ function dawnInstance(backend: DawnBackend, flags: string[]): GPU {
   return gpu;
 }
 
+/**
+ * Dawn options of every Node instance. Dawn quantizes timestamp queries by default (to 65.536 µs: a browser's defence
+ * against timing attacks, which a local process does not need), and the benchmark's per-kernel profiles are made of
+ * them: a decode step's kernels take tens of microseconds on a GPU, so quantized they read as 0 or 65.5 µs.
+ */
+export const DAWN_NODE_FLAGS: readonly string[] = ['disable-dawn-features=timestamp_quantization'];
+
 /** Dawn's `GPU` object (this process's one instance for `backend`) and the adapter options for `backend`. */
 export function dawnGpu(backend: DawnBackend = dawnBackendFromEnv()): {
   gpu: GPU;
@@ -51,11 +58,11 @@ export function dawnGpu(backend: DawnBackend = dawnBackendFromEnv()): {
     // Headless EGL (no display server); Mesa reads it when Dawn opens the display.
     process.env.EGL_PLATFORM ??= 'surfaceless';
     return {
-      gpu: dawnInstance(backend, ['backend=opengles']),
+      gpu: dawnInstance(backend, ['backend=opengles', ...DAWN_NODE_FLAGS]),
       adapterOptions: { featureLevel: 'compatibility', powerPreference: 'high-performance' },
     };
   }
-  return { gpu: dawnInstance(backend, []), adapterOptions: { powerPreference: 'high-performance' } };
+  return { gpu: dawnInstance(backend, [...DAWN_NODE_FLAGS]), adapterOptions: { powerPreference: 'high-performance' } };
 }
 
 /** A GpuContext on the backend the environment names. */
