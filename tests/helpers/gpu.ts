@@ -133,9 +133,11 @@ export function usesSubgroups(dispatch: { pipeline: GPUComputePipeline }): boole
 /**
  * Which kernel choices a test's context leads the engine to make: `adapter`, those of the adapter the tests run on
  * (on CI's SwiftShader the software forms: dot and scalar matmuls, one decode split, the serial decode attention and
- * layernorms, few reduction workgroups); `hardware`, those a GPU gets (withHardwarePaths).
+ * layernorms, few reduction workgroups, and subgroup reductions); `hardware`, those a GPU with subgroups gets
+ * (withHardwarePaths); `portable`, those a GPU without the subgroups feature gets (the tree reductions of
+ * lib/reduce.wgsl: a browser that does not offer subgroups).
  */
-export const KERNEL_PATHS = ['adapter', 'hardware'] as const;
+export const KERNEL_PATHS = ['adapter', 'hardware', 'portable'] as const;
 export type KernelPaths = (typeof KERNEL_PATHS)[number];
 
 /**
@@ -146,7 +148,7 @@ export type KernelPaths = (typeof KERNEL_PATHS)[number];
  * scratch sizes, dispatch order) is tested end to end on a software adapter too. Only adapter.info and adapterName are
  * changed; the device, its limits and the pipeline cache are the real ones.
  */
-export function withHardwarePaths(ctx: GpuContext): GpuContext {
+export function withHardwarePaths(ctx: GpuContext, opts: { subgroups?: boolean } = {}): GpuContext {
   const real = ctx.adapter.info;
   const info = {
     vendor: real.vendor,
@@ -164,10 +166,14 @@ export function withHardwarePaths(ctx: GpuContext): GpuContext {
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  return { ...ctx, adapter, adapterName: 'hardware paths (test)' };
+  const hardware = { ...ctx, adapter, adapterName: 'hardware paths (test)' };
+  return opts.subgroups === false
+    ? { ...hardware, subgroupReductions: false, subgroupProblem: 'switched off by the test (withHardwarePaths)' }
+    : hardware;
 }
 
 /** The context for a test run on `paths` (KERNEL_PATHS). */
 export function contextFor(ctx: GpuContext, paths: KernelPaths): GpuContext {
-  return paths === 'hardware' ? withHardwarePaths(ctx) : ctx;
+  if (paths === 'adapter') return ctx;
+  return withHardwarePaths(ctx, { subgroups: paths === 'hardware' });
 }

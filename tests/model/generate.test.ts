@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { sampleRow } from '../../src/cpu/sampling';
-import { assertNoErrors } from '../../src/gpu/context';
+import { assertNoErrors, isSoftwareAdapter } from '../../src/gpu/context';
 import { runDispatches } from '../../src/gpu/dispatch';
 import type { ModelConfig } from '../../src/model/config';
 import { Generator, GREEDY } from '../../src/model/generate';
 import { createGpuGpt } from '../../src/model/gpt';
 import { buildParamLayout } from '../../src/model/params';
 import { referenceForward, referenceGreedy } from '../../src/model/reference';
-import { contextFor, gpuContext, KERNEL_PATHS, seeded, withHardwarePaths } from '../helpers/gpu';
+import { contextFor, gpuContext, KERNEL_PATHS, seeded, usesSubgroups, withHardwarePaths } from '../helpers/gpu';
 import { wideWeights } from '../helpers/weights';
 
 // Odd sizes on purpose: C = 20 (2 heads of 10), V = 13, context 24.
@@ -26,7 +26,7 @@ const layout = buildParamLayout(config);
 const weights = (seed: number) => wideWeights(config, seed);
 
 describe('KV-cache generation on the GPU', () => {
-  // On the adapter's own kernel choices and on those a GPU gets (tests/helpers/gpu.ts withHardwarePaths).
+  // On the adapter's own kernel choices and on those a GPU gets, with and without subgroups (KERNEL_PATHS).
   for (const paths of KERNEL_PATHS)
     it(`greedy output equals the reference model, for prompts of different lengths (${paths} paths)`, async () => {
       const ctx = contextFor(await gpuContext(), paths);
@@ -48,6 +48,14 @@ describe('KV-cache generation on the GPU', () => {
         // Greedy log-probabilities are log q at T = 1: negative, finite.
         for (const lp of out[i]!.logprobs) expect(lp).toBeLessThanOrEqual(0);
       });
+      // The paths are what they say: the decode step's kernels (serial attention on a software adapter; the sampler's
+      // and the split attention's reductions in their subgroup or tree form).
+      const step = gen.prepareStepForProfile(4, { maxNewTokens: 1, sampling: GREEDY, seed: 0, eosId: -1 }, 10);
+      const labels = step.map((d) => d.label);
+      expect(labels.includes('attention_decode.serial')).toBe(paths === 'adapter' && isSoftwareAdapter(ctx));
+      const reducing = step.filter((d) => /^(attention_decode|sample_tokens)/.test(d.label));
+      expect(reducing.length).toBeGreaterThan(0);
+      for (const d of reducing) expect(usesSubgroups(d), d.label).toBe(paths !== 'portable' && ctx.subgroupReductions);
     });
 
   it('stops a row at EOS and fills no more than the context', async () => {

@@ -129,7 +129,7 @@ async function bothWays(gen: Generator, prompts: number[][], o: GenerateOptions)
   return { on, off };
 }
 
-// On the adapter's own kernel choices and on those a GPU gets (tests/helpers/gpu.ts withHardwarePaths).
+// On the adapter's own kernel choices and on those a GPU gets, with and without subgroups (KERNEL_PATHS).
 for (const paths of KERNEL_PATHS)
   describe(`parallel prefill gives the token-by-token results (${paths} paths)`, () => {
     it('greedy, ragged prompts, 3 rows, P = 36 (two key tiles); the buffers grow from an earlier short call', async () => {

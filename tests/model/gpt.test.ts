@@ -52,7 +52,7 @@ function randomParams(rng: Rng): Float32Array {
 describe('GPU GPT against the CPU reference model', () => {
   // 3 × 7 = 21 rows: nothing is a multiple of a tile. 64 × 8 = 512 rows: the weight gradients take the split-K path
   // and the bias/LayerNorm column reductions span several row chunks.
-  // Each on the adapter's own kernel choices and on those a GPU gets (tests/helpers/gpu.ts withHardwarePaths).
+  // Each on the adapter's own kernel choices and on those a GPU gets, with and without subgroups (KERNEL_PATHS).
   for (const paths of KERNEL_PATHS)
     for (const [B, T] of [
       [3, 7],

@@ -23,7 +23,7 @@ const config: ModelConfig = {
 };
 
 describe('Trainer (one command buffer per step)', () => {
-  // On the adapter's own kernel choices and on those a GPU gets (tests/helpers/gpu.ts withHardwarePaths).
+  // On the adapter's own kernel choices and on those a GPU gets, with and without subgroups (KERNEL_PATHS).
   for (const paths of KERNEL_PATHS)
     it(`one GPU step equals reference gradients → clip → AdamW on the CPU (${paths} paths)`, async () => {
       const ctx = contextFor(await gpuContext(), paths);
