@@ -18,7 +18,7 @@ import {
   type SeedRun,
 } from '../train/claims';
 import { buildEvalSet } from '../train/data';
-import { firstCorrect, summarizeOracle } from '../train/oracle';
+import { firstCorrect, type OracleSummary, summarizeOracle } from '../train/oracle';
 import type { EvalPoint } from '../train/results';
 import { seedMeanPoint, seedRunsOf } from '../train/seed_means';
 import { percent } from '../util/format';
@@ -153,7 +153,16 @@ export function seedSummary(name: string, records: readonly RunRecord[]) {
       perSeedThinkingTokens: g.perSeedThinkingTokens,
     })),
     claims,
+    // Only where every seed computed the oracle frontier (files without one keep their summary as it was).
+    ...oracleOfSummary(records),
   };
+}
+
+/** summary.json's `oracle` (the pooled frontier in numbers) or `oracleNotPooled` (why not); nothing when no seed has one. */
+function oracleOfSummary(records: readonly RunRecord[]): { oracle?: PooledOracle; oracleNotPooled?: string } {
+  const o = records.length >= 2 ? seedGroupOracle(records) : null;
+  if (o === null) return {};
+  return 'problem' in o ? { oracleNotPooled: o.problem } : { oracle: o.numbers };
 }
 
 /** What a seeded experiment writes beside its run files, as text: `summary.json` and `claims.md`. */
@@ -225,6 +234,27 @@ export function seedGroupName(records: readonly RunRecord[]): string {
   return `${records[0]!.name} (mean of ${records.length} seeds)`;
 }
 
+/** A seed group's oracle frontiers in numbers (seedGroupOracle; summary.json's `oracle`). */
+export interface PooledOracle {
+  seeds: number[];
+  problemsPerSeed: number;
+  /** Each seed's summary, in seed order. */
+  perSeed: OracleSummary[];
+  /** Problems each seed's own stop loses that some other stop gets right. */
+  gapPerSeed: number[];
+  /** summarizeOracle of every seed's problems as one set. */
+  pooled: OracleSummary;
+  /** Oracle − own accuracy (fraction), pooled. */
+  gap: number;
+  /** 95% intervals (fractions) of the pooled rates: Wilson at the design-effect-adjusted size (clusteredInterval). */
+  intervals: {
+    ownAccuracy: [number, number];
+    oracleAccuracy: [number, number];
+    gap: [number, number];
+    accuracyWithoutThinking: [number, number];
+  };
+}
+
 /**
  * A seed group's oracle frontiers as one, for the report: every seed's problems pooled into one set (summarizeOracle)
  * under the group's report name, so the group's mean points are measured against one frontier (renderOracleSection
@@ -235,7 +265,7 @@ export function seedGroupName(records: readonly RunRecord[]): string {
  */
 export function seedGroupOracle(
   group: readonly RunRecord[],
-): { run: RunRecord; seeds: number; table: string } | { problem: string } | null {
+): { run: RunRecord; seeds: number; table: string; numbers: PooledOracle } | { problem: string } | null {
   const have = group.filter((r) => r.oracle);
   if (have.length === 0) return null;
   const seedList = (rs: readonly RunRecord[]) => rs.map((r) => r.config.seed).join(', ');
@@ -265,17 +295,27 @@ export function seedGroupOracle(
   };
   const n = first.problems.length;
   const count = (fraction: number) => Math.round(fraction * n);
-  const interval = (per: readonly number[]) => {
-    const c = clusteredInterval(per.map((successes) => ({ successes, problems: n })));
-    return `[${(100 * c.ci[0]).toFixed(1)}, ${(100 * c.ci[1]).toFixed(1)}]`;
-  };
+  const interval = (per: readonly number[]): [number, number] =>
+    clusteredInterval(per.map((successes) => ({ successes, problems: n }))).ci;
   const sums = oracles.map((o) => o.summary);
-  const own = sums.map((x) => count(x.ownAccuracy));
-  const oracle = sums.map((x) => count(x.oracleAccuracy));
   // Problems some stop gets right and the own stop does not (oracle − own, counted problem by problem).
   const gap = oracles.map((o) => o.problems.filter((q) => !q.ownCorrect && firstCorrect(q) !== null).length);
-  const none = sums.map((x) => count(x.accuracyWithoutThinking));
+  const numbers: PooledOracle = {
+    seeds: group.map((r) => r.config.seed),
+    problemsPerSeed: n,
+    perSeed: sums,
+    gapPerSeed: gap,
+    pooled: pooled.summary,
+    gap: gap.reduce((a, b) => a + b, 0) / (n * gap.length),
+    intervals: {
+      ownAccuracy: interval(sums.map((x) => count(x.ownAccuracy))),
+      oracleAccuracy: interval(sums.map((x) => count(x.oracleAccuracy))),
+      gap: interval(gap),
+      accuracyWithoutThinking: interval(sums.map((x) => count(x.accuracyWithoutThinking))),
+    },
+  };
   const p = pooled.summary;
+  const ci = ([lo, hi]: readonly [number, number]) => `[${(100 * lo).toFixed(1)}, ${(100 * hi).toFixed(1)}]`;
   const after = (x: typeof p) =>
     x.meanTokensAfterCorrect === null
       ? '—'
@@ -284,17 +324,17 @@ export function seedGroupOracle(
     [
       'own stop: accuracy, mean thinking tokens',
       ...sums.map((x) => `${percent(x.ownAccuracy)}, ${x.ownMeanThinkingTokens.toFixed(1)}`),
-      `${percent(p.ownAccuracy)} ${interval(own)}, ${p.ownMeanThinkingTokens.toFixed(1)}`,
+      `${percent(p.ownAccuracy)} ${ci(numbers.intervals.ownAccuracy)}, ${p.ownMeanThinkingTokens.toFixed(1)}`,
     ],
     [
       'oracle (every token): accuracy, mean thinking tokens',
       ...sums.map((x) => `${percent(x.oracleAccuracy)}, ${x.oracleMeanThinkingTokens.toFixed(1)}`),
-      `${percent(p.oracleAccuracy)} ${interval(oracle)}, ${p.oracleMeanThinkingTokens.toFixed(1)}`,
+      `${percent(p.oracleAccuracy)} ${ci(numbers.intervals.oracleAccuracy)}, ${p.oracleMeanThinkingTokens.toFixed(1)}`,
     ],
     [
       'oracle − own (problems the own stop loses)',
       ...gap.map((k) => `${k} (${((100 * k) / n).toFixed(1)} points)`),
-      `${((100 * gap.reduce((a, b) => a + b, 0)) / (n * gap.length)).toFixed(1)} points ${interval(gap)}`,
+      `${(100 * numbers.gap).toFixed(1)} points ${ci(numbers.intervals.gap)}`,
     ],
     [
       'oracle at step boundaries only',
@@ -304,7 +344,7 @@ export function seedGroupOracle(
     [
       'right with no thinking at all',
       ...sums.map((x) => percent(x.accuracyWithoutThinking)),
-      `${percent(p.accuracyWithoutThinking)} ${interval(none)}`,
+      `${percent(p.accuracyWithoutThinking)} ${ci(numbers.intervals.accuracyWithoutThinking)}`,
     ],
     ['thinking after the answer was right (share of all)', ...sums.map(after), after(p)],
   ];
@@ -314,5 +354,5 @@ export function seedGroupOracle(
     header.map(() => false),
     rows.map((r) => r.map((c) => escapeMarkdown(c))),
   );
-  return { run, seeds: group.length, table: `${table}\n` };
+  return { run, seeds: group.length, table: `${table}\n`, numbers };
 }

@@ -142,6 +142,8 @@ describe('seeded experiments', () => {
     'docs/measurements/tldr-lambda-tiny',
     'docs/measurements/tldr-group-tiny',
     'docs/measurements/stopping-review-tiny',
+    'docs/measurements/thinking-control-tiny/cot',
+    'docs/measurements/thinking-control-tiny/answer',
   ]) {
     it(`the published five-seed summary and claims are what their run files give (${dir})`, () => {
       const files = readdirSync(dir)
@@ -247,6 +249,30 @@ describe('the oracle frontier of a seed group in the report', () => {
     );
     expect(row('oracle at step boundaries')).toMatch(/\| 18\.8%, 1\.3 +\|$/);
     expect(row('right with no thinking')).toMatch(/10\.4% +\| 0\.0% +\| 4\.2% +\| 4\.9% /);
+  });
+
+  it('summary.json carries the pooled numbers where every seed has an oracle, and why not where some lack one', () => {
+    const group = runs();
+    const summary = seedSummary('oracle-arithmetic-software-seeds', group);
+    const o = summary.oracle!;
+    expect(o.seeds).toEqual([1, 2, 3]);
+    expect(o.problemsPerSeed).toBe(48);
+    expect(o.gapPerSeed).toEqual([5, 2, 4]);
+    expect(o.gap).toBeCloseTo(11 / 144, 12);
+    expect(o.pooled.oracleAccuracy - o.pooled.ownAccuracy).toBeCloseTo(o.gap, 12);
+    expect(o.intervals.gap[0]).toBeCloseTo(0.043, 3);
+    expect(o.intervals.gap[1]).toBeCloseTo(0.132, 3);
+    expect(o.perSeed.map((x) => x.ownAccuracy)).toEqual(group.map((r) => r.oracle!.summary.ownAccuracy));
+    const partial = seedSummary('x', [group[0]!, { ...group[1]!, oracle: null }]);
+    expect(partial.oracle).toBeUndefined();
+    expect(partial.oracleNotPooled).toMatch(/^seeds 2 have no oracle frontier/);
+    expect(
+      'oracle' in
+        seedSummary(
+          'x',
+          group.map((r) => ({ ...r, oracle: null })),
+        ),
+    ).toBe(false);
   });
 
   it('does not pool seeds when one lacks an oracle or they were computed differently, and says so', () => {
