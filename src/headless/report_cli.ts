@@ -195,7 +195,7 @@ function main(): void {
   mkdirSync(dirname(out), { recursive: true });
   // Oracle frontiers (src/train/oracle.ts) of the runs that computed one: drawn under the curves, summarised below. A
   // seed group's seeds are pooled into one frontier, with a table per seed (seedGroupOracle).
-  const oracles = groups.flatMap((g): { run: RunRecord; seeds?: number; table: string }[] => {
+  const oracles = groups.flatMap((g): { run: RunRecord; pooledSeeds?: number; table: string }[] => {
     if (g.length === 1) return g[0]!.oracle ? [{ run: g[0]!, table: '' }] : [];
     const o = seedGroupOracle(g);
     if (o === null) return [];
@@ -203,11 +203,11 @@ function main(): void {
       notes.push(`Oracle frontier of ${g[0]!.name}: ${o.problem}.`);
       return [];
     }
-    return [o];
+    return [{ run: o.run, pooledSeeds: o.numbers.seeds.length, table: o.table }];
   });
   const frontiers = oracles.flatMap((o) => chartFrontierOf(o.run, groups.length > 1) ?? []);
   const oracleSections = oracles.flatMap((o) => {
-    const section = renderOracleSection(o.run, series, o.seeds);
+    const section = renderOracleSection(o.run, series, o.pooledSeeds);
     return section === null ? [] : [o.table ? `${section}\n${o.table}` : section];
   });
   writeFileSync(svgPath, renderChartSvg(series, { title, subtitle, frontiers }));

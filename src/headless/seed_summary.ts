@@ -31,6 +31,15 @@ export function seedRuns(records: readonly RunRecord[]): SeedRun[] {
   return seedRunsOf(records);
 }
 
+/** A row's estimates as three table cells, one line each: the estimate and its interval, per seed, across seeds. */
+function estimateCells(r: ClaimRow): [string, string, string] {
+  return [
+    r.estimates.map((e) => escapeMarkdown(claimEstimateText(e))).join('<br>'),
+    r.estimates.map(claimPerSeedText).join('<br>'),
+    r.estimates.map(claimAcrossSeedsText).join('<br>'),
+  ];
+}
+
 /** The claims as a Markdown table (one row per claim, its estimates on separate lines) and the verdict rules. */
 export function renderClaimsMarkdown(rows: readonly ClaimRow[], seeds: readonly number[]): string {
   const header = [
@@ -46,9 +55,7 @@ export function renderClaimsMarkdown(rows: readonly ClaimRow[], seeds: readonly 
     r.id,
     escapeMarkdown(r.claim),
     escapeMarkdown(r.comparison),
-    r.estimates.map((e) => escapeMarkdown(claimEstimateText(e))).join('<br>'),
-    r.estimates.map(claimPerSeedText).join('<br>'),
-    r.estimates.map(claimAcrossSeedsText).join('<br>'),
+    ...estimateCells(r),
     r.note ? `**${r.verdict}**: ${escapeMarkdown(r.note)}` : `**${r.verdict}**`,
   ]);
   const rules = [...new Map(rows.map((r) => [`${r.id.split(' ')[0]}`, r.rule])).entries()].map(
@@ -66,13 +73,7 @@ export function renderArmsMarkdown(rows: readonly ClaimRow[], seeds: readonly nu
     'across seeds (t, 95%)',
     'accuracy differs',
   ];
-  const body = rows.map((r) => [
-    escapeMarkdown(r.id),
-    r.estimates.map((e) => escapeMarkdown(claimEstimateText(e))).join('<br>'),
-    r.estimates.map(claimPerSeedText).join('<br>'),
-    r.estimates.map(claimAcrossSeedsText).join('<br>'),
-    `**${r.verdict}**`,
-  ]);
+  const body = rows.map((r) => [escapeMarkdown(r.id), ...estimateCells(r), `**${r.verdict}**`]);
   const rule = rows[0] ? `\n\nVerdict: ${escapeMarkdown(rows[0].rule)}.` : '';
   return `${markdownTable(header, [false, false, false, false, false], body)}${rule}\n`;
 }
@@ -265,7 +266,7 @@ export interface PooledOracle {
  */
 export function seedGroupOracle(
   group: readonly RunRecord[],
-): { run: RunRecord; seeds: number; table: string; numbers: PooledOracle } | { problem: string } | null {
+): { run: RunRecord; table: string; numbers: PooledOracle } | { problem: string } | null {
   const have = group.filter((r) => r.oracle);
   if (have.length === 0) return null;
   const seedList = (rs: readonly RunRecord[]) => rs.map((r) => r.config.seed).join(', ');
@@ -287,12 +288,9 @@ export function seedGroupOracle(
       problem:
         'the seeds computed their oracles with different settings (stage, step, variant, traces, answer tokens or number of problems): not pooled',
     };
-  const pooled = summarizeOracle(oracles.flatMap((o) => o.problems));
-  const run: RunRecord = {
-    ...group[0]!,
-    name: seedGroupName(group),
-    oracle: { ...first, problems: oracles.flatMap((o) => o.problems), ...pooled },
-  };
+  const problems = oracles.flatMap((o) => o.problems);
+  const pooled = summarizeOracle(problems);
+  const run: RunRecord = { ...group[0]!, name: seedGroupName(group), oracle: { ...first, problems, ...pooled } };
   const n = first.problems.length;
   const count = (fraction: number) => Math.round(fraction * n);
   const interval = (per: readonly number[]): [number, number] =>
@@ -354,5 +352,5 @@ export function seedGroupOracle(
     header.map(() => false),
     rows.map((r) => r.map((c) => escapeMarkdown(c))),
   );
-  return { run, seeds: group.length, table: `${table}\n`, numbers };
+  return { run, table: `${table}\n`, numbers };
 }

@@ -536,12 +536,10 @@ export function seedGroupKey(p: EvalPoint): string {
 }
 
 /**
- * The points of runs of one experiment (one run per seed) grouped by setting, each with the mean over seeds and 95%
- * intervals. A setting is kept only where every seed evaluated it on the same number of problems. Points without
- * per-problem outcomes get a Student-t interval over the seeds' values instead of the bootstrap.
+ * The settings every seed evaluated on the same (non-zero) number of problems, in the first seed's order, each with
+ * its seeds' points in run order (a seed's last point of the setting).
  */
-export function groupAcrossSeeds(runs: readonly SeedRun[], options: ClaimOptions = {}): SeedGroupPoint[] {
-  const o = { ...DEFAULT_CLAIM_OPTIONS, ...options };
+function settingsOfEverySeed(runs: readonly SeedRun[]): { key: string; points: EvalPoint[]; problems: number }[] {
   if (runs.length === 0) return [];
   const keys: string[] = [];
   const bySeed = runs.map((r) => {
@@ -553,13 +551,24 @@ export function groupAcrossSeeds(runs: readonly SeedRun[], options: ClaimOptions
     }
     return m;
   });
-  const out: SeedGroupPoint[] = [];
-  for (const key of keys) {
+  return keys.flatMap((key) => {
     const points = bySeed.map((m) => m.get(key));
-    if (points.some((p) => p === undefined)) continue;
+    if (points.some((p) => p === undefined)) return [];
     const ps = points as EvalPoint[];
     const n = ps[0]!.problems;
-    if (n === 0 || ps.some((p) => p.problems !== n)) continue;
+    return n === 0 || ps.some((p) => p.problems !== n) ? [] : [{ key, points: ps, problems: n }];
+  });
+}
+
+/**
+ * The points of runs of one experiment (one run per seed) grouped by setting, each with the mean over seeds and 95%
+ * intervals. A setting is kept only where every seed evaluated it on the same number of problems. Points without
+ * per-problem outcomes get a Student-t interval over the seeds' values instead of the bootstrap.
+ */
+export function groupAcrossSeeds(runs: readonly SeedRun[], options: ClaimOptions = {}): SeedGroupPoint[] {
+  const o = { ...DEFAULT_CLAIM_OPTIONS, ...options };
+  const out: SeedGroupPoint[] = [];
+  for (const { key, points: ps, problems: n } of settingsOfEverySeed(runs)) {
     const outs = ps.map(outcomes);
     const perSeedAccuracy = ps.map((p) => p.accuracy);
     const perSeedThinkingTokens = ps.map((p) => p.meanThinkingTokens);
@@ -625,22 +634,17 @@ export function compareArms(a: Arm, b: Arm, options: ClaimOptions = {}): ClaimRo
   const seeds = a.runs.map((r) => r.seed);
   const bySeed = new Map(b.runs.map((r) => [r.seed, r]));
   if (seeds.length === 0 || seeds.length !== b.runs.length || seeds.some((s) => !bySeed.has(s))) return [];
-  const pairs = a.runs.map((r) => ({ seed: r.seed, a: r, b: bySeed.get(r.seed)! }));
-  const groupsA = groupAcrossSeeds(a.runs, o);
-  const keysB = new Set(groupAcrossSeeds(b.runs, o).map((g) => g.key));
-  const pointOf = (run: SeedRun, key: string) => {
-    let found: EvalPoint | undefined;
-    for (const p of run.points) if (seedGroupKey(p) === key) found = p; // the last, as groupAcrossSeeds takes
-    return found ? outcomes(found) : null;
-  };
+  // B's runs in A's seed order, so each setting's points pair up by position.
+  const settingsB = new Map(settingsOfEverySeed(seeds.map((s) => bySeed.get(s)!)).map((g) => [g.key, g]));
   const rule =
     'established when the bootstrap interval over problems and the Student-t interval over seeds both exclude 0 on the same side; otherwise not established';
   const rows: ClaimRow[] = [];
-  for (const g of groupsA) {
-    if (!keysB.has(g.key)) continue;
-    const paired = pairs.map((p) => ({ seed: p.seed, a: pointOf(p.a, g.key), b: pointOf(p.b, g.key) }));
-    const n = g.problemsPerSeed;
-    if (paired.some((p) => !p.a || !p.b || p.a.correct.length !== n || p.b.correct.length !== n)) continue;
+  for (const g of settingsOfEverySeed(a.runs)) {
+    const gb = settingsB.get(g.key);
+    const n = g.problems;
+    if (!gb || gb.problems !== n) continue;
+    const paired = seeds.map((seed, i) => ({ seed, a: outcomes(g.points[i]!), b: outcomes(gb.points[i]!) }));
+    if (paired.some((p) => !p.a || !p.b)) continue;
     // One SeedRun per seed; the statistic closes over that seed's two arms (the points field is not read).
     const runs: SeedRun[] = paired.map((p) => ({ seed: p.seed, points: [] }));
     const armsOf = new Map(paired.map((p) => [p.seed, p as { a: Outcomes; b: Outcomes }]));

@@ -222,7 +222,7 @@ describe('the oracle frontier of a seed group in the report', () => {
     const group = runs();
     const o = seedGroupOracle(group);
     if (o === null || 'problem' in o) throw new Error(`not pooled: ${JSON.stringify(o)}`);
-    expect(o.seeds).toBe(3);
+    expect(o.numbers.seeds).toEqual([1, 2, 3]);
     expect(o.run.name).toBe('oracle-arithmetic-software-seeds (mean of 3 seeds)');
     const pooled = o.run.oracle!;
     expect(pooled.problems).toHaveLength(144);

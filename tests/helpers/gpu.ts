@@ -144,7 +144,7 @@ export type KernelPaths = (typeof KERNEL_PATHS)[number];
  * The same device, described to the engine as a hardware GPU, so that isSoftwareAdapter is false and every op takes
  * the choices it makes on a GPU: the tiled vec4 and rows matmuls with pipeline-constant epilogues, the decode attention
  * split over the cache (partial + combine), the layernorms' 32-lane rows, full reduction grids. The kernel tests run
- * each form on its own; the model tests run both paths with this, so the composition a user's GPU runs (buffers,
+ * each form on its own; the model tests run every path of KERNEL_PATHS, so the composition a user's GPU runs (buffers,
  * scratch sizes, dispatch order) is tested end to end on a software adapter too. Only adapter.info and adapterName are
  * changed; the device, its limits and the pipeline cache are the real ones.
  */
